@@ -1,0 +1,3 @@
+from govflow.cli.main import main
+
+main()

@@ -1,0 +1,70 @@
+"""The database engine: one asyncpg pool, shared by Piccolo tables and hand-written SQL.
+
+The pool has no custom type codecs, so Piccolo's JSON columns work as Piccolo expects; hand-written
+SQL passes JSON as text (``$1::jsonb``) and decodes it with :func:`decode_json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from govflow.adapters.db.tables import ALL_TABLES
+
+
+class GovflowEngine(PostgresEngine):  # type: ignore[misc]
+    """Piccolo's Postgres engine, built without connecting (the pool is started explicitly)."""
+
+    async def check_version(self) -> None:
+        """Skipped: the version is checked by ``govflow migrate`` instead of at import."""
+
+    async def prep_database(self) -> None:
+        """Nothing to prepare: GovFlow needs no extension."""
+
+
+class Database:
+    """Owns the pool; binds the Piccolo tables to it."""
+
+    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self.engine = GovflowEngine(config={"dsn": dsn})
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        for table in ALL_TABLES:
+            table._meta._db = self.engine
+
+    async def start(self) -> None:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                command_timeout=60,
+            )
+            self.engine.pool = self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+            self.engine.pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is not started")
+        return self._pool
+
+    async def ping(self) -> bool:
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                return bool(await conn.fetchval("SELECT 1", timeout=2) == 1)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchval(sql, *args)

@@ -1,0 +1,223 @@
+"""Piccolo tables mapping the schema that ``migrations/`` creates.
+
+The migrations are the source of truth; ``tests/integration/test_schema.py`` proves that these
+declarations and the migrated schema agree column by column.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSONB,
+    BigInt,
+    BigSerial,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.column_types import UUID
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Department(Table, tablename="departments"):
+    id = UUID(primary_key=True)
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    description = Text(default="")
+    is_active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="users"):
+    id = UUID(primary_key=True)
+    email = Varchar(length=320)
+    full_name = Varchar(length=200, default="")
+    password_hash = Text()
+    role = Varchar(length=16)
+    department_id = ForeignKey(Department, null=True, db_column_name="department_id")
+    is_active = Boolean(default=True)
+    token_version = Integer(default=0)
+    last_login_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class RefreshToken(Table, tablename="refresh_tokens"):
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(User, null=False, db_column_name="user_id")
+    family_id = UUID()
+    token_hash = Varchar(length=128, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    rotated_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    client_ip = Varchar(length=64, null=True, default=None)
+    user_agent = Varchar(length=512, null=True, default=None)
+
+
+class PasswordResetToken(Table, tablename="password_reset_tokens"):
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(User, null=False, db_column_name="user_id")
+    token_hash = Varchar(length=128, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class AuditLog(Table, tablename="audit_logs"):
+    id = BigSerial(primary_key=True)
+    occurred_at = Timestamptz(default=TimestamptzNow())
+    action = Varchar(length=100)
+    actor_id = UUID(null=True, default=None)
+    actor_email = Varchar(length=320, null=True, default=None)
+    entity_type = Varchar(length=64, null=True, default=None)
+    entity_id = Varchar(length=64, null=True, default=None)
+    department_id = UUID(null=True, default=None)
+    request_id = Varchar(length=64, null=True, default=None)
+    reason = Text(null=True, default=None)
+    metadata = JSONB(default={})
+
+
+class Workflow(Table, tablename="workflows"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=100, unique=True)
+    title = Varchar(length=200, default="")
+    description = Text(default="")
+    department_id = ForeignKey(Department, null=True, db_column_name="department_id")
+    is_active = Boolean(default=True)
+    current_version_id = UUID(null=True, default=None)
+    created_by = ForeignKey(User, null=True, db_column_name="created_by")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class WorkflowVersion(Table, tablename="workflow_versions"):
+    id = UUID(primary_key=True)
+    workflow_id = ForeignKey(Workflow, null=False, db_column_name="workflow_id")
+    version = Integer()
+    content_hash = Varchar(length=64)
+    spec = JSONB()
+    source = Text()
+    source_path = Varchar(length=1000, null=True, default=None)
+    created_by = ForeignKey(User, null=True, db_column_name="created_by")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WorkflowStep(Table, tablename="workflow_steps"):
+    id = UUID(primary_key=True)
+    workflow_version_id = ForeignKey(WorkflowVersion, null=False, db_column_name="workflow_version_id")
+    position = Integer()
+    step_key = Varchar(length=64)
+    action = Varchar(length=100)
+    config = JSONB(default={})
+
+
+class Execution(Table, tablename="executions"):
+    id = UUID(primary_key=True)
+    workflow_id = ForeignKey(Workflow, null=False, db_column_name="workflow_id")
+    workflow_version_id = ForeignKey(WorkflowVersion, null=False, db_column_name="workflow_version_id")
+    department_id = ForeignKey(Department, null=True, db_column_name="department_id")
+    status = Varchar(length=20, default="PENDING")
+    inputs = JSONB(default={})
+    error = JSONB(null=True, default=None)
+    idempotency_key = Varchar(length=200, null=True, default=None)
+    created_by = ForeignKey(User, null=True, db_column_name="created_by")
+    created_at = Timestamptz(default=TimestamptzNow())
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ExecutionStep(Table, tablename="execution_steps"):
+    id = UUID(primary_key=True)
+    execution_id = ForeignKey(Execution, null=False, db_column_name="execution_id")
+    position = Integer()
+    step_key = Varchar(length=64)
+    action = Varchar(length=100)
+    status = Varchar(length=20, default="PENDING")
+    attempt = Integer(default=0)
+    max_attempts = Integer(default=1)
+    next_attempt_at = Timestamptz(null=True, default=None)
+    enqueued_at = Timestamptz(null=True, default=None)
+    lease_owner = Varchar(length=200, null=True, default=None)
+    lease_expires_at = Timestamptz(null=True, default=None)
+    fencing_token = BigInt(default=0)
+    attempt_started = Boolean(default=False)
+    idempotency_key = Varchar(length=200)
+    output = JSONB(null=True, default=None)
+    error = JSONB(null=True, default=None)
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
+    id = BigSerial(primary_key=True)
+    execution_step_id = ForeignKey(ExecutionStep, null=False, db_column_name="execution_step_id")
+    attempt = Integer()
+    fencing_token = BigInt()
+    worker = Varchar(length=200, null=True, default=None)
+    started_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    outcome = Varchar(length=32, null=True, default=None)
+    output = JSONB(null=True, default=None)
+    error = JSONB(null=True, default=None)
+
+
+class HumanTask(Table, tablename="human_tasks"):
+    id = UUID(primary_key=True)
+    execution_id = ForeignKey(Execution, null=False, db_column_name="execution_id")
+    execution_step_id = ForeignKey(ExecutionStep, unique=True, null=False, db_column_name="execution_step_id")
+    department_id = ForeignKey(Department, null=True, db_column_name="department_id")
+    title = Varchar(length=500)
+    description = Text(default="")
+    status = Varchar(length=20, default="OPEN")
+    assignee_id = ForeignKey(User, null=True, db_column_name="assignee_id")
+    assignee_role = Varchar(length=16, null=True, default=None)
+    reviewer_role = Varchar(length=16, null=True, default=None)
+    form = JSONB(default={})
+    submission = JSONB(null=True, default=None)
+    submitted_by = ForeignKey(User, null=True, db_column_name="submitted_by")
+    submitted_at = Timestamptz(null=True, default=None)
+    decision = Varchar(length=16, null=True, default=None)
+    decided_by = ForeignKey(User, null=True, db_column_name="decided_by")
+    decided_at = Timestamptz(null=True, default=None)
+    rejection_reason = Text(null=True, default=None)
+    due_at = Timestamptz(null=True, default=None)
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class HttpIdempotencyKey(Table, tablename="http_idempotency_keys"):
+    id = BigSerial(primary_key=True)
+    user_id = UUID()
+    key = Varchar(length=200)
+    method = Varchar(length=10)
+    path = Varchar(length=1000)
+    request_hash = Varchar(length=64)
+    response_status = Integer(null=True, default=None)
+    response_body = JSONB(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+
+
+ALL_TABLES: tuple[type[Table], ...] = (
+    Department,
+    User,
+    RefreshToken,
+    PasswordResetToken,
+    AuditLog,
+    Workflow,
+    WorkflowVersion,
+    WorkflowStep,
+    Execution,
+    ExecutionStep,
+    ExecutionStepAttempt,
+    HumanTask,
+    HttpIdempotencyKey,
+)

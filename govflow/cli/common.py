@@ -1,0 +1,45 @@
+"""Shared helpers of the CLI commands: settings, the async runner, error exits."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from govflow.adapters.embedded import EmbeddedServerError
+from govflow.adapters.logs import configure_logging
+from govflow.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+EXIT_CONFIG = 2
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"govflow: {message}", err=True)
+    sys.exit(code)
+
+
+def settings_or_exit() -> Settings:
+    """The validated settings; on a bad environment, one line per problem and exit status 2."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        for problem in exc.problems:
+            click.echo(f"govflow: configuration: {problem}", err=True)
+        sys.exit(EXIT_CONFIG)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro``; embedded-server failures become a one-line error."""
+    try:
+        return asyncio.run(coro)
+    except EmbeddedServerError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))

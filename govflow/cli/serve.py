@@ -1,0 +1,117 @@
+"""``govflow up``, ``api``, ``worker`` and ``scheduler``: the long-running processes."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from govflow.adapters.db.seed import read_demo_credentials
+from govflow.adapters.embedded import EmbeddedServerError
+from govflow.adapters.services import resolve_service_urls, stop_embedded
+from govflow.cli.common import fail, settings_or_exit
+from govflow.cli.supervisor import StartupError, Supervisor, check_home_writable, check_port_free
+from govflow.settings import Settings, development_jwt_secret
+
+
+def _development_env(settings: Settings) -> dict[str, str]:
+    if settings.jwt_secret or not settings.is_development:
+        return {}
+    secret, created = development_jwt_secret(settings.home)
+    if created:
+        click.echo(f"development mode: generated a JWT secret in {settings.home / 'jwt_secret'}")
+    return {"JWT_SECRET": secret}
+
+
+async def _prepare(settings: Settings, urls_env: dict[str, str]) -> None:
+    from govflow.cli.database import apply_migrations, seed
+    from govflow.cli.workflows import load_workflows
+
+    await apply_migrations(settings)
+    await seed(settings)
+    await load_workflows(settings, settings.workflows_dir, quiet=False)
+
+
+@click.command("up")
+def up() -> None:
+    """Run GovFlow here: embedded servers if needed, migrate, seed, load, then API + worker + scheduler."""
+    settings = settings_or_exit()
+    try:
+        check_home_writable(settings.home)
+        check_port_free(settings.host, settings.port)
+        urls = resolve_service_urls(settings)
+    except (StartupError, EmbeddedServerError) as exc:
+        fail(str(exc))
+    env = _development_env(settings)
+    prepared = settings.model_copy(
+        update={"database_url": urls.database_url, "redis_url": urls.redis_url}
+    )
+    status = 1
+    try:
+        asyncio.run(_prepare(prepared, env))
+        click.echo(
+            f"\nGovFlow is starting on http://{settings.host}:{settings.port}"
+            f"  (API docs: http://{settings.host}:{settings.port}/schema)"
+        )
+        credentials = read_demo_credentials(settings.home)
+        if credentials:
+            click.echo("Log in with POST /auth/login as one of the demo users:")
+            for cred in credentials:
+                click.echo(f"  {cred.role:<9} {cred.email:<26} password: {cred.password}")
+        click.echo("Press Ctrl-C to stop.\n")
+        status = Supervisor(settings, urls, env).run()
+    except KeyboardInterrupt:
+        status = 0
+    finally:
+        if urls.embedded:
+            stopped = stop_embedded(settings)
+            if stopped:
+                click.echo("stopped the embedded " + " and ".join(stopped))
+    sys.exit(status)
+
+
+@click.command("api")
+def api() -> None:
+    """Serve the REST API with uvicorn (HOST, PORT)."""
+    import uvicorn
+
+    from govflow.http.app import create_app
+
+    settings = settings_or_exit()
+    urls = resolve_service_urls(settings)
+    settings = settings.model_copy(
+        update={"database_url": urls.database_url, "redis_url": urls.redis_url}
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+@click.command("worker")
+@click.option("--concurrency", type=int, default=None, help="Steps run at once (WORKER_CONCURRENCY).")
+def worker(concurrency: int | None) -> None:
+    """Run a worker: claims runnable steps and runs their actions."""
+    from govflow.worker.runner import run_worker
+
+    settings = settings_or_exit()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    asyncio.run(run_worker(settings))
+
+
+@click.command("scheduler")
+def scheduler() -> None:
+    """Run the sweeper: re-sends unclaimed steps, due retries and recovers expired leases."""
+    from govflow.worker.runner import run_scheduler
+
+    asyncio.run(run_scheduler(settings_or_exit()))
+
+
+commands = [up, api, worker, scheduler]

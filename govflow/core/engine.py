@@ -1,0 +1,561 @@
+"""What happens next to a step: one event in, one decision (new statuses + commands) out.
+
+:func:`decide` is pure: the caller loads a :class:`StepState`, turns what happened into an
+event, passes ``now`` (and, for events that may schedule a retry, a ``rand`` in ``[0, 1)``)
+and then carries the :class:`Decision` out in one transaction. Every status change goes through
+the tables in :mod:`govflow.core.machines`.
+
+Rules
+-----
+- **Guarded terminal statuses.** A worker or recovery event (claim, attempt outcome, lease
+  expiry, lookup result, condition) for an execution that is already terminal, or for a step
+  that has moved on (a zombie worker reporting late), changes nothing and yields an
+  ``Audit(WORKFLOW_EXECUTION_PROCESS_SKIPPED)``. Operator requests (cancel, retry, skip, mark
+  done) are checked instead: a request the machines refuse raises ``IllegalTransition``.
+- **Attempts.** ``StepState.attempt`` is the number of the attempt the step is on; every claim
+  counts one, including attempts cut off by a crash, so a step that kills its worker cannot
+  loop forever: it fails when ``max_attempts`` is reached. An operator retry starts a fresh
+  budget (``ResetAttempts``); recorded attempts stay in the history.
+- **Lost lease (``LeaseExpired``).** If the attempt start was never committed the plugin was
+  never called: re-run (after backoff) whatever the strategy. Otherwise the step's strategy
+  rules: ``none``, ``remote_key`` (same key) and ``local`` re-run after backoff;
+  ``remote_lookup`` first asks the plugin (``CallLookup``; the step stays ``RUNNING`` for the
+  recovery that holds it) and completes with the found output (audited as skipped,
+  ``already_applied_remote``) or re-runs; ``at_most_once`` goes to ``NEEDS_ATTENTION``.
+  A lease expiring on a step that already completed is reported (``already_completed``).
+- **Failures.** A business error fails the step and the execution at once; a technical error
+  (timeouts and unexpected exceptions included) is retried per the step's
+  :class:`~govflow.core.retry.RetrySchedule` and fails the execution with that last error once
+  the attempts are exhausted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from govflow.core.audit_events import AuditEvent, SkipReason
+from govflow.core.idempotency import Idempotency
+from govflow.core.machines import (
+    EXECUTION_MACHINE,
+    STEP_MACHINE,
+    ExecutionEvent,
+    StepEvent,
+    transition,
+)
+from govflow.core.retry import RetrySchedule, decide_retry
+from govflow.core.statuses import ExecutionStatus, StepStatus
+
+Output = Mapping[str, object]
+"""A step's output (or a human task's payload): JSON-like data."""
+
+
+@dataclass(frozen=True)
+class StepError:
+    """What went wrong in an attempt: a stable code and a human-readable message."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What the engine knows about one step of one execution when an event arrives."""
+
+    execution_status: ExecutionStatus
+    step_status: StepStatus
+    attempt: int
+    """The number of the attempt the step is on (claims counted, 0 before the first claim)."""
+    idempotency: Idempotency
+    retry: RetrySchedule = field(default_factory=RetrySchedule)
+    attempt_started: bool = False
+    """The attempt start was committed, so the plugin may have been called."""
+    is_last_step: bool = False
+    """No step follows this one in the workflow."""
+
+    def __post_init__(self) -> None:
+        if self.attempt < 0:
+            raise ValueError(f"attempt must not be negative, got {self.attempt}")
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts allowed in the current budget."""
+        return self.retry.max_attempts
+
+
+# Events -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepClaimed:
+    """A worker claimed the pending step (its lease starts a new attempt)."""
+
+
+@dataclass(frozen=True)
+class ConditionFalse:
+    """The step's ``when`` condition rendered false: it is skipped."""
+
+
+@dataclass(frozen=True)
+class AttemptSucceeded:
+    """The action returned (or the human task was approved) with this output."""
+
+    output: Output
+
+
+@dataclass(frozen=True)
+class AttemptFailedBusiness:
+    """The action raised a ``BusinessError``: final, no retry."""
+
+    error: StepError
+
+
+@dataclass(frozen=True)
+class AttemptFailedTechnical:
+    """A ``TechnicalError``, a timeout or an unexpected exception: retried per policy."""
+
+    error: StepError
+    rand: float
+    """In ``[0, 1)``, for the jitter of the next attempt."""
+
+
+@dataclass(frozen=True)
+class AttemptSuspended:
+    """The action waits on a human: a human task is opened with this payload."""
+
+    payload: Output
+
+
+@dataclass(frozen=True)
+class LeaseExpired:
+    """The worker holding the step died (or stalled) mid-attempt."""
+
+    rand: float
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """What the plugin's ``lookup`` found for the step's key (``None``: no effect found)."""
+
+    found_output: Output | None
+    rand: float
+
+
+@dataclass(frozen=True)
+class CancelRequested:
+    """An operator cancels the execution."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OperatorRetry:
+    """An operator retries a failed or attention-needing step with a fresh attempt budget."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OperatorSkip:
+    """An operator skips a step that needs attention."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class OperatorMarkDone:
+    """An operator states the step's effect happened and gives its output."""
+
+    output: Output
+    reason: str
+
+
+Event = (
+    StepClaimed
+    | ConditionFalse
+    | AttemptSucceeded
+    | AttemptFailedBusiness
+    | AttemptFailedTechnical
+    | AttemptSuspended
+    | LeaseExpired
+    | LookupResult
+    | CancelRequested
+    | OperatorRetry
+    | OperatorSkip
+    | OperatorMarkDone
+)
+
+# Commands ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleRetry:
+    """Set the step's ``next_attempt_at``; it is claimable from then on."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ResetAttempts:
+    """Start a fresh attempt budget for the step (earlier attempts stay recorded)."""
+
+
+@dataclass(frozen=True)
+class ContinueWithNextStep:
+    """Go on with the next step of the workflow (in-process on the hot path)."""
+
+
+@dataclass(frozen=True)
+class CompleteExecution:
+    """Mark the execution completed."""
+
+
+@dataclass(frozen=True)
+class FailExecution:
+    """Mark the execution failed with this error."""
+
+    error: StepError
+
+
+@dataclass(frozen=True)
+class CreateHumanTask:
+    """Open a human task with this payload."""
+
+    payload: Output
+
+
+@dataclass(frozen=True)
+class CancelHumanTask:
+    """Cancel the step's open human task."""
+
+
+@dataclass(frozen=True)
+class CallLookup:
+    """Call the plugin's ``lookup`` with the step's key, then feed back a ``LookupResult``."""
+
+
+@dataclass(frozen=True)
+class RecordOutput:
+    """Store the step's output."""
+
+    output: Output
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Append an audit record (actor and request id are added by the caller)."""
+
+    event_name: AuditEvent
+    reason: str | None = None
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
+Command = (
+    ScheduleRetry
+    | ResetAttempts
+    | ContinueWithNextStep
+    | CompleteExecution
+    | FailExecution
+    | CreateHumanTask
+    | CancelHumanTask
+    | CallLookup
+    | RecordOutput
+    | Audit
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The step's new status, the execution's new status (``None``: unchanged), commands."""
+
+    step_status: StepStatus
+    execution_status: ExecutionStatus | None
+    commands: tuple[Command, ...]
+
+
+# Deciding ---------------------------------------------------------------------------------------
+
+_WORKER_EVENTS: Mapping[type[object], frozenset[StepStatus]] = {
+    StepClaimed: frozenset({StepStatus.PENDING}),
+    ConditionFalse: frozenset({StepStatus.PENDING}),
+    AttemptSucceeded: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
+    AttemptFailedBusiness: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
+    AttemptFailedTechnical: frozenset({StepStatus.RUNNING}),
+    AttemptSuspended: frozenset({StepStatus.RUNNING}),
+    LeaseExpired: frozenset({StepStatus.RUNNING}),
+    LookupResult: frozenset({StepStatus.RUNNING}),
+}
+"""Worker and recovery events, with the step statuses they apply to (others are stale)."""
+
+_CANCELABLE_STEP = frozenset(
+    {StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING, StepStatus.NEEDS_ATTENTION}
+)
+
+
+@dataclass
+class _Plan:
+    """The decision being built: statuses move only through the machines."""
+
+    state: StepState
+    now: datetime
+    step_status: StepStatus
+    execution_status: ExecutionStatus
+    commands: list[Command] = field(default_factory=list)
+
+    def step(self, event: StepEvent) -> None:
+        self.step_status = transition(STEP_MACHINE, self.step_status, event)
+
+    def execution(self, event: ExecutionEvent) -> None:
+        self.execution_status = transition(EXECUTION_MACHINE, self.execution_status, event)
+
+    def add(self, *commands: Command) -> None:
+        self.commands.extend(commands)
+
+    def audit(self, name: AuditEvent, reason: str | None = None, **data: object) -> None:
+        self.commands.append(Audit(name, reason, data))
+
+    def decision(self) -> Decision:
+        changed = self.execution_status != self.state.execution_status
+        return Decision(
+            step_status=self.step_status,
+            execution_status=self.execution_status if changed else None,
+            commands=tuple(self.commands),
+        )
+
+
+def decide(state: StepState, event: Event, now: datetime) -> Decision:
+    """Decide the step's and the execution's next statuses and what to do, given ``event``.
+
+    Raises ``IllegalTransition`` for an operator request the machines refuse (or an event that
+    cannot happen in the state given) and ``ValueError`` for a naive ``now``.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    plan = _Plan(state, now, state.step_status, state.execution_status)
+    if type(event) in _WORKER_EVENTS and _is_stale(plan, event):
+        return plan.decision()
+    match event:
+        case StepClaimed():
+            _on_claimed(plan)
+        case ConditionFalse():
+            plan.step(StepEvent.SKIP)
+            _audit_skip(plan, SkipReason.CONDITION_FALSE)
+            _advance(plan)
+        case AttemptSucceeded(output=output):
+            plan.step(StepEvent.COMPLETE)
+            plan.add(RecordOutput(output))
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_COMPLETED, attempt=state.attempt)
+            _advance(plan)
+        case AttemptFailedBusiness(error=error):
+            _fail(plan, StepEvent.FAIL_BUSINESS, error, "business_error")
+        case AttemptFailedTechnical(error=error, rand=rand):
+            plan.audit(
+                AuditEvent.WORKFLOW_EXECUTION_PROCESS_TECHNICAL_FAILURE,
+                error.code,
+                attempt=state.attempt,
+                error=error.message,
+            )
+            _retry_or_fail(plan, StepEvent.FAIL_TECHNICAL_RETRY, error, rand, recovery=False)
+        case AttemptSuspended(payload=payload):
+            plan.step(StepEvent.SUSPEND)
+            plan.execution(ExecutionEvent.STEP_WAITING)
+            plan.add(CreateHumanTask(payload))
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_WAITING)
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING)
+        case LeaseExpired(rand=rand):
+            _on_lease_expired(plan, rand)
+        case LookupResult(found_output=found, rand=rand):
+            _on_lookup_result(plan, found, rand)
+        case CancelRequested(reason=reason):
+            _on_cancel(plan, reason)
+        case OperatorRetry(reason=reason):
+            plan.step(StepEvent.OPERATOR_RETRY)
+            plan.execution(ExecutionEvent.OPERATOR_RETRY)
+            plan.add(ResetAttempts(), ScheduleRetry(now))
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_OPERATOR_RETRY, reason or None)
+        case OperatorSkip(reason=reason):
+            plan.step(StepEvent.OPERATOR_SKIP)
+            plan.execution(ExecutionEvent.OPERATOR_RESOLVE)
+            _audit_skip(plan, SkipReason.OPERATOR_SKIP, operator_reason=reason)
+            _advance(plan)
+        case OperatorMarkDone(output=output, reason=reason):
+            plan.step(StepEvent.OPERATOR_MARK_DONE)
+            plan.execution(ExecutionEvent.OPERATOR_RESOLVE)
+            plan.add(RecordOutput(output))
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_MARKED_DONE, reason)
+            _advance(plan)
+    return plan.decision()
+
+
+def _is_stale(plan: _Plan, event: Event) -> bool:
+    """Report (and drop) a worker event that comes too late; True when it was dropped."""
+    state = plan.state
+    data: dict[str, object] = {
+        "event": type(event).__name__,
+        "execution_status": state.execution_status.value,
+        "step_status": state.step_status.value,
+    }
+    if state.execution_status in ExecutionStatus.TERMINAL:
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "execution_terminal", **data)
+        return True
+    if state.step_status in _WORKER_EVENTS[type(event)]:
+        return False
+    if isinstance(event, LeaseExpired) and state.step_status is StepStatus.COMPLETED:
+        _audit_skip(plan, SkipReason.ALREADY_COMPLETED, **data)
+    else:
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "stale_event", **data)
+    return True
+
+
+def _on_claimed(plan: _Plan) -> None:
+    plan.step(StepEvent.CLAIM)
+    if plan.execution_status is ExecutionStatus.PENDING:
+        plan.execution(ExecutionEvent.START)
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_STARTED)
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_STARTED, attempt=plan.state.attempt + 1)
+
+
+def _on_lease_expired(plan: _Plan, rand: float) -> None:
+    state = plan.state
+    if not state.attempt_started:
+        _retry_or_fail(plan, StepEvent.LEASE_EXPIRED, _lost_lease(state), rand, recovery=True)
+        return
+    match state.idempotency:
+        case Idempotency.AT_MOST_ONCE:
+            plan.step(StepEvent.NEEDS_ATTENTION)
+            plan.execution(ExecutionEvent.NEEDS_ATTENTION)
+            reason = "at_most_once_interrupted"
+            plan.audit(
+                AuditEvent.WORKFLOW_EXECUTION_STEP_NEEDS_ATTENTION, reason, attempt=state.attempt
+            )
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_NEEDS_ATTENTION, reason)
+        case Idempotency.REMOTE_LOOKUP:
+            plan.add(CallLookup())
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_LOOKUP_REQUESTED, attempt=state.attempt)
+        case Idempotency.NONE | Idempotency.LOCAL | Idempotency.REMOTE_KEY:
+            _retry_or_fail(plan, StepEvent.LEASE_EXPIRED, _lost_lease(state), rand, recovery=True)
+
+
+def _on_lookup_result(plan: _Plan, found: Output | None, rand: float) -> None:
+    state = plan.state
+    if state.idempotency is not Idempotency.REMOTE_LOOKUP:
+        raise ValueError(f"a lookup result for a step with strategy {state.idempotency.value}")
+    if found is None:
+        _retry_or_fail(plan, StepEvent.LEASE_EXPIRED, _lost_lease(state), rand, recovery=True)
+        return
+    plan.step(StepEvent.COMPLETE)
+    plan.add(RecordOutput(found))
+    _audit_skip(plan, SkipReason.ALREADY_APPLIED_REMOTE, attempt=state.attempt)
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_COMPLETED, attempt=state.attempt)
+    _advance(plan)
+
+
+def _on_cancel(plan: _Plan, reason: str) -> None:
+    plan.execution(ExecutionEvent.CANCEL)
+    if plan.step_status in _CANCELABLE_STEP:
+        if plan.step_status is StepStatus.WAITING:
+            plan.add(CancelHumanTask())
+        plan.step(StepEvent.CANCEL)
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED, reason or None)
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_CANCELED, reason or None)
+
+
+def _retry_or_fail(
+    plan: _Plan, retry_event: StepEvent, error: StepError, rand: float, *, recovery: bool
+) -> None:
+    """Schedule the next attempt, or fail the step and execution with ``error``."""
+    state = plan.state
+    retry = decide_retry(state.retry, max(state.attempt, 1), plan.now, rand)
+    if retry.next_attempt_at is None:
+        if recovery:
+            plan.audit(
+                AuditEvent.WORKFLOW_EXECUTION_RECOVERY_FAILED,
+                "attempts_exhausted",
+                attempt=state.attempt,
+            )
+        _fail(plan, StepEvent.FAIL_EXHAUSTED, error, "attempts_exhausted")
+        return
+    plan.step(retry_event)
+    plan.add(ScheduleRetry(retry.next_attempt_at))
+    if recovery:
+        plan.audit(
+            AuditEvent.WORKFLOW_EXECUTION_STEP_RECOVERED,
+            "attempt_not_started" if not state.attempt_started else state.idempotency.value,
+            attempt=state.attempt,
+        )
+    plan.audit(
+        AuditEvent.WORKFLOW_EXECUTION_STEP_RETRY_SCHEDULED,
+        attempt=state.attempt,
+        next_attempt_at=retry.next_attempt_at.isoformat(),
+    )
+
+
+def _fail(plan: _Plan, step_event: StepEvent, error: StepError, reason: str) -> None:
+    plan.step(step_event)
+    plan.execution(ExecutionEvent.FAIL)
+    data = {"attempt": plan.state.attempt, "code": error.code, "error": error.message}
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_FAILED, reason, **data)
+    plan.add(FailExecution(error))
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, reason, **data)
+
+
+def _advance(plan: _Plan) -> None:
+    """The step is done: resume or start the execution, then complete it or go on."""
+    if plan.execution_status is ExecutionStatus.WAITING:
+        plan.execution(ExecutionEvent.RESUME)
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED)
+    elif plan.execution_status is ExecutionStatus.PENDING:
+        plan.execution(ExecutionEvent.START)
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_STARTED)
+    if plan.state.is_last_step:
+        plan.execution(ExecutionEvent.COMPLETE)
+        plan.add(CompleteExecution())
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_COMPLETED)
+    else:
+        plan.add(ContinueWithNextStep())
+
+
+def _audit_skip(plan: _Plan, reason: SkipReason, **data: object) -> None:
+    data = {"reason": reason.value, **data}
+    plan.add(Audit(AuditEvent.WORKFLOW_EXECUTION_STEP_SKIPPED, reason.value, data))
+
+
+def _lost_lease(state: StepState) -> StepError:
+    return StepError("LEASE_EXPIRED", f"the worker lost its lease during attempt {state.attempt}")
+
+
+# Whole executions -------------------------------------------------------------------------------
+
+
+def execution_outcome(step_statuses: Sequence[StepStatus]) -> ExecutionStatus | None:
+    """The status the execution's steps put it in, or ``None`` while steps remain to run.
+
+    ``COMPLETED`` when every step completed or was skipped; otherwise the first of
+    ``CANCELED``, ``FAILED``, ``NEEDS_ATTENTION``, ``WAITING`` any step is in.
+    """
+    present = set(step_statuses)
+    if present <= StepStatus.DONE:
+        return ExecutionStatus.COMPLETED
+    for step_status, execution_status in (
+        (StepStatus.CANCELED, ExecutionStatus.CANCELED),
+        (StepStatus.FAILED, ExecutionStatus.FAILED),
+        (StepStatus.NEEDS_ATTENTION, ExecutionStatus.NEEDS_ATTENTION),
+        (StepStatus.WAITING, ExecutionStatus.WAITING),
+    ):
+        if step_status in present:
+            return execution_status
+    return None
+
+
+def next_step_index(step_statuses: Sequence[StepStatus]) -> int | None:
+    """The index of the step to run next: the first not done, if it is ``PENDING``.
+
+    ``None`` when every step is done or the first unfinished step is not pending (running,
+    waiting, failed...): the execution cannot move on by itself.
+    """
+    for index, status in enumerate(step_statuses):
+        if status in StepStatus.DONE:
+            continue
+        return index if status is StepStatus.PENDING else None
+    return None

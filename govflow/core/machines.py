@@ -1,0 +1,268 @@
+"""The state machines of executions, steps and human tasks, as transition tables.
+
+Each machine is data: ``{from_status: {event: to_status}}``. :func:`transition` is the only way
+statuses change; a pair missing from the table raises :class:`IllegalTransition`. Terminal
+statuses have no way out except explicit operator events (a ``FAILED`` execution can be retried,
+a ``CANCELED`` one never leaves). :func:`to_mermaid` draws a machine from its table; the
+diagrams in ``docs/engine.md`` are exactly its output (a test keeps them in step).
+
+Human tasks follow section 7 of the design: OPEN -> ASSIGNED -> IN_PROGRESS -> SUBMITTED ->
+APPROVED | REJECTED. ``REJECTED`` is a visible status ("sent back with a reason") whose only
+way forward is ``START`` back to ``IN_PROGRESS`` (or a reassignment), so a rejection always
+returns to ``IN_PROGRESS`` and the status still shows in the inbox that it came back.
+
+Errors::
+
+    ValueError
+     └── IllegalTransition
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
+
+S = TypeVar("S", bound=StrEnum)
+E = TypeVar("E", bound=StrEnum)
+
+
+class StepEvent(StrEnum):
+    """What can happen to a step."""
+
+    CLAIM = "CLAIM"
+    COMPLETE = "COMPLETE"
+    FAIL_BUSINESS = "FAIL_BUSINESS"
+    FAIL_TECHNICAL_RETRY = "FAIL_TECHNICAL_RETRY"
+    FAIL_EXHAUSTED = "FAIL_EXHAUSTED"
+    SKIP = "SKIP"
+    SUSPEND = "SUSPEND"
+    """The action waits on a human."""
+    RESUME = "RESUME"
+    """The human acted and the action runs again."""
+    LEASE_EXPIRED = "LEASE_EXPIRED"
+    """The worker died mid-attempt and the strategy allows a re-run."""
+    CANCEL = "CANCEL"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    OPERATOR_RETRY = "OPERATOR_RETRY"
+    OPERATOR_SKIP = "OPERATOR_SKIP"
+    OPERATOR_MARK_DONE = "OPERATOR_MARK_DONE"
+
+
+class ExecutionEvent(StrEnum):
+    """What can happen to an execution."""
+
+    START = "START"
+    STEP_WAITING = "STEP_WAITING"
+    RESUME = "RESUME"
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+    CANCEL = "CANCEL"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    OPERATOR_RETRY = "OPERATOR_RETRY"
+    OPERATOR_RESOLVE = "OPERATOR_RESOLVE"
+    """An operator skipped or marked done the step that needed attention."""
+
+
+class HumanTaskEvent(StrEnum):
+    """What users (and the sweeper) can do to a human task."""
+
+    ASSIGN = "ASSIGN"
+    CLAIM = "CLAIM"
+    RELEASE = "RELEASE"
+    REASSIGN = "REASSIGN"
+    START = "START"
+    SUBMIT = "SUBMIT"
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+    CANCEL = "CANCEL"
+    EXPIRE = "EXPIRE"
+
+
+@dataclass(frozen=True)
+class Machine(Generic[S, E]):
+    """A named transition table over one status enum and one event enum."""
+
+    name: str
+    statuses: type[S]
+    events: type[E]
+    initial: S
+    table: Mapping[S, Mapping[E, S]]
+
+    def allowed(self, status: S) -> Mapping[E, S]:
+        """The events allowed from ``status`` and where each leads."""
+        return self.table.get(status, {})
+
+
+class IllegalTransition(ValueError):
+    """An event that the machine does not allow from the current status."""
+
+    def __init__(self, machine: str, status: StrEnum, event: StrEnum) -> None:
+        self.machine = machine
+        self.status = status
+        self.event = event
+        super().__init__(
+            f"{machine}: event {event.value} is not allowed from status {status.value}"
+        )
+
+
+def transition(machine: Machine[S, E], status: S, event: E) -> S:
+    """Return the status ``event`` leads to from ``status``, or raise IllegalTransition."""
+    target = machine.allowed(status).get(event)
+    if target is None:
+        raise IllegalTransition(machine.name, status, event)
+    return target
+
+
+_ES = ExecutionStatus
+_EE = ExecutionEvent
+EXECUTION_MACHINE: Machine[ExecutionStatus, ExecutionEvent] = Machine(
+    name="execution",
+    statuses=ExecutionStatus,
+    events=ExecutionEvent,
+    initial=_ES.PENDING,
+    table={
+        _ES.PENDING: {
+            _EE.START: _ES.RUNNING,
+            _EE.FAIL: _ES.FAILED,
+            _EE.CANCEL: _ES.CANCELED,
+        },
+        _ES.RUNNING: {
+            _EE.STEP_WAITING: _ES.WAITING,
+            _EE.COMPLETE: _ES.COMPLETED,
+            _EE.FAIL: _ES.FAILED,
+            _EE.CANCEL: _ES.CANCELED,
+            _EE.NEEDS_ATTENTION: _ES.NEEDS_ATTENTION,
+        },
+        _ES.WAITING: {
+            _EE.RESUME: _ES.RUNNING,
+            _EE.FAIL: _ES.FAILED,
+            _EE.CANCEL: _ES.CANCELED,
+        },
+        _ES.NEEDS_ATTENTION: {
+            _EE.OPERATOR_RETRY: _ES.RUNNING,
+            _EE.OPERATOR_RESOLVE: _ES.RUNNING,
+            _EE.CANCEL: _ES.CANCELED,
+        },
+        _ES.FAILED: {
+            _EE.OPERATOR_RETRY: _ES.RUNNING,
+        },
+        _ES.COMPLETED: {},
+        _ES.CANCELED: {},
+    },
+)
+
+_SS = StepStatus
+_SE = StepEvent
+STEP_MACHINE: Machine[StepStatus, StepEvent] = Machine(
+    name="step",
+    statuses=StepStatus,
+    events=StepEvent,
+    initial=_SS.PENDING,
+    table={
+        _SS.PENDING: {
+            _SE.CLAIM: _SS.RUNNING,
+            _SE.SKIP: _SS.SKIPPED,
+            _SE.CANCEL: _SS.CANCELED,
+        },
+        _SS.RUNNING: {
+            _SE.COMPLETE: _SS.COMPLETED,
+            _SE.FAIL_BUSINESS: _SS.FAILED,
+            _SE.FAIL_TECHNICAL_RETRY: _SS.PENDING,
+            _SE.FAIL_EXHAUSTED: _SS.FAILED,
+            _SE.SUSPEND: _SS.WAITING,
+            _SE.LEASE_EXPIRED: _SS.PENDING,
+            _SE.NEEDS_ATTENTION: _SS.NEEDS_ATTENTION,
+            _SE.CANCEL: _SS.CANCELED,
+        },
+        _SS.WAITING: {
+            _SE.RESUME: _SS.RUNNING,
+            _SE.COMPLETE: _SS.COMPLETED,
+            _SE.FAIL_BUSINESS: _SS.FAILED,
+            _SE.CANCEL: _SS.CANCELED,
+        },
+        _SS.NEEDS_ATTENTION: {
+            _SE.OPERATOR_RETRY: _SS.PENDING,
+            _SE.OPERATOR_SKIP: _SS.SKIPPED,
+            _SE.OPERATOR_MARK_DONE: _SS.COMPLETED,
+            _SE.CANCEL: _SS.CANCELED,
+        },
+        _SS.FAILED: {
+            _SE.OPERATOR_RETRY: _SS.PENDING,
+        },
+        _SS.COMPLETED: {},
+        _SS.SKIPPED: {},
+        _SS.CANCELED: {},
+    },
+)
+
+_HS = HumanTaskStatus
+_HE = HumanTaskEvent
+HUMAN_TASK_MACHINE: Machine[HumanTaskStatus, HumanTaskEvent] = Machine(
+    name="human_task",
+    statuses=HumanTaskStatus,
+    events=HumanTaskEvent,
+    initial=_HS.OPEN,
+    table={
+        _HS.OPEN: {
+            _HE.ASSIGN: _HS.ASSIGNED,
+            _HE.CLAIM: _HS.ASSIGNED,
+            _HE.CANCEL: _HS.CANCELED,
+            _HE.EXPIRE: _HS.EXPIRED,
+        },
+        _HS.ASSIGNED: {
+            _HE.START: _HS.IN_PROGRESS,
+            _HE.RELEASE: _HS.OPEN,
+            _HE.REASSIGN: _HS.ASSIGNED,
+            _HE.CANCEL: _HS.CANCELED,
+            _HE.EXPIRE: _HS.EXPIRED,
+        },
+        _HS.IN_PROGRESS: {
+            _HE.SUBMIT: _HS.SUBMITTED,
+            _HE.RELEASE: _HS.OPEN,
+            _HE.REASSIGN: _HS.ASSIGNED,
+            _HE.CANCEL: _HS.CANCELED,
+            _HE.EXPIRE: _HS.EXPIRED,
+        },
+        _HS.SUBMITTED: {
+            _HE.APPROVE: _HS.APPROVED,
+            _HE.REJECT: _HS.REJECTED,
+            _HE.CANCEL: _HS.CANCELED,
+            _HE.EXPIRE: _HS.EXPIRED,
+        },
+        _HS.REJECTED: {
+            _HE.START: _HS.IN_PROGRESS,
+            _HE.REASSIGN: _HS.ASSIGNED,
+            _HE.CANCEL: _HS.CANCELED,
+            _HE.EXPIRE: _HS.EXPIRED,
+        },
+        _HS.APPROVED: {},
+        _HS.CANCELED: {},
+        _HS.EXPIRED: {},
+    },
+)
+
+MACHINES: tuple[Machine[Any, Any], ...] = (EXECUTION_MACHINE, STEP_MACHINE, HUMAN_TASK_MACHINE)
+"""Every machine, in the order ``docs/engine.md`` shows them."""
+
+
+def to_mermaid(machine: Machine[Any, Any]) -> str:
+    """Draw ``machine`` as a mermaid ``stateDiagram-v2`` with one labelled edge per transition.
+
+    Statuses with no way out get an edge to the end state. The output is deterministic: it
+    follows the declaration order of the statuses and of the events.
+    """
+    lines = ["stateDiagram-v2", f"    [*] --> {machine.initial.value}"]
+    for status in machine.statuses:
+        outgoing = machine.allowed(status)
+        lines.extend(
+            f"    {status.value} --> {outgoing[event].value}: {event.value}"
+            for event in machine.events
+            if event in outgoing
+        )
+        if not outgoing:
+            lines.append(f"    {status.value} --> [*]")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,185 @@
+"""The workflow spec model: what a valid workflow file decodes into.
+
+Every Struct is frozen and refuses unknown keys. Durations stay strings (as written) and are
+checked against :data:`~govflow.core.durations.DURATION_PATTERN`; the ``*_delta`` helpers turn
+them into :class:`~datetime.timedelta`. Keys ``with`` and ``if`` are Python keywords, so the
+attributes are ``with_`` and ``if_``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from govflow.core.durations import DURATION_PATTERN, parse_duration
+
+NAME_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
+DEPARTMENT_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+INPUT_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
+
+Duration = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=DURATION_PATTERN, description="A duration: 500ms, 30s, 5m, 2h, 2d, 1h30m."
+    ),
+]
+WorkflowName = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=NAME_PATTERN,
+        max_length=64,
+        description="Unique workflow name: lowercase letters, digits and dashes.",
+    ),
+]
+DepartmentCode = Annotated[
+    str,
+    msgspec.Meta(pattern=DEPARTMENT_PATTERN, max_length=64, description="Owning department code."),
+]
+StepId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=STEP_ID_PATTERN,
+        max_length=64,
+        description="Step identifier: a lowercase letter, then letters, digits or underscores.",
+    ),
+]
+InputType = Literal["string", "integer", "number", "boolean", "enum", "array", "object"]
+ItemType = Literal["string", "integer", "number", "boolean", "object"]
+Backoff = Literal["exponential", "fixed"]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Scalar = str | int | float | bool
+
+PATTERN_MESSAGES: dict[str, str] = {
+    DURATION_PATTERN: "expected a duration like 30s, 5m or 2d, got {value!r}",
+    NAME_PATTERN: "expected lowercase letters, digits and dashes (like 'building-permit'), "
+    "got {value!r}",
+    DEPARTMENT_PATTERN: "expected a department code of lowercase letters, digits, dashes or "
+    "underscores, got {value!r}",
+    INPUT_NAME_PATTERN: "expected an input name of lowercase letters, digits and underscores, "
+    "got {value!r}",
+    STEP_ID_PATTERN: "expected a step id of lowercase letters, digits and underscores, starting "
+    "with a letter (like 'send_notice'), got {value!r}",
+}
+"""Author-facing messages for values that miss one of the spec's patterns."""
+
+
+class InputSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One typed input of a workflow, checked when an execution starts."""
+
+    type: InputType
+    required: bool | None = None
+    default: Any | msgspec.UnsetType = msgspec.UNSET
+    description: str = ""
+    pattern: str | None = None
+    min_length: Count | None = None
+    max_length: Count | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    min_items: Count | None = None
+    max_items: Count | None = None
+    values: list[Scalar] | None = None
+    items: ItemType | None = None
+
+    @property
+    def is_required(self) -> bool:
+        """Required unless said otherwise or given a default."""
+        if self.required is not None:
+            return self.required
+        return self.default is msgspec.UNSET
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How a failed attempt is retried (technical errors and timeouts only)."""
+
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    backoff: Backoff = "exponential"
+    initial_delay: Duration = "1s"
+    max_delay: Duration = "5m"
+    jitter: bool = True
+
+    @property
+    def initial_delay_delta(self) -> timedelta:
+        """``initial_delay`` as a timedelta."""
+        return parse_duration(self.initial_delay)
+
+    @property
+    def max_delay_delta(self) -> timedelta:
+        """``max_delay`` as a timedelta."""
+        return parse_duration(self.max_delay)
+
+
+class StepRetry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A step's changes to the workflow's default retry policy; unset keys are inherited."""
+
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    backoff: Backoff | None = None
+    initial_delay: Duration | None = None
+    max_delay: Duration | None = None
+    jitter: bool | None = None
+
+    def apply_to(self, policy: RetryPolicy) -> RetryPolicy:
+        """``policy`` with this step's keys replacing the ones it sets."""
+        changes = {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not None
+        }
+        return msgspec.structs.replace(policy, **changes)
+
+
+class Defaults(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What every step gets unless it says otherwise."""
+
+    retry: RetryPolicy = msgspec.field(default_factory=RetryPolicy)
+    timeout: Duration = "5m"
+
+
+class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One step: an action run with the (templated) parameters of ``with``."""
+
+    id: StepId
+    action: str
+    with_: dict[str, Any] = msgspec.field(default_factory=dict, name="with")
+    if_: str | None = msgspec.field(default=None, name="if")
+    retry: StepRetry | None = None
+    timeout: Duration | None = None
+    description: str = ""
+
+
+class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A workflow definition as written in ``workflows.d/*.yaml``."""
+
+    name: WorkflowName
+    title: str
+    department: DepartmentCode
+    steps: Annotated[list[StepSpec], msgspec.Meta(min_length=1)]
+    description: str = ""
+    inputs: dict[Annotated[str, msgspec.Meta(pattern=INPUT_NAME_PATTERN)], InputSpec] = (
+        msgspec.field(default_factory=dict)
+    )
+    defaults: Defaults = msgspec.field(default_factory=Defaults)
+
+    def step(self, step_id: str) -> StepSpec:
+        """The step called ``step_id``.
+
+        :raises KeyError: there is no such step.
+        """
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+
+def effective_retry(spec: WorkflowSpec, step: StepSpec) -> RetryPolicy:
+    """The retry policy ``step`` runs under: the workflow defaults with the step's changes."""
+    if step.retry is None:
+        return spec.defaults.retry
+    return step.retry.apply_to(spec.defaults.retry)
+
+
+def effective_timeout(spec: WorkflowSpec, step: StepSpec) -> timedelta:
+    """How long one attempt of ``step`` may take."""
+    return parse_duration(step.timeout or spec.defaults.timeout)

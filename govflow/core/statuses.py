@@ -1,0 +1,127 @@
+"""The statuses of executions, steps and human tasks, with their named groups.
+
+Values are the upper-case names: they are stored as-is in PostgreSQL text columns. Each enum
+carries frozensets that name the groups other code asks about (``ExecutionStatus.TERMINAL``,
+``StepStatus.DONE`` ...), so no caller spells a status list out by hand. The transitions between
+statuses are tables in :mod:`govflow.core.machines`; ``docs/engine.md`` draws them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+
+class ExecutionStatus(StrEnum):
+    """Where a workflow execution stands."""
+
+    PENDING = "PENDING"
+    """Created, no step claimed yet."""
+    RUNNING = "RUNNING"
+    """Steps are being run (or a retry is scheduled)."""
+    WAITING = "WAITING"
+    """A step waits on a human task."""
+    COMPLETED = "COMPLETED"
+    """Every step completed or was skipped."""
+    FAILED = "FAILED"
+    """A step failed for good; an operator may retry from the failed step."""
+    CANCELED = "CANCELED"
+    """Canceled by an operator; never leaves this status."""
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    """A step may have had an effect the engine must not repeat on its own: an operator decides."""
+
+    ACTIVE: ClassVar[frozenset[ExecutionStatus]]
+    """Statuses in which the engine itself moves the execution forward."""
+    TERMINAL: ClassVar[frozenset[ExecutionStatus]]
+    """Statuses the engine never leaves on its own (late events are reported, not applied)."""
+    OPERATOR_ACTIONABLE: ClassVar[frozenset[ExecutionStatus]]
+    """Statuses an operator can resolve (retry, skip, mark done)."""
+
+
+ExecutionStatus.ACTIVE = frozenset(
+    {ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING}
+)
+ExecutionStatus.TERMINAL = frozenset(
+    {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED}
+)
+ExecutionStatus.OPERATOR_ACTIONABLE = frozenset(
+    {ExecutionStatus.FAILED, ExecutionStatus.NEEDS_ATTENTION}
+)
+
+
+class StepStatus(StrEnum):
+    """Where one step of an execution stands."""
+
+    PENDING = "PENDING"
+    """Not claimed yet, or waiting for its ``next_attempt_at``."""
+    RUNNING = "RUNNING"
+    """Claimed by a worker holding a lease."""
+    WAITING = "WAITING"
+    """Suspended on a human task."""
+    COMPLETED = "COMPLETED"
+    """Done, output recorded."""
+    FAILED = "FAILED"
+    """Business error or attempts exhausted."""
+    SKIPPED = "SKIPPED"
+    """Condition false, or skipped by an operator."""
+    CANCELED = "CANCELED"
+    """The execution was canceled while this step was not finished."""
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    """An interrupted attempt may have had an effect: an operator decides."""
+
+    ACTIVE: ClassVar[frozenset[StepStatus]]
+    """Statuses in which the engine itself moves the step forward."""
+    DONE: ClassVar[frozenset[StepStatus]]
+    """Statuses that let the execution go on to the next step."""
+    TERMINAL: ClassVar[frozenset[StepStatus]]
+    """Statuses the engine never leaves on its own."""
+    OPERATOR_ACTIONABLE: ClassVar[frozenset[StepStatus]]
+    """Statuses an operator can resolve."""
+
+
+StepStatus.ACTIVE = frozenset({StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING})
+StepStatus.DONE = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})
+StepStatus.TERMINAL = frozenset(
+    {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELED}
+)
+StepStatus.OPERATOR_ACTIONABLE = frozenset({StepStatus.FAILED, StepStatus.NEEDS_ATTENTION})
+
+
+class HumanTaskStatus(StrEnum):
+    """Where a human task (a ``manual`` step) stands."""
+
+    OPEN = "OPEN"
+    """Created, nobody assigned."""
+    ASSIGNED = "ASSIGNED"
+    """Assigned to (or claimed by) one user, not started."""
+    IN_PROGRESS = "IN_PROGRESS"
+    """The assignee is filling in the form."""
+    SUBMITTED = "SUBMITTED"
+    """Submitted, waiting for a reviewer who is not the submitter."""
+    APPROVED = "APPROVED"
+    """Approved: the step completes with the submitted form."""
+    REJECTED = "REJECTED"
+    """Sent back with a reason; the assignee starts again (back to ``IN_PROGRESS``)."""
+    CANCELED = "CANCELED"
+    """Canceled (the execution was canceled, or by an operator)."""
+    EXPIRED = "EXPIRED"
+    """Its deadline passed before approval."""
+
+    ACTIVE: ClassVar[frozenset[HumanTaskStatus]]
+    """Statuses in which someone can still act on the task."""
+    TERMINAL: ClassVar[frozenset[HumanTaskStatus]]
+    """Statuses no action leaves."""
+
+
+HumanTaskStatus.ACTIVE = frozenset(
+    {
+        HumanTaskStatus.OPEN,
+        HumanTaskStatus.ASSIGNED,
+        HumanTaskStatus.IN_PROGRESS,
+        HumanTaskStatus.SUBMITTED,
+        HumanTaskStatus.REJECTED,
+    }
+)
+HumanTaskStatus.TERMINAL = frozenset(
+    {HumanTaskStatus.APPROVED, HumanTaskStatus.CANCELED, HumanTaskStatus.EXPIRED}
+)

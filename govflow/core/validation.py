@@ -1,0 +1,247 @@
+"""Validate a workflow file and report every problem at once, each at its file position.
+
+Phases (each adds to one list of problems; the file is rejected if the list is not empty):
+
+1. **safety** — :func:`~govflow.core.yaml_source.load_yaml` (size, depth, anchors, tags,
+   duplicate keys); a file failing here is not read further;
+2. **structure** — the tree against the :mod:`~govflow.core.spec` Structs, then the rules that
+   tie an input's keys together (enum values, pattern, bounds, default);
+3. **references** — unique step ids, known actions, expressions that compile and read only
+   declared inputs and *earlier* steps;
+4. **plugin inputs** — each step's ``with:`` against its action's input Struct; template
+   strings are accepted wherever they stand and are checked after rendering, at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from govflow.core.expressions import (
+    ALLOWED_NAMES,
+    ExpressionInfo,
+    inspect_condition,
+    inspect_template,
+    is_template,
+)
+from govflow.core.inputs import check_value
+from govflow.core.spec import InputSpec, WorkflowSpec
+from govflow.core.spec_errors import SpecError, SpecProblem
+from govflow.core.struct_check import check_against, suggest, translate
+from govflow.core.yaml_source import ROOT, YamlSource, child_path, load_yaml
+
+_KEYS_FOR_TYPE = {
+    "pattern": ("string",),
+    "min_length": ("string",),
+    "max_length": ("string",),
+    "minimum": ("integer", "number"),
+    "maximum": ("integer", "number"),
+    "min_items": ("array",),
+    "max_items": ("array",),
+    "items": ("array",),
+    "values": ("enum",),
+}
+_BOUND_PAIRS = (("min_length", "max_length"), ("minimum", "maximum"), ("min_items", "max_items"))
+
+
+class _Report:
+    """Problems found so far, positioned in one source."""
+
+    def __init__(self, source: YamlSource) -> None:
+        self.source = source
+        self.problems: list[SpecProblem] = []
+
+    def add(self, path: str, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(self.source.problem(path, message, at_key=at_key))
+
+    def extend(self, found: list[tuple[str, str, bool]]) -> None:
+        for path, message, at_key in found:
+            self.add(path, message, at_key=at_key)
+
+
+def _check_input(report: _Report, name: str, raw: Any) -> None:
+    """The rules between one input's keys (its shape is already known to be right)."""
+    path = child_path("inputs", name)
+    spec = msgspec.convert(raw, InputSpec)
+    for key, types in _KEYS_FOR_TYPE.items():
+        if getattr(spec, key) is not None and spec.type not in types:
+            kinds = " and ".join(types)
+            report.add(
+                child_path(path, key), f"{key!r} applies only to {kinds} inputs", at_key=True
+            )
+    if spec.type == "enum" and not spec.values:
+        report.add(path, "an enum input needs a non-empty 'values' list", at_key=True)
+    pattern_ok = True
+    if spec.pattern is not None:
+        try:
+            re.compile(spec.pattern)
+        except re.error as error:
+            pattern_ok = False
+            report.add(child_path(path, "pattern"), f"not a valid regular expression: {error}")
+    for low, high in _BOUND_PAIRS:
+        low_value, high_value = getattr(spec, low), getattr(spec, high)
+        if low_value is not None and high_value is not None and low_value > high_value:
+            report.add(
+                child_path(path, low),
+                f"{low} ({low_value}) is greater than {high} ({high_value})",
+                at_key=True,
+            )
+    if spec.default is not msgspec.UNSET:
+        if spec.required:
+            report.add(child_path(path, "required"), "a required input cannot have a default")
+        elif pattern_ok and spec.default is not None and (spec.type != "enum" or spec.values):
+            for message in check_value(spec, spec.default):
+                report.add(child_path(path, "default"), f"default does not fit: {message}")
+
+
+def _check_structure(report: _Report, data: dict[str, Any]) -> None:
+    found = check_against(data, WorkflowSpec, ROOT)
+    report.extend(found)
+    inputs = data.get("inputs")
+    if not isinstance(inputs, dict):
+        return
+    broken = {path for path, _, _ in found}
+    for name, raw in inputs.items():
+        prefix = child_path("inputs", name)
+        if not any(p == prefix or p.startswith((f"{prefix}.", f"{prefix}[")) for p in broken):
+            _check_input(report, name, raw)
+
+
+def _templates(value: Any, path: str) -> list[tuple[str, str]]:
+    """Every template string inside a ``with:`` value, with its path."""
+    if isinstance(value, dict):
+        return [t for key, item in value.items() for t in _templates(item, child_path(path, key))]
+    if isinstance(value, list):
+        return [t for i, item in enumerate(value) for t in _templates(item, child_path(path, i))]
+    return [(path, value)] if is_template(value) else []
+
+
+class _StepContext:
+    """What the expressions of one step may read."""
+
+    def __init__(self, step_id: str | None, earlier: list[str], ids: list[str], inputs: list[str]):
+        self.step_id = step_id
+        self.earlier = earlier
+        self.ids = ids
+        self.inputs = inputs
+
+
+def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _StepContext) -> None:
+    for error in info.errors:
+        report.add(path, error)
+    for name in sorted(info.names - ALLOWED_NAMES):
+        allowed = ", ".join(sorted(ALLOWED_NAMES))
+        report.add(path, f"unknown name {name!r} in expression (use {allowed})")
+    for ref in sorted(info.steps):
+        if ref == ctx.step_id:
+            report.add(path, f"step {ref!r} cannot reference its own output")
+        elif ref in ctx.earlier:
+            continue
+        elif ref in ctx.ids:
+            report.add(
+                path,
+                f"step {ref!r} runs after this step; a step may only reference earlier steps",
+            )
+        else:
+            report.add(path, f"unknown step {ref!r}{suggest(ref, set(ctx.earlier))}")
+    for ref in sorted(info.inputs):
+        if ref not in ctx.inputs:
+            report.add(path, f"unknown input {ref!r}{suggest(ref, set(ctx.inputs))}")
+
+
+def _check_steps(
+    report: _Report, data: dict[str, Any], actions: Mapping[str, type[msgspec.Struct]]
+) -> None:
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        return
+    raw_inputs = data.get("inputs")
+    inputs = [str(k) for k in raw_inputs] if isinstance(raw_inputs, dict) else []
+    ids = [
+        step["id"] if isinstance(step, dict) and isinstance(step.get("id"), str) else None
+        for step in steps
+    ]
+    known_ids = [i for i in ids if i is not None]
+    first_line: dict[str, int] = {}
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        path = child_path("steps", index)
+        step_id = ids[index]
+        if step_id is not None:
+            if step_id in first_line:
+                report.add(
+                    child_path(path, "id"),
+                    f"step id {step_id!r} is used twice (first at line {first_line[step_id]})",
+                )
+            else:
+                first_line[step_id] = report.source.position(child_path(path, "id"))[0]
+        earlier = [i for i in ids[:index] if i is not None]
+        ctx = _StepContext(step_id, earlier, known_ids, inputs)
+        condition = step.get("if")
+        if isinstance(condition, str):
+            _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
+        with_block = step.get("with")
+        if isinstance(with_block, dict):
+            for leaf_path, text in _templates(with_block, child_path(path, "with")):
+                _check_expression(report, leaf_path, inspect_template(text), ctx)
+        action = step.get("action")
+        if not isinstance(action, str):
+            continue
+        if action not in actions:
+            hint = suggest(action, set(actions)) or (
+                f" (known actions: {', '.join(sorted(actions)) or 'none'})"
+            )
+            report.add(child_path(path, "action"), f"unknown action {action!r}{hint}")
+        elif with_block is None or isinstance(with_block, dict):
+            report.extend(
+                check_against(
+                    with_block or {}, actions[action], child_path(path, "with"), templates=True
+                )
+            )
+
+
+def validate_source(
+    source: YamlSource, actions: Mapping[str, type[msgspec.Struct]]
+) -> WorkflowSpec:
+    """Validate an already loaded workflow file (see :func:`validate_workflow`)."""
+    report = _Report(source)
+    _check_structure(report, source.data)
+    _check_steps(report, source.data, actions)
+    if report.problems:
+        raise SpecError(report.problems)
+    try:
+        return msgspec.convert(source.data, WorkflowSpec)
+    except msgspec.ValidationError as error:
+        suffix, message = translate(str(error), None)
+        report.add(suffix.lstrip(".") or ROOT, message)
+        raise SpecError(report.problems) from None
+
+
+def validate_workflow(
+    text: str, filename: str, actions: Mapping[str, type[msgspec.Struct]]
+) -> WorkflowSpec:
+    """Parse and validate a workflow file.
+
+    :param text: the YAML text.
+    :param filename: the name problems are reported under.
+    :param actions: action name -> the action's input Struct (the ``with:`` schema).
+    :raises SpecError: with every problem found, each as ``file:line:col: path: message``.
+    """
+    return validate_source(load_yaml(text, filename), actions)
+
+
+def convert_action_inputs(
+    inputs_type: type[msgspec.Struct], params: Mapping[str, Any]
+) -> msgspec.Struct:
+    """Decode a step's rendered ``with:`` into its action's input Struct (at run time).
+
+    :raises ValueError: with every problem, each as ``with.<path>: message``.
+    """
+    found = check_against(dict(params), inputs_type, "with")
+    if found:
+        raise ValueError("; ".join(f"{path}: {message}" for path, message, _ in found))
+    return msgspec.convert(dict(params), inputs_type)

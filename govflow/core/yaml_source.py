@@ -1,0 +1,281 @@
+"""Safe loading of a workflow file: YAML text in, a plain data tree and node positions out.
+
+The text is checked on the YAML event stream *before* any object is built: anchors and aliases
+(the "billion laughs"), explicit tags other than the standard scalar/collection ones, several
+documents, nesting deeper than :data:`MAX_DEPTH` and texts over :data:`MAX_BYTES` are refused.
+Building the tree then refuses duplicate and non-scalar mapping keys. Every node's position is
+kept under its spec path (``steps[2].with.issue``; ``$`` for the document) so that later phases
+can point at the exact place a problem is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from govflow.core.spec_errors import SpecError, SpecProblem
+
+MAX_BYTES = 256 * 1024
+"""The largest workflow file accepted, in bytes of UTF-8."""
+MAX_DEPTH = 32
+"""The deepest nesting of mappings and sequences accepted."""
+
+ROOT = "$"
+
+_STANDARD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+Position = tuple[int, int]
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def child_path(parent: str, key: str | int) -> str:
+    """The spec path of ``key`` (a mapping key or a sequence index) under ``parent``."""
+    if isinstance(key, int):
+        return f"{'' if parent == ROOT else parent}[{key}]"
+    return key if parent == ROOT else f"{parent}.{key}"
+
+
+def parent_path(path: str) -> str:
+    """The spec path one level up (``steps[2].with`` -> ``steps[2]`` -> ``steps`` -> ``$``)."""
+    if path == ROOT:
+        return ROOT
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ROOT
+
+
+@dataclass(frozen=True, slots=True)
+class YamlSource:
+    """A loaded workflow file.
+
+    :ivar filename: the name problems are reported under.
+    :ivar data: the document as plain dicts, lists, strings, numbers, booleans and ``None``.
+    :ivar nodes: spec path -> (line, col) of the value node (1-based).
+    :ivar keys: spec path -> (line, col) of the mapping key that holds the value.
+    """
+
+    filename: str
+    data: dict[str, Any]
+    nodes: dict[str, Position] = field(default_factory=dict)
+    keys: dict[str, Position] = field(default_factory=dict)
+    scalars: frozenset[str] = frozenset()
+
+    def position(self, path: str) -> Position:
+        """Where ``path`` is written: a scalar value itself, a collection at its key.
+
+        Falls back to the nearest parent when ``path`` is not in the file (a missing key).
+        """
+        while True:
+            if path in self.scalars and path in self.nodes:
+                return self.nodes[path]
+            if path in self.keys:
+                return self.keys[path]
+            if path in self.nodes:
+                return self.nodes[path]
+            if path == ROOT:
+                return (1, 1)
+            path = parent_path(path)
+
+    def key_position(self, path: str) -> Position:
+        """Where the key of ``path`` is written (for problems about the key itself)."""
+        return self.keys.get(path) or self.position(path)
+
+    def problem(self, path: str, message: str, *, at_key: bool = False) -> SpecProblem:
+        """A :class:`SpecProblem` about ``path``, positioned at its node (or its key)."""
+        line, col = self.key_position(path) if at_key else self.position(path)
+        return SpecProblem(file=self.filename, line=line, col=col, path=path, message=message)
+
+
+def _mark(mark: Any) -> Position:
+    return (int(mark.line) + 1, int(mark.column) + 1)
+
+
+def _problem(filename: str, mark: Any, message: str, path: str = ROOT) -> SpecProblem:
+    line, col = _mark(mark) if mark is not None else (1, 1)
+    return SpecProblem(file=filename, line=line, col=col, path=path, message=message)
+
+
+def _yaml_error(filename: str, error: yaml.YAMLError) -> SpecProblem:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    message = f"invalid YAML: {context + ', ' if context else ''}{problem}"
+    return _problem(filename, mark, message)
+
+
+def _check_events(text: str, filename: str) -> list[SpecProblem]:
+    """Refuse what must never reach the composer, reading the event stream only."""
+    problems: list[SpecProblem] = []
+    depth = 0
+    documents = 0
+    too_deep_reported = False
+    events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents == 2:
+                problems.append(
+                    _problem(
+                        filename, event.start_mark, "a workflow file must hold exactly one document"
+                    )
+                )
+        elif isinstance(event, yaml.AliasEvent):
+            problems.append(
+                _problem(
+                    filename,
+                    event.start_mark,
+                    f"aliases are not allowed (*{event.anchor}); repeat the value instead",
+                )
+            )
+        anchored = isinstance(event, yaml.NodeEvent) and getattr(event, "anchor", None)
+        if anchored and not isinstance(event, yaml.AliasEvent):
+            problems.append(
+                _problem(
+                    filename,
+                    event.start_mark,
+                    f"anchors are not allowed (&{event.anchor}); repeat the value instead",
+                )
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in ("!", *_STANDARD_TAGS):
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            problems.append(_problem(filename, event.start_mark, f"tag {shown!r} is not allowed"))
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH and not too_deep_reported:
+                too_deep_reported = True
+                problems.append(
+                    _problem(
+                        filename,
+                        event.start_mark,
+                        f"nesting is deeper than {MAX_DEPTH} levels",
+                    )
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return problems
+
+
+class _Builder:
+    """Turns composed nodes into plain data, recording positions and refusing duplicate keys."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.nodes: dict[str, Position] = {}
+        self.keys: dict[str, Position] = {}
+        self.scalars: set[str] = set()
+        self.problems: list[SpecProblem] = []
+        self._constructor = SafeConstructor()
+
+    def build(self, node: yaml.Node, path: str) -> Any:
+        self.nodes[path] = _mark(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, child_path(path, i)) for i, item in enumerate(node.value)]
+        self.scalars.add(path)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: str) -> Any:
+        if node.tag == _TIMESTAMP_TAG:
+            return str(node.value)
+        if node.tag == _MERGE_TAG:
+            self.problems.append(
+                _problem(self.filename, node.start_mark, "merge keys (<<) are not allowed", path)
+            )
+            return str(node.value)
+        return self._constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(
+                    _problem(
+                        self.filename, key_node.start_mark, "mapping keys must be plain text", path
+                    )
+                )
+                continue
+            if key_node.tag == _MERGE_TAG:
+                self.problems.append(
+                    _problem(
+                        self.filename, key_node.start_mark, "merge keys (<<) are not allowed", path
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            key_path = child_path(path, key)
+            line, _ = _mark(key_node.start_mark)
+            if key in first_line:
+                self.problems.append(
+                    _problem(
+                        self.filename,
+                        key_node.start_mark,
+                        f"duplicate key {key!r} (first at line {first_line[key]})",
+                        key_path,
+                    )
+                )
+                continue
+            first_line[key] = line
+            self.keys[key_path] = _mark(key_node.start_mark)
+            result[key] = self.build(value_node, key_path)
+        return result
+
+
+def load_yaml(text: str, filename: str) -> YamlSource:
+    """Load one workflow document safely.
+
+    :raises SpecError: the text is too big, is not YAML, uses a refused feature, or its top
+        level is not a mapping.
+    """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_BYTES:
+        raise SpecError(
+            [
+                SpecProblem(
+                    file=filename,
+                    line=1,
+                    col=1,
+                    path=ROOT,
+                    message=f"file is {size} bytes, more than the limit of {MAX_BYTES}",
+                )
+            ]
+        )
+    try:
+        problems = _check_events(text, filename)
+        if problems:
+            raise SpecError(problems)
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        raise SpecError([_yaml_error(filename, error)]) from None
+    if root is None:
+        raise SpecError([_problem(filename, None, "the file is empty; expected a workflow")])
+    if not isinstance(root, yaml.MappingNode):
+        raise SpecError(
+            [_problem(filename, root.start_mark, "the top level must be a mapping of keys")]
+        )
+    builder = _Builder(filename)
+    try:
+        data = builder.build(root, ROOT)
+    except (yaml.YAMLError, ValueError, OverflowError) as error:
+        raise SpecError(
+            [_problem(filename, root.start_mark, f"invalid YAML value: {error}")]
+        ) from None
+    if builder.problems:
+        raise SpecError(builder.problems)
+    return YamlSource(
+        filename=filename,
+        data=data,
+        nodes=builder.nodes,
+        keys=builder.keys,
+        scalars=frozenset(builder.scalars),
+    )

@@ -1,0 +1,49 @@
+"""The plugin contract: what a plugin author imports. Semver-stable public API."""
+
+from __future__ import annotations
+
+from govflow.core.idempotency import Idempotency
+from govflow.plugins.action import (
+    Action,
+    ActionContext,
+    ActionError,
+    BusinessError,
+    Suspend,
+    TechnicalError,
+)
+from govflow.plugins.errors import (
+    DuplicateActionError,
+    InvalidActionError,
+    PluginError,
+    PluginLoadError,
+    UnknownHookError,
+)
+from govflow.plugins.hookspecs import hookimpl
+from govflow.plugins.info import ActionInfo, PluginInfo
+from govflow.plugins.manager import ENTRY_POINT_GROUP, PluginManager
+from govflow.plugins.registry import ActionRegistry
+from govflow.plugins.selection import PluginSelection
+from govflow.plugins.settings import PluginSettings
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Action",
+    "ActionContext",
+    "ActionError",
+    "ActionInfo",
+    "ActionRegistry",
+    "BusinessError",
+    "DuplicateActionError",
+    "Idempotency",
+    "InvalidActionError",
+    "PluginError",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginManager",
+    "PluginSelection",
+    "PluginSettings",
+    "Suspend",
+    "TechnicalError",
+    "UnknownHookError",
+    "hookimpl",
+]

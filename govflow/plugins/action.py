@@ -1,0 +1,121 @@
+"""The ``Action`` contract a plugin implements, the context it runs in, and its errors.
+
+Error tree::
+
+    ActionError            an action could not do its work
+    ├── BusinessError      final: the step and the execution fail, no retry
+    └── TechnicalError     transient: retried per the step's retry policy
+
+    Suspend                not an error: the step waits for an external event
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+from uuid import UUID
+
+import httpx
+import msgspec
+
+from govflow.core.idempotency import Idempotency
+
+
+class ActionError(Exception):
+    """An action could not do its work."""
+
+    def __init__(self, message: str | None = None, *, details: Mapping[str, Any] | None = None):
+        super().__init__(message or (self.__doc__ or "").strip())
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class BusinessError(ActionError):
+    """The action was refused for a reason a retry cannot fix."""
+
+
+class TechnicalError(ActionError):
+    """The action failed for a transient reason; a later attempt may succeed."""
+
+
+class Suspend(Exception):
+    """The step waits for an external event (e.g. a human task); the execution pauses.
+
+    The engine records the step as ``WAITING`` with ``reason`` and ``payload`` and completes it
+    later from the event, without calling the action again.
+
+    :ivar reason: what the step waits for, e.g. ``"human_task"``.
+    :ivar payload: JSON-able data the host needs to open the wait (e.g. the task to create).
+    """
+
+    def __init__(self, reason: str, payload: Mapping[str, Any] | None = None) -> None:
+        super().__init__(f"step waits for {reason}")
+        self.reason = reason
+        self.payload: dict[str, Any] = dict(payload or {})
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """What an action knows about the attempt it runs in.
+
+    :ivar execution_id: the execution the step belongs to.
+    :ivar step_id: the execution step's id (stable across attempts).
+    :ivar step_key: the step's ``id`` in the workflow spec.
+    :ivar attempt: 1 for the first attempt, then 2, 3, ...
+    :ivar idempotency_key: deterministic per execution step, the same on every attempt; send it
+        to remote systems that deduplicate, or store it beside the effect for ``lookup``.
+    :ivar settings: the plugin's own settings (``GOVFLOW_PLUGIN_<NAME>_*`` variables).
+    :ivar logger: a logger bound to the execution and step.
+    :ivar http: a shared ``httpx.AsyncClient``; never close it.
+    :ivar extras: services the host offers to built-in actions (e.g. the human-task port).
+    """
+
+    execution_id: UUID
+    step_id: UUID
+    step_key: str
+    attempt: int
+    idempotency_key: str
+    settings: Mapping[str, str] = field(default_factory=dict)
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
+        default_factory=lambda: logging.getLogger("govflow.action")
+    )
+    http: httpx.AsyncClient | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Action(Protocol):
+    """One action type, e.g. ``jira_comment``.
+
+    ``inputs`` is a frozen ``msgspec.Struct`` describing the step's ``with:`` block; its JSON
+    Schema is published in the DSL schema. ``execute`` receives an instance of ``inputs`` and
+    returns the step's output, a JSON-able mapping; it may raise ``BusinessError``,
+    ``TechnicalError`` or ``Suspend``.
+
+    ``idempotency`` is the strategy of the action as a whole; ``idempotency_for`` refines it for
+    one step's parameters (e.g. ``notification`` is ``remote_key`` for webhooks and
+    ``at_most_once`` for email). ``lookup`` is only called when the strategy for the parameters
+    is ``Idempotency.REMOTE_LOOKUP``: it returns the output of an effect already applied for
+    ``ctx.idempotency_key``, or ``None``.
+
+    Subclass ``Action`` explicitly to inherit the defaults of ``idempotency_for`` (the class
+    strategy) and ``lookup`` (nothing found).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    inputs: ClassVar[type[msgspec.Struct]]
+    idempotency: ClassVar[Idempotency]
+
+    async def execute(self, ctx: ActionContext, params: Any) -> Mapping[str, Any]:
+        """Perform the step's effect and return its output."""
+        ...
+
+    async def lookup(self, ctx: ActionContext, params: Any) -> Mapping[str, Any] | None:
+        """Return the output of an effect already applied for ``ctx.idempotency_key``."""
+        return None
+
+    def idempotency_for(self, params: Any) -> Idempotency:
+        """Return the strategy that applies to a step with these parameters."""
+        return self.idempotency

@@ -1,0 +1,90 @@
+"""The registry that plugins fill through the ``govflow_register_actions`` hook."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import msgspec
+
+from govflow.core.idempotency import Idempotency
+from govflow.plugins.action import Action
+from govflow.plugins.errors import DuplicateActionError, InvalidActionError
+
+__all__ = ["ActionRegistry", "DuplicateActionError", "InvalidActionError"]
+
+ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+"""Action names are lowercase identifiers: ``jira_comment``."""
+
+
+def check_action(action: object) -> None:
+    """Check that ``action`` declares what the ``Action`` contract requires.
+
+    :raises InvalidActionError: a declaration is missing or has the wrong type.
+    """
+    name = getattr(action, "name", None)
+    if not isinstance(name, str) or not ACTION_NAME.match(name):
+        raise InvalidActionError(f"{action!r}: name must match {ACTION_NAME.pattern}, got {name!r}")
+    inputs = getattr(action, "inputs", None)
+    if not (isinstance(inputs, type) and issubclass(inputs, msgspec.Struct)):
+        raise InvalidActionError(f"action {name!r}: inputs must be a msgspec.Struct subclass")
+    if not isinstance(getattr(action, "idempotency", None), Idempotency):
+        raise InvalidActionError(f"action {name!r}: idempotency must be an Idempotency member")
+    for method in ("execute", "lookup", "idempotency_for"):
+        if not callable(getattr(action, method, None)):
+            raise InvalidActionError(f"action {name!r}: missing method {method}()")
+
+
+class ActionRegistry:
+    """Actions by name, each remembered with the plugin that registered it."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, Action] = {}
+        self._owners: dict[str, str] = {}
+        self._current_plugin = "<unknown>"
+
+    def registering_for(self, plugin_name: str) -> ActionRegistry:
+        """Attribute the following ``add`` calls to ``plugin_name``."""
+        self._current_plugin = plugin_name
+        return self
+
+    def add(self, action: Action) -> None:
+        """Register ``action`` under its ``name``.
+
+        :raises DuplicateActionError: another plugin already registered that name.
+        :raises InvalidActionError: the action does not declare what the contract requires.
+        """
+        check_action(action)
+        name = action.name
+        if name in self._actions:
+            raise DuplicateActionError(
+                f"action {name!r} is registered by both plugin {self._owners[name]!r} "
+                f"and plugin {self._current_plugin!r}"
+            )
+        self._actions[name] = action
+        self._owners[name] = self._current_plugin
+
+    def get(self, name: str) -> Action | None:
+        """Return the action registered under ``name``, if any."""
+        return self._actions.get(name)
+
+    def owner(self, name: str) -> str:
+        """Return the name of the plugin that registered ``name``."""
+        return self._owners[name]
+
+    def names(self) -> list[str]:
+        """Return the registered action names, sorted."""
+        return sorted(self._actions)
+
+    def inputs(self) -> dict[str, type[msgspec.Struct]]:
+        """Return each action's input Struct by action name (what validation needs)."""
+        return {name: self._actions[name].inputs for name in self.names()}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._actions
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self._actions[n] for n in self.names())
+
+    def __len__(self) -> int:
+        return len(self._actions)

@@ -1,0 +1,170 @@
+"""Settings read from the environment (and an optional ``.env``), validated once at start.
+
+Every variable is documented in ``.env.example``. A malformed or missing value is reported as
+one line naming the variable; the CLI exits with status 2.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class SettingsError(Exception):
+    """The environment does not describe a valid GovFlow configuration."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """GovFlow's configuration. Field names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    mode: Mode = Field(
+        default=Mode.DEVELOPMENT, validation_alias=AliasChoices("GOVFLOW_MODE", "MODE")
+    )
+    govflow_home: Path = Path(".govflow")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str | None = None
+    redis_url: str | None = None
+    db_pool_min: int = Field(default=2, ge=1, le=100)
+    db_pool_max: int = Field(default=10, ge=1, le=500)
+    jwt_secret: str | None = Field(default=None, min_length=32)
+    jwt_issuer: str = "govflow"
+    jwt_audience: str = "govflow-api"
+    jwt_access_ttl_seconds: int = Field(default=900, ge=30, le=86400)
+    refresh_ttl_seconds: int = Field(default=14 * 86400, ge=300)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field(default="console", pattern="^(json|console)$")
+    workflows_dir: Path = Path("workflows.d")
+    worker_concurrency: int = Field(default=10, ge=1, le=1000)
+    lease_seconds: int = Field(default=30, ge=2, le=3600)
+    sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)
+    queue_name: str = Field(default="govflow:steps", min_length=1)
+    login_max_attempts: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    jira_enabled: bool = False
+    jira_base_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _required_outside_development(self) -> Settings:
+        if self.mode is Mode.PRODUCTION:
+            missing = [
+                name
+                for name, value in (
+                    ("JWT_SECRET", self.jwt_secret),
+                    ("DATABASE_URL", self.database_url),
+                    ("REDIS_URL", self.redis_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError("required in production mode: " + ", ".join(missing))
+        if self.jira_enabled:
+            missing = [
+                name
+                for name, value in (
+                    ("JIRA_BASE_URL", self.jira_base_url),
+                    ("JIRA_EMAIL", self.jira_email),
+                    ("JIRA_API_TOKEN", self.jira_api_token),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError("required when JIRA_ENABLED=true: " + ", ".join(missing))
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT
+
+    @property
+    def home(self) -> Path:
+        return self.govflow_home.resolve()
+
+
+def _field_env_name(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return "settings"
+    name = str(loc[0])
+    return "GOVFLOW_MODE" if name == "mode" else name.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings.
+
+    :raises SettingsError: one problem per malformed or missing variable.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error.get("loc", ())
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            where = _field_env_name(tuple(loc))
+            problems.append(f"{message}" if where == "settings" else f"{where}: {message}")
+        raise SettingsError(problems) from None
+
+
+def development_jwt_secret(home: Path) -> tuple[str, bool]:
+    """The development-mode signing secret kept under ``home``; ``True`` when it was created."""
+    path = home / "jwt_secret"
+    if path.exists():
+        return path.read_text().strip(), False
+    home.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret, True

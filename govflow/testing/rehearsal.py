@@ -1,0 +1,136 @@
+"""Rehearsals: run a workflow in memory with stubbed action results, see which steps run.
+
+Conditions (``if:``) and templates (``with:``) are evaluated by the DSL core exactly as in an
+execution; each action's ``execute`` is replaced by the result given for its step::
+
+    rehearse(yaml_text, {"issue_key": "PERMIT-1"}, {
+        "review": {"decision": "approved"},     # the step completes with this output
+        "notify": "skip",                       # an operator skips it
+        "comment": BusinessError("refused"),    # the step fails, the execution fails
+    })
+
+A ``Suspend`` result leaves the step and the execution ``WAITING``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+import msgspec
+
+from govflow.core.expressions import ExpressionError, build_context, evaluate_condition, render
+from govflow.core.inputs import validate_execution_inputs
+from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.validation import convert_action_inputs, validate_workflow
+from govflow.plugins import ActionError, ActionRegistry, PluginManager, Suspend
+
+SKIP = "skip"
+StubResult: TypeAlias = Mapping[str, Any] | ActionError | Suspend | Literal["skip"]
+"""What a stubbed step does: complete with an output, fail, wait, or be skipped."""
+
+
+class RehearsalError(Exception):
+    """The rehearsal itself is incomplete (e.g. a step that runs has no stubbed result)."""
+
+
+@dataclass(slots=True)
+class Rehearsal:
+    """What happened in a rehearsed execution.
+
+    :ivar status: the execution's final status (``COMPLETED``, ``FAILED`` or ``WAITING``).
+    :ivar sequence: the ids of the steps whose action ran, in order.
+    :ivar skipped: the ids of skipped steps (condition false or stubbed ``"skip"``).
+    :ivar outputs: each completed step's output.
+    :ivar params: each run step's rendered ``with:`` block.
+    :ivar steps: each visited step's status.
+    :ivar error: why the execution failed, if it did.
+    """
+
+    status: ExecutionStatus
+    sequence: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, StepStatus] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _input_types(
+    actions: ActionRegistry | Mapping[str, type[msgspec.Struct]] | None,
+) -> Mapping[str, type[msgspec.Struct]]:
+    if actions is None:
+        return PluginManager.from_env({}).actions().inputs()
+    if isinstance(actions, ActionRegistry):
+        return actions.inputs()
+    return actions
+
+
+def rehearse(
+    workflow_yaml: str,
+    inputs: Mapping[str, Any],
+    results: Mapping[str, StubResult],
+    *,
+    actions: ActionRegistry | Mapping[str, type[msgspec.Struct]] | None = None,
+    filename: str = "rehearsal.yaml",
+) -> Rehearsal:
+    """Validate ``workflow_yaml`` and run it with ``inputs``, each step yielding its stub.
+
+    :param workflow_yaml: the workflow file's text.
+    :param inputs: the execution's inputs (validated, defaults filled in).
+    :param results: step id -> output mapping, ``ActionError`` instance, ``Suspend`` or
+        ``"skip"``.
+    :param actions: the actions the workflow may use; every installed plugin's when omitted.
+    :param filename: the name validation problems are reported under.
+    :raises SpecError: the workflow is invalid.
+    :raises InputError: the inputs do not match the workflow's declared inputs.
+    :raises RehearsalError: a step that runs has no stubbed result.
+    """
+    types = _input_types(actions)
+    spec = validate_workflow(workflow_yaml, filename, types)
+    values = validate_execution_inputs(spec, inputs)
+    run = Rehearsal(status=ExecutionStatus.RUNNING)
+    seen: dict[str, dict[str, Any]] = {}
+    execution = {"workflow": spec.name}
+    for step in spec.steps:
+        context = build_context(values, seen, execution)
+        try:
+            wanted = step.if_ is None or evaluate_condition(step.if_, context)
+            rendered = render(step.with_, context) if wanted else {}
+            if wanted:
+                convert_action_inputs(types[step.action], rendered)
+        except (ExpressionError, ValueError) as exc:
+            return _fail(run, step.id, str(exc))
+        stub = results.get(step.id) if wanted else SKIP
+        if wanted and stub is None:
+            raise RehearsalError(f"step {step.id!r} runs but has no stubbed result")
+        if isinstance(stub, str):
+            if stub != SKIP:
+                raise RehearsalError(f"step {step.id!r}: unknown stub {stub!r} (use 'skip')")
+            run.skipped.append(step.id)
+            run.steps[step.id] = StepStatus.SKIPPED
+            seen[step.id] = {"status": str(StepStatus.SKIPPED), "output": {}}
+            continue
+        run.sequence.append(step.id)
+        run.params[step.id] = rendered
+        if isinstance(stub, ActionError):
+            return _fail(run, step.id, f"{type(stub).__name__}: {stub}")
+        if isinstance(stub, Suspend):
+            run.steps[step.id] = StepStatus.WAITING
+            run.status = ExecutionStatus.WAITING
+            return run
+        assert stub is not None
+        output = dict(stub)
+        run.outputs[step.id] = output
+        run.steps[step.id] = StepStatus.COMPLETED
+        seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": output}
+    run.status = ExecutionStatus.COMPLETED
+    return run
+
+
+def _fail(run: Rehearsal, step_id: str, error: str) -> Rehearsal:
+    run.steps[step_id] = StepStatus.FAILED
+    run.status = ExecutionStatus.FAILED
+    run.error = f"step {step_id!r}: {error}"
+    return run
