@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     log_format: str = Field(default="console", pattern="^(json|console)$")
     workflows_dir: Path = Path("workflows.d")
     worker_concurrency: int = Field(default=10, ge=1, le=1000)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     lease_seconds: int = Field(default=30, ge=2, le=3600)
     sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)

@@ -115,9 +115,7 @@ async def redis_namespace(redis_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings(
-    database_url: str, redis_url: str, redis_namespace: str, tmp_path: Path
-) -> Settings:
+def settings(database_url: str, redis_url: str, redis_namespace: str, tmp_path: Path) -> Settings:
     return Settings(
         mode=Mode.TEST,
         database_url=database_url,

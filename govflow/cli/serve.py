@@ -95,7 +95,9 @@ def api() -> None:
 
 
 @click.command("worker")
-@click.option("--concurrency", type=int, default=None, help="Steps run at once (WORKER_CONCURRENCY).")
+@click.option(
+    "--concurrency", type=int, default=None, help="Steps run at once (WORKER_CONCURRENCY)."
+)
 def worker(concurrency: int | None) -> None:
     """Run a worker: claims runnable steps and runs their actions."""
     from govflow.worker.runner import run_worker

@@ -94,7 +94,7 @@ class StepClaimed:
 
 @dataclass(frozen=True)
 class ConditionFalse:
-    """The step's ``when`` condition rendered false: it is skipped."""
+    """The step's ``if`` condition is false: it is skipped (before or after its claim)."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ class Decision:
 
 _WORKER_EVENTS: Mapping[type[object], frozenset[StepStatus]] = {
     StepClaimed: frozenset({StepStatus.PENDING}),
-    ConditionFalse: frozenset({StepStatus.PENDING}),
+    ConditionFalse: frozenset({StepStatus.PENDING, StepStatus.RUNNING}),
     AttemptSucceeded: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
     AttemptFailedBusiness: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
     AttemptFailedTechnical: frozenset({StepStatus.RUNNING}),

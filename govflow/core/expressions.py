@@ -104,8 +104,13 @@ def _attribute_keys(tree: nodes.Node, root: str) -> set[str]:
 
 
 def _info(tree: nodes.Template) -> ExpressionInfo:
+    tree.set_environment(_ENV)
+    try:
+        names = find_undeclared_variables(tree)
+    except TemplateSyntaxError as error:
+        return ExpressionInfo(errors=[_syntax_message(error)])
     return ExpressionInfo(
-        names=frozenset(find_undeclared_variables(tree)),
+        names=frozenset(names),
         steps=frozenset(_attribute_keys(tree, "steps")),
         inputs=frozenset(_attribute_keys(tree, "inputs")),
     )

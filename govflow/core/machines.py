@@ -170,6 +170,7 @@ STEP_MACHINE: Machine[StepStatus, StepEvent] = Machine(
         },
         _SS.RUNNING: {
             _SE.COMPLETE: _SS.COMPLETED,
+            _SE.SKIP: _SS.SKIPPED,
             _SE.FAIL_BUSINESS: _SS.FAILED,
             _SE.FAIL_TECHNICAL_RETRY: _SS.PENDING,
             _SE.FAIL_EXHAUSTED: _SS.FAILED,

@@ -19,7 +19,7 @@ import msgspec
 from govflow.core.durations import DURATION_PATTERN, is_duration
 from govflow.core.expressions import is_template
 from govflow.core.spec import PATTERN_MESSAGES
-from govflow.core.yaml_source import child_path
+from govflow.core.yaml_source import ROOT, child_path
 
 Problems = list[tuple[str, str, bool]]
 """(spec path, message, at the key rather than the value)."""
@@ -36,6 +36,7 @@ _TYPE_WORDS = {
 }
 _EXPECTED_GOT = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`")
 _BOUND = re.compile(r"^Expected `(?P<type>[^`]+)`(?: of length)? (?P<op>>=|<=|>|<) (?P<n>\S+)$")
+_REGEX = re.compile(r"^Expected `str` matching regex (?P<pattern>'.*')$")
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _BOUND_WORDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
 
@@ -75,14 +76,19 @@ def translate(message: str, value: Any) -> tuple[str, str]:
         what = "length" if match["type"] in ("str", "array", "object") else "value"
         words = _BOUND_WORDS[match["op"]]
         return suffix, f"{what} must be {words} {match['n']}, got {describe(value)}"
+    if (match := _REGEX.match(message)) is not None:
+        return suffix, f"{describe(value)} does not match the pattern {match['pattern']}"
     if message.startswith("Invalid enum value"):
         return suffix, f"{describe(value)} is not one of the allowed values"
     return suffix, message[:1].lower() + message[1:]
 
 
-def _join(path: str, suffix: str) -> str:
+def join_path(path: str, suffix: str) -> str:
+    """``path`` extended by a msgspec path suffix such as ``.assignee`` or ``[0].role``."""
     if not suffix:
         return path
+    if path == ROOT:
+        return suffix.lstrip(".")
     return f"{path}{suffix}" if suffix.startswith("[") else f"{path}.{suffix.lstrip('.')}"
 
 
@@ -216,7 +222,7 @@ class StructChecker:
             msgspec.convert(value, annotation)
         except msgspec.ValidationError as error:
             suffix, message = translate(str(error), value)
-            self.add(_join(path, suffix), message, at_key=at_key)
+            self.add(join_path(path, suffix), message, at_key=at_key)
 
 
 def check_against(value: Any, annotation: Any, path: str, *, templates: bool = False) -> Problems:

@@ -30,7 +30,7 @@ from govflow.core.expressions import (
 from govflow.core.inputs import check_value
 from govflow.core.spec import InputSpec, WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
-from govflow.core.struct_check import check_against, suggest, translate
+from govflow.core.struct_check import check_against, join_path, suggest, translate
 from govflow.core.yaml_source import ROOT, YamlSource, child_path, load_yaml
 
 _KEYS_FOR_TYPE = {
@@ -197,11 +197,23 @@ def _check_steps(
             )
             report.add(child_path(path, "action"), f"unknown action {action!r}{hint}")
         elif with_block is None or isinstance(with_block, dict):
-            report.extend(
-                check_against(
-                    with_block or {}, actions[action], child_path(path, "with"), templates=True
-                )
-            )
+            _check_with(report, with_block or {}, actions[action], child_path(path, "with"))
+
+
+def _check_with(
+    report: _Report, with_block: dict[str, Any], inputs_type: type[msgspec.Struct], path: str
+) -> None:
+    """A step's ``with:`` against its action's inputs; without templates, the action's own
+    checks (``__post_init__``) run too."""
+    found = check_against(with_block, inputs_type, path, templates=True)
+    report.extend(found)
+    if found or _templates(with_block, path):
+        return
+    try:
+        msgspec.convert(with_block, inputs_type)
+    except msgspec.ValidationError as error:
+        suffix, message = translate(str(error), None)
+        report.add(join_path(path, suffix), message)
 
 
 def validate_source(
@@ -217,7 +229,7 @@ def validate_source(
         return msgspec.convert(source.data, WorkflowSpec)
     except msgspec.ValidationError as error:
         suffix, message = translate(str(error), None)
-        report.add(suffix.lstrip(".") or ROOT, message)
+        report.add(join_path(ROOT, suffix), message)
         raise SpecError(report.problems) from None
 
 

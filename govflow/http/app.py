@@ -1,38 +1,141 @@
-"""The Litestar application: routes, dependencies and the lifespan that owns the container."""
+"""The Litestar application: routes, policies, errors, headers and the lifespan.
+
+Every route declares its access policy (``govflow.http.policy``); one app-level guard enforces
+it, a bearer middleware authenticates, ``errors.handle`` answers every failure in the envelope.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
+from govflow import __version__
+from govflow.adapters.security.passwords import Passwords
+from govflow.adapters.security.tokens import AccessTokens
 from govflow.bootstrap import Container, container
+from govflow.http.audit_logs.controller import AuditLogsController
+from govflow.http.auth.controller import AuthController
+from govflow.http.authentication import Authenticator, BearerAuthMiddleware
+from govflow.http.client_ip import parse_networks
+from govflow.http.departments.controller import DepartmentsController
+from govflow.http.dependencies import API_STATE_KEY, DEPENDENCIES, TRUSTED_STATE_KEY
+from govflow.http.errors import handle
 from govflow.http.health import HealthController
-from govflow.settings import Settings
+from govflow.http.metrics import MetricsController, prometheus_config
+from govflow.http.observability import RequestContextMiddleware, response_headers
+from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
+from govflow.http.users.controller import UsersController
+from govflow.http.wiring import build_api
+from govflow.settings import Mode, Settings, development_jwt_secret
+
+ROUTE_HANDLERS: list[Any] = [
+    HealthController,
+    MetricsController,
+    AuthController,
+    UsersController,
+    DepartmentsController,
+    AuditLogsController,
+]
+
+
+def signing_secret(settings: Settings) -> str:
+    """``JWT_SECRET``; in development the one kept under the home folder; in tests a random one."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.mode is Mode.DEVELOPMENT:
+        return development_jwt_secret(settings.home)[0]
+    if settings.mode is Mode.TEST:
+        return secrets.token_urlsafe(48)
+    raise RuntimeError("JWT_SECRET is required")
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document, served as JSON only (no UI, nothing loaded from a CDN)."""
+    return OpenAPIConfig(
+        title="GovFlow API",
+        version=__version__,
+        components=Components(
+            security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="An access token from POST /auth/login or /auth/refresh.",
+                )
+            }
+        ),
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(path="/schema", route_handlers=[], opt=public()["opt"]),
+    )
 
 
 def create_app(settings: Settings, services: Container | None = None) -> Litestar:
     """The app; it builds its own container unless one is given (tests share theirs)."""
+    passwords = Passwords(cheap=settings.mode is Mode.TEST)
+    tokens = AccessTokens(
+        signing_secret(settings),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.jwt_access_ttl_seconds,
+    )
     state: dict[str, Container] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if services is not None:
-            state["services"] = services
-            yield
-            return
-        async with container(settings) as built:
+        async with contextlib.AsyncExitStack() as stack:
+            built = services or await stack.enter_async_context(container(settings))
             state["services"] = built
+            app.state[API_STATE_KEY] = build_api(built, passwords, tokens)
             yield
 
     def provide_services() -> Container:
         return state["services"]
 
+    def pool_of() -> Any:
+        return state["services"].db.pool
+
     return Litestar(
-        route_handlers=[HealthController],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={"services": Provide(provide_services, sync_to_thread=False), **DEPENDENCIES},
+        guards=[enforce_policy],
+        middleware=[
+            RequestContextMiddleware,
+            prometheus_config().middleware,
+            DefineMiddleware(
+                BearerAuthMiddleware, authenticator=Authenticator(tokens), pool_of=pool_of
+            ),
+        ],
+        exception_handlers={Exception: handle},
+        before_send=[response_headers(settings.mode is Mode.PRODUCTION)],
+        cors_config=cors_config(settings),
+        request_max_body_size=settings.max_request_body_bytes,
+        openapi_config=openapi_config(),
+        state=State({TRUSTED_STATE_KEY: parse_networks(settings.trusted_proxies)}),
         lifespan=[lifespan],
         debug=False,
+    )
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """The CORS allowlist from ``CORS_ORIGINS``; no CORS headers at all when it is empty."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        allow_credentials=False,
+        max_age=600,
     )

@@ -1,13 +1,24 @@
-"""Liveness, readiness and the public health summary."""
+"""Liveness, readiness, the public health summary and the audited deep check (ADMIN)."""
 
 from __future__ import annotations
 
+import functools
+import os
+
+import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from govflow import __version__
+from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.migrations import discover
 from govflow.bootstrap import Container
+from govflow.http.envelope import Envelope, ok
+from govflow.http.policy import public, roles
+from govflow.plugins.manager import PluginManager
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.principal import Principal, Role
 
 
 async def dependency_status(services: Container) -> dict[str, str]:
@@ -17,12 +28,40 @@ async def dependency_status(services: Container) -> dict[str, str]:
     }
 
 
+@functools.cache
+def plugin_names() -> tuple[str, ...]:
+    """The plugins this process would load (computed once)."""
+    return tuple(PluginManager.from_env(os.environ).plugin_names())
+
+
+class MigrationStatus(msgspec.Struct, frozen=True):
+    applied: list[str]
+    pending: list[str]
+
+
+class DeepHealth(msgspec.Struct, frozen=True):
+    status: str
+    version: str
+    checks: dict[str, str]
+    plugins: list[str]
+    plugin_count: int
+    migrations: MigrationStatus
+
+
+async def _migrations(services: Container) -> MigrationStatus:
+    try:
+        rows = await services.db.pool.fetch("SELECT name FROM schema_migrations ORDER BY name")
+    except Exception:
+        rows = []
+    applied = [row["name"] for row in rows]
+    pending = [m.name for m in discover() if m.name not in set(applied)]
+    return MigrationStatus(applied=applied, pending=pending)
+
+
 class HealthController(Controller):
     tags = ["health"]
 
-    @get(
-        "/health", operation_id="getHealth", summary="Public health summary", exclude_from_auth=True
-    )
+    @get("/health", operation_id="getHealth", summary="Public health summary", **public())
     async def health(self, services: NamedDependency[Container]) -> Response[dict[str, object]]:
         """``ok`` or ``degraded``; names no host, version detail or error text."""
         status = await dependency_status(services)
@@ -34,16 +73,11 @@ class HealthController(Controller):
         }
         return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE if degraded else HTTP_200_OK)
 
-    @get("/livez", operation_id="getLivez", summary="The process is alive", exclude_from_auth=True)
+    @get("/livez", operation_id="getLivez", summary="The process is alive", **public())
     async def livez(self) -> dict[str, str]:
         return {"status": "alive"}
 
-    @get(
-        "/readyz",
-        operation_id="getReadyz",
-        summary="Database and Redis reachable",
-        exclude_from_auth=True,
-    )
+    @get("/readyz", operation_id="getReadyz", summary="Database and Redis reachable", **public())
     async def readyz(self, services: NamedDependency[Container]) -> Response[dict[str, object]]:
         status = await dependency_status(services)
         ready = all(state == "up" for state in status.values())
@@ -51,3 +85,46 @@ class HealthController(Controller):
             {"status": "ready" if ready else "not ready", "checks": status},
             status_code=HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+    @get(
+        "/health/deep",
+        operation_id="getDeepHealth",
+        summary="Dependencies, plugins and migrations (audited)",
+        **roles(Role.ADMIN),
+    )
+    async def deep(
+        self, services: NamedDependency[Container], principal: NamedDependency[Principal]
+    ) -> Envelope[DeepHealth]:
+        """Every dependency in detail; each call is recorded as HEALTH_CHECK_DEEP_EXECUTED."""
+        checks = await dependency_status(services)
+        try:
+            plugins = list(plugin_names())
+            checks["plugins"] = "up"
+        except Exception:
+            plugins = []
+            checks["plugins"] = "down"
+        migrations = await _migrations(services)
+        checks["migrations"] = "up" if not migrations.pending else "pending"
+        healthy = all(state == "up" for state in checks.values())
+        report = DeepHealth(
+            status="ok" if healthy else "degraded",
+            version=__version__,
+            checks=checks,
+            plugins=plugins,
+            plugin_count=len(plugins),
+            migrations=migrations,
+        )
+        if checks["database"] == "up":
+            async with services.db.pool.acquire() as conn:
+                await append_audit(
+                    conn,
+                    [
+                        AuditEntry(
+                            action="HEALTH_CHECK_DEEP_EXECUTED",
+                            actor=principal.actor(),
+                            request_id=principal.request_id,
+                            metadata={"status": report.status, "checks": checks},
+                        )
+                    ],
+                )
+        return ok(report, "Deep health check completed")

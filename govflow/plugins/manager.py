@@ -7,6 +7,7 @@ read it from the environment at the edge with ``PluginSelection.from_env(os.envi
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,6 +63,7 @@ class PluginManager:
         """
         manager = cls(PluginSelection.from_env(env))
         manager.load_entry_points()
+        manager.load_modules()
         manager.check_pending()
         return manager
 
@@ -94,6 +96,22 @@ class PluginManager:
             if ep.dist is not None:
                 self._dists[ep.name] = ep.dist
             loaded.append(ep.name)
+        return loaded
+
+    def load_modules(self) -> list[str]:
+        """Import and register the selection's extra plugin modules (``GOVFLOW_PLUGINS_MODULES``).
+
+        :raises PluginLoadError: a module failed to import or to register.
+        """
+        loaded = []
+        for module_name in self.selection.modules:
+            if not self.selection.admits(module_name) or self._pm.has_plugin(module_name):
+                continue
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as exc:
+                raise PluginLoadError(module_name, describe_exception(exc)) from exc
+            loaded.append(self.register(module, name=module_name))
         return loaded
 
     def register(

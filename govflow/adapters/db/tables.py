@@ -109,7 +109,9 @@ class WorkflowVersion(Table, tablename="workflow_versions"):
 
 class WorkflowStep(Table, tablename="workflow_steps"):
     id = UUID(primary_key=True)
-    workflow_version_id = ForeignKey(WorkflowVersion, null=False, db_column_name="workflow_version_id")
+    workflow_version_id = ForeignKey(
+        WorkflowVersion, null=False, db_column_name="workflow_version_id"
+    )
     position = Integer()
     step_key = Varchar(length=64)
     action = Varchar(length=100)
@@ -119,7 +121,9 @@ class WorkflowStep(Table, tablename="workflow_steps"):
 class Execution(Table, tablename="executions"):
     id = UUID(primary_key=True)
     workflow_id = ForeignKey(Workflow, null=False, db_column_name="workflow_id")
-    workflow_version_id = ForeignKey(WorkflowVersion, null=False, db_column_name="workflow_version_id")
+    workflow_version_id = ForeignKey(
+        WorkflowVersion, null=False, db_column_name="workflow_version_id"
+    )
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     status = Varchar(length=20, default="PENDING")
     inputs = JSONB(default={})
@@ -153,6 +157,9 @@ class ExecutionStep(Table, tablename="execution_steps"):
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
+    idempotency = Varchar(length=20, null=True, default=None)
+    params = JSONB(null=True, default=None)
+    wait_reason = Varchar(length=64, null=True, default=None)
 
 
 class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
@@ -171,7 +178,9 @@ class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
 class HumanTask(Table, tablename="human_tasks"):
     id = UUID(primary_key=True)
     execution_id = ForeignKey(Execution, null=False, db_column_name="execution_id")
-    execution_step_id = ForeignKey(ExecutionStep, unique=True, null=False, db_column_name="execution_step_id")
+    execution_step_id = ForeignKey(
+        ExecutionStep, unique=True, null=False, db_column_name="execution_step_id"
+    )
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     title = Varchar(length=500)
     description = Text(default="")

@@ -1,0 +1,339 @@
+"""All SQL of the engine's hot path: claiming, finishing and recovering execution steps.
+
+Each operation is one statement (one implicit transaction, one round trip). Writes are guarded:
+a claim only takes a ``PENDING`` step of a live execution; a finish only applies with the
+current fencing token; an execution that is no longer active (e.g. ``CANCELED``) is never
+overwritten and never gets a next step claimed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.ports import (
+    ClaimedStep,
+    ExecutionContext,
+    ExpiredStep,
+    FinishResult,
+    StepFinish,
+)
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+_CLAIMED_COLUMNS = """
+    s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+    s.fencing_token, s.idempotency_key
+"""
+
+_CLAIM = f"""
+WITH target AS (
+    SELECT s.id, s.next_attempt_at
+      FROM execution_steps s
+      JOIN executions e ON e.id = s.execution_id
+     WHERE s.id = $1 AND s.status = 'PENDING' AND s.next_attempt_at <= now()
+       AND e.status IN ('PENDING', 'RUNNING')
+       FOR UPDATE OF s SKIP LOCKED
+), claimed AS (
+    UPDATE execution_steps s
+       SET status = 'RUNNING', attempt = s.attempt + 1, fencing_token = s.fencing_token + 1,
+           lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
+           attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
+           started_at = COALESCE(s.started_at, now()), updated_at = now()
+      FROM target
+     WHERE s.id = target.id
+ RETURNING {_CLAIMED_COLUMNS}, extract(epoch FROM now() - target.next_attempt_at) AS lag
+), started AS (
+    UPDATE executions e
+       SET status = 'RUNNING', started_at = COALESCE(e.started_at, now()), updated_at = now()
+      FROM claimed
+     WHERE e.id = claimed.execution_id AND e.status = 'PENDING'
+ RETURNING e.id, e.department_id
+), attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, $2 FROM claimed
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, metadata)
+    SELECT 'WORKFLOW_EXECUTION_PROCESS_STARTED', 'execution', started.id::text,
+           started.department_id, '{{}}'::jsonb
+      FROM started
+    UNION ALL
+    SELECT 'WORKFLOW_EXECUTION_STEP_STARTED', 'execution_step', claimed.step_id::text,
+           e.department_id,
+           jsonb_build_object('execution_id', claimed.execution_id, 'step', claimed.step_key,
+                              'attempt', claimed.attempt)
+      FROM claimed JOIN executions e ON e.id = claimed.execution_id
+)
+SELECT claimed.*, e.workflow_version_id, e.department_id
+  FROM claimed JOIN executions e ON e.id = claimed.execution_id
+"""
+
+_CONTEXT = """
+SELECT e.inputs::text AS inputs, w.name AS workflow_name,
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = e.id AND p.position < $2)::text AS steps
+  FROM executions e JOIN workflows w ON w.id = e.workflow_id
+ WHERE e.id = $1
+"""
+
+_MARK_STARTED = """
+UPDATE execution_steps
+   SET attempt_started = true, idempotency = $3, params = $4::jsonb, updated_at = now()
+ WHERE id = $1 AND fencing_token = $2 AND status = 'RUNNING'
+"""
+
+_EXTEND = """
+UPDATE execution_steps SET lease_expires_at = now() + make_interval(secs => $3)
+ WHERE id = $1 AND fencing_token = $2 AND status = 'RUNNING'
+"""
+
+_AUDIT_ROWS = """
+    SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::jsonb[])
+        AS a(action, entity_type, entity_id, reason, metadata)
+"""
+
+_FINISH = f"""
+WITH done AS (
+    UPDATE execution_steps
+       SET status = $3::varchar, output = COALESCE($4::jsonb, output), error = $5::jsonb,
+           next_attempt_at = CASE WHEN $3::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => $7::float8) END,
+           enqueued_at = NULL, wait_reason = $18::varchar,
+           finished_at = CASE WHEN $3::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED') THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = $1 AND fencing_token = $2 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = $6::varchar, output = $4::jsonb, error = $5::jsonb
+     WHERE execution_step_id = $1 AND fencing_token = $2 AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = COALESCE($8::varchar, e.status), error = COALESCE($9::jsonb, e.error),
+           finished_at = CASE WHEN $8::varchar IN ('COMPLETED', 'FAILED') THEN now()
+                              ELSE e.finished_at END,
+           updated_at = now()
+      FROM done
+     WHERE e.id = done.execution_id AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
+ RETURNING e.id, e.status, e.department_id
+), claimed AS (
+    UPDATE execution_steps s
+       SET status = 'RUNNING', attempt = s.attempt + 1, fencing_token = s.fencing_token + 1,
+           lease_owner = $11::varchar, lease_expires_at = now() + make_interval(secs => $19::float8),
+           attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
+           started_at = COALESCE(s.started_at, now()), updated_at = now()
+      FROM done, execution
+     WHERE $10::bool AND execution.status = 'RUNNING' AND s.execution_id = done.execution_id
+       AND s.position = done.position + 1 AND s.status = 'PENDING'
+ RETURNING {_CLAIMED_COLUMNS}, 0.0::float8 AS lag
+), released AS (
+    UPDATE execution_steps s
+       SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
+      FROM done, execution
+     WHERE $17::bool AND execution.status = 'RUNNING' AND s.execution_id = done.execution_id
+       AND s.position = done.position + 1 AND s.status = 'PENDING'
+ RETURNING s.id
+), claimed_attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, $11::varchar FROM claimed
+), task AS (
+    INSERT INTO human_tasks (execution_id, execution_step_id, department_id, title,
+                             description, assignee_role, reviewer_role, form, due_at)
+    SELECT done.execution_id, done.id, execution.department_id,
+           COALESCE($20::jsonb ->> 'title', 'Task'),
+           COALESCE($20::jsonb ->> 'description', ''),
+           $20::jsonb ->> 'assignee_role', $20::jsonb ->> 'reviewer_role',
+           COALESCE($20::jsonb -> 'form', '{{}}'::jsonb),
+           now() + make_interval(secs => ($20::jsonb ->> 'due_in_seconds')::float8)
+      FROM done JOIN execution ON execution.id = done.execution_id
+     WHERE $20::jsonb IS NOT NULL
+    ON CONFLICT (execution_step_id) DO NOTHING
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, d.department_id, a.reason, a.metadata
+      FROM ({_AUDIT_ROWS}) a
+      CROSS JOIN (SELECT e.department_id FROM executions e, done
+                   WHERE e.id = done.execution_id) d
+    UNION ALL
+    SELECT 'WORKFLOW_EXECUTION_STEP_STARTED', 'execution_step', claimed.step_id::text,
+           execution.department_id, NULL,
+           jsonb_build_object('execution_id', claimed.execution_id, 'step', claimed.step_key,
+                              'attempt', claimed.attempt)
+      FROM claimed, execution
+)
+SELECT (SELECT count(*) FROM done) AS applied,
+       (SELECT status FROM execution) AS execution_status,
+       (SELECT id FROM released) AS released_id,
+       claimed.*
+  FROM (VALUES (1)) AS one LEFT JOIN claimed ON true
+"""
+
+_TAKE_EXPIRED = f"""
+WITH expired AS (
+    SELECT s.id FROM execution_steps s
+     WHERE s.status = 'RUNNING' AND s.lease_expires_at < now()
+     ORDER BY s.lease_expires_at
+     LIMIT $3
+       FOR UPDATE SKIP LOCKED
+), taken AS (
+    UPDATE execution_steps s
+       SET fencing_token = s.fencing_token + 1, lease_owner = $1,
+           lease_expires_at = now() + make_interval(secs => $2), updated_at = now()
+      FROM expired
+     WHERE s.id = expired.id
+ RETURNING {_CLAIMED_COLUMNS}, s.attempt_started, s.idempotency, s.params::text AS params
+)
+SELECT taken.*, e.workflow_version_id, e.department_id, e.status AS execution_status
+  FROM taken JOIN executions e ON e.id = taken.execution_id
+"""
+
+_DUE_UNCLAIMED = """
+UPDATE execution_steps s SET enqueued_at = now()
+ WHERE s.id IN (
+    SELECT p.id FROM execution_steps p
+      JOIN executions e ON e.id = p.execution_id
+     WHERE p.status = 'PENDING' AND p.next_attempt_at <= now()
+       AND (p.enqueued_at IS NULL OR p.enqueued_at < now() - make_interval(secs => $1))
+       AND e.status IN ('PENDING', 'RUNNING')
+     ORDER BY p.next_attempt_at
+     LIMIT $2
+       FOR UPDATE OF p SKIP LOCKED)
+RETURNING s.id
+"""
+
+
+def _claimed(row: Mapping[str, Any]) -> ClaimedStep:
+    return ClaimedStep(
+        step_id=row["step_id"],
+        execution_id=row["execution_id"],
+        workflow_version_id=row["workflow_version_id"],
+        department_id=row["department_id"],
+        position=row["position"],
+        step_key=row["step_key"],
+        action=row["action"],
+        attempt=row["attempt"],
+        fencing_token=row["fencing_token"],
+        idempotency_key=row["idempotency_key"],
+        queue_lag_seconds=max(0.0, float(row["lag"] or 0.0)),
+    )
+
+
+def _json(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else _encode(value).decode()
+
+
+def _audit_arrays(entries: Sequence[AuditEntry]) -> list[list[Any]]:
+    return [
+        [e.action for e in entries],
+        [e.entity_type for e in entries],
+        [e.entity_id for e in entries],
+        [e.reason for e in entries],
+        [_encode(dict(e.metadata)).decode() for e in entries],
+    ]
+
+
+class PgStepStore:
+    """The ``StepStore`` port over an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim(self, step_id: UUID, worker: str, lease: timedelta) -> ClaimedStep | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_CLAIM, step_id, worker, lease.total_seconds())
+        return None if row is None else _claimed(row)
+
+    async def load_context(self, claim: ClaimedStep) -> ExecutionContext:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_CONTEXT, claim.execution_id, claim.position)
+        return ExecutionContext(
+            execution_id=claim.execution_id,
+            workflow_name=row["workflow_name"],
+            inputs=_decode(row["inputs"]),
+            steps=_decode(row["steps"]) if row["steps"] else {},
+        )
+
+    async def mark_attempt_started(
+        self, claim: ClaimedStep, idempotency: str, params: Mapping[str, Any]
+    ) -> bool:
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                _MARK_STARTED, claim.step_id, claim.fencing_token, idempotency, _json(params)
+            )
+        return bool(status == "UPDATE 1")
+
+    async def extend_lease(self, claim: ClaimedStep, lease: timedelta) -> bool:
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                _EXTEND, claim.step_id, claim.fencing_token, lease.total_seconds()
+            )
+        return bool(status == "UPDATE 1")
+
+    async def finish(
+        self, claim: ClaimedStep, finish: StepFinish, worker: str, lease: timedelta
+    ) -> FinishResult:
+        retry_in = finish.retry_in.total_seconds() if finish.retry_in is not None else 0.0
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                _FINISH,
+                claim.step_id,
+                claim.fencing_token,
+                finish.step_status,
+                _json(finish.output),
+                _json(finish.error),
+                finish.outcome,
+                max(0.0, retry_in),
+                finish.execution_status,
+                _json(finish.error) if finish.execution_status == "FAILED" else None,
+                finish.claim_next,
+                worker,
+                *_audit_arrays(finish.audit),
+                finish.release_next,
+                finish.wait_reason,
+                lease.total_seconds(),
+                _json(finish.human_task),
+            )
+        assert row is not None
+        next_claim = None
+        if row["step_id"] is not None:
+            next_claim = _claimed(
+                {
+                    **dict(row),
+                    "workflow_version_id": claim.workflow_version_id,
+                    "department_id": claim.department_id,
+                }
+            )
+        return FinishResult(
+            applied=bool(row["applied"]),
+            execution_status=row["execution_status"],
+            next_claim=next_claim,
+            released_step_id=row["released_id"],
+        )
+
+    async def take_expired(self, worker: str, lease: timedelta, limit: int) -> list[ExpiredStep]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_TAKE_EXPIRED, worker, lease.total_seconds(), limit)
+        return [
+            ExpiredStep(
+                claim=_claimed({**dict(row), "lag": 0.0}),
+                execution_status=row["execution_status"],
+                attempt_started=row["attempt_started"],
+                idempotency=row["idempotency"],
+                params=_decode(row["params"]) if row["params"] else None,
+            )
+            for row in rows
+        ]
+
+    async def due_unclaimed(self, resend_after: timedelta, limit: int) -> list[UUID]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_DUE_UNCLAIMED, resend_after.total_seconds(), limit)
+        return [row["id"] for row in rows]

@@ -1,0 +1,270 @@
+"""Workflow definitions in PostgreSQL: the ``WorkflowStore`` and ``WorkflowCatalog`` ports.
+
+A save runs in one transaction (a savepoint inside the caller's, if there is one) under
+``pg_advisory_xact_lock(hashtext('govflow.workflow:' || name))``, so that loads running at the
+same time serialise per workflow: the first inserts the version, the others find its hash and
+do nothing. Specs are stored normalised (``versioning.normalise``) as JSONB; they decode back
+into the same :class:`~govflow.core.spec.WorkflowSpec`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from govflow.adapters.db.audit import append_audit
+from govflow.core.spec import WorkflowSpec
+from govflow.core.versioning import content_hash, normalise
+from govflow.usecases.audit import Actor, AuditEntry
+from govflow.usecases.ports_workflows import (
+    CurrentWorkflow,
+    SaveResult,
+    UnknownDepartmentError,
+    VersionRecord,
+    WorkflowNotFoundError,
+    WorkflowSummary,
+)
+
+WORKFLOW_CREATED = "WORKFLOW_CREATED"
+WORKFLOW_VERSION_CREATED = "WORKFLOW_VERSION_CREATED"
+WORKFLOW_VERSION_RESTORED = "WORKFLOW_VERSION_RESTORED"
+"""The file holds again the content of an older version, which becomes current."""
+
+LOCK_PREFIX = "govflow.workflow:"
+
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext($1 || $2))"
+_DEPARTMENT = "SELECT id FROM departments WHERE code = $1"
+_WORKFLOW = "SELECT id, current_version_id FROM workflows WHERE name = $1 FOR UPDATE"
+_VERSION_BY_HASH = (
+    "SELECT id, version FROM workflow_versions WHERE workflow_id = $1 AND content_hash = $2"
+)
+_INSERT_WORKFLOW = """
+INSERT INTO workflows (name, title, description, department_id, created_by)
+VALUES ($1, $2, $3, $4, $5) RETURNING id
+"""
+_UPDATE_WORKFLOW = """
+UPDATE workflows SET title = $2, description = $3, department_id = $4, updated_at = now()
+WHERE id = $1
+"""
+_INSERT_VERSION = """
+INSERT INTO workflow_versions (workflow_id, version, content_hash, spec, source, source_path,
+                               created_by)
+SELECT $1, coalesce(max(version), 0) + 1, $2, $3::jsonb, $4, $5, $6
+FROM workflow_versions WHERE workflow_id = $1
+RETURNING id, version
+"""
+_INSERT_STEPS = """
+INSERT INTO workflow_steps (workflow_version_id, position, step_key, action, config)
+SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::jsonb[])
+"""
+_SET_CURRENT = "UPDATE workflows SET current_version_id = $2, updated_at = now() WHERE id = $1"
+_GET_VERSION = """
+SELECT v.spec::text AS spec, v.workflow_id, coalesce(d.id, w.department_id) AS department_id
+FROM workflow_versions v
+JOIN workflows w ON w.id = v.workflow_id
+LEFT JOIN departments d ON d.code = v.spec ->> 'department'
+WHERE v.id = $1
+"""
+_CURRENT = """
+SELECT w.id, w.name, w.title, w.is_active, w.department_id, v.id AS version_id, v.version,
+       v.spec::text AS spec
+FROM workflows w JOIN workflow_versions v ON v.id = w.current_version_id
+WHERE w.name = $1
+"""
+_LIST = """
+SELECT w.id, w.name, w.title, w.is_active, d.code AS department, v.id AS version_id, v.version
+FROM workflows w
+LEFT JOIN departments d ON d.id = w.department_id
+LEFT JOIN workflow_versions v ON v.id = w.current_version_id
+ORDER BY w.name
+"""
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _spec(text: str) -> WorkflowSpec:
+    return msgspec.json.decode(text, type=WorkflowSpec)
+
+
+class PgWorkflowStore:
+    """Workflow definitions over one asyncpg connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    @contextlib.asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """One transaction around several saves: all are kept, or none."""
+        async with self._conn.transaction():
+            yield
+
+    async def department_codes(self) -> set[str]:
+        """The codes of the departments that exist."""
+        rows = await self._conn.fetch("SELECT code FROM departments")
+        return {str(row["code"]) for row in rows}
+
+    async def save(
+        self, spec: WorkflowSpec, source_text: str, source_path: str | None, actor: Actor
+    ) -> SaveResult:
+        """Store ``spec`` as the workflow's current version (see the module docstring).
+
+        :raises UnknownDepartmentError: ``spec.department`` does not exist; nothing is saved.
+        """
+        conn = self._conn
+        digest = content_hash(spec)
+        async with conn.transaction():
+            await conn.execute(_LOCK, LOCK_PREFIX, spec.name)
+            department_id = await conn.fetchval(_DEPARTMENT, spec.department)
+            if department_id is None:
+                raise UnknownDepartmentError(spec.department, source_path)
+            row = await conn.fetchrow(_WORKFLOW, spec.name)
+            existing = None
+            if row is not None:
+                workflow_id: UUID = row["id"]
+                existing = await conn.fetchrow(_VERSION_BY_HASH, workflow_id, digest)
+                if existing is not None and existing["id"] == row["current_version_id"]:
+                    return SaveResult(
+                        name=spec.name,
+                        workflow_id=workflow_id,
+                        version_id=existing["id"],
+                        version_number=existing["version"],
+                        content_hash=digest,
+                        created=False,
+                        changed=False,
+                    )
+                await conn.execute(
+                    _UPDATE_WORKFLOW, workflow_id, spec.title, spec.description, department_id
+                )
+            else:
+                workflow_id = await conn.fetchval(
+                    _INSERT_WORKFLOW,
+                    spec.name,
+                    spec.title,
+                    spec.description,
+                    department_id,
+                    actor.user_id,
+                )
+            if existing is not None:
+                version_id, number = existing["id"], existing["version"]
+            else:
+                version_id, number = await self._insert_version(
+                    workflow_id, spec, digest, source_text, source_path, actor
+                )
+            await conn.execute(_SET_CURRENT, workflow_id, version_id)
+            result = SaveResult(
+                name=spec.name,
+                workflow_id=workflow_id,
+                version_id=version_id,
+                version_number=number,
+                content_hash=digest,
+                created=row is None,
+                changed=True,
+                restored=existing is not None,
+            )
+            await append_audit(conn, _audit(result, department_id, source_path, actor))
+        return result
+
+    async def _insert_version(
+        self,
+        workflow_id: UUID,
+        spec: WorkflowSpec,
+        digest: str,
+        source_text: str,
+        source_path: str | None,
+        actor: Actor,
+    ) -> tuple[UUID, int]:
+        data = normalise(spec)
+        row = await self._conn.fetchrow(
+            _INSERT_VERSION,
+            workflow_id,
+            digest,
+            _json(data),
+            source_text,
+            source_path,
+            actor.user_id,
+        )
+        assert row is not None
+        steps: list[dict[str, Any]] = data["steps"]
+        await self._conn.execute(
+            _INSERT_STEPS,
+            row["id"],
+            list(range(len(steps))),
+            [step["id"] for step in steps],
+            [step["action"] for step in steps],
+            [_json(step) for step in steps],
+        )
+        return row["id"], row["version"]
+
+    async def get_version(self, version_id: UUID) -> VersionRecord:
+        """The version ``version_id`` with its workflow and the department it belongs to (the
+        department its spec names; the workflow's, should that one be gone).
+
+        :raises WorkflowNotFoundError: there is no such version.
+        """
+        row = await self._conn.fetchrow(_GET_VERSION, version_id)
+        if row is None:
+            raise WorkflowNotFoundError(f"no workflow version {version_id}")
+        return VersionRecord(_spec(row["spec"]), row["workflow_id"], row["department_id"])
+
+    async def find_current(self, name: str) -> CurrentWorkflow | None:
+        """The workflow called ``name`` with its current version, if it exists."""
+        row = await self._conn.fetchrow(_CURRENT, name)
+        if row is None:
+            return None
+        return CurrentWorkflow(
+            workflow_id=row["id"],
+            name=row["name"],
+            title=row["title"],
+            is_active=row["is_active"],
+            department_id=row["department_id"],
+            version_id=row["version_id"],
+            version_number=row["version"],
+            spec=_spec(row["spec"]),
+        )
+
+    async def list_workflows(self) -> list[WorkflowSummary]:
+        """Every workflow with its current version, by name."""
+        return [
+            WorkflowSummary(
+                workflow_id=row["id"],
+                name=row["name"],
+                title=row["title"],
+                department=row["department"],
+                is_active=row["is_active"],
+                version_number=row["version"],
+                version_id=row["version_id"],
+            )
+            for row in await self._conn.fetch(_LIST)
+        ]
+
+
+def _audit(
+    result: SaveResult, department_id: UUID, source_path: str | None, actor: Actor
+) -> list[AuditEntry]:
+    metadata = {
+        "name": result.name,
+        "version": result.version_number,
+        "version_id": str(result.version_id),
+        "content_hash": result.content_hash,
+        "source_path": source_path,
+    }
+    actions = [WORKFLOW_CREATED] if result.created else []
+    actions.append(WORKFLOW_VERSION_RESTORED if result.restored else WORKFLOW_VERSION_CREATED)
+    return [
+        AuditEntry(
+            action=action,
+            actor=actor,
+            entity_type="workflow",
+            entity_id=str(result.workflow_id),
+            department_id=department_id,
+            metadata=metadata,
+        )
+        for action in actions
+    ]

@@ -1,0 +1,44 @@
+"""Prometheus measurements of the engine (served at ``/metrics`` by the API process and, with
+``WORKER_METRICS_PORT``, by each worker)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from govflow.usecases.step_metrics import StepMetrics
+
+STEPS = Counter("govflow_steps_total", "Step attempts by action and outcome", ["action", "outcome"])
+STEP_SECONDS = Histogram(
+    "govflow_step_duration_seconds",
+    "Duration of a step attempt, action included",
+    ["action"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+RETRIES = Counter("govflow_step_retries_total", "Retries scheduled", ["action"])
+SKIPS = Counter("govflow_step_skips_total", "Steps skipped, by reason", ["reason"])
+RECOVERIES = Counter(
+    "govflow_recoveries_total", "Expired leases recovered, by outcome", ["outcome"]
+)
+QUEUE_LAG = Histogram(
+    "govflow_queue_lag_seconds",
+    "Time a runnable step waited before a worker claimed it",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
+)
+
+
+class PrometheusStepMetrics(StepMetrics):
+    def step_finished(self, action: str, outcome: str, seconds: float) -> None:
+        STEPS.labels(action, outcome).inc()
+        STEP_SECONDS.labels(action).observe(seconds)
+
+    def retry(self, action: str) -> None:
+        RETRIES.labels(action).inc()
+
+    def skip(self, reason: str) -> None:
+        SKIPS.labels(reason).inc()
+
+    def recovery(self, outcome: str) -> None:
+        RECOVERIES.labels(outcome).inc()
+
+    def queue_lag(self, seconds: float) -> None:
+        QUEUE_LAG.observe(seconds)

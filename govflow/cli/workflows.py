@@ -1,0 +1,195 @@
+"""``govflow workflows``: validate, load and list workflow definitions; print the DSL schema.
+
+:func:`load_workflows` is also what ``govflow up`` runs after migrating and seeding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import msgspec
+
+from govflow.adapters.db.workflows import PgWorkflowStore
+from govflow.bootstrap import container
+from govflow.cli.common import fail, run, settings_or_exit
+from govflow.core.schema import generate_schema
+from govflow.core.spec_errors import SpecError, SpecProblem
+from govflow.core.yaml_source import ROOT
+from govflow.plugins import PluginError, PluginManager
+from govflow.settings import Settings
+from govflow.usecases.ports_workflows import SaveResult, WorkflowStoreError, WorkflowSummary
+from govflow.usecases.workflows import SourceFile, load_workflow_files, validate_workflow_files
+
+SUFFIXES = (".yaml", ".yml")
+HASH_PREFIX = 12
+
+
+def action_inputs() -> dict[str, type[msgspec.Struct]]:
+    """Every installed action's input Struct (``GOVFLOW_PLUGINS_*`` honoured)."""
+    try:
+        return PluginManager.from_env(os.environ).actions().inputs()
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def workflow_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; directories give their ``*.yaml``/``*.yml`` files, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def read_files(paths: Sequence[Path]) -> tuple[list[SourceFile], list[SpecProblem]]:
+    """The files' texts, and a problem for each file that cannot be read as UTF-8 text."""
+    files, problems = [], []
+    for path in paths:
+        try:
+            files.append(SourceFile(str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            message = f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"
+            problems.append(SpecProblem(file=str(path), line=1, col=1, path=ROOT, message=message))
+    return files, problems
+
+
+def _report(problems: Sequence[SpecProblem], what: str) -> NoReturn:
+    for problem in SpecError(problems).problems:
+        click.echo(problem.format())
+    files = len({problem.file for problem in problems})
+    fail(f"{len(problems)} problem(s) in {files} file(s); {what}")
+
+
+def _read_or_exit(paths: Sequence[Path], what: str) -> list[SourceFile]:
+    files, problems = read_files(paths)
+    if problems:
+        _report(problems, what)
+    return files
+
+
+def _read_directory(directory: Path) -> list[SourceFile] | None:
+    """The workflow files of ``directory`` (``None`` if it does not exist); exits on a file
+    that cannot be read."""
+    if not directory.is_dir():
+        return None
+    return _read_or_exit(workflow_paths([directory]), "nothing was loaded")
+
+
+async def load_workflows(settings: Settings, directory: Path, *, quiet: bool) -> list[SaveResult]:
+    """Load every workflow file of ``directory`` into the database, all or nothing.
+
+    A missing directory loads nothing. On an invalid file, every problem is printed and the
+    process exits with status 1 having loaded nothing.
+
+    :param quiet: print nothing when everything went well.
+    """
+    files = await asyncio.to_thread(_read_directory, directory)
+    if files is None:
+        if not quiet:
+            click.echo(f"workflows: no directory {directory}; nothing loaded")
+        return []
+    actions = action_inputs()
+    async with container(settings) as c, c.db.pool.acquire() as conn:
+        try:
+            results = await load_workflow_files(files, actions, PgWorkflowStore(conn))
+        except SpecError as error:
+            _report(error.problems, "nothing was loaded")
+        except WorkflowStoreError as error:
+            fail(f"{error}; nothing was loaded")
+    if not quiet:
+        for result in results:
+            click.echo(
+                f"workflow {result.name}: {result.describe()}"
+                f" (version {result.version_number}, {result.content_hash[:HASH_PREFIX]})"
+            )
+    return results
+
+
+@click.group("workflows")
+def command() -> None:
+    """Validate, load and list workflow definitions (workflows.d/*.yaml)."""
+
+
+@command.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check workflow files (or directories of them) against the installed actions.
+
+    Prints every problem as ``file:line:col: path: message`` and exits 1, or one line per
+    workflow: its name, step count and version hash.
+    """
+    files = _read_or_exit(workflow_paths(paths), "nothing is valid until they are fixed")
+    if not files:
+        fail("no workflow files (*.yaml, *.yml) found")
+    try:
+        valid = validate_workflow_files(files, action_inputs())
+    except SpecError as error:
+        _report(error.problems, "nothing is valid until they are fixed")
+    for item in valid:
+        steps = len(item.spec.steps)
+        click.echo(
+            f"{item.file.path}: {item.spec.name}, {steps} step{'s' * (steps != 1)}, "
+            f"version {item.content_hash[:HASH_PREFIX]}"
+        )
+
+
+def schema_text(actions: dict[str, type[msgspec.Struct]]) -> str:
+    """The DSL's JSON Schema as published (two-space indent, trailing newline)."""
+    return json.dumps(generate_schema(actions), indent=2, ensure_ascii=False) + "\n"
+
+
+@command.command("schema")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of workflow files, with every installed action's ``with:``."""
+    text = schema_text(action_inputs())
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
+@command.command("load")
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+def load(directory: Path | None) -> None:
+    """Load a directory of workflow files (default: WORKFLOWS_DIR), all or nothing.
+
+    Unchanged workflows are left alone; changed ones get a new version.
+    """
+    settings = settings_or_exit()
+    run(load_workflows(settings, directory or settings.workflows_dir, quiet=False))
+
+
+async def _list(settings: Settings) -> list[WorkflowSummary]:
+    async with container(settings) as c, c.db.pool.acquire() as conn:
+        return await PgWorkflowStore(conn).list_workflows()
+
+
+@command.command("list")
+def list_workflows() -> None:
+    """List the loaded workflows: name, current version, department, active."""
+    rows = [("NAME", "VERSION", "DEPARTMENT", "ACTIVE")]
+    for item in run(_list(settings_or_exit())):
+        version = str(item.version_number) if item.version_number is not None else "-"
+        active = "yes" if item.is_active else "no"
+        rows.append((item.name, version, item.department or "-", active))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,1 @@
+"""``/audit-logs``: read the audit log, add manual entries."""

@@ -1,0 +1,1 @@
+"""``/auth``: login, token refresh, logout, the caller, password reset and change."""

@@ -1,0 +1,124 @@
+"""``/auth`` endpoints: thin; decode, call :class:`~govflow.usecases.auth.Auth`, encode."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from govflow.http.auth.schemas import (
+    AdminCheckOut,
+    LoginIn,
+    MeOut,
+    PasswordChangeIn,
+    RefreshIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+    TokensOut,
+)
+from govflow.http.envelope import Envelope, ok
+from govflow.http.policy import authenticated, public, roles
+from govflow.http.wiring import Api
+from govflow.usecases.auth import ClientInfo
+from govflow.usecases.principal import Principal, Role
+
+RESET_ANSWER = "If the account exists, a password reset has been sent"
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post("/login", operation_id="login", status_code=HTTP_200_OK, **public())
+    async def login(
+        self,
+        data: JSONBody[LoginIn],
+        api: NamedDependency[Api],
+        client: NamedDependency[ClientInfo],
+    ) -> Envelope[TokensOut]:
+        """Exchange email and password for an access token and a refresh token."""
+        pair = await api.auth.login(data.email, data.password, client)
+        return ok(TokensOut.of(pair), "Login successful")
+
+    @post("/refresh", operation_id="refreshTokens", status_code=HTTP_200_OK, **public())
+    async def refresh(
+        self,
+        data: JSONBody[RefreshIn],
+        api: NamedDependency[Api],
+        client: NamedDependency[ClientInfo],
+    ) -> Envelope[TokensOut]:
+        """Rotate a refresh token: the old one stops working, a new pair is returned."""
+        pair = await api.auth.refresh(data.refresh_token, client)
+        return ok(TokensOut.of(pair), "Tokens refreshed")
+
+    @post("/logout", operation_id="logout", status_code=HTTP_200_OK, **authenticated())
+    async def logout(
+        self, api: NamedDependency[Api], principal: NamedDependency[Principal]
+    ) -> Envelope[None]:
+        """End every session of the caller (all access and refresh tokens)."""
+        await api.auth.logout(principal)
+        return ok(None, "Logged out")
+
+    @get("/me", operation_id="getMe", **authenticated())
+    async def me(
+        self, api: NamedDependency[Api], principal: NamedDependency[Principal]
+    ) -> Envelope[MeOut]:
+        """The caller's account."""
+        return ok(MeOut.of(await api.auth.me(principal)))
+
+    @get("/admin-check", operation_id="adminCheck", **roles(Role.ADMIN))
+    async def admin_check(self) -> Envelope[AdminCheckOut]:
+        """Answers only for ADMIN users."""
+        return ok(AdminCheckOut(admin=True), "Admin access confirmed")
+
+    @post(
+        "/password-reset/request",
+        operation_id="requestPasswordReset",
+        status_code=HTTP_202_ACCEPTED,
+        **public(),
+    )
+    async def request_reset(
+        self,
+        data: JSONBody[ResetRequestIn],
+        api: NamedDependency[Api],
+        client: NamedDependency[ClientInfo],
+    ) -> Envelope[None]:
+        """Always the same answer, whether or not the account exists."""
+        await api.auth.request_reset(data.email, client)
+        return ok(None, RESET_ANSWER)
+
+    @post(
+        "/password-reset/confirm",
+        operation_id="confirmPasswordReset",
+        status_code=HTTP_200_OK,
+        **public(),
+    )
+    async def confirm_reset(
+        self,
+        data: JSONBody[ResetConfirmIn],
+        api: NamedDependency[Api],
+        client: NamedDependency[ClientInfo],
+    ) -> Envelope[None]:
+        """Set a new password with a single-use reset token; every session ends."""
+        await api.auth.confirm_reset(data.token, data.new_password, client)
+        return ok(None, "Password has been reset")
+
+    @post(
+        "/password/change",
+        operation_id="changePassword",
+        status_code=HTTP_200_OK,
+        **authenticated(),
+    )
+    async def change_password(
+        self,
+        data: JSONBody[PasswordChangeIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+        client: NamedDependency[ClientInfo],
+    ) -> Envelope[TokensOut]:
+        """Change the caller's password; other sessions end, this one gets new tokens."""
+        pair = await api.auth.change_password(
+            principal, data.current_password, data.new_password, client
+        )
+        return ok(TokensOut.of(pair), "Password changed")

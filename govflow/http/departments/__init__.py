@@ -1,0 +1,1 @@
+"""``/departments``: read by ADMIN and MANAGER (own department), written by ADMIN."""

@@ -1,0 +1,107 @@
+"""Route policies: every handler declares who may call it, and one guard enforces it.
+
+Declare a policy by unpacking one of these into the route decorator::
+
+    @get("/users", operation_id="listUsers", **roles(Role.ADMIN))
+    @get("/auth/me", operation_id="getMe", **authenticated())
+    @post("/auth/login", operation_id="login", **public())
+
+It sets ``opt["policy"]`` (read by :func:`enforce_policy`, an app-level guard), marks public
+routes ``exclude_from_auth``, and documents the bearer security requirement and the error
+responses in OpenAPI. A route without a policy is refused with 403 (fail closed), and
+``tests/integration/api/test_policies.py`` fails for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+
+from govflow.http.envelope import ErrorBody
+from govflow.usecases.principal import Principal, Role
+
+POLICY_KEY = "policy"
+BEARER_SCHEME = "BearerAuth"
+ALL_ROLES = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """``public`` routes need no token; otherwise the caller's role must be in ``roles``."""
+
+    public: bool = False
+    roles: frozenset[Role] = frozenset()
+
+    def allows(self, role: Role) -> bool:
+        return self.public or role in self.roles
+
+
+class RouteKwargs(TypedDict):
+    opt: Mapping[str, Any]
+    security: Sequence[dict[str, list[str]]]
+    responses: dict[int, ResponseSpec]
+
+
+def _errors(*codes: int) -> dict[int, ResponseSpec]:
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description="Error envelope") for code in codes
+    }
+
+
+_PUBLIC_ERRORS = (400, 413, 429)
+_PROTECTED_ERRORS = (400, 401, 403, 404, 409, 413)
+
+
+def public() -> RouteKwargs:
+    """Anyone may call the route; no token is read."""
+    return {
+        "opt": {POLICY_KEY: Policy(public=True), "exclude_from_auth": True},
+        "security": [],
+        "responses": _errors(*_PUBLIC_ERRORS),
+    }
+
+
+def roles(*allowed: Role) -> RouteKwargs:
+    """Only users with one of ``allowed`` roles may call the route."""
+    if not allowed:
+        raise ValueError("name at least one role, or use public()")
+    return {
+        "opt": {POLICY_KEY: Policy(roles=frozenset(allowed))},
+        "security": [{BEARER_SCHEME: []}],
+        "responses": _errors(*_PROTECTED_ERRORS),
+    }
+
+
+def authenticated() -> RouteKwargs:
+    """Any authenticated user may call the route."""
+    return roles(*ALL_ROLES)
+
+
+def route_policy(handler: BaseRouteHandler) -> Policy | None:
+    """The policy a handler declares, if any."""
+    policy = handler.opt.get(POLICY_KEY)
+    return policy if isinstance(policy, Policy) else None
+
+
+def enforce_policy(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app-level guard: deny unless the route's policy admits the caller."""
+    if connection.scope.get("method") == "OPTIONS":
+        return
+    policy = route_policy(handler)
+    if policy is None:
+        raise PermissionDeniedException("This route declares no access policy")
+    if policy.public:
+        return
+    principal = connection.scope.get("user")
+    if not isinstance(principal, Principal):
+        raise NotAuthorizedException("Authentication required")
+    if not policy.allows(principal.role):
+        raise PermissionDeniedException("Your role may not use this route")

@@ -1,0 +1,1 @@
+"""``/users``: user administration (ADMIN)."""

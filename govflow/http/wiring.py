@@ -1,0 +1,73 @@
+"""The use cases the HTTP edge calls, built once per app from the started container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from govflow.adapters.db.audit_logs import PgAuditLogStore
+from govflow.adapters.db.departments import PgDepartmentStore
+from govflow.adapters.db.tokens import PgAuthStore
+from govflow.adapters.db.users import PgUserStore
+from govflow.adapters.security.passwords import Passwords
+from govflow.adapters.security.throttle import Throttle
+from govflow.adapters.security.tokens import AccessTokens, hash_opaque_token, new_opaque_token
+from govflow.bootstrap import Container
+from govflow.settings import Mode
+from govflow.usecases.audit_logs import AuditLogs
+from govflow.usecases.auth import Auth
+from govflow.usecases.departments import Departments
+from govflow.usecases.users import Users
+
+
+class OpaqueTokens:
+    """Random refresh/reset tokens and their stored digests."""
+
+    def new(self) -> str:
+        return new_opaque_token()
+
+    def digest(self, token: str) -> str:
+        return hash_opaque_token(token)
+
+
+def redis_prefix(queue_name: str) -> str:
+    """The Redis key prefix of this deployment: the queue name's namespace (``govflow``)."""
+    prefix, _, _ = queue_name.rpartition(":")
+    return prefix or queue_name
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """Everything a controller needs, as dependencies."""
+
+    services: Container
+    auth: Auth
+    users: Users
+    departments: Departments
+    audit_logs: AuditLogs
+
+
+def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -> Api:
+    settings = services.settings
+    pool = services.db.pool
+    throttle = Throttle(
+        services.redis,
+        prefix=redis_prefix(settings.queue_name),
+        max_attempts=settings.login_max_attempts,
+        window_seconds=settings.login_window_seconds,
+    )
+    auth = Auth(
+        PgAuthStore(pool),
+        passwords,
+        tokens,
+        throttle,
+        OpaqueTokens(),
+        refresh_ttl_seconds=settings.refresh_ttl_seconds,
+        log_reset_tokens=settings.mode in (Mode.DEVELOPMENT, Mode.TEST),
+    )
+    return Api(
+        services=services,
+        auth=auth,
+        users=Users(PgUserStore(pool), passwords),
+        departments=Departments(PgDepartmentStore(pool)),
+        audit_logs=AuditLogs(PgAuditLogStore(pool)),
+    )

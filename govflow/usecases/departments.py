@@ -1,0 +1,110 @@
+"""Departments: ADMIN and MANAGER read (a MANAGER only their own), ADMIN creates and changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID, uuid4
+
+import msgspec
+
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.errors import InvalidInputError, NotFoundError
+from govflow.usecases.paging import Page, PageRequest
+from govflow.usecases.principal import Principal, scope_department
+
+
+class DepartmentView(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    code: str
+    name: str
+    description: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class NewDepartment(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
+    description: str = ""
+
+
+class DepartmentChanges(msgspec.Struct, frozen=True, kw_only=True):
+    code: str | msgspec.UnsetType = msgspec.UNSET
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in self.__struct_fields__
+            if getattr(self, name) is not msgspec.UNSET
+        }
+
+
+class DepartmentStore(Protocol):
+    """Departments in storage; ``scope`` None means every department."""
+
+    async def list(
+        self, scope: UUID | None, page: PageRequest
+    ) -> tuple[list[DepartmentView], int]: ...
+
+    async def get(self, department_id: UUID, scope: UUID | None) -> DepartmentView | None: ...
+
+    async def create(
+        self, department_id: UUID, department: NewDepartment, audit: list[AuditEntry]
+    ) -> DepartmentView: ...
+
+    async def update(
+        self, department_id: UUID, changes: dict[str, Any], audit: list[AuditEntry]
+    ) -> DepartmentView | None: ...
+
+
+def _entry(
+    principal: Principal, action: str, department_id: UUID, metadata: dict[str, Any]
+) -> AuditEntry:
+    return AuditEntry(
+        action=action,
+        actor=principal.actor(),
+        entity_type="department",
+        entity_id=str(department_id),
+        department_id=department_id,
+        request_id=principal.request_id,
+        metadata=metadata,
+    )
+
+
+class Departments:
+    """The department use cases."""
+
+    def __init__(self, store: DepartmentStore) -> None:
+        self._store = store
+
+    async def list(self, principal: Principal, page: PageRequest) -> Page[DepartmentView]:
+        items, total = await self._store.list(scope_department(principal), page)
+        return Page(items, total, page)
+
+    async def get(self, principal: Principal, department_id: UUID) -> DepartmentView:
+        found = await self._store.get(department_id, scope_department(principal))
+        if found is None:
+            raise NotFoundError("Department not found")
+        return found
+
+    async def create(self, principal: Principal, department: NewDepartment) -> DepartmentView:
+        department_id = uuid4()
+        audit = _entry(principal, "DEPARTMENT_CREATED", department_id, {"code": department.code})
+        return await self._store.create(department_id, department, [audit])
+
+    async def update(
+        self, principal: Principal, department_id: UUID, changes: DepartmentChanges
+    ) -> DepartmentView:
+        values = changes.as_dict()
+        if not values:
+            raise InvalidInputError([("body", "name at least one field to change")])
+        audit = _entry(principal, "DEPARTMENT_UPDATED", department_id, {"changes": values})
+        updated = await self._store.update(department_id, values, [audit])
+        if updated is None:
+            raise NotFoundError("Department not found")
+        return updated

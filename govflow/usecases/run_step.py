@@ -1,0 +1,255 @@
+"""Running steps: claim, evaluate ``if:``, render ``with:``, call the action, record, go on.
+
+A worker that finishes step *k* records it and claims step *k+1* in the same statement and
+goes on in-process: no queue round trip between the steps of one execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from govflow.core.engine import (
+    AttemptFailedBusiness,
+    AttemptFailedTechnical,
+    AttemptSucceeded,
+    AttemptSuspended,
+    ConditionFalse,
+    Event,
+    ScheduleRetry,
+    StepError,
+    StepState,
+    decide,
+)
+from govflow.core.expressions import ExpressionError, evaluate_condition, render
+from govflow.core.idempotency import Idempotency
+from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
+from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.validation import convert_action_inputs
+from govflow.plugins import Action, ActionContext, BusinessError, TechnicalError
+from govflow.plugins.action import Suspend
+from govflow.plugins.registry import ActionRegistry
+from govflow.usecases.ports import ClaimedStep, SpecSource, StepQueue, StepStore
+from govflow.usecases.step_metrics import StepMetrics
+from govflow.usecases.translate import retry_schedule, to_finish
+
+log = logging.getLogger("govflow.engine")
+
+STARTED_BEFORE_EXECUTE = frozenset({Idempotency.AT_MOST_ONCE, Idempotency.REMOTE_LOOKUP})
+"""Strategies whose attempt start is committed before the plugin is called."""
+
+LOCAL_WAKE_LIMIT = timedelta(seconds=30)
+"""Retries due sooner than this are woken by the worker itself (the sweeper is the backup)."""
+
+
+@dataclass
+class RunContext:
+    """What templates of the steps of one execution see, kept in memory between steps."""
+
+    inputs: Mapping[str, Any]
+    steps: dict[str, dict[str, Any]]
+    execution: dict[str, Any]
+
+    def as_mapping(self) -> dict[str, Any]:
+        return {"inputs": self.inputs, "steps": self.steps, "execution": self.execution}
+
+
+@dataclass
+class StepRunner:
+    """Runs the steps of executions for one worker process."""
+
+    store: StepStore
+    specs: SpecSource
+    queue: StepQueue
+    actions: ActionRegistry
+    worker_id: str
+    lease: timedelta
+    plugin_settings: Callable[[str], Mapping[str, str]] = lambda _name: {}
+    plugin_owner: Callable[[str], str] = lambda name: name
+    http: httpx.AsyncClient | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    metrics: StepMetrics = field(default_factory=StepMetrics)
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _wakers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def run(self, step_id: UUID) -> None:
+        """Claim ``step_id`` if it is runnable, then go on with the execution's next steps."""
+        claim = await self.store.claim(step_id, self.worker_id, self.lease)
+        if claim is None:
+            return
+        self.metrics.queue_lag(claim.queue_lag_seconds)
+        context = await self.store.load_context(claim)
+        spec = await self.specs.spec(claim.workflow_version_id)
+        run_context = RunContext(
+            inputs=context.inputs,
+            steps={k: dict(v) for k, v in context.steps.items()},
+            execution={
+                "id": str(claim.execution_id),
+                "name": context.workflow_name,
+                "version": str(claim.workflow_version_id),
+            },
+        )
+        next_claim: ClaimedStep | None = claim
+        while next_claim is not None:
+            next_claim = await self._run_claimed(next_claim, spec, run_context)
+
+    async def _run_claimed(
+        self, claim: ClaimedStep, spec: WorkflowSpec, context: RunContext
+    ) -> ClaimedStep | None:
+        step = spec.steps[claim.position]
+        action = self.actions.get(step.action)
+        state = StepState(
+            execution_status=ExecutionStatus.RUNNING,
+            step_status=StepStatus.RUNNING,
+            attempt=claim.attempt,
+            idempotency=action.idempotency if action else Idempotency.NONE,
+            retry=retry_schedule(effective_retry(spec, step)),
+            is_last_step=claim.position == len(spec.steps) - 1,
+        )
+        started = time.perf_counter()
+        event, state, outcome = await self._attempt(claim, spec, step, action, state, context)
+        if event is None:  # the lease was lost before the action ran
+            return None
+        now = self.clock()
+        decision = decide(state, event, now)
+        finish = to_finish(
+            decision,
+            claim,
+            now,
+            outcome=outcome,
+            continue_in_process=not self.stopping.is_set(),
+            attempt_error=getattr(event, "error", None),
+        )
+        result = await self.store.finish(claim, finish, self.worker_id, self.lease)
+        self.metrics.step_finished(step.action, outcome, time.perf_counter() - started)
+        if not result.applied:
+            log.warning(
+                "step result rejected: the lease was lost",
+                extra={"step_id": str(claim.step_id), "execution_id": str(claim.execution_id)},
+            )
+            return None
+        if finish.output is not None or outcome == "SKIPPED":
+            context.steps[claim.step_key] = {"output": finish.output, "status": finish.step_status}
+        for command in decision.commands:
+            if isinstance(command, ScheduleRetry):
+                self.metrics.retry(step.action)
+                self._wake_later(claim.step_id, finish.retry_in or timedelta(0))
+        if result.released_step_id is not None:
+            await self.queue.wake([result.released_step_id])
+        return result.next_claim
+
+    async def _attempt(
+        self,
+        claim: ClaimedStep,
+        spec: WorkflowSpec,
+        step: StepSpec,
+        action: Action | None,
+        state: StepState,
+        context: RunContext,
+    ) -> tuple[Event | None, StepState, str]:
+        """Run one attempt; the event that describes how it ended (None: lease lost)."""
+        values = context.as_mapping()
+        try:
+            if step.if_ is not None and not evaluate_condition(step.if_, values):
+                self.metrics.skip("condition_false")
+                return ConditionFalse(), state, "SKIPPED"
+            if action is None:
+                raise BusinessError(f"no installed plugin provides the action {step.action!r}")
+            params = convert_action_inputs(action.inputs, render(step.with_, values))
+        except (ExpressionError, ValueError, BusinessError) as exc:
+            return AttemptFailedBusiness(StepError("INVALID_STEP_INPUT", str(exc))), state, "FAILED"
+        strategy = action.idempotency_for(params)
+        state = replace(state, idempotency=strategy)
+        if strategy in STARTED_BEFORE_EXECUTE:
+            from msgspec import to_builtins
+
+            if not await self.store.mark_attempt_started(
+                claim, strategy.value, to_builtins(params)
+            ):
+                return None, state, "LOST"
+            state = replace(state, attempt_started=True)
+        ctx = ActionContext(
+            execution_id=claim.execution_id,
+            step_id=claim.step_id,
+            step_key=claim.step_key,
+            attempt=claim.attempt,
+            idempotency_key=claim.idempotency_key,
+            settings=self.plugin_settings(self.plugin_owner(action.name)),
+            logger=logging.LoggerAdapter(
+                logging.getLogger(f"govflow.action.{action.name}"),
+                {"execution_id": str(claim.execution_id), "step": claim.step_key},
+            ),
+            http=self.http,
+            extras=self.extras,
+        )
+        timeout = effective_timeout(spec, step).total_seconds()
+        try:
+            output = await self._with_lease(claim, action.execute(ctx, params), timeout)
+        except Suspend as suspended:
+            return AttemptSuspended(suspended.payload), state, "SUSPENDED"
+        except BusinessError as exc:
+            return AttemptFailedBusiness(StepError("BUSINESS_ERROR", str(exc))), state, "FAILED"
+        except TechnicalError as exc:
+            error = StepError("TECHNICAL_ERROR", str(exc))
+        except TimeoutError:
+            error = StepError("TIMEOUT", f"the action did not finish within {timeout:g}s")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a plugin bug must not kill the worker
+            log.exception("action %s raised unexpectedly", action.name)
+            error = StepError("UNEXPECTED_ERROR", f"{type(exc).__name__}: {exc}")
+        else:
+            return AttemptSucceeded(dict(output)), state, "COMPLETED"
+        return AttemptFailedTechnical(error, self.rng.random()), state, "RETRY"
+
+    async def _with_lease(
+        self, claim: ClaimedStep, work: Awaitable[Mapping[str, Any]], timeout: float
+    ) -> Mapping[str, Any]:
+        """Await ``work`` under ``timeout``, renewing the lease while it runs long."""
+        task = asyncio.ensure_future(work)
+        renew_every = self.lease.total_seconds() / 3
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait({task}, timeout=min(renew_every, remaining))
+                if done:
+                    return task.result()
+                if not await self.store.extend_lease(claim, self.lease):
+                    raise TechnicalError("the step's lease was taken over by a recovery")
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    def _wake_later(self, step_id: UUID, delay: timedelta) -> None:
+        if delay > LOCAL_WAKE_LIMIT or self.stopping.is_set():
+            return
+
+        async def wake() -> None:
+            await asyncio.sleep(delay.total_seconds())
+            await self.queue.wake([step_id])
+
+        task = asyncio.create_task(wake())
+        self._wakers.add(task)
+        task.add_done_callback(self._wakers.discard)
+
+    async def close(self) -> None:
+        self.stopping.set()
+        for task in list(self._wakers):
+            task.cancel()

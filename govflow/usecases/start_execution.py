@@ -1,0 +1,122 @@
+"""Starting an execution: validate inputs, pin the version, create it durably, then wake a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+from uuid import UUID
+
+import msgspec
+
+from govflow.core.audit_events import AuditEvent
+from govflow.core.inputs import InputError, validate_execution_inputs
+from govflow.core.spec import WorkflowSpec, effective_retry
+from govflow.usecases.audit import SYSTEM, Actor
+from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.ports import SpecSource, StepQueue
+
+
+class CurrentWorkflow(msgspec.Struct, frozen=True, kw_only=True):
+    workflow_id: UUID
+    name: str
+    version_id: UUID
+    department_id: UUID | None
+    is_active: bool
+
+
+class NewStep(msgspec.Struct, frozen=True, array_like=True):
+    position: int
+    step_key: str
+    action: str
+    max_attempts: int
+
+
+class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
+    workflow_id: UUID
+    version_id: UUID
+    department_id: UUID | None
+    inputs: Mapping[str, Any]
+    steps: list[NewStep]
+    idempotency_key: str | None
+    actor: Actor
+    request_id: str | None = None
+
+
+class StartResult(msgspec.Struct, frozen=True, kw_only=True):
+    execution_id: UUID
+    first_step_id: UUID | None
+    created: bool
+    """False when an execution with the same idempotency key existed already."""
+
+
+class WorkflowCatalog(Protocol):
+    async def current(
+        self, workflow: str | UUID, department: UUID | None
+    ) -> CurrentWorkflow | None:
+        """The workflow (by id or name) and its current version, if visible in ``department``
+        (``None``: every department)."""
+        ...
+
+
+class ExecutionWriter(Protocol):
+    async def create(self, new: NewExecution) -> StartResult: ...
+
+
+class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
+    workflow: str | UUID
+    inputs: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    idempotency_key: str | None = None
+    actor: Actor = SYSTEM
+    department_scope: UUID | None = None
+    request_id: str | None = None
+
+
+def plan_steps(spec: WorkflowSpec) -> list[NewStep]:
+    return [
+        NewStep(position, step.id, step.action, effective_retry(spec, step).max_attempts)
+        for position, step in enumerate(spec.steps)
+    ]
+
+
+async def start_execution(
+    request: StartRequest,
+    *,
+    catalog: WorkflowCatalog,
+    specs: SpecSource,
+    writer: ExecutionWriter,
+    queue: StepQueue,
+) -> StartResult:
+    """Create the execution and its steps in one transaction, audited; wake a worker after.
+
+    :raises NotFoundError: no such workflow in the caller's scope.
+    :raises ConflictError: the workflow is deactivated.
+    :raises InvalidInputError: the inputs do not match the workflow's ``inputs``.
+    """
+    workflow = await catalog.current(request.workflow, request.department_scope)
+    if workflow is None:
+        raise NotFoundError(f"workflow {request.workflow} not found")
+    if not workflow.is_active:
+        raise ConflictError(f"workflow {workflow.name} is deactivated")
+    spec = await specs.spec(workflow.version_id)
+    try:
+        inputs = validate_execution_inputs(spec, request.inputs)
+    except InputError as exc:
+        raise InvalidInputError(list(exc.problems)) from None
+    result = await writer.create(
+        NewExecution(
+            workflow_id=workflow.workflow_id,
+            version_id=workflow.version_id,
+            department_id=workflow.department_id,
+            inputs=inputs,
+            steps=plan_steps(spec),
+            idempotency_key=request.idempotency_key,
+            actor=request.actor,
+            request_id=request.request_id,
+        )
+    )
+    if result.created and result.first_step_id is not None:
+        await queue.wake([result.first_step_id])
+    return result
+
+
+CREATED_EVENT = AuditEvent.WORKFLOW_EXECUTION_CREATED.value

@@ -1,0 +1,22 @@
+"""The engine's measurements, as a port: the worker plugs Prometheus in, tests may read them."""
+
+from __future__ import annotations
+
+
+class StepMetrics:
+    """Does nothing; subclassed by the Prometheus adapter."""
+
+    def step_finished(self, action: str, outcome: str, seconds: float) -> None:
+        """An attempt ended with ``outcome`` after ``seconds``."""
+
+    def retry(self, action: str) -> None:
+        """A retry was scheduled."""
+
+    def skip(self, reason: str) -> None:
+        """A step was skipped for ``reason``."""
+
+    def recovery(self, outcome: str) -> None:
+        """The sweeper recovered a step whose lease had expired."""
+
+    def queue_lag(self, seconds: float) -> None:
+        """A runnable step waited ``seconds`` before a worker claimed it."""

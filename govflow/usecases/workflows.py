@@ -1,0 +1,128 @@
+"""Use case: load a set of workflow files, all or nothing.
+
+Every file is validated against the installed actions' input Structs and every problem of every
+file is collected; two files may not define the same workflow name, and each workflow's
+department must exist. If anything is wrong, nothing is saved and :class:`SpecError` carries
+every problem (``file:line:col: path: message``). Otherwise each workflow is saved through the
+:class:`~govflow.usecases.ports_workflows.WorkflowStore` inside one unit of work; unchanged
+content is a no-op, changed content adds a version.
+
+Reading the files is the caller's business: this module receives ``(path, text)`` pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from govflow.core.spec import WorkflowSpec
+from govflow.core.spec_errors import SpecError, SpecProblem
+from govflow.core.struct_check import suggest
+from govflow.core.validation import validate_source
+from govflow.core.versioning import content_hash
+from govflow.core.yaml_source import YamlSource, load_yaml
+from govflow.usecases.audit import SYSTEM, Actor
+from govflow.usecases.ports_workflows import SaveResult, WorkflowStore
+
+__all__ = ["SourceFile", "ValidWorkflow", "load_workflow_files", "validate_workflow_files"]
+
+
+class SourceFile(msgspec.Struct, frozen=True):
+    """One workflow file: the name problems are reported under, and its text."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidWorkflow:
+    """A file that passed validation, with its spec and version hash."""
+
+    file: SourceFile
+    spec: WorkflowSpec
+    content_hash: str
+    source: YamlSource
+
+
+def _validate_one(file: SourceFile, actions: Mapping[str, type[msgspec.Struct]]) -> ValidWorkflow:
+    source = load_yaml(file.text, file.path)
+    spec = validate_source(source, actions)
+    return ValidWorkflow(file=file, spec=spec, content_hash=content_hash(spec), source=source)
+
+
+def _duplicate_names(valid: Sequence[ValidWorkflow]) -> list[SpecProblem]:
+    first: dict[str, str] = {}
+    problems = []
+    for item in valid:
+        name = item.spec.name
+        if name in first:
+            message = f"workflow {name!r} is also defined in {first[name]}"
+            problems.append(item.source.problem("name", message))
+        else:
+            first[name] = item.file.path
+    return problems
+
+
+def validate_workflow_files(
+    files: Sequence[SourceFile], actions: Mapping[str, type[msgspec.Struct]]
+) -> list[ValidWorkflow]:
+    """Validate every file; the workflows in file order.
+
+    :param actions: action name -> the action's input Struct.
+    :raises SpecError: with every problem of every file (a workflow name used twice too).
+    """
+    valid: list[ValidWorkflow] = []
+    problems: list[SpecProblem] = []
+    for file in files:
+        try:
+            valid.append(_validate_one(file, actions))
+        except SpecError as error:
+            problems.extend(error.problems)
+    problems.extend(_duplicate_names(valid))
+    if problems:
+        raise SpecError(problems)
+    return valid
+
+
+def _unknown_departments(valid: Sequence[ValidWorkflow], known: set[str]) -> list[SpecProblem]:
+    problems = []
+    for item in valid:
+        code = item.spec.department
+        if code not in known:
+            hint = suggest(code, known) or (
+                f" (known departments: {', '.join(sorted(known)) or 'none'})"
+            )
+            problems.append(item.source.problem("department", f"unknown department {code!r}{hint}"))
+    return problems
+
+
+async def load_workflow_files(
+    files: Sequence[SourceFile],
+    actions: Mapping[str, type[msgspec.Struct]],
+    store: WorkflowStore,
+    actor: Actor = SYSTEM,
+) -> list[SaveResult]:
+    """Validate ``files`` and save every workflow in them, or save none.
+
+    :param files: the workflow files, in the order results are wanted (usually sorted by path).
+    :param actions: action name -> the action's input Struct.
+    :param store: where workflows are kept.
+    :param actor: who loads them (recorded as ``created_by`` and in the audit log).
+    :returns: one result per file, in file order.
+    :raises SpecError: a file is invalid or names an unknown department; nothing was saved.
+    :raises UnknownDepartmentError: a department vanished while loading; nothing was saved.
+    """
+    valid = validate_workflow_files(files, actions)
+    results: dict[str, SaveResult] = {}
+    async with store.atomic():
+        problems = _unknown_departments(valid, await store.department_codes())
+        if problems:
+            raise SpecError(problems)
+        # Saving in name order takes the per-workflow locks in one order in every loader.
+        for item in sorted(valid, key=lambda v: v.spec.name):
+            results[item.spec.name] = await store.save(
+                item.spec, item.file.text, item.file.path, actor
+            )
+    return [results[item.spec.name] for item in valid]

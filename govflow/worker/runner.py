@@ -1,0 +1,67 @@
+"""The worker and scheduler processes: a Taskiq receiver running steps, and the sweeper loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from taskiq.receiver import Receiver
+
+from govflow.adapters.queue.tasks import register_run_step
+from govflow.bootstrap import container
+from govflow.settings import Settings
+
+log = logging.getLogger("govflow.worker")
+
+
+def _stop_on_signals(event: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, event.set)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Consume wake-ups and run steps until SIGINT/SIGTERM; in-flight steps finish first."""
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    async with container(settings, worker=True) as services:
+        runner = services.step_runner()
+        register_run_step(services.broker, runner.run)
+        if settings.worker_metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.worker_metrics_port, addr=settings.host)
+        receiver = Receiver(
+            services.broker,
+            max_async_tasks=settings.worker_concurrency,
+            max_prefetch=settings.worker_concurrency,
+            propagate_exceptions=False,
+            wait_tasks_timeout=settings.lease_seconds,
+        )
+        log.info("worker %s ready (concurrency %d)", runner.worker_id, settings.worker_concurrency)
+        try:
+            await receiver.listen(stop)
+        finally:
+            await runner.close()
+            with contextlib.suppress(Exception):
+                await services.broker.shutdown()
+
+
+async def run_scheduler(settings: Settings) -> None:
+    """Sweep every ``SWEEP_INTERVAL_SECONDS`` until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    async with container(settings) as services:
+        sweeper = services.sweeper()
+        log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
+        while not stop.is_set():
+            try:
+                report = await sweeper.sweep_once()
+                if report.recovered or report.needs_attention or report.failed:
+                    log.info("sweep: %s", report)
+            except Exception:  # a database or Redis outage: log and keep sweeping
+                log.exception("sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.sweep_interval_seconds)

@@ -1,0 +1,67 @@
+"""Content hashes and the generated JSON Schema."""
+
+from __future__ import annotations
+
+import jsonschema
+import yaml
+
+from govflow.core.schema import generate_schema
+from govflow.core.validation import validate_workflow
+from govflow.core.versioning import content_hash, normalise
+
+from .actions import TEST_ACTIONS
+
+A = """
+name: same  # comment
+title: Same
+department: testing
+steps:
+  - id: a
+    action: echo
+    with: {message: hi}
+"""
+B = """
+department: testing
+steps: [{with: {message: "hi", count: 1}, action: echo, id: a}]
+title: 'Same'
+name: same
+defaults: {timeout: 5m}
+"""
+
+
+def test_equal_content_hashes_equal() -> None:
+    first = validate_workflow(A, "a.yaml", TEST_ACTIONS)
+    second = validate_workflow(B.replace(", count: 1", ""), "b.yaml", TEST_ACTIONS)
+    assert content_hash(first) == content_hash(second)
+    assert len(content_hash(first)) == 64
+    assert list(normalise(first)) == sorted(normalise(first))
+
+
+def test_changed_content_hashes_differ() -> None:
+    first = validate_workflow(A, "a.yaml", TEST_ACTIONS)
+    changed = validate_workflow(A.replace("hi", "ho"), "a.yaml", TEST_ACTIONS)
+    assert content_hash(first) != content_hash(changed)
+
+
+def test_schema_accepts_valid_and_rejects_wrong_with() -> None:
+    schema = generate_schema(TEST_ACTIONS)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(yaml.safe_load(A))) == []
+    templated = yaml.safe_load(A.replace("{message: hi}", '{message: hi, count: "{{ inputs.n }}"}'))
+    assert list(validator.iter_errors(templated)) == []
+    wrong = yaml.safe_load(A.replace("{message: hi}", "{count: many}"))
+    assert list(validator.iter_errors(wrong))
+    unknown = yaml.safe_load(A.replace("action: echo", "action: nope"))
+    assert list(validator.iter_errors(unknown))
+
+
+def test_schema_nested_action_struct() -> None:
+    schema = generate_schema(TEST_ACTIONS)
+    validator = jsonschema.Draft202012Validator(schema)
+    doc = yaml.safe_load(
+        A.replace("action: echo", "action: assign").replace(
+            "{message: hi}", "{title: t, assignee: {role: x, team: y}}"
+        )
+    )
+    assert list(validator.iter_errors(doc))

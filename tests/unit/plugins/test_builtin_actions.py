@@ -1,0 +1,269 @@
+"""The built-in plugins: declarations, input validation and behaviour."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from govflow_jira import JiraCommentInputs, JiraTransitionInputs
+from govflow_manual import ManualInputs
+from govflow_notification import NotificationInputs
+
+from govflow.plugins import (
+    BusinessError,
+    Idempotency,
+    PluginManager,
+    Suspend,
+    TechnicalError,
+)
+from govflow.testing import decode_inputs, make_context, run_action
+
+DECLARED = {
+    "manual": (Idempotency.LOCAL, ManualInputs),
+    "notification": (Idempotency.LOCAL, NotificationInputs),
+    "jira_comment": (Idempotency.REMOTE_LOOKUP, JiraCommentInputs),
+    "jira_transition": (Idempotency.REMOTE_LOOKUP, JiraTransitionInputs),
+}
+
+
+@pytest.fixture(scope="module")
+def manager() -> PluginManager:
+    return PluginManager.from_env({"GOVFLOW_PLUGINS_ALLOW": "manual,notification,jira"})
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_declared_strategy_and_schema(manager: PluginManager, name: str) -> None:
+    strategy, inputs = DECLARED[name]
+    action = manager.actions().get(name)
+    assert action is not None
+    assert action.idempotency is strategy
+    assert action.inputs is inputs
+    info = next(a for p in manager.plugin_info() for a in p.actions if a.name == name)
+    assert info.inputs_schema == msgspec.json.schema(inputs)
+    assert info.idempotency == str(strategy)
+
+
+# -- manual --------------------------------------------------------------------------------
+
+
+async def test_manual_suspends_with_the_task(manager: PluginManager) -> None:
+    action = manager.actions().get("manual")
+    assert action is not None
+    with_ = {
+        "title": "Review PERMIT-1",
+        "assignee": {"role": "OPERATOR"},
+        "reviewer": {"role": "MANAGER"},
+        "due_in": "2d",
+        "form": {"decision": {"type": "choice", "options": ["approve", "reject"]}},
+    }
+    with pytest.raises(Suspend) as caught:
+        await run_action(action, with_)
+    assert caught.value.reason == "human_task"
+    assert caught.value.payload["title"] == "Review PERMIT-1"
+    assert caught.value.payload["reviewer"] == {"role": "MANAGER"}
+    assert caught.value.payload["idempotency_key"] == make_context().idempotency_key
+
+
+@pytest.mark.parametrize(
+    ("with_", "problem"),
+    [
+        ({"title": "t", "assignee": {"role": "OPERATOR", "user": "a@b.ch"}}, "exactly one"),
+        ({"title": "t", "assignee": {}}, "exactly one"),
+        ({"title": "t", "assignee": {"user": "not-an-email"}}, "assignee.user"),
+        ({"title": "t", "assignee": {"role": "OPERATOR"}, "due_in": "2 days"}, "due_in"),
+        (
+            {"title": "t", "assignee": {"role": "OPERATOR"}, "form": {"x": {"type": "choice"}}},
+            "options",
+        ),
+        ({"assignee": {"role": "OPERATOR"}}, "title"),
+    ],
+)
+def test_manual_inputs_are_checked(
+    manager: PluginManager, with_: dict[str, Any], problem: str
+) -> None:
+    action = manager.actions().get("manual")
+    assert action is not None
+    with pytest.raises(ValueError, match=problem):
+        decode_inputs(action, with_)
+
+
+# -- notification --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("with_", "problem"),
+    [
+        ({"channel": "webhook", "message": "m"}, "the webhook channel needs `url`"),
+        ({"channel": "email", "message": "m"}, "the email channel needs `to`"),
+        ({"channel": "log", "message": "m", "url": "https://x"}, "`url` does not apply"),
+        ({"channel": "email", "message": "m", "to": ["a@b.ch"], "level": "info"}, "`level`"),
+        ({"channel": "sms", "message": "m"}, "channel"),
+        ({"channel": "webhook", "message": "m", "url": "ftp://x"}, "url"),
+    ],
+)
+def test_notification_channel_requirements(with_: dict[str, Any], problem: str) -> None:
+    with pytest.raises(msgspec.ValidationError, match=problem):
+        msgspec.convert(with_, NotificationInputs)
+
+
+@pytest.mark.parametrize(
+    ("with_", "strategy"),
+    [
+        ({"channel": "log", "message": "m"}, Idempotency.LOCAL),
+        ({"channel": "webhook", "message": "m", "url": "https://x"}, Idempotency.REMOTE_KEY),
+        ({"channel": "email", "message": "m", "to": ["a@b.ch"]}, Idempotency.AT_MOST_ONCE),
+    ],
+)
+def test_notification_strategy_per_channel(
+    manager: PluginManager, with_: dict[str, Any], strategy: Idempotency
+) -> None:
+    action = manager.actions().get("notification")
+    assert action is not None
+    assert action.idempotency_for(decode_inputs(action, with_)) is strategy
+
+
+async def test_notification_log(manager: PluginManager, caplog: pytest.LogCaptureFixture) -> None:
+    action = manager.actions().get("notification")
+    assert action is not None
+    with caplog.at_level(logging.DEBUG, logger="govflow.action.test"):
+        output = await run_action(action, {"channel": "log", "message": "hi", "level": "warning"})
+    assert output == {"channel": "log", "delivered": True, "message": "hi"}
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "notification: hi"
+    assert record.step == "step"  # type: ignore[attr-defined]
+
+
+async def test_notification_email_without_smtp_is_a_business_error(
+    manager: PluginManager,
+) -> None:
+    action = manager.actions().get("notification")
+    assert action is not None
+    with pytest.raises(BusinessError, match="GOVFLOW_PLUGIN_NOTIFICATION_SMTP_HOST"):
+        await run_action(action, {"channel": "email", "message": "m", "to": ["a@b.ch"]})
+
+
+def _webhook_client(status: int, seen: list[httpx.Request]) -> httpx.AsyncClient:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+
+async def test_notification_webhook_sends_the_idempotency_key(manager: PluginManager) -> None:
+    action = manager.actions().get("notification")
+    assert action is not None
+    seen: list[httpx.Request] = []
+    async with _webhook_client(202, seen) as http:
+        output = await run_action(
+            action,
+            {"channel": "webhook", "message": "m", "url": "https://hooks.example/x"},
+            make_context(http=http),
+        )
+    assert output == {"channel": "webhook", "delivered": True, "status_code": 202}
+    assert seen[0].headers["Idempotency-Key"] == make_context().idempotency_key
+    assert msgspec.json.decode(seen[0].content)["message"] == "m"
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(503, TechnicalError), (429, TechnicalError), (404, BusinessError)]
+)
+async def test_notification_webhook_errors(
+    manager: PluginManager, status: int, error: type[Exception]
+) -> None:
+    action = manager.actions().get("notification")
+    assert action is not None
+    async with _webhook_client(status, []) as http:
+        with pytest.raises(error, match=str(status)):
+            await run_action(
+                action,
+                {"channel": "webhook", "message": "m", "url": "https://hooks.example/x"},
+                make_context(http=http),
+            )
+
+
+# -- jira ----------------------------------------------------------------------------------
+
+
+def test_jira_transition_needs_exactly_one_target() -> None:
+    for with_ in ({"issue": "PA-1"}, {"issue": "PA-1", "to_status": "Done", "transition_id": "3"}):
+        with pytest.raises(msgspec.ValidationError, match="exactly one"):
+            msgspec.convert(with_, JiraTransitionInputs)
+    with pytest.raises(msgspec.ValidationError, match="issue"):
+        msgspec.convert({"issue": "p-1", "body": "b"}, JiraCommentInputs)
+
+
+@pytest.mark.parametrize(
+    ("name", "with_"),
+    [
+        ("jira_comment", {"issue": "PERMIT-1", "body": "ok"}),
+        ("jira_transition", {"issue": "PERMIT-1", "to_status": "Done"}),
+    ],
+)
+async def test_jira_disabled_is_a_business_error(
+    manager: PluginManager, name: str, with_: dict[str, Any]
+) -> None:
+    action = manager.actions().get(name)
+    assert action is not None
+    with pytest.raises(BusinessError, match=r"Jira is not configured \(JIRA_ENABLED=false\)"):
+        await run_action(action, with_)
+    with pytest.raises(BusinessError, match="not configured"):
+        await action.lookup(make_context(), decode_inputs(action, with_))
+
+
+class FakeJira:
+    """Remembers effects by idempotency key, like comment and issue properties do."""
+
+    def __init__(self) -> None:
+        self.comments: dict[str, str] = {}
+        self.transitions: dict[str, str] = {}
+
+    async def add_comment(self, issue: str, body: str, key: str) -> dict[str, Any]:
+        self.comments[key] = body
+        return {"comment_id": "10001"}
+
+    async def find_comment(self, issue: str, key: str) -> dict[str, Any] | None:
+        return {"comment_id": "10001"} if key in self.comments else None
+
+    async def transition(
+        self, issue: str, *, to_status: str | None, transition_id: str | None, key: str
+    ) -> dict[str, Any]:
+        self.transitions[key] = to_status or transition_id or ""
+        return {"status": to_status}
+
+    async def find_transition(self, issue: str, key: str) -> dict[str, Any] | None:
+        return {"status": self.transitions[key]} if key in self.transitions else None
+
+
+async def test_jira_comment_then_lookup_finds_it(manager: PluginManager) -> None:
+    action = manager.actions().get("jira_comment")
+    assert action is not None
+    ctx = make_context(settings={"enabled": "true"}, extras={"jira": FakeJira()})
+    params = decode_inputs(action, {"issue": "PERMIT-1", "body": "ok"})
+    assert await action.lookup(ctx, params) is None
+    output = await action.execute(ctx, params)
+    assert output == {"issue": "PERMIT-1", "comment_id": "10001"}
+    assert await action.lookup(ctx, params) == output
+
+
+async def test_jira_transition_then_lookup_finds_it(manager: PluginManager) -> None:
+    action = manager.actions().get("jira_transition")
+    assert action is not None
+    ctx = make_context(settings={"enabled": "true"}, extras={"jira": FakeJira()})
+    params = decode_inputs(action, {"issue": "PERMIT-1", "to_status": "Done"})
+    assert await action.lookup(ctx, params) is None
+    assert await action.execute(ctx, params) == {"issue": "PERMIT-1", "status": "Done"}
+    assert await action.lookup(ctx, params) == {"issue": "PERMIT-1", "status": "Done"}
+
+
+async def test_jira_enabled_without_client(manager: PluginManager) -> None:
+    action = manager.actions().get("jira_comment")
+    assert action is not None
+    with pytest.raises(BusinessError, match="no Jira client"):
+        await run_action(
+            action, {"issue": "PERMIT-1", "body": "ok"}, make_context(settings={"enabled": "1"})
+        )
