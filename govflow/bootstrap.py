@@ -20,6 +20,7 @@ from taskiq import AsyncBroker
 
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
+from govflow.adapters.db.operations import PgExecutionControl
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
 from govflow.adapters.metrics import PrometheusStepMetrics
@@ -59,6 +60,7 @@ class Container:
     steps: PgStepStore
     catalog: PgWorkflowCatalog
     executions: PgExecutionWriter
+    control: PgExecutionControl
     extras: Mapping[str, object] = field(default_factory=dict)
 
     async def redis_ok(self) -> bool:
@@ -163,6 +165,7 @@ async def container(
             steps=PgStepStore(db.pool),
             catalog=PgWorkflowCatalog(db.pool),
             executions=PgExecutionWriter(db.pool),
+            control=PgExecutionControl(db.pool),
         )
     finally:
         if not worker:

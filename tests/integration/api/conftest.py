@@ -26,7 +26,7 @@ DEPARTMENTS = ("A", "B")
 
 
 @dataclass
-class TestUser:
+class Account:
     id: uuid.UUID
     email: str
     role: str
@@ -47,10 +47,10 @@ class ApiHarness:
     settings: Settings
     tokens: AccessTokens
     departments: dict[str, uuid.UUID] = field(default_factory=dict)
-    users: dict[tuple[str, str], TestUser] = field(default_factory=dict)
+    users: dict[tuple[str, str], Account] = field(default_factory=dict)
     _hash: str = ""
 
-    def user(self, role: str, department: str = "A") -> TestUser:
+    def user(self, role: str, department: str = "A") -> Account:
         return self.users[(role, department)]
 
     def headers(self, role: str, department: str = "A") -> dict[str, str]:
@@ -66,7 +66,7 @@ class ApiHarness:
 
     async def add_user(
         self, role: str, department: str = "A", *, email: str | None = None, active: bool = True
-    ) -> TestUser:
+    ) -> Account:
         email = email or f"{role.lower()}.{department.lower()}.{uuid.uuid4().hex[:6]}@example.org"
         department_id = self.departments[department]
         row = await self.services.db.pool.fetchrow(
@@ -82,7 +82,7 @@ class ApiHarness:
         token = self.tokens.issue(
             row["id"], role=role, department_id=department_id, token_version=row["token_version"]
         )
-        return TestUser(row["id"], email, role, department, department_id, token)
+        return Account(row["id"], email, role, department, department_id, token)
 
     async def audit_actions(self) -> list[str]:
         rows = await self.services.db.pool.fetch("SELECT action FROM audit_logs ORDER BY id")
@@ -131,7 +131,7 @@ async def api(settings: Settings, services: Container) -> AsyncIterator[ApiHarne
             harness = ApiHarness(app, client, services, settings, tokens)
             harness._hash = await Passwords(cheap=True).hash(PASSWORD)
             for code in DEPARTMENTS:
-                harness.departments[code] = await harness.add_department(code)
+                harness.departments[code] = await harness.add_department(f"DEPT_{code}")
             for role in ROLES:
                 for code in DEPARTMENTS:
                     harness.users[(role, code)] = await harness.add_user(role, code)
