@@ -172,6 +172,10 @@ class Throughput:
             d["postgres_cpu_ms_per_execution"] = round(self.postgres_cpu_s * 1000 / self.n, 3)
         d["bench_cpu_ms_per_execution"] = round(self.bench_cpu_s * 1000 / self.n, 3)
         d["cores_busy"] = round(self.system_busy_s / self.wall_s, 2) if self.wall_s else None
+        ours = self.worker_cpu_s + self.bench_cpu_s + (self.postgres_cpu_s or 0.0)
+        # CPU the rest of the machine used meanwhile (other processes; Redis; for the baseline
+        # also PostgreSQL is "other"): the benchmark's figures are only clean when this is small.
+        d["other_cores_busy"] = round(max(0.0, self.system_busy_s - ours) / self.wall_s, 2)
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
 
 
@@ -218,6 +222,21 @@ async def consumers(redis_client, stream: str, group: str) -> int:  # type: igno
         return len(await redis_client.xinfo_consumers(stream, group))
     except ResponseError:
         return 0
+
+
+async def until_all_consume(warm_up, consumer_count, workers: int, alive, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    """Run warm-up rounds until ``workers`` consumers have read from the stream (Redis 7 only
+    lists a consumer in the group once it has read messages), then one more round."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive()
+        await warm_up()
+        if await consumer_count() >= workers:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not all {workers} workers consumed messages within {timeout}s")
+        await asyncio.sleep(0.5)
+    await warm_up()
 
 
 class GovFlowBench:
@@ -417,9 +436,9 @@ SELECT now() - interval '1 day' - make_interval(secs => ($1 - g) * 0.5) + make_i
        ev.action, ev.entity_type,
        CASE WHEN ev.entity_type = 'execution' THEN md5('bench-x-' || g)::uuid::text
             ELSE md5('bench-s-' || g || ':' || ev.position)::uuid::text END,
-       $4, ev.metadata
+       $2::uuid, ev.metadata
   FROM generate_series(1, $1::int) AS g,
-       unnest($5::text[], $6::text[], $7::int[], $8::jsonb[]) WITH ORDINALITY
+       unnest($3::text[], $4::text[], $5::int[], $6::jsonb[]) WITH ORDINALITY
          AS ev(action, entity_type, position, metadata, k)
 """
 
@@ -431,7 +450,7 @@ async def audit_shape(conn, execution_id) -> list[tuple[str, str, int, str]]:  #
         SELECT a.action, a.entity_type, COALESCE(s.position, 0) AS position, a.metadata::text
           FROM audit_logs a
           LEFT JOIN execution_steps s ON a.entity_type = 'execution_step' AND s.id::text = a.entity_id
-         WHERE a.entity_id = $1::text OR s.execution_id = $1
+         WHERE a.entity_id = $1::uuid::text OR s.execution_id = $1::uuid
          ORDER BY a.id
         """,
         execution_id,
@@ -459,8 +478,6 @@ async def preload(conn, count: int, shape) -> dict[str, Any]:  # type: ignore[no
     status = await conn.execute(
         PRELOAD_AUDIT_SQL,
         count,
-        None,
-        None,
         wf["department_id"],
         [a for a, _, _, _ in shape],
         [e for _, e, _, _ in shape],
@@ -517,9 +534,6 @@ async def run_baseline(args, urls, run_id: str, group: Children, kicks_before: i
     ]
     pids = [w.pid for w in workers]
     try:
-        await wait_for(lambda: consumers(client, queue, BASELINE_GROUP),
-                       lambda c: c >= args.workers, timeout=60, what="baseline workers listening")
-        group.check_alive(workers)
 
         async def chains(count: int, prefix: str) -> None:
             numbers = iter(range(count))
@@ -533,9 +547,15 @@ async def run_baseline(args, urls, run_id: str, group: Children, kicks_before: i
         async def completed() -> int:
             return int(await client.get(counter) or 0)
 
-        # warm-up
-        await chains(20, "W")
-        await wait_for(completed, lambda c: c >= 20, timeout=60, what="baseline warm-up")
+        async def warm_up() -> None:
+            await client.set(counter, 0)
+            await chains(20, f"W{uuid.uuid4().hex[:6]}-")
+            await wait_for(completed, lambda c: c >= 20, timeout=60, what="baseline warm-up")
+
+        await until_all_consume(
+            warm_up, lambda: consumers(client, queue, BASELINE_GROUP), args.workers,
+            lambda: group.check_alive(workers),
+        )
         await client.set(counter, 0)
 
         n = args.n
@@ -648,12 +668,12 @@ async def run(args: argparse.Namespace) -> Report:
                 poll = await asyncpg.connect(database_url)
                 try:
                     bench = GovFlowBench(services, poll, database, [w.pid for w in workers], args)
-                    await wait_for(lambda: consumers(services.redis, queue, GOVFLOW_GROUP),
-                                   lambda c: c >= args.workers, timeout=60,
-                                   what="GovFlow workers listening")
-                    group.check_alive(workers)
-                    say("workers listening; warm-up")
-                    await bench.warm_up(20)
+                    say("warm-up until every worker has run steps")
+                    await until_all_consume(
+                        lambda: bench.warm_up(20),
+                        lambda: consumers(services.redis, queue, GOVFLOW_GROUP),
+                        args.workers, lambda: group.check_alive(workers),
+                    )
                     shape_of = await poll.fetchval(
                         "SELECT id FROM executions WHERE status = 'COMPLETED' LIMIT 1")
                     shape = await audit_shape(poll, shape_of)
@@ -696,8 +716,9 @@ async def measure(bench: GovFlowBench, args: argparse.Namespace, label: str) -> 
         tp = await bench.throughput(args.n, args.producers)
         say(f"[{label}]   {tp.executions_per_s:.1f} executions/s ({tp.steps_per_s:.0f} steps/s)")
         results["rounds"].append(tp.as_dict())
-    best = max(results["rounds"], key=lambda d: d["executions_per_s"])
-    results["throughput"] = best
+    # The headline is the median round (the machine may be shared); every round is listed.
+    ranked = sorted(results["rounds"], key=lambda d: d["executions_per_s"])
+    results["throughput"] = ranked[(len(ranked) - 1) // 2]
     say(f"[{label}] latency: {args.latency_n} sequential executions")
     results["latency"] = await bench.latency(args.latency_n, args.poll_ms / 1000)
     results.update(bench.rss())
@@ -744,7 +765,8 @@ def render(report: Report) -> str:
         for i, rnd in enumerate(res["rounds"]):
             lines.append(f"  round {i + 1}: {rnd['executions_per_s']:.1f} executions/s, "
                          f"{rnd['steps_per_s']:.0f} durable steps/s (wall {rnd['wall_s']:.2f}s, "
-                         f"starts took {rnd['starts_s']:.2f}s, cores busy {rnd['cores_busy']})")
+                         f"starts took {rnd['starts_s']:.2f}s, cores busy {rnd['cores_busy']}, "
+                         f"of which other processes {rnd['other_cores_busy']})")
         lines.append(f"  executions/s           {tp['executions_per_s']:.1f}")
         lines.append(f"  durable steps/s        {tp['steps_per_s']:.0f}")
         lines.append(f"  CPU per execution      workers {tp['worker_cpu_ms_per_execution']} ms, "
@@ -771,7 +793,8 @@ def render(report: Report) -> str:
         tp = b["throughput"]
         lines.append("Baseline: plain Taskiq chain of 5 no-op tasks (no database)")
         lines.append(f"  executions/s           {tp['executions_per_s']:.1f} "
-                     f"(wall {tp['wall_s']:.2f}s, kicks took {tp['starts_s']:.2f}s, cores busy {tp['cores_busy']})")
+                     f"(wall {tp['wall_s']:.2f}s, kicks took {tp['starts_s']:.2f}s, cores busy {tp['cores_busy']}, "
+                     f"of which other processes {tp['other_cores_busy']})")
         lines.append(f"  task hops/s            {tp['steps_per_s']:.0f}")
         lines.append(f"  CPU per chain          workers {tp['worker_cpu_ms_per_execution']} ms, "
                      f"bench (kicks) {tp['bench_cpu_ms_per_execution']} ms")
@@ -801,8 +824,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="steps (tasks) each worker runs at once (WORKER_CONCURRENCY default)")
     p.add_argument("--producers", type=int, default=4,
                    help="concurrent start_execution callers in the bench process")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="throughput rounds per phase (the best is reported, all are listed)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="throughput rounds per phase (the median is reported, all are listed)")
     p.add_argument("--preload", type=int, default=0, metavar="N",
                    help="also measure after inserting N completed executions")
     p.add_argument("--poll-ms", type=float, default=1.0, help="latency polling interval")

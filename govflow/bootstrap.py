@@ -129,18 +129,25 @@ async def container(
     *,
     worker: bool = False,
     plugins: PluginManager | None = None,
+    role: str = "govflow",
 ) -> AsyncIterator[Container]:
     """Build, start and finally close the object graph.
 
     :param worker: the broker runs as a worker (its task registrations are consumed here).
     :param plugins: a ready plugin manager (tests); by default loaded from the entry points.
+    :param role: names the process's database sessions (``application_name``).
     """
     urls = urls or resolve_service_urls(settings)
     env = _plugin_env(settings)
     manager = plugins or PluginManager.from_env(env)
     actions = manager.actions()
     plugin_settings = manager.settings(env)
-    db = Database(urls.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    db = Database(
+        urls.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        application_name=role,
+    )
     await db.start()
     redis_client = aioredis.Redis.from_url(urls.redis_url, socket_timeout=5)
     broker = build_broker(urls.redis_url, queue_name=settings.queue_name)

@@ -76,7 +76,9 @@ def openapi_config() -> OpenAPIConfig:
             }
         ),
         render_plugins=[JsonRenderPlugin()],
-        openapi_router=Router(path="/schema", route_handlers=[], opt=public()["opt"]),
+        openapi_router=Router(
+            path="/schema", route_handlers=[], opt=public()["opt"], include_in_schema=False
+        ),
     )
 
 
@@ -94,7 +96,11 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            built = services or await stack.enter_async_context(container(settings))
+            built = (
+                services
+                if services is not None
+                else await stack.enter_async_context(container(settings))
+            )
             state["services"] = built
             app.state[API_STATE_KEY] = build_api(built, passwords, tokens)
             yield

@@ -103,15 +103,15 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBod
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         status = exc.status_code
         message = _MESSAGES.get(status, "Request failed")
-        items: list[ErrorItem] = []
+        details: list[ErrorItem] = []
         if status == 400:
-            items = [ErrorItem(field="body", message=_client_detail(exc.detail))]
+            details = [ErrorItem(field="body", message=_client_detail(exc.detail))]
         elif status in (401, 403):
             message = exc.detail or message
         headers = dict(exc.headers or {})
         if status == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
-        return _response(status, message, items, headers or None)
+        return _response(status, message, details, headers or None)
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, _MESSAGES[500], [])
 

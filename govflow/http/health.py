@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import os
-
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
@@ -16,7 +13,6 @@ from govflow.adapters.db.migrations import discover
 from govflow.bootstrap import Container
 from govflow.http.envelope import Envelope, ok
 from govflow.http.policy import public, roles
-from govflow.plugins.manager import PluginManager
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.principal import Principal, Role
 
@@ -26,12 +22,6 @@ async def dependency_status(services: Container) -> dict[str, str]:
         "database": "up" if await services.db.ping() else "down",
         "redis": "up" if await services.redis_ok() else "down",
     }
-
-
-@functools.cache
-def plugin_names() -> tuple[str, ...]:
-    """The plugins this process would load (computed once)."""
-    return tuple(PluginManager.from_env(os.environ).plugin_names())
 
 
 class MigrationStatus(msgspec.Struct, frozen=True):
@@ -98,7 +88,7 @@ class HealthController(Controller):
         """Every dependency in detail; each call is recorded as HEALTH_CHECK_DEEP_EXECUTED."""
         checks = await dependency_status(services)
         try:
-            plugins = list(plugin_names())
+            plugins = list(services.plugins.plugin_names())
             checks["plugins"] = "up"
         except Exception:
             plugins = []

@@ -47,7 +47,7 @@ class ManualEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AuditLogStore(Protocol):
-    async def list(
+    async def search(
         self, where: AuditLogFilter, scope: UUID | None, page: PageRequest
     ) -> tuple[list[AuditLogView], int]: ...
 
@@ -60,12 +60,12 @@ class AuditLogs:
     def __init__(self, store: AuditLogStore) -> None:
         self._store = store
 
-    async def list(
+    async def search(
         self, principal: Principal, where: AuditLogFilter, page: PageRequest
     ) -> Page[AuditLogView]:
         if where.occurred_from and where.occurred_to and where.occurred_from > where.occurred_to:
             raise InvalidInputError([("query.from", "must not be after query.to")])
-        items, total = await self._store.list(where, scope_department(principal), page)
+        items, total = await self._store.search(where, scope_department(principal), page)
         return Page(items, total, page)
 
     async def add(self, principal: Principal, entry: ManualEntry) -> AuditLogView:

@@ -47,7 +47,7 @@ class DepartmentChanges(msgspec.Struct, frozen=True, kw_only=True):
 class DepartmentStore(Protocol):
     """Departments in storage; ``scope`` None means every department."""
 
-    async def list(
+    async def search(
         self, scope: UUID | None, page: PageRequest
     ) -> tuple[list[DepartmentView], int]: ...
 
@@ -82,8 +82,8 @@ class Departments:
     def __init__(self, store: DepartmentStore) -> None:
         self._store = store
 
-    async def list(self, principal: Principal, page: PageRequest) -> Page[DepartmentView]:
-        items, total = await self._store.list(scope_department(principal), page)
+    async def search(self, principal: Principal, page: PageRequest) -> Page[DepartmentView]:
+        items, total = await self._store.search(scope_department(principal), page)
         return Page(items, total, page)
 
     async def get(self, principal: Principal, department_id: UUID) -> DepartmentView:

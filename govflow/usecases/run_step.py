@@ -19,6 +19,7 @@ from uuid import UUID
 
 import httpx
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
     AttemptFailedBusiness,
     AttemptFailedTechnical,
@@ -39,6 +40,7 @@ from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, ActionContext, BusinessError, TechnicalError
 from govflow.plugins.action import Suspend
 from govflow.plugins.registry import ActionRegistry
+from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import ClaimedStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.translate import retry_schedule, to_finish
@@ -135,10 +137,7 @@ class StepRunner:
         result = await self.store.finish(claim, finish, self.worker_id, self.lease)
         self.metrics.step_finished(step.action, outcome, time.perf_counter() - started)
         if not result.applied:
-            log.warning(
-                "step result rejected: the lease was lost",
-                extra={"step_id": str(claim.step_id), "execution_id": str(claim.execution_id)},
-            )
+            await self._report_late(claim, outcome)
             return None
         if finish.output is not None or outcome == "SKIPPED":
             context.steps[claim.step_key] = {"output": finish.output, "status": finish.step_status}
@@ -236,6 +235,29 @@ class StepRunner:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+
+    async def _report_late(self, claim: ClaimedStep, outcome: str) -> None:
+        """The step moved on without this worker (canceled, or recovered): say so, change nothing."""
+        log.warning(
+            "late result for step %s of execution %s discarded", claim.step_key, claim.execution_id
+        )
+        await self.store.record_audit(
+            [
+                AuditEntry(
+                    action=AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED.value,
+                    entity_type="execution",
+                    entity_id=str(claim.execution_id),
+                    department_id=claim.department_id,
+                    reason="late_result",
+                    metadata={
+                        "execution_id": str(claim.execution_id),
+                        "step": claim.step_key,
+                        "attempt": claim.attempt,
+                        "discarded_outcome": outcome,
+                    },
+                )
+            ]
+        )
 
     def _wake_later(self, step_id: UUID, delay: timedelta) -> None:
         if delay > LOCAL_WAKE_LIMIT or self.stopping.is_set():

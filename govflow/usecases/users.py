@@ -64,7 +64,7 @@ class UserChanges(msgspec.Struct, frozen=True, kw_only=True):
 class UserStore(Protocol):
     """Users in storage; writes run in one transaction with their audit entries."""
 
-    async def list(self, where: UserFilter, page: PageRequest) -> tuple[list[UserView], int]: ...
+    async def search(self, where: UserFilter, page: PageRequest) -> tuple[list[UserView], int]: ...
 
     async def get(self, user_id: UUID) -> UserView | None: ...
 
@@ -103,8 +103,8 @@ class Users:
         self._store = store
         self._hasher = hasher
 
-    async def list(self, where: UserFilter, page: PageRequest) -> Page[UserView]:
-        items, total = await self._store.list(where, page)
+    async def search(self, where: UserFilter, page: PageRequest) -> Page[UserView]:
+        items, total = await self._store.search(where, page)
         return Page(items, total, page)
 
     async def get(self, user_id: UUID) -> UserView:

@@ -26,7 +26,7 @@ async def run_worker(settings: Settings) -> None:
     """Consume wake-ups and run steps until SIGINT/SIGTERM; in-flight steps finish first."""
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    async with container(settings, worker=True) as services:
+    async with container(settings, worker=True, role="govflow-worker") as services:
         runner = services.step_runner()
         register_run_step(services.broker, runner.run)
         if settings.worker_metrics_port:
@@ -53,7 +53,7 @@ async def run_scheduler(settings: Settings) -> None:
     """Sweep every ``SWEEP_INTERVAL_SECONDS`` until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    async with container(settings) as services:
+    async with container(settings, role="govflow-scheduler") as services:
         sweeper = services.sweeper()
         log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
         while not stop.is_set():

@@ -44,7 +44,7 @@ class PgAuditLogStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def list(
+    async def search(
         self, where: AuditLogFilter, scope: UUID | None, page: PageRequest
     ) -> tuple[list[AuditLogView], int]:
         args = (

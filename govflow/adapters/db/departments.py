@@ -41,7 +41,9 @@ class PgDepartmentStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def list(self, scope: UUID | None, page: PageRequest) -> tuple[list[DepartmentView], int]:
+    async def search(
+        self, scope: UUID | None, page: PageRequest
+    ) -> tuple[list[DepartmentView], int]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM departments "

@@ -27,11 +27,14 @@ class GovflowEngine(PostgresEngine):  # type: ignore[misc]
 class Database:
     """Owns the pool; binds the Piccolo tables to it."""
 
-    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+    def __init__(
+        self, dsn: str, *, min_size: int = 2, max_size: int = 10, application_name: str = "govflow"
+    ) -> None:
         self.dsn = dsn
         self.engine = GovflowEngine(config={"dsn": dsn})
         self._min_size = min_size
         self._max_size = max_size
+        self._application_name = application_name
         self._pool: asyncpg.Pool | None = None
         for table in ALL_TABLES:
             table._meta._db = self.engine
@@ -43,6 +46,7 @@ class Database:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 command_timeout=60,
+                server_settings={"application_name": self._application_name},
             )
             self.engine.pool = self._pool
 

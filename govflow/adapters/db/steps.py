@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from govflow.adapters.db.audit import append_audit
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import (
     ClaimedStep,
@@ -318,6 +319,10 @@ class PgStepStore:
             next_claim=next_claim,
             released_step_id=row["released_id"],
         )
+
+    async def record_audit(self, entries: Sequence[AuditEntry]) -> None:
+        async with self._pool.acquire() as conn:
+            await append_audit(conn, list(entries))
 
     async def take_expired(self, worker: str, lease: timedelta, limit: int) -> list[ExpiredStep]:
         async with self._pool.acquire() as conn:

@@ -51,7 +51,7 @@ class PgUserStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def list(self, where: UserFilter, page: PageRequest) -> tuple[list[UserView], int]:
+    async def search(self, where: UserFilter, page: PageRequest) -> tuple[list[UserView], int]:
         args = (where.role.value if where.role else None, where.department_id, where.is_active)
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(

@@ -1,20 +1,69 @@
 """The Taskiq broker over Redis streams: messages carry ids only and are wake-ups.
 
 ``RedisStreamBroker`` acknowledges a message after the task ran and redelivers messages that a
-dead worker left unacknowledged (after ``idle_timeout``). The database stays the source of truth;
-a lost or duplicated message is harmless.
+dead worker left unacknowledged (after ``idle_timeout``). The database stays the source of truth:
+a lost or duplicated message is harmless, so a Redis outage is ridden out, not fatal — the
+listener reconnects with backoff and declares its consumer group again (a Redis restarted without
+persistence has lost it), and the sweeper re-sends whatever wake-ups were lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
+
+log = logging.getLogger("govflow.queue")
+
+RECONNECT_INITIAL_SECONDS = 0.1
+RECONNECT_MAX_SECONDS = 2.0
+_OUTAGE = (RedisConnectionError, RedisTimeoutError, ResponseError, OSError)
+
+
+def _tolerant(ack: Callable[[], Awaitable[Any] | Any]) -> Callable[[], Awaitable[None]]:
+    async def acknowledge() -> None:
+        try:
+            result = ack()
+            if asyncio.iscoroutine(result):
+                await result
+        except _OUTAGE as exc:  # unacknowledged: redelivered later, which is harmless
+            log.warning("could not acknowledge a message: %s", exc)
+
+    return acknowledge
+
+
+class ResilientStreamBroker(RedisStreamBroker):
+    """A stream broker whose listener survives Redis outages and restarts."""
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:  # type: ignore[override]
+        delay = RECONNECT_INITIAL_SECONDS
+        while True:
+            try:
+                async for message in super().listen():
+                    delay = RECONNECT_INITIAL_SECONDS
+                    yield AckableMessage(data=message.data, ack=_tolerant(message.ack))
+            except _OUTAGE as exc:
+                log.warning("queue unreachable (%s); reconnecting in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+                try:
+                    await self._declare_consumer_group()
+                except _OUTAGE:
+                    continue
 
 
 def build_broker(
     redis_url: str, *, queue_name: str, idle_timeout_ms: int = 60_000
 ) -> RedisStreamBroker:
     """A stream broker whose consumer group also reads messages sent before it existed."""
-    return RedisStreamBroker(
+    return ResilientStreamBroker(
         url=redis_url,
         queue_name=queue_name,
         consumer_group_name="govflow-workers",

@@ -49,7 +49,7 @@ class AuditLogsController(Controller):
             occurred_from=occurred_from,
             occurred_to=occurred_to,
         )
-        return paged(await api.audit_logs.list(principal, where, PageRequest(page, limit)))
+        return paged(await api.audit_logs.search(principal, where, PageRequest(page, limit)))
 
     @post("/", operation_id="createAuditLog", status_code=HTTP_201_CREATED, **roles(Role.ADMIN))
     async def create_audit_log(

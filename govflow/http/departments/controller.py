@@ -31,7 +31,7 @@ class DepartmentsController(Controller):
         limit: FromQuery[int] = 20,
     ) -> PagedEnvelope[DepartmentView]:
         """Departments; a MANAGER sees only their own."""
-        return paged(await api.departments.list(principal, PageRequest(page, limit)))
+        return paged(await api.departments.search(principal, PageRequest(page, limit)))
 
     @get("/{department_id:uuid}", operation_id="getDepartment", **roles(Role.ADMIN, Role.MANAGER))
     async def get_department(

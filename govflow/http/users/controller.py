@@ -34,7 +34,7 @@ class UsersController(Controller):
     ) -> PagedEnvelope[UserView]:
         """Users, filtered by role, department and active flag."""
         where = UserFilter(role=role, department_id=department_id, is_active=is_active)
-        return paged(await api.users.list(where, PageRequest(page, limit)))
+        return paged(await api.users.search(where, PageRequest(page, limit)))
 
     @get("/{user_id:uuid}", operation_id="getUser", **roles(Role.ADMIN))
     async def get_user(

@@ -32,9 +32,7 @@ async def test_manager_sees_only_own_department(api: ApiHarness) -> None:
     manager = api.user("MANAGER", "A")
     listed = await api.client.get("/departments", headers=manager.headers)
     assert [d["code"] for d in listed.json()["data"]] == ["DEPT_A"]
-    other = await api.client.get(
-        f"/departments/{api.departments['B']}", headers=manager.headers
-    )
+    other = await api.client.get(f"/departments/{api.departments['B']}", headers=manager.headers)
     assert other.status_code == 404
     everything = await api.client.get("/departments", headers=api.headers("ADMIN"))
     assert everything.json()["pagination"]["total"] == 2
@@ -58,9 +56,7 @@ async def test_audit_log_scoping_and_filters(api: ApiHarness) -> None:
         assert response.status_code == 201, response.text
         assert response.json()["data"]["metadata"] == {"channel": "phone", "manual": True}
     manager = api.headers("MANAGER", "A")
-    seen = await api.client.get(
-        "/audit-logs", params={"action": "MANUAL_NOTE"}, headers=manager
-    )
+    seen = await api.client.get("/audit-logs", params={"action": "MANUAL_NOTE"}, headers=manager)
     assert [e["entity_id"] for e in seen.json()["data"]] == ["case-A"]
     all_notes = await api.client.get(
         "/audit-logs", params={"action": "MANUAL_NOTE", "entity_id": "case-B"}, headers=admin

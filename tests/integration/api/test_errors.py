@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from litestar import get
 
 from govflow.http.app import create_app
+from govflow.http.policy import public
 from govflow.settings import Settings
 from tests.integration.api.conftest import ApiHarness, running
-
-import httpx
 
 
 @pytest.mark.parametrize(
@@ -23,9 +23,7 @@ import httpx
         ("null", "body"),
     ],
 )
-async def test_login_bad_input_names_the_field(
-    api: ApiHarness, body: object, field: str
-) -> None:
+async def test_login_bad_input_names_the_field(api: ApiHarness, body: object, field: str) -> None:
     response = await api.client.post("/auth/login", json=body)
     assert response.status_code == 400, response.text
     payload = response.json()
@@ -111,7 +109,7 @@ async def test_cors_allowlist(settings: Settings, services: object) -> None:
 async def test_unexpected_errors_leak_nothing(settings: Settings, services: object) -> None:
     from govflow.http import app as app_module
 
-    @get("/boom", operation_id="boom", **app_module.public())
+    @get("/boom", operation_id="boom", **public())
     async def boom() -> None:
         raise RuntimeError("secret database detail")
 

@@ -11,7 +11,9 @@ from tests.integration.api.conftest import PASSWORD, ApiHarness, running
 
 async def _login(api: ApiHarness, email: str, password: str, **kw: object) -> httpx.Response:
     return await api.client.post(
-        "/auth/login", json={"email": email, "password": password}, **kw  # type: ignore[arg-type]
+        "/auth/login",
+        json={"email": email, "password": password},
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -71,18 +73,14 @@ async def test_forwarded_for_is_ignored_without_trusted_proxies(api: ApiHarness)
     limit = api.settings.login_max_attempts
     for i in range(limit):
         await _login(api, f"x{i}@example.org", "x", headers={"X-Forwarded-For": f"10.0.0.{i}"})
-    response = await _login(
-        api, "y@example.org", "x", headers={"X-Forwarded-For": "10.9.9.9"}
-    )
+    response = await _login(api, "y@example.org", "x", headers={"X-Forwarded-For": "10.9.9.9"})
     assert response.status_code == 429
 
 
 async def test_password_reset_flow(api: ApiHarness) -> None:
     user = api.user("MANAGER")
     with structlog.testing.capture_logs() as logs:
-        known = await api.client.post(
-            "/auth/password-reset/request", json={"email": user.email}
-        )
+        known = await api.client.post("/auth/password-reset/request", json={"email": user.email})
         unknown = await api.client.post(
             "/auth/password-reset/request", json={"email": "nobody@example.org"}
         )

@@ -10,7 +10,8 @@ import warnings
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-from tests.integration.api.conftest import PASSWORD, ApiHarness, Account
+from tests.integration.api.conftest import PASSWORD, Account, ApiHarness
+
 
 def _claims(api: ApiHarness, user: Account, **overrides: object) -> dict[str, object]:
     now = int(time.time())

@@ -19,7 +19,8 @@ async def test_create_get_list_update(api: ApiHarness) -> None:
     )
     assert created.status_code == 201, created.text
     user = created.json()["data"]
-    assert "password" not in user and "password_hash" not in user
+    assert "password" not in user
+    assert "password_hash" not in user
     got = await api.client.get(f"/users/{user['id']}", headers=admin)
     assert got.json()["data"]["email"] == NEW_USER["email"]
     listed = await api.client.get(
@@ -77,11 +78,18 @@ async def test_mass_assignment_is_refused_naming_the_field(api: ApiHarness) -> N
         ("PATCH", f"/users/{user.id}", {"is_active": False}, "body.is_active"),
         ("PATCH", f"/users/{user.id}", {"status": "ACTIVE"}, "body.status"),
         ("PATCH", f"/users/{user.id}", {"password_hash": "x"}, "body.password_hash"),
-        ("POST", "/auth/login", {"email": user.email, "password": PASSWORD, "role": "ADMIN"},
-         "body.role"),
-        ("POST", "/auth/password/change",
-         {"current_password": PASSWORD, "new_password": "Xx-123456789a", "role": "ADMIN"},
-         "body.role"),
+        (
+            "POST",
+            "/auth/login",
+            {"email": user.email, "password": PASSWORD, "role": "ADMIN"},
+            "body.role",
+        ),
+        (
+            "POST",
+            "/auth/password/change",
+            {"current_password": PASSWORD, "new_password": "Xx-123456789a", "role": "ADMIN"},
+            "body.role",
+        ),
         ("POST", "/departments", {"code": "NEW", "name": "N", "id": "x"}, "body.id"),
     ]
     for method, path, body, field in cases:
@@ -104,9 +112,7 @@ async def test_disable_enable_and_self_protection(api: ApiHarness) -> None:
     assert disabled.status_code == 200
     assert disabled.json()["data"]["is_active"] is False
     assert (await api.client.get("/auth/me", headers=target.headers)).status_code == 401
-    login = await api.client.post(
-        "/auth/login", json={"email": target.email, "password": PASSWORD}
-    )
+    login = await api.client.post("/auth/login", json={"email": target.email, "password": PASSWORD})
     assert login.status_code == 401
     enabled = await api.client.post(f"/users/{target.id}/enable", headers=admin_user.headers)
     assert enabled.json()["data"]["is_active"] is True
