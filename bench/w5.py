@@ -163,6 +163,7 @@ class Throughput:
     bench_cpu_s: float = 0.0
     postgres_cpu_s: float | None = None
     system_busy_s: float = 0.0
+    redis_cpu_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -172,7 +173,10 @@ class Throughput:
             d["postgres_cpu_ms_per_execution"] = round(self.postgres_cpu_s * 1000 / self.n, 3)
         d["bench_cpu_ms_per_execution"] = round(self.bench_cpu_s * 1000 / self.n, 3)
         d["cores_busy"] = round(self.system_busy_s / self.wall_s, 2) if self.wall_s else None
-        ours = self.worker_cpu_s + self.bench_cpu_s + (self.postgres_cpu_s or 0.0)
+        if self.redis_cpu_s is not None:
+            d["redis_cpu_ms_per_execution"] = round(self.redis_cpu_s * 1000 / self.n, 3)
+        ours = (self.worker_cpu_s + self.bench_cpu_s + (self.postgres_cpu_s or 0.0)
+                + (self.redis_cpu_s or 0.0))
         # CPU the rest of the machine used meanwhile (other processes; Redis; for the baseline
         # also PostgreSQL is "other"): the benchmark's figures are only clean when this is small.
         d["other_cores_busy"] = round(max(0.0, self.system_busy_s - ours) / self.wall_s, 2)
@@ -240,7 +244,8 @@ async def until_all_consume(warm_up, consumer_count, workers: int, alive, timeou
 
 
 class GovFlowBench:
-    def __init__(self, services, conn, database: str, worker_pids: list[int], args) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, services, conn, database: str, worker_pids: list[int], args, redis_pid=None) -> None:  # type: ignore[no-untyped-def]
+        self.redis_pids = [redis_pid] if redis_pid else []
         self.services = services
         self.conn = conn  # a dedicated connection for polling (not from the pool)
         self.database = database
@@ -287,7 +292,7 @@ class GovFlowBench:
         pg_pids = await self.postgres_pids()
         numbers = iter(range(n))
         cpu0 = (cpu_seconds(self.worker_pids), time.process_time(), cpu_seconds(pg_pids),
-                system_busy_seconds())
+                system_busy_seconds(), cpu_seconds(self.redis_pids))
         t0 = time.perf_counter()
         starts_done = 0.0
 
@@ -317,7 +322,7 @@ class GovFlowBench:
         wall = time.perf_counter() - t0
         await production
         cpu1 = (cpu_seconds(self.worker_pids), time.process_time(), cpu_seconds(pg_pids),
-                system_busy_seconds())
+                system_busy_seconds(), cpu_seconds(self.redis_pids))
         span = await self.conn.fetchval(
             "SELECT extract(epoch FROM max(finished_at) - min(created_at)) FROM executions "
             "WHERE created_at >= $1",
@@ -334,6 +339,7 @@ class GovFlowBench:
             bench_cpu_s=cpu1[1] - cpu0[1],
             postgres_cpu_s=(cpu1[2] - cpu0[2]) if pg_pids else None,
             system_busy_s=cpu1[3] - cpu0[3],
+            redis_cpu_s=(cpu1[4] - cpu0[4]) if self.redis_pids else None,
         )
 
     async def latency(self, count: int, poll_s: float) -> dict[str, Any]:
@@ -513,7 +519,7 @@ async def preload(conn, count: int, shape) -> dict[str, Any]:  # type: ignore[no
 # --- baseline ----------------------------------------------------------------------------------
 
 
-async def run_baseline(args, urls, run_id: str, group: Children, kicks_before: int = 0) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def run_baseline(args, urls, run_id: str, group: Children, redis_pid: int | None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     import redis.asyncio as aioredis
     from taskiq.kicker import AsyncKicker
 
@@ -559,7 +565,8 @@ async def run_baseline(args, urls, run_id: str, group: Children, kicks_before: i
         await client.set(counter, 0)
 
         n = args.n
-        cpu0 = (cpu_seconds(pids), time.process_time(), system_busy_seconds())
+        redis_pids = [redis_pid] if redis_pid else []
+        cpu0 = (cpu_seconds(pids), time.process_time(), system_busy_seconds(), cpu_seconds(redis_pids))
         t0 = time.perf_counter()
         starts = {"s": 0.0}
 
@@ -577,11 +584,12 @@ async def run_baseline(args, urls, run_id: str, group: Children, kicks_before: i
                 raise TimeoutError(f"baseline: only {done}/{n} chains completed")
         wall = time.perf_counter() - t0
         await production
-        cpu1 = (cpu_seconds(pids), time.process_time(), system_busy_seconds())
+        cpu1 = (cpu_seconds(pids), time.process_time(), system_busy_seconds(), cpu_seconds(redis_pids))
         tp = Throughput(
             n=n, wall_s=wall, starts_s=starts["s"], executions_per_s=n / wall,
             steps_per_s=n * STEPS / wall, worker_cpu_s=cpu1[0] - cpu0[0],
             bench_cpu_s=cpu1[1] - cpu0[1], system_busy_s=cpu1[2] - cpu0[2],
+            redis_cpu_s=(cpu1[3] - cpu0[3]) if redis_pids else None,
         )
 
         latencies = []
@@ -643,7 +651,9 @@ async def run(args: argparse.Namespace) -> Report:
         finally:
             await conn.close()
         rclient = aioredis.Redis.from_url(urls.redis_url)
-        report.servers["redis"] = (await rclient.info("server"))["redis_version"]
+        info = await rclient.info("server")
+        report.servers["redis"] = info["redis_version"]
+        redis_pid = int(info["process_id"]) if Path(f"/proc/{info['process_id']}").exists() else None
         await rclient.aclose()
         say(f"{urls.kind} servers; database {database}")
         home = Path(urls.home or Path("/tmp") / f"gfb-{run_id}")
@@ -667,7 +677,8 @@ async def run(args: argparse.Namespace) -> Report:
                                  plugins=plugins_for_tests()) as services:
                 poll = await asyncpg.connect(database_url)
                 try:
-                    bench = GovFlowBench(services, poll, database, [w.pid for w in workers], args)
+                    bench = GovFlowBench(services, poll, database, [w.pid for w in workers], args,
+                                         redis_pid)
                     say("warm-up until every worker has run steps")
                     await until_all_consume(
                         lambda: bench.warm_up(20),
@@ -690,7 +701,7 @@ async def run(args: argparse.Namespace) -> Report:
             group.stop()
             if not args.no_baseline:
                 say("baseline: plain Taskiq chain")
-                report.baseline = await run_baseline(args, urls, run_id, group)
+                report.baseline = await run_baseline(args, urls, run_id, group, redis_pid)
         report.checks = checks(report)
         return report
     finally:
@@ -771,6 +782,7 @@ def render(report: Report) -> str:
         lines.append(f"  durable steps/s        {tp['steps_per_s']:.0f}")
         lines.append(f"  CPU per execution      workers {tp['worker_cpu_ms_per_execution']} ms, "
                      f"postgres {tp.get('postgres_cpu_ms_per_execution', '?')} ms, "
+                     f"redis {tp.get('redis_cpu_ms_per_execution', '?')} ms, "
                      f"bench (starts) {tp['bench_cpu_ms_per_execution']} ms")
         c = lat["client_start_to_completed_ms"]
         d = lat["db_created_to_finished_ms"]
@@ -797,6 +809,7 @@ def render(report: Report) -> str:
                      f"of which other processes {tp['other_cores_busy']})")
         lines.append(f"  task hops/s            {tp['steps_per_s']:.0f}")
         lines.append(f"  CPU per chain          workers {tp['worker_cpu_ms_per_execution']} ms, "
+                     f"redis {tp.get('redis_cpu_ms_per_execution', '?')} ms, "
                      f"bench (kicks) {tp['bench_cpu_ms_per_execution']} ms")
         c = b["latency"]["client_kick_to_done_ms"]
         lines.append(f"  latency (client)       p50 {c['p50']} ms  p99 {c['p99']} ms  max {c['max']} ms")
@@ -833,6 +846,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-baseline", action="store_true", help="skip the plain Taskiq chain")
     p.add_argument("--keep-database", action="store_true", help="do not drop the bench database")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--render", metavar="JSON_FILE",
+                   help="print the table of a result saved earlier with --json, and exit")
     p.add_argument("--baseline-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--queue", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -842,6 +857,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.baseline_worker:
         asyncio.run(baseline_worker(args.redis_url, args.queue, args.concurrency))
+        return 0
+    if args.render:
+        print(render(Report(**json.loads(Path(args.render).read_text()))))
         return 0
     report = asyncio.run(run(args))
     if args.json:

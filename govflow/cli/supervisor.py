@@ -26,6 +26,15 @@ STOP_GRACE_SECONDS = 15.0
 MAX_RESTARTS_PER_MINUTE = 5
 
 
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM when the supervisor dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class StartupError(Exception):
     """GovFlow cannot start here; the message says why and what to do."""
 
@@ -63,7 +72,9 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env)  # noqa: S603
+        self.process = subprocess.Popen(  # noqa: S603
+            self.argv, env=self.env, preexec_fn=_die_with_parent
+        )
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

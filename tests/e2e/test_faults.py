@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -216,6 +215,3 @@ async def test_cancel_racing_a_running_step_leaves_the_execution_canceled(
     finally:
         await conn.close()
 
-
-def test_pid_of_this_test_process_is_not_a_worker() -> None:
-    assert os.getpid() > 0
