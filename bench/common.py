@@ -50,7 +50,7 @@ class Servers:
         for server in reversed(self._stop):
             try:
                 server.stop()  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001 - best effort at the end of a benchmark
+            except Exception as exc:
                 say(f"could not stop {type(server).__name__}: {exc}")
         if self.home is not None:
             shutil.rmtree(self.home, ignore_errors=True)
@@ -98,7 +98,7 @@ class Children:
         self.running: list[subprocess.Popen[bytes]] = []
 
     def start(self, argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(list(argv), env=env, cwd=ROOT)  # noqa: S603
+        process = subprocess.Popen(list(argv), env=env, cwd=ROOT)
         self.running.append(process)
         return process
 

@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     ROOT,
     Children,
     children,
@@ -175,8 +175,12 @@ class Throughput:
         d["cores_busy"] = round(self.system_busy_s / self.wall_s, 2) if self.wall_s else None
         if self.redis_cpu_s is not None:
             d["redis_cpu_ms_per_execution"] = round(self.redis_cpu_s * 1000 / self.n, 3)
-        ours = (self.worker_cpu_s + self.bench_cpu_s + (self.postgres_cpu_s or 0.0)
-                + (self.redis_cpu_s or 0.0))
+        ours = (
+            self.worker_cpu_s
+            + self.bench_cpu_s
+            + (self.postgres_cpu_s or 0.0)
+            + (self.redis_cpu_s or 0.0)
+        )
         # CPU the rest of the machine used meanwhile (other processes; Redis; for the baseline
         # also PostgreSQL is "other"): the benchmark's figures are only clean when this is small.
         d["other_cores_busy"] = round(max(0.0, self.system_busy_s - ours) / self.wall_s, 2)
@@ -197,7 +201,9 @@ class Report:
 # --- the GovFlow side --------------------------------------------------------------------------
 
 
-def worker_env(database_url: str, redis_url: str, queue: str, home: Path, concurrency: int) -> dict[str, str]:
+def worker_env(
+    database_url: str, redis_url: str, queue: str, home: Path, concurrency: int
+) -> dict[str, str]:
     """The environment of ``python -m govflow worker`` (mirrors tests.support.engine.process_env,
     with the production defaults for leases and sweeping)."""
     env = {
@@ -228,7 +234,9 @@ async def consumers(redis_client, stream: str, group: str) -> int:  # type: igno
         return 0
 
 
-async def until_all_consume(warm_up, consumer_count, workers: int, alive, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+async def until_all_consume(
+    warm_up, consumer_count, workers: int, alive, timeout: float = 90
+) -> None:  # type: ignore[no-untyped-def]
     """Run warm-up rounds until ``workers`` consumers have read from the stream (Redis 7 only
     lists a consumer in the group once it has read messages), then one more round."""
     deadline = time.monotonic() + timeout
@@ -244,7 +252,9 @@ async def until_all_consume(warm_up, consumer_count, workers: int, alive, timeou
 
 
 class GovFlowBench:
-    def __init__(self, services, conn, database: str, worker_pids: list[int], args, redis_pid=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, services, conn, database: str, worker_pids: list[int], args, redis_pid=None
+    ) -> None:  # type: ignore[no-untyped-def]
         self.redis_pids = [redis_pid] if redis_pid else []
         self.services = services
         self.conn = conn  # a dedicated connection for polling (not from the pool)
@@ -291,8 +301,13 @@ class GovFlowBench:
         since = await self.conn.fetchval("SELECT now()")
         pg_pids = await self.postgres_pids()
         numbers = iter(range(n))
-        cpu0 = (cpu_seconds(self.worker_pids), time.process_time(), cpu_seconds(pg_pids),
-                system_busy_seconds(), cpu_seconds(self.redis_pids))
+        cpu0 = (
+            cpu_seconds(self.worker_pids),
+            time.process_time(),
+            cpu_seconds(pg_pids),
+            system_busy_seconds(),
+            cpu_seconds(self.redis_pids),
+        )
         t0 = time.perf_counter()
         starts_done = 0.0
 
@@ -321,8 +336,13 @@ class GovFlowBench:
                 raise TimeoutError(f"only {completed}/{n} executions completed ({failed} failed)")
         wall = time.perf_counter() - t0
         await production
-        cpu1 = (cpu_seconds(self.worker_pids), time.process_time(), cpu_seconds(pg_pids),
-                system_busy_seconds(), cpu_seconds(self.redis_pids))
+        cpu1 = (
+            cpu_seconds(self.worker_pids),
+            time.process_time(),
+            cpu_seconds(pg_pids),
+            system_busy_seconds(),
+            cpu_seconds(self.redis_pids),
+        )
         span = await self.conn.fetchval(
             "SELECT extract(epoch FROM max(finished_at) - min(created_at)) FROM executions "
             "WHERE created_at >= $1",
@@ -475,9 +495,11 @@ async def preload(conn, count: int, shape) -> dict[str, Any]:  # type: ignore[no
     await conn.execute("SET synchronous_commit = off")
     for table, sql in PRELOAD_SQL:
         t0 = time.perf_counter()
-        status = await conn.execute(sql, count, wf["id"], wf["current_version_id"],
-                                    wf["department_id"]) if table == "executions" else \
-            await conn.execute(sql, count)
+        status = (
+            await conn.execute(sql, count, wf["id"], wf["current_version_id"], wf["department_id"])
+            if table == "executions"
+            else await conn.execute(sql, count)
+        )
         timings[table] = round(time.perf_counter() - t0, 1)
         say(f"preload {table}: {status} in {timings[table]}s")
     t0 = time.perf_counter()
@@ -501,7 +523,7 @@ async def preload(conn, count: int, shape) -> dict[str, Any]:  # type: ignore[no
     try:
         await conn.execute("CHECKPOINT")
         timings["checkpoint"] = round(time.perf_counter() - t0, 1)
-    except Exception as exc:  # noqa: BLE001 - needs superuser / pg_checkpoint; optional
+    except Exception as exc:
         say(f"CHECKPOINT skipped: {exc}")
     sizes = await conn.fetch(
         "SELECT relname, n_live_tup, pg_size_pretty(pg_total_relation_size(relid)) AS size "
@@ -519,7 +541,9 @@ async def preload(conn, count: int, shape) -> dict[str, Any]:  # type: ignore[no
 # --- baseline ----------------------------------------------------------------------------------
 
 
-async def run_baseline(args, urls, run_id: str, group: Children, redis_pid: int | None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def run_baseline(
+    args, urls, run_id: str, group: Children, redis_pid: int | None
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     import redis.asyncio as aioredis
     from taskiq.kicker import AsyncKicker
 
@@ -531,9 +555,17 @@ async def run_baseline(args, urls, run_id: str, group: Children, redis_pid: int 
     kicker: AsyncKicker[[str, int], None] = AsyncKicker(BASELINE_TASK, broker, {})
     workers = [
         group.start(
-            [sys.executable, str(Path(__file__).resolve()), "--baseline-worker",
-             "--redis-url", urls.redis_url, "--queue", queue,
-             "--concurrency", str(args.concurrency)],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--baseline-worker",
+                "--redis-url",
+                urls.redis_url,
+                "--queue",
+                queue,
+                "--concurrency",
+                str(args.concurrency),
+            ],
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         for _ in range(args.workers)
@@ -559,14 +591,21 @@ async def run_baseline(args, urls, run_id: str, group: Children, redis_pid: int 
             await wait_for(completed, lambda c: c >= 20, timeout=60, what="baseline warm-up")
 
         await until_all_consume(
-            warm_up, lambda: consumers(client, queue, BASELINE_GROUP), args.workers,
+            warm_up,
+            lambda: consumers(client, queue, BASELINE_GROUP),
+            args.workers,
             lambda: group.check_alive(workers),
         )
         await client.set(counter, 0)
 
         n = args.n
         redis_pids = [redis_pid] if redis_pid else []
-        cpu0 = (cpu_seconds(pids), time.process_time(), system_busy_seconds(), cpu_seconds(redis_pids))
+        cpu0 = (
+            cpu_seconds(pids),
+            time.process_time(),
+            system_busy_seconds(),
+            cpu_seconds(redis_pids),
+        )
         t0 = time.perf_counter()
         starts = {"s": 0.0}
 
@@ -584,11 +623,21 @@ async def run_baseline(args, urls, run_id: str, group: Children, redis_pid: int 
                 raise TimeoutError(f"baseline: only {done}/{n} chains completed")
         wall = time.perf_counter() - t0
         await production
-        cpu1 = (cpu_seconds(pids), time.process_time(), system_busy_seconds(), cpu_seconds(redis_pids))
+        cpu1 = (
+            cpu_seconds(pids),
+            time.process_time(),
+            system_busy_seconds(),
+            cpu_seconds(redis_pids),
+        )
         tp = Throughput(
-            n=n, wall_s=wall, starts_s=starts["s"], executions_per_s=n / wall,
-            steps_per_s=n * STEPS / wall, worker_cpu_s=cpu1[0] - cpu0[0],
-            bench_cpu_s=cpu1[1] - cpu0[1], system_busy_s=cpu1[2] - cpu0[2],
+            n=n,
+            wall_s=wall,
+            starts_s=starts["s"],
+            executions_per_s=n / wall,
+            steps_per_s=n * STEPS / wall,
+            worker_cpu_s=cpu1[0] - cpu0[0],
+            bench_cpu_s=cpu1[1] - cpu0[1],
+            system_busy_s=cpu1[2] - cpu0[2],
             redis_cpu_s=(cpu1[3] - cpu0[3]) if redis_pids else None,
         )
 
@@ -628,8 +677,10 @@ async def run(args: argparse.Namespace) -> Report:
     from govflow.settings import Mode, Settings
     from tests.support.engine import install_workflow, plugins_for_tests
 
-    report = Report(args={k: v for k, v in vars(args).items() if k not in ("database_url", "redis_url")},
-                    machine=machine())
+    report = Report(
+        args={k: v for k, v in vars(args).items() if k not in ("database_url", "redis_url")},
+        machine=machine(),
+    )
     run_id = uuid.uuid4().hex[:10]
     urls = servers(args.database_url, args.redis_url)
     report.servers["kind"] = urls.kind
@@ -653,40 +704,61 @@ async def run(args: argparse.Namespace) -> Report:
         rclient = aioredis.Redis.from_url(urls.redis_url)
         info = await rclient.info("server")
         report.servers["redis"] = info["redis_version"]
-        redis_pid = int(info["process_id"]) if Path(f"/proc/{info['process_id']}").exists() else None
+        redis_pid = (
+            int(info["process_id"]) if Path(f"/proc/{info['process_id']}").exists() else None
+        )
         await rclient.aclose()
         say(f"{urls.kind} servers; database {database}")
         home = Path(urls.home or Path("/tmp") / f"gfb-{run_id}")
         queue = f"bench:{run_id}:steps"
         settings = Settings(
-            mode=Mode.TEST, database_url=database_url, redis_url=urls.redis_url,
-            jwt_secret=JWT_SECRET, queue_name=queue, govflow_home=home,
-            db_pool_min=1, db_pool_max=args.producers + 2, _env_file=None,
+            mode=Mode.TEST,
+            database_url=database_url,
+            redis_url=urls.redis_url,
+            jwt_secret=JWT_SECRET,
+            queue_name=queue,
+            govflow_home=home,
+            db_pool_min=1,
+            db_pool_max=args.producers + 2,
+            _env_file=None,
         )
         os.environ["GOVFLOW_TEST_EFFECTS_DSN"] = database_url
         with children() as group:
             env = worker_env(database_url, urls.redis_url, queue, home, args.concurrency)
             workers = [
-                group.start([sys.executable, "-m", "govflow", "worker",
-                             "--concurrency", str(args.concurrency)], env)
+                group.start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "govflow",
+                        "worker",
+                        "--concurrency",
+                        str(args.concurrency),
+                    ],
+                    env,
+                )
                 for _ in range(args.workers)
             ]
             if args.scheduler:
                 group.start([sys.executable, "-m", "govflow", "scheduler"], env)
-            async with container(settings, ServiceUrls(database_url, urls.redis_url),
-                                 plugins=plugins_for_tests()) as services:
+            async with container(
+                settings, ServiceUrls(database_url, urls.redis_url), plugins=plugins_for_tests()
+            ) as services:
                 poll = await asyncpg.connect(database_url)
                 try:
-                    bench = GovFlowBench(services, poll, database, [w.pid for w in workers], args,
-                                         redis_pid)
+                    bench = GovFlowBench(
+                        services, poll, database, [w.pid for w in workers], args, redis_pid
+                    )
                     say("warm-up until every worker has run steps")
                     await until_all_consume(
                         lambda: bench.warm_up(20),
                         lambda: consumers(services.redis, queue, GOVFLOW_GROUP),
-                        args.workers, lambda: group.check_alive(workers),
+                        args.workers,
+                        lambda: group.check_alive(workers),
                     )
                     shape_of = await poll.fetchval(
-                        "SELECT id FROM executions WHERE status = 'COMPLETED' LIMIT 1")
+                        "SELECT id FROM executions WHERE status = 'COMPLETED' LIMIT 1"
+                    )
                     shape = await audit_shape(poll, shape_of)
                     report.govflow = await measure(bench, args, "empty tables")
                     if args.preload:
@@ -715,7 +787,7 @@ async def run(args: argparse.Namespace) -> Report:
             if keys:
                 await rclient.delete(*keys)
             await rclient.aclose()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             say(f"redis cleanup failed: {exc}")
         urls.stop()
 
@@ -740,33 +812,65 @@ def checks(report: Report) -> dict[str, Any]:
     g = report.govflow
     out: dict[str, Any] = {}
     eps = g["throughput"]["executions_per_s"]
-    out["executions_per_s"] = (round(eps, 1), TARGETS["executions_per_s"], eps >= TARGETS["executions_per_s"])
+    out["executions_per_s"] = (
+        round(eps, 1),
+        TARGETS["executions_per_s"],
+        eps >= TARGETS["executions_per_s"],
+    )
     sps = g["throughput"]["steps_per_s"]
-    out["durable_steps_per_s"] = (round(sps), TARGETS["durable_steps_per_s"], sps >= TARGETS["durable_steps_per_s"])
+    out["durable_steps_per_s"] = (
+        round(sps),
+        TARGETS["durable_steps_per_s"],
+        sps >= TARGETS["durable_steps_per_s"],
+    )
     if report.baseline:
         ratio = eps / report.baseline["throughput"]["executions_per_s"]
-        out["ratio_to_baseline"] = (round(ratio, 2), TARGETS["ratio_to_baseline"], ratio >= TARGETS["ratio_to_baseline"])
+        out["ratio_to_baseline"] = (
+            round(ratio, 2),
+            TARGETS["ratio_to_baseline"],
+            ratio >= TARGETS["ratio_to_baseline"],
+        )
     lat = g["latency"]["client_start_to_completed_ms"]
-    out["latency_p50_ms"] = (lat["p50"], TARGETS["latency_p50_ms"], lat["p50"] <= TARGETS["latency_p50_ms"])
-    out["latency_p99_ms"] = (lat["p99"], TARGETS["latency_p99_ms"], lat["p99"] <= TARGETS["latency_p99_ms"])
+    out["latency_p50_ms"] = (
+        lat["p50"],
+        TARGETS["latency_p50_ms"],
+        lat["p50"] <= TARGETS["latency_p50_ms"],
+    )
+    out["latency_p99_ms"] = (
+        lat["p99"],
+        TARGETS["latency_p99_ms"],
+        lat["p99"] <= TARGETS["latency_p99_ms"],
+    )
     peak = max(g["worker_peak_rss_mb"] + report.preloaded.get("worker_peak_rss_mb", []))
-    out["worker_peak_rss_mb"] = (peak, TARGETS["worker_peak_rss_mb"], peak <= TARGETS["worker_peak_rss_mb"])
+    out["worker_peak_rss_mb"] = (
+        peak,
+        TARGETS["worker_peak_rss_mb"],
+        peak <= TARGETS["worker_peak_rss_mb"],
+    )
     if report.preloaded:
         kept = report.preloaded["throughput"]["executions_per_s"] / eps
-        out["preload_retention"] = (round(kept, 2), TARGETS["preload_retention"], kept >= TARGETS["preload_retention"])
+        out["preload_retention"] = (
+            round(kept, 2),
+            TARGETS["preload_retention"],
+            kept >= TARGETS["preload_retention"],
+        )
     return out
 
 
 def render(report: Report) -> str:
     lines = []
     m = report.machine
-    lines.append(f"W5 benchmark: {m['nproc']} cores ({m['cpu']}), Python {m['python']}, "
-                 f"PostgreSQL {report.servers.get('postgres')}, Redis {report.servers.get('redis')} "
-                 f"({report.servers.get('kind')} servers)")
+    lines.append(
+        f"W5 benchmark: {m['nproc']} cores ({m['cpu']}), Python {m['python']}, "
+        f"PostgreSQL {report.servers.get('postgres')}, Redis {report.servers.get('redis')} "
+        f"({report.servers.get('kind')} servers)"
+    )
     a = report.args
-    lines.append(f"n={a['n']} latency_n={a['latency_n']} workers={a['workers']} "
-                 f"concurrency={a['concurrency']} producers={a['producers']} rounds={a['rounds']} "
-                 f"scheduler={'on' if a['scheduler'] else 'off'} loadavg at start={' '.join(m['loadavg_at_start'])}")
+    lines.append(
+        f"n={a['n']} latency_n={a['latency_n']} workers={a['workers']} "
+        f"concurrency={a['concurrency']} producers={a['producers']} rounds={a['rounds']} "
+        f"scheduler={'on' if a['scheduler'] else 'off'} loadavg at start={' '.join(m['loadavg_at_start'])}"
+    )
     lines.append("")
 
     def block(title: str, res: dict[str, Any]) -> None:
@@ -774,80 +878,130 @@ def render(report: Report) -> str:
         lat = res["latency"]
         lines.append(title)
         for i, rnd in enumerate(res["rounds"]):
-            lines.append(f"  round {i + 1}: {rnd['executions_per_s']:.1f} executions/s, "
-                         f"{rnd['steps_per_s']:.0f} durable steps/s (wall {rnd['wall_s']:.2f}s, "
-                         f"starts took {rnd['starts_s']:.2f}s, cores busy {rnd['cores_busy']}, "
-                         f"of which other processes {rnd['other_cores_busy']})")
+            lines.append(
+                f"  round {i + 1}: {rnd['executions_per_s']:.1f} executions/s, "
+                f"{rnd['steps_per_s']:.0f} durable steps/s (wall {rnd['wall_s']:.2f}s, "
+                f"starts took {rnd['starts_s']:.2f}s, cores busy {rnd['cores_busy']}, "
+                f"of which other processes {rnd['other_cores_busy']})"
+            )
         lines.append(f"  executions/s           {tp['executions_per_s']:.1f}")
         lines.append(f"  durable steps/s        {tp['steps_per_s']:.0f}")
-        lines.append(f"  CPU per execution      workers {tp['worker_cpu_ms_per_execution']} ms, "
-                     f"postgres {tp.get('postgres_cpu_ms_per_execution', '?')} ms, "
-                     f"redis {tp.get('redis_cpu_ms_per_execution', '?')} ms, "
-                     f"bench (starts) {tp['bench_cpu_ms_per_execution']} ms")
+        lines.append(
+            f"  CPU per execution      workers {tp['worker_cpu_ms_per_execution']} ms, "
+            f"postgres {tp.get('postgres_cpu_ms_per_execution', '?')} ms, "
+            f"redis {tp.get('redis_cpu_ms_per_execution', '?')} ms, "
+            f"bench (starts) {tp['bench_cpu_ms_per_execution']} ms"
+        )
         c = lat["client_start_to_completed_ms"]
         d = lat["db_created_to_finished_ms"]
         s = lat["start_execution_call_ms"]
-        lines.append(f"  latency (client)       p50 {c['p50']} ms  p99 {c['p99']} ms  max {c['max']} ms "
-                     f"(poll every {lat['poll_interval_ms']:g} ms)")
-        lines.append(f"  latency (db)           p50 {d['p50']} ms  p99 {d['p99']} ms  max {d['max']} ms "
-                     f"(finished_at - created_at)")
+        lines.append(
+            f"  latency (client)       p50 {c['p50']} ms  p99 {c['p99']} ms  max {c['max']} ms "
+            f"(poll every {lat['poll_interval_ms']:g} ms)"
+        )
+        lines.append(
+            f"  latency (db)           p50 {d['p50']} ms  p99 {d['p99']} ms  max {d['max']} ms "
+            f"(finished_at - created_at)"
+        )
         lines.append(f"  start_execution call   p50 {s['p50']} ms  p99 {s['p99']} ms")
-        lines.append(f"  worker peak RSS        {', '.join(f'{v} MB' for v in res['worker_peak_rss_mb'])}")
+        lines.append(
+            f"  worker peak RSS        {', '.join(f'{v} MB' for v in res['worker_peak_rss_mb'])}"
+        )
         lines.append("")
 
     block("GovFlow (empty tables)", report.govflow)
     if report.preloaded:
         p = report.preloaded["preload"]
-        block(f"GovFlow ({p['executions']:,} completed executions preloaded; "
-              f"preload took {sum(p['seconds'].values()):.0f}s)", report.preloaded)
+        block(
+            f"GovFlow ({p['executions']:,} completed executions preloaded; "
+            f"preload took {sum(p['seconds'].values()):.0f}s)",
+            report.preloaded,
+        )
     if report.baseline:
         b = report.baseline
         tp = b["throughput"]
         lines.append("Baseline: plain Taskiq chain of 5 no-op tasks (no database)")
-        lines.append(f"  executions/s           {tp['executions_per_s']:.1f} "
-                     f"(wall {tp['wall_s']:.2f}s, kicks took {tp['starts_s']:.2f}s, cores busy {tp['cores_busy']}, "
-                     f"of which other processes {tp['other_cores_busy']})")
+        lines.append(
+            f"  executions/s           {tp['executions_per_s']:.1f} "
+            f"(wall {tp['wall_s']:.2f}s, kicks took {tp['starts_s']:.2f}s, cores busy {tp['cores_busy']}, "
+            f"of which other processes {tp['other_cores_busy']})"
+        )
         lines.append(f"  task hops/s            {tp['steps_per_s']:.0f}")
-        lines.append(f"  CPU per chain          workers {tp['worker_cpu_ms_per_execution']} ms, "
-                     f"redis {tp.get('redis_cpu_ms_per_execution', '?')} ms, "
-                     f"bench (kicks) {tp['bench_cpu_ms_per_execution']} ms")
+        lines.append(
+            f"  CPU per chain          workers {tp['worker_cpu_ms_per_execution']} ms, "
+            f"redis {tp.get('redis_cpu_ms_per_execution', '?')} ms, "
+            f"bench (kicks) {tp['bench_cpu_ms_per_execution']} ms"
+        )
         c = b["latency"]["client_kick_to_done_ms"]
-        lines.append(f"  latency (client)       p50 {c['p50']} ms  p99 {c['p99']} ms  max {c['max']} ms")
-        lines.append(f"  worker peak RSS        {', '.join(f'{v} MB' for v in b['worker_peak_rss_mb'])}")
+        lines.append(
+            f"  latency (client)       p50 {c['p50']} ms  p99 {c['p99']} ms  max {c['max']} ms"
+        )
+        lines.append(
+            f"  worker peak RSS        {', '.join(f'{v} MB' for v in b['worker_peak_rss_mb'])}"
+        )
         lines.append("")
     lines.append("Targets")
     for name, (value, target, ok) in report.checks.items():
         op = "<=" if name.endswith(("_ms", "_mb")) else ">="
-        lines.append(f"  {name:<22} {value!s:>8}  (target {op} {target})  {'ok' if ok else 'MISSED'}")
+        lines.append(
+            f"  {name:<22} {value!s:>8}  (target {op} {target})  {'ok' if ok else 'MISSED'}"
+        )
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database-url", default=os.environ.get("GOVFLOW_BENCH_DATABASE_URL"),
-                   help="PostgreSQL server (a bench_* database is created and dropped); default "
-                        "$GOVFLOW_BENCH_DATABASE_URL, else an embedded server in a temp dir")
-    p.add_argument("--redis-url", default=os.environ.get("GOVFLOW_BENCH_REDIS_URL"),
-                   help="Redis server; default $GOVFLOW_BENCH_REDIS_URL, else embedded")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("GOVFLOW_BENCH_DATABASE_URL"),
+        help="PostgreSQL server (a bench_* database is created and dropped); default "
+        "$GOVFLOW_BENCH_DATABASE_URL, else an embedded server in a temp dir",
+    )
+    p.add_argument(
+        "--redis-url",
+        default=os.environ.get("GOVFLOW_BENCH_REDIS_URL"),
+        help="Redis server; default $GOVFLOW_BENCH_REDIS_URL, else embedded",
+    )
     p.add_argument("-n", type=int, default=1000, help="executions in the throughput phase")
     p.add_argument("--latency-n", type=int, default=100, help="sequential executions timed")
     p.add_argument("--workers", type=int, default=2, help="worker processes (both sides)")
-    p.add_argument("--concurrency", type=int, default=10,
-                   help="steps (tasks) each worker runs at once (WORKER_CONCURRENCY default)")
-    p.add_argument("--producers", type=int, default=4,
-                   help="concurrent start_execution callers in the bench process")
-    p.add_argument("--rounds", type=int, default=3,
-                   help="throughput rounds per phase (the median is reported, all are listed)")
-    p.add_argument("--preload", type=int, default=0, metavar="N",
-                   help="also measure after inserting N completed executions")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=10,
+        help="steps (tasks) each worker runs at once (WORKER_CONCURRENCY default)",
+    )
+    p.add_argument(
+        "--producers",
+        type=int,
+        default=4,
+        help="concurrent start_execution callers in the bench process",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="throughput rounds per phase (the median is reported, all are listed)",
+    )
+    p.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure after inserting N completed executions",
+    )
     p.add_argument("--poll-ms", type=float, default=1.0, help="latency polling interval")
     p.add_argument("--scheduler", action="store_true", help="run `govflow scheduler` as well")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain Taskiq chain")
     p.add_argument("--keep-database", action="store_true", help="do not drop the bench database")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--render", metavar="JSON_FILE",
-                   help="print the table of a result saved earlier with --json, and exit")
+    p.add_argument(
+        "--render",
+        metavar="JSON_FILE",
+        help="print the table of a result saved earlier with --json, and exit",
+    )
     p.add_argument("--baseline-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--queue", help=argparse.SUPPRESS)
     return p.parse_args(argv)

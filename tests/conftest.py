@@ -31,9 +31,8 @@ def with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def embedded_home() -> Iterator[Path]:
-    home = Path(tempfile.mkdtemp(prefix="gf-", dir="/tmp"))
-    yield home
+def embedded_home() -> Path:
+    return Path(tempfile.mkdtemp(prefix="gf-", dir="/tmp"))
 
 
 @pytest.fixture(scope="session")

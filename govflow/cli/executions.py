@@ -155,9 +155,7 @@ def _operate(coro_factory: Any) -> None:
 @click.option("--reason", required=True, help="Why; recorded in the audit log.")
 def cancel(execution_id: UUID, reason: str) -> None:
     """Cancel an execution that has not ended."""
-    _operate(
-        lambda s: cancel_execution(s.control, execution_id, actor=CLI_ACTOR, reason=reason)
-    )
+    _operate(lambda s: cancel_execution(s.control, execution_id, actor=CLI_ACTOR, reason=reason))
 
 
 @executions.command("retry")
@@ -166,9 +164,7 @@ def cancel(execution_id: UUID, reason: str) -> None:
 def retry(execution_id: UUID, reason: str) -> None:
     """Run a FAILED execution again from its failed step."""
     _operate(
-        lambda s: retry_execution(
-            s.control, s.queue, execution_id, actor=CLI_ACTOR, reason=reason
-        )
+        lambda s: retry_execution(s.control, s.queue, execution_id, actor=CLI_ACTOR, reason=reason)
     )
 
 

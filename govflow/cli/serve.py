@@ -35,7 +35,7 @@ async def _prepare(settings: Settings, urls_env: dict[str, str]) -> None:
 
 @click.command("up")
 def up() -> None:
-    """Run GovFlow here: embedded servers if needed, migrate, seed, load, then API + worker + scheduler."""
+    """Run GovFlow here: embedded servers, migrate, seed, load; then API, worker and scheduler."""
     settings = settings_or_exit()
     try:
         check_home_writable(settings.home)

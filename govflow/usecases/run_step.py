@@ -237,7 +237,7 @@ class StepRunner:
                     await task
 
     async def _report_late(self, claim: ClaimedStep, outcome: str) -> None:
-        """The step moved on without this worker (canceled, or recovered): say so, change nothing."""
+        """The step moved on without this worker (canceled or recovered): report, change nothing."""
         log.warning(
             "late result for step %s of execution %s discarded", claim.step_key, claim.execution_id
         )

@@ -1,4 +1,4 @@
-"""Starting an execution: validate inputs, pin the version, create it durably, then wake a worker."""
+"""Starting an execution: validate inputs, pin the version, store it durably, wake a worker."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ class Sweeper:
             await self.queue.wake([result.released_step_id])
         return _outcome(decision, finish)
 
-    async def _lookup(self, expired: ExpiredStep) -> Mapping[str, Any] | None | object:
+    async def _lookup(self, expired: ExpiredStep) -> Mapping[str, Any] | object | None:
         claim = expired.claim
         action = self.actions.get(claim.action)
         if action is None:

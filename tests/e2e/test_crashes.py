@@ -96,8 +96,9 @@ async def test_sigkill_at_each_crash_point_keeps_the_strategy_promise(
             group.start("scheduler")
             started = {
                 crash: await producer.start_execution(
-                    StartRequest(workflow=f"crash-{strategy.replace('_', '-')}-"
-                                 f"{crash.replace('_', '-')}")
+                    StartRequest(
+                        workflow=f"crash-{strategy.replace('_', '-')}-{crash.replace('_', '-')}"
+                    )
                 )
                 for crash in CRASH_POINTS
             }

@@ -103,7 +103,9 @@ async def _wait_for_socket(path: Path) -> None:
 
 
 async def test_redis_lost_mid_run_without_persistence_loses_no_execution(
-    producer_settings: Settings, producer: Container, database_url: str,
+    producer_settings: Settings,
+    producer: Container,
+    database_url: str,
     volatile_redis: VolatileRedis,
 ) -> None:
     conn = await asyncpg.connect(database_url)
@@ -117,9 +119,7 @@ async def test_redis_lost_mid_run_without_persistence_loses_no_execution(
                 for _ in range(12)
             ]
             await eventually(
-                lambda: conn.fetchval(
-                    "SELECT count(*) FROM executions WHERE status = 'COMPLETED'"
-                ),
+                lambda: conn.fetchval("SELECT count(*) FROM executions WHERE status = 'COMPLETED'"),
                 lambda done: done >= 1,
             )
             volatile_redis.kill()  # every queued message and the consumer group are gone
@@ -209,9 +209,11 @@ async def test_cancel_racing_a_running_step_leaves_the_execution_canceled(
         )
         assert status == "CANCELED"
         assert [s["status"] for s in steps] == ["CANCELED", "CANCELED", "CANCELED"]
-        assert await conn.fetchval(
-            "SELECT count(*) FROM test_effects WHERE key LIKE $1", f"{started.execution_id}:%"
-        ) == 1
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM test_effects WHERE key LIKE $1", f"{started.execution_id}:%"
+            )
+            == 1
+        )
     finally:
         await conn.close()
-

@@ -119,7 +119,7 @@ async def eventually(
     timeout: float = 30.0,
     every: float = 0.05,
 ) -> T:
-    """Poll ``probe`` until ``accept`` holds for its value; fail with the last value at the deadline."""
+    """Poll ``probe`` until ``accept`` holds; at the deadline, fail showing the last value."""
     deadline = time.monotonic() + timeout
     value = await probe()
     while not accept(value):

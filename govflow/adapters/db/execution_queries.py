@@ -41,5 +41,7 @@ async def execution_detail(
     if row is None:
         return None
     detail = _decoded(row, "inputs", "error")
-    detail["steps"] = [_decoded(s, "output", "error") for s in await conn.fetch(_STEPS, execution_id)]
+    detail["steps"] = [
+        _decoded(s, "output", "error") for s in await conn.fetch(_STEPS, execution_id)
+    ]
     return detail

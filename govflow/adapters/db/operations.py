@@ -75,7 +75,9 @@ class _Locked:
             if change.cancel_human_task:
                 await self._conn.execute(_CANCEL_TASK, change.step_id)
         if execution_status is not None:
-            await self._conn.execute(_CHANGE_EXECUTION, self.snapshot.execution_id, execution_status)
+            await self._conn.execute(
+                _CHANGE_EXECUTION, self.snapshot.execution_id, execution_status
+            )
         await append_audit(self._conn, list(audit))
 
 

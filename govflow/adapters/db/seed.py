@@ -81,11 +81,15 @@ async def seed_demo_users(
             department,
         )
         result.append(DemoCredential(email, role, password))
+    _write_credentials(home, result)
+    return result
+
+
+def _write_credentials(home: Path, credentials: list[DemoCredential]) -> None:
     home.mkdir(parents=True, exist_ok=True)
     path = _credentials_file(home)
-    path.write_text("".join(f"{c.email}\t{c.role}\t{c.password}\n" for c in result))
+    path.write_text("".join(f"{c.email}\t{c.role}\t{c.password}\n" for c in credentials))
     path.chmod(0o600)
-    return result
 
 
 def _demo_password(role: str) -> str:

@@ -129,7 +129,8 @@ WITH done AS (
 ), claimed AS (
     UPDATE execution_steps s
        SET status = 'RUNNING', attempt = s.attempt + 1, fencing_token = s.fencing_token + 1,
-           lease_owner = $11::varchar, lease_expires_at = now() + make_interval(secs => $19::float8),
+           lease_owner = $11::varchar,
+           lease_expires_at = now() + make_interval(secs => $19::float8),
            attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
            started_at = COALESCE(s.started_at, now()), updated_at = now()
       FROM done, execution

@@ -29,7 +29,7 @@ class EmbeddedPostgres:
             runtime.chmod(0o700)
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         try:
-            import pgserver
+            import pgserver.postgres_server
         except ImportError as exc:  # pragma: no cover - depends on the platform's wheels
             raise EmbeddedServerError(
                 "the embedded PostgreSQL needs the 'embedded' extra "
@@ -39,7 +39,7 @@ class EmbeddedPostgres:
         try:
             with file_lock(self._lock_path):
                 self.home.mkdir(parents=True, exist_ok=True)
-                server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+                server = pgserver.postgres_server.get_server(self.pgdata, cleanup_mode=None)
                 uri: str = server.get_uri()
         except (OSError, subprocess.CalledProcessError, AssertionError) as exc:
             raise EmbeddedServerError(
@@ -64,8 +64,9 @@ class EmbeddedPostgres:
         with file_lock(self._lock_path):
             if self.pid() is None:
                 return False
-            from pgserver._commands import pg_ctl
+            import pgserver._commands
 
+            pg_ctl = pgserver._commands.pg_ctl  # type: ignore[attr-defined]  # made at import
             user = "pgserver" if os.geteuid() == 0 else None
             try:
                 pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)

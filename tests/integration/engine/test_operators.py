@@ -88,9 +88,10 @@ async def test_retry_runs_a_failed_execution_again_from_its_failed_step(
     runner = engine.step_runner()
     await runner.run(started.first_step_id)  # type: ignore[arg-type]
     async with engine.db.pool.acquire() as conn:
-        assert await conn.fetchval(
-            "SELECT status FROM executions WHERE id = $1", started.execution_id
-        ) == "FAILED"
+        assert (
+            await conn.fetchval("SELECT status FROM executions WHERE id = $1", started.execution_id)
+            == "FAILED"
+        )
         # The refusal came from the data; fix it as an operator would, then retry.
         await conn.execute(
             "UPDATE executions SET inputs = '{\"refuse\": false}' WHERE id = $1",
@@ -130,8 +131,13 @@ async def test_resolving_a_step_that_needs_attention(engine: Container) -> None:
         )
     with pytest.raises(NotFoundError):
         await resolve_step(
-            engine.control, engine.queue, started.execution_id, "nope", Resolution.SKIP,
-            actor=OPERATOR, reason="x",
+            engine.control,
+            engine.queue,
+            started.execution_id,
+            "nope",
+            Resolution.SKIP,
+            actor=OPERATOR,
+            reason="x",
         )
     result = await resolve_step(
         engine.control,

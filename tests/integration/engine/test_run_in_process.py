@@ -12,7 +12,7 @@ from govflow.bootstrap import Container, container
 from govflow.settings import Settings
 from govflow.usecases.errors import InvalidInputError, NotFoundError
 from govflow.usecases.start_execution import StartRequest
-from tests.support.engine import install_workflow, prepare_effects, step_rows, plugins_for_tests
+from tests.support.engine import install_workflow, plugins_for_tests, prepare_effects, step_rows
 
 FIVE_ECHOES = """
 name: five-echoes
@@ -119,7 +119,8 @@ async def test_an_idempotency_key_returns_the_same_execution(engine: Container) 
     request = StartRequest(workflow="five-echoes", inputs={"who": "x"}, idempotency_key="k-1")
     first = await engine.start_execution(request)
     second = await engine.start_execution(request)
-    assert first.created and not second.created
+    assert first.created
+    assert not second.created
     assert first.execution_id == second.execution_id
     assert engine.queue.woken == [first.first_step_id]  # type: ignore[attr-defined]
 
@@ -173,8 +174,8 @@ steps:
         )
     finally:
         await conn.close()
-    assert steps[0]["status"] == "COMPLETED" and steps[0]["attempt"] == 3
-    assert steps[1]["status"] == "FAILED" and steps[1]["attempt"] == 1
+    assert (steps[0]["status"], steps[0]["attempt"]) == ("COMPLETED", 3)
+    assert (steps[1]["status"], steps[1]["attempt"]) == ("FAILED", 1)
     assert execution["status"] == "FAILED"
     assert "refused" in execution["error"]
 
