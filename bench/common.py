@@ -61,6 +61,11 @@ def servers(database_url: str | None, redis_url: str | None) -> Servers:
     if database_url and redis_url:
         return Servers(database_url, redis_url, "configured")
     home = Path(tempfile.mkdtemp(prefix="gfb-", dir="/tmp"))
+    # pgserver writes under $XDG_RUNTIME_DIR even at interpreter exit (after our cleanup): give
+    # it one fixed folder rather than leaving a stray one inside every run's temp dir.
+    xdg = Path("/tmp/gfb-xdg")
+    xdg.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(xdg))
     result = Servers(database_url or "", redis_url or "", "embedded", home)
     try:
         if not database_url:

@@ -206,7 +206,7 @@ def worker_env(
 ) -> dict[str, str]:
     """The environment of ``python -m govflow worker`` (mirrors tests.support.engine.process_env,
     with the production defaults for leases and sweeping)."""
-    env = {
+    return {
         **os.environ,
         "GOVFLOW_MODE": "test",
         "DATABASE_URL": database_url,
@@ -222,7 +222,6 @@ def worker_env(
         "DB_POOL_MIN": "2",
         "DB_POOL_MAX": str(max(10, concurrency)),
     }
-    return env
 
 
 async def consumers(redis_client, stream: str, group: str) -> int:  # type: ignore[no-untyped-def]

@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     jira_api_token: str | None = None
     jira_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "jwt_secret",
+        "worker_metrics_port",
+        "jira_base_url",
+        "jira_email",
+        "jira_api_token",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:

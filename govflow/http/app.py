@@ -37,6 +37,7 @@ from govflow.http.observability import RequestContextMiddleware, response_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
 from govflow.http.users.controller import UsersController
 from govflow.http.wiring import build_api
+from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
 
 ROUTE_HANDLERS: list[Any] = [
@@ -46,6 +47,7 @@ ROUTE_HANDLERS: list[Any] = [
     UsersController,
     DepartmentsController,
     AuditLogsController,
+    WorkflowsController,
 ]
 
 

@@ -1,0 +1,11 @@
+FROM python:3.12-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY govflow ./govflow
+COPY plugins ./plugins
+COPY migrations ./migrations
+COPY workflows.d ./workflows.d
+RUN pip install --no-cache-dir . && useradd --system govflow
+USER govflow
+EXPOSE 8000
+CMD ["govflow", "api"]

@@ -1,0 +1,228 @@
+"""Reading executions for the API: lists, detail, steps with attempts, queue state, runnable
+steps. Every query is restricted to a department scope in SQL (``None``: every department)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from govflow.adapters.db.audit import append_audit
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.execution_views import (
+    AttemptView,
+    ExecutionFilter,
+    ExecutionSummary,
+    ExecutionView,
+    JobView,
+    RunnableSteps,
+    StepDetail,
+    StepView,
+)
+from govflow.usecases.paging import Page, PageRequest
+
+_SUMMARY_COLUMNS = """
+e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e.department_id,
+e.status, e.idempotency_key, e.created_by, e.created_at, e.started_at, e.finished_at
+"""
+_FROM = """
+  FROM executions e
+  JOIN workflows w ON w.id = e.workflow_id
+  JOIN workflow_versions v ON v.id = e.workflow_version_id
+"""
+_WHERE = """
+ WHERE ($1::uuid IS NULL OR e.department_id = $1)
+   AND ($2::text IS NULL OR e.status = $2)
+   AND ($3::uuid IS NULL OR e.workflow_id = $3)
+   AND ($4::text IS NULL OR w.name = $4)
+   AND ($5::uuid IS NULL OR e.department_id = $5)
+   AND ($6::timestamptz IS NULL OR e.created_at >= $6)
+   AND ($7::timestamptz IS NULL OR e.created_at <= $7)
+"""
+_LIST = f"""
+SELECT {_SUMMARY_COLUMNS}, count(*) OVER () AS total {_FROM} {_WHERE}
+ ORDER BY e.created_at DESC, e.id LIMIT $8 OFFSET $9
+"""
+_COUNT = f"SELECT count(*) {_FROM} {_WHERE}"
+_DETAIL = f"""
+SELECT {_SUMMARY_COLUMNS}, e.inputs::text AS inputs, e.error::text AS error,
+       (SELECT coalesce(json_agg(json_build_object(
+            'id', s.id, 'position', s.position, 'step_key', s.step_key, 'action', s.action,
+            'status', s.status, 'attempt', s.attempt, 'max_attempts', s.max_attempts,
+            'output', s.output, 'error', s.error, 'next_attempt_at', s.next_attempt_at,
+            'started_at', s.started_at, 'finished_at', s.finished_at,
+            'wait_reason', s.wait_reason) ORDER BY s.position), '[]')::text
+          FROM execution_steps s WHERE s.execution_id = e.id) AS steps
+{_FROM}
+ WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+"""
+_STEP_COLUMNS = """
+s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
+s.output::text AS output, s.error::text AS error, s.next_attempt_at, s.started_at,
+s.finished_at, s.wait_reason
+"""
+_STEPS = f"""
+SELECT {_STEP_COLUMNS}
+  FROM execution_steps s JOIN executions e ON e.id = s.execution_id
+ WHERE s.execution_id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+ ORDER BY s.position
+"""
+_VISIBLE = "SELECT 1 FROM executions WHERE id = $1 AND ($2::uuid IS NULL OR department_id = $2)"
+_ATTEMPTS = """
+SELECT execution_step_id, attempt, fencing_token, worker, started_at, finished_at, outcome,
+       output::text AS output, error::text AS error
+  FROM execution_step_attempts WHERE execution_step_id = ANY($1::uuid[])
+ ORDER BY execution_step_id, attempt, id
+"""
+_JOB = """
+SELECT e.id AS execution_id, e.status AS execution_status, s.id AS step_id, s.step_key,
+       s.status AS step_status, s.attempt, s.max_attempts, s.next_attempt_at, s.enqueued_at,
+       s.lease_owner, s.lease_expires_at, s.updated_at,
+       coalesce(s.status = 'RUNNING' AND s.lease_expires_at < now(), false) AS lease_expired,
+       coalesce(s.next_attempt_at > now(), false) AS delayed
+  FROM executions e
+  LEFT JOIN LATERAL (
+        SELECT * FROM execution_steps x WHERE x.execution_id = e.id
+         ORDER BY (x.status IN ('COMPLETED', 'SKIPPED')), x.position LIMIT 1) s ON true
+ WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+"""
+_RUNNABLE = """
+SELECT e.status,
+       coalesce(array_agg(s.id ORDER BY s.position)
+                FILTER (WHERE s.id IS NOT NULL), '{}') AS step_ids
+  FROM executions e
+  LEFT JOIN execution_steps s ON s.execution_id = e.id AND s.status = 'PENDING'
+       AND s.next_attempt_at IS NOT NULL AND e.status IN ('PENDING', 'RUNNING')
+ WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+ GROUP BY e.id
+"""
+_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELED"})
+
+
+def _json(text: str | None) -> Any:
+    return msgspec.json.decode(text) if text else None
+
+
+def _summary(row: asyncpg.Record) -> ExecutionSummary:
+    return ExecutionSummary(**{k: row[k] for k in ExecutionSummary.__struct_fields__})
+
+
+def _step(row: asyncpg.Record) -> StepView:
+    data = dict(row)
+    data["output"], data["error"] = _json(data["output"]), _json(data["error"])
+    return StepView(**data)
+
+
+async def list_executions(
+    conn: asyncpg.Connection, where: ExecutionFilter, page: PageRequest, scope: UUID | None
+) -> Page[ExecutionSummary]:
+    """One page of executions, newest first."""
+    args = (
+        scope,
+        where.status.value if where.status else None,
+        where.workflow_id,
+        where.workflow,
+        where.department_id,
+        where.created_from,
+        where.created_to,
+    )
+    rows = await conn.fetch(_LIST, *args, page.limit, page.offset)
+    total = rows[0]["total"] if rows else int(await conn.fetchval(_COUNT, *args))
+    return Page(items=[_summary(row) for row in rows], total=total, request=page)
+
+
+async def execution_view(
+    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None
+) -> ExecutionView | None:
+    """The execution and its steps, in one statement."""
+    row = await conn.fetchrow(_DETAIL, execution_id, scope)
+    if row is None:
+        return None
+    data = {k: row[k] for k in ExecutionSummary.__struct_fields__}
+    data["inputs"] = _json(row["inputs"]) or {}
+    data["error"] = _json(row["error"])
+    data["steps"] = msgspec.json.decode(row["steps"], type=list[StepView])
+    return ExecutionView(**data)
+
+
+async def steps_with_attempts(
+    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None
+) -> list[StepDetail] | None:
+    """The execution's steps, each with its attempts; ``None`` when not in the scope."""
+    rows = await conn.fetch(_STEPS, execution_id, scope)
+    if not rows and await conn.fetchval(_VISIBLE, execution_id, scope) is None:
+        return None
+    attempts: dict[UUID, list[AttemptView]] = {row["id"]: [] for row in rows}
+    for attempt in await conn.fetch(_ATTEMPTS, list(attempts)):
+        data = dict(attempt)
+        step_id = data.pop("execution_step_id")
+        data["output"], data["error"] = _json(data["output"]), _json(data["error"])
+        attempts[step_id].append(AttemptView(**data))
+    return [StepDetail(step=_step(row), attempts=attempts[row["id"]]) for row in rows]
+
+
+def _state(row: asyncpg.Record) -> str:
+    if row["execution_status"] in _TERMINAL or row["step_status"] is None:
+        return "finished"
+    step_status: str = row["step_status"]
+    if step_status == "PENDING":
+        return "scheduled" if row["delayed"] else "pending"
+    return step_status.lower()
+
+
+async def job_status(
+    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None, queue: str
+) -> JobView | None:
+    """Where the execution's current step stands in the queue."""
+    row = await conn.fetchrow(_JOB, execution_id, scope)
+    if row is None:
+        return None
+    fields = {k: row[k] for k in JobView.__struct_fields__ if k not in ("state", "queue")}
+    return JobView(state=_state(row), queue=queue, **fields)
+
+
+async def runnable_steps(
+    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None
+) -> RunnableSteps | None:
+    """The execution's status and its PENDING steps that have been made runnable."""
+    row = await conn.fetchrow(_RUNNABLE, execution_id, scope)
+    if row is None:
+        return None
+    return RunnableSteps(execution_status=row["status"], step_ids=list(row["step_ids"]))
+
+
+class PgExecutionReader:
+    """The ``ExecutionReader`` port over the pool (one connection per call)."""
+
+    def __init__(self, pool: asyncpg.Pool, queue_name: str) -> None:
+        self._pool = pool
+        self._queue_name = queue_name
+
+    async def search(
+        self, where: ExecutionFilter, page: PageRequest, scope: UUID | None
+    ) -> Page[ExecutionSummary]:
+        async with self._pool.acquire() as conn:
+            return await list_executions(conn, where, page, scope)
+
+    async def get(self, execution_id: UUID, scope: UUID | None) -> ExecutionView | None:
+        async with self._pool.acquire() as conn:
+            return await execution_view(conn, execution_id, scope)
+
+    async def steps(self, execution_id: UUID, scope: UUID | None) -> list[StepDetail] | None:
+        async with self._pool.acquire() as conn:
+            return await steps_with_attempts(conn, execution_id, scope)
+
+    async def job(self, execution_id: UUID, scope: UUID | None) -> JobView | None:
+        async with self._pool.acquire() as conn:
+            return await job_status(conn, execution_id, scope, self._queue_name)
+
+    async def runnable(self, execution_id: UUID, scope: UUID | None) -> RunnableSteps | None:
+        async with self._pool.acquire() as conn:
+            return await runnable_steps(conn, execution_id, scope)
+
+    async def record(self, entries: Sequence[AuditEntry]) -> None:
+        async with self._pool.acquire() as conn:
+            await append_audit(conn, list(entries))

@@ -1,0 +1,1 @@
+"""``/workflows``: workflow definitions — list, read, upload YAML, validate, (de)activate."""

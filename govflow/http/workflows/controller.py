@@ -1,0 +1,183 @@
+"""``/workflows`` endpoints (ADMIN, MANAGER; a MANAGER works within their own department)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
+
+from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
+from govflow.bootstrap import Container
+from govflow.core.spec_errors import SpecError
+from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.policy import roles
+from govflow.http.workflows.openapi import with_responses
+from govflow.http.workflows.schemas import ActivationIn, read_upload
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.principal import Principal, Role
+from govflow.usecases.workflow_admin import WorkflowAdmin
+from govflow.usecases.workflow_views import (
+    SpecErrorBody,
+    SpecProblemView,
+    UploadResult,
+    ValidationResult,
+    WorkflowDetail,
+    WorkflowFilter,
+    WorkflowStepView,
+    WorkflowVersionDetail,
+    WorkflowView,
+)
+
+MANAGERS = (Role.ADMIN, Role.MANAGER)
+NameFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=100)]
+
+
+def provide_workflows(services: NamedDependency[Container]) -> WorkflowAdmin:
+    """The workflow use cases over the container's pool and installed actions."""
+    return WorkflowAdmin(PgWorkflowAdmin(services.db.pool), services.actions.inputs())
+
+
+def spec_error(request: Request[Any, Any, Any], exc: Exception) -> Response[SpecErrorBody]:
+    """A rejected workflow file: 422 with each problem's spec path, line and column."""
+    problems = exc.problems if isinstance(exc, SpecError) else []
+    body = SpecErrorBody(
+        message="The workflow file is invalid",
+        code="INVALID_WORKFLOW",
+        errors=[
+            SpecProblemView(field=p.path, message=p.message, line=p.line, column=p.col)
+            for p in problems
+        ],
+    )
+    return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+class WorkflowsController(Controller):
+    path = "/workflows"
+    tags = ["workflows"]
+    dependencies = {"workflows": Provide(provide_workflows, sync_to_thread=False)}
+    exception_handlers = {SpecError: spec_error}
+
+    @get("/", operation_id="listWorkflows", **roles(*MANAGERS))
+    async def list_workflows(
+        self,
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+        active: FromQuery[bool | None] = None,
+        department_id: FromQuery[UUID | None] = None,
+        name: NameFilter = None,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
+    ) -> PagedEnvelope[WorkflowView]:
+        """Workflows by name; ``name`` matches name or title. A MANAGER sees their own
+        department's only."""
+        where = WorkflowFilter(active=active, department_id=department_id, name=name)
+        return paged(await workflows.search(principal, where, PageRequest(page, limit)))
+
+    @get("/{workflow_id:uuid}", operation_id="getWorkflow", **roles(*MANAGERS))
+    async def get_workflow(
+        self,
+        workflow_id: FromPath[UUID],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[WorkflowDetail]:
+        """The workflow, its versions (newest first) and its current version's steps."""
+        return ok(await workflows.get(principal, workflow_id))
+
+    @get("/{workflow_id:uuid}/steps", operation_id="listWorkflowSteps", **roles(*MANAGERS))
+    async def list_steps(
+        self,
+        workflow_id: FromPath[UUID],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[list[WorkflowStepView]]:
+        """The steps of the current version, in order."""
+        return ok(await workflows.steps(principal, workflow_id))
+
+    @get(
+        "/{workflow_id:uuid}/versions/{version:int}",
+        operation_id="getWorkflowVersion",
+        **roles(*MANAGERS),
+    )
+    async def get_version(
+        self,
+        workflow_id: FromPath[UUID],
+        version: FromPath[int],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[WorkflowVersionDetail]:
+        """One version: the normalised spec, the YAML source and the steps."""
+        return ok(await workflows.version(principal, workflow_id, version))
+
+    @post(
+        "/",
+        operation_id="uploadWorkflow",
+        status_code=HTTP_201_CREATED,
+        **with_responses(
+            roles(*MANAGERS),
+            {HTTP_200_OK: (Envelope[UploadResult], "Unchanged: the same content is current")},
+            415,
+            422,
+        ),
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Response[Envelope[UploadResult]]:
+        """Upload a workflow file (YAML, or JSON ``{source, filename}``); 201 when it created
+        the workflow or a version, 200 when that content is already current."""
+        result = await workflows.upload(principal, await read_upload(request))
+        status = HTTP_201_CREATED if result.changed else HTTP_200_OK
+        message = f"Workflow {result.name}: {result.outcome}"
+        return Response(ok(result, message), status_code=status)
+
+    @post(
+        "/validate",
+        operation_id="validateWorkflow",
+        status_code=HTTP_200_OK,
+        **with_responses(roles(*MANAGERS), None, 415, 422),
+    )
+    async def validate(
+        self, request: Request[Any, Any, Any], workflows: NamedDependency[WorkflowAdmin]
+    ) -> Envelope[ValidationResult]:
+        """Validate a workflow file as an upload would, saving nothing."""
+        return ok(workflows.validate(await read_upload(request)), "The workflow file is valid")
+
+    @post(
+        "/{workflow_id:uuid}/activate",
+        operation_id="activateWorkflow",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def activate(
+        self,
+        workflow_id: FromPath[UUID],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+        data: JSONBody[ActivationIn | None] = None,
+    ) -> Envelope[WorkflowDetail]:
+        """Allow new executions again. Audited ``WORKFLOW_ACTIVATED`` when it changed."""
+        reason = data.reason if data else None
+        return ok(await workflows.set_active(principal, workflow_id, True, reason))
+
+    @post(
+        "/{workflow_id:uuid}/deactivate",
+        operation_id="deactivateWorkflow",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def deactivate(
+        self,
+        workflow_id: FromPath[UUID],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+        data: JSONBody[ActivationIn | None] = None,
+    ) -> Envelope[WorkflowDetail]:
+        """Refuse new executions (running ones go on). Audited ``WORKFLOW_DEACTIVATED``."""
+        reason = data.reason if data else None
+        return ok(await workflows.set_active(principal, workflow_id, False, reason))

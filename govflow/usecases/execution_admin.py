@@ -1,0 +1,223 @@
+"""Use cases of the execution endpoints: start, read, operate, wake up, recover.
+
+Every read and every operator action is restricted to the caller's department
+(:func:`~govflow.usecases.principal.scope_department`): another department's execution is "not
+found". Operator actions are the engine's (:mod:`govflow.usecases.operate`), audited there with
+the principal as the actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from govflow.core.statuses import ExecutionStatus
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.execution_views import (
+    ExecutionFilter,
+    ExecutionSummary,
+    ExecutionView,
+    JobView,
+    RecoveryView,
+    RunnableSteps,
+    StartedView,
+    StepDetail,
+)
+from govflow.usecases.operate import (
+    ExecutionControl,
+    OperatorResult,
+    Resolution,
+    cancel_execution,
+    resolve_step,
+    retry_execution,
+)
+from govflow.usecases.paging import Page, PageRequest
+from govflow.usecases.ports import StepQueue
+from govflow.usecases.principal import Principal, scope_department
+from govflow.usecases.start_execution import StartRequest, StartResult
+from govflow.usecases.sweep import SweepReport
+
+RECOVERY_TRIGGERED = "WORKFLOW_EXECUTION_RECOVERY_TRIGGERED"
+T = TypeVar("T")
+
+
+class ExecutionReader(Protocol):
+    """Executions as the API reads them, restricted to a scope."""
+
+    async def search(
+        self, where: ExecutionFilter, page: PageRequest, scope: UUID | None
+    ) -> Page[ExecutionSummary]: ...
+
+    async def get(self, execution_id: UUID, scope: UUID | None) -> ExecutionView | None: ...
+
+    async def steps(self, execution_id: UUID, scope: UUID | None) -> list[StepDetail] | None: ...
+
+    async def job(self, execution_id: UUID, scope: UUID | None) -> JobView | None: ...
+
+    async def runnable(self, execution_id: UUID, scope: UUID | None) -> RunnableSteps | None: ...
+
+    async def record(self, entries: Sequence[AuditEntry]) -> None: ...
+
+
+class Sweep(Protocol):
+    async def sweep_once(self) -> SweepReport: ...
+
+
+class ExecutionAdmin:
+    """The execution endpoints' use cases."""
+
+    def __init__(
+        self,
+        reader: ExecutionReader,
+        start: Callable[[StartRequest], Awaitable[StartResult]],
+        control: ExecutionControl,
+        queue: StepQueue,
+        sweeper: Callable[[], Sweep],
+    ) -> None:
+        self._reader = reader
+        self._start = start
+        self._control = control
+        self._queue = queue
+        self._sweeper = sweeper
+
+    async def start(
+        self,
+        principal: Principal,
+        workflow_id: UUID,
+        inputs: Mapping[str, Any],
+        idempotency_key: str | None,
+    ) -> StartedView:
+        """Start the workflow's current version; the same idempotency key gives the same
+        execution (``created`` false).
+
+        :raises NotFoundError: no such workflow in the caller's department.
+        :raises ConflictError: the workflow is deactivated.
+        :raises InvalidInputError: the inputs do not match (fields ``body.inputs.<name>``).
+        """
+        try:
+            result = await self._start(
+                StartRequest(
+                    workflow=workflow_id,
+                    inputs=inputs,
+                    idempotency_key=idempotency_key,
+                    actor=principal.actor(),
+                    department_scope=scope_department(principal),
+                    request_id=principal.request_id,
+                )
+            )
+        except InvalidInputError as exc:
+            raise InvalidInputError([(f"body.{f}", m) for f, m in exc.problems]) from None
+        status = ExecutionStatus.PENDING.value
+        if not result.created:
+            found = await self._reader.get(result.execution_id, None)
+            status = found.status if found else status
+        return StartedView(
+            execution_id=result.execution_id,
+            workflow_id=workflow_id,
+            status=status,
+            created=result.created,
+            idempotency_key=idempotency_key,
+        )
+
+    async def search(
+        self, principal: Principal, where: ExecutionFilter, page: PageRequest
+    ) -> Page[ExecutionSummary]:
+        return await self._reader.search(where, page, scope_department(principal))
+
+    async def get(self, principal: Principal, execution_id: UUID) -> ExecutionView:
+        return _found(await self._reader.get(execution_id, scope_department(principal)))
+
+    async def steps(self, principal: Principal, execution_id: UUID) -> list[StepDetail]:
+        return _found(await self._reader.steps(execution_id, scope_department(principal)))
+
+    async def job(self, principal: Principal, execution_id: UUID) -> JobView:
+        return _found(await self._reader.job(execution_id, scope_department(principal)))
+
+    async def process(self, principal: Principal, execution_id: UUID) -> OperatorResult:
+        """Send a wake-up for every runnable step again (a pure wake-up: nothing is written;
+        a worker that finds the step taken does nothing).
+
+        :raises ConflictError: the execution has ended.
+        """
+        runnable = _found(await self._reader.runnable(execution_id, scope_department(principal)))
+        if ExecutionStatus(runnable.execution_status) in ExecutionStatus.TERMINAL:
+            raise ConflictError(f"execution is {runnable.execution_status}: nothing to process")
+        if runnable.step_ids:
+            await self._queue.wake(runnable.step_ids)
+        return OperatorResult(
+            execution_id=execution_id,
+            execution_status=runnable.execution_status,
+            woken=runnable.step_ids,
+        )
+
+    async def cancel(self, principal: Principal, execution_id: UUID, reason: str) -> OperatorResult:
+        return await cancel_execution(
+            self._control,
+            execution_id,
+            actor=principal.actor(),
+            reason=reason,
+            department_scope=scope_department(principal),
+        )
+
+    async def retry(self, principal: Principal, execution_id: UUID, reason: str) -> OperatorResult:
+        return await retry_execution(
+            self._control,
+            self._queue,
+            execution_id,
+            actor=principal.actor(),
+            reason=reason,
+            department_scope=scope_department(principal),
+        )
+
+    async def resolve(
+        self,
+        principal: Principal,
+        execution_id: UUID,
+        step_key: str,
+        resolution: Resolution,
+        reason: str,
+        output: Mapping[str, Any] | None,
+    ) -> OperatorResult:
+        return await resolve_step(
+            self._control,
+            self._queue,
+            execution_id,
+            step_key,
+            resolution,
+            actor=principal.actor(),
+            reason=reason,
+            output=output,
+            department_scope=scope_department(principal),
+        )
+
+    async def recover_stale(self, principal: Principal) -> RecoveryView:
+        """One sweep: recover expired leases, re-send lost wake-ups. Audited with the report."""
+        report = await self._sweeper().sweep_once()
+        view = RecoveryView(
+            recovered=report.recovered,
+            needs_attention=report.needs_attention,
+            completed_by_lookup=report.completed_by_lookup,
+            failed=report.failed,
+            resent=report.resent,
+        )
+        await self._reader.record(
+            [
+                AuditEntry(
+                    action=RECOVERY_TRIGGERED,
+                    actor=principal.actor(),
+                    entity_type="execution",
+                    request_id=principal.request_id,
+                    reason="stale running recovery requested through the API",
+                    metadata={name: getattr(view, name) for name in RecoveryView.__struct_fields__},
+                )
+            ]
+        )
+        return view
+
+
+def _found(value: T | None) -> T:
+    if value is None:
+        raise NotFoundError("execution not found")
+    return value
