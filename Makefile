@@ -1,7 +1,10 @@
 # GovFlow — `make help` lists the targets.
 SHELL := /bin/bash
 VENV ?= .venv
-PYTHON ?= $(shell for p in python3.12 python3.11 python3; do command -v $$p >/dev/null && { echo $$p; break; }; done)
+# The first interpreter that really runs and is 3.11 or 3.12 (a pyenv shim may exist and fail).
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.govflow-installed
 

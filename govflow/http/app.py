@@ -24,6 +24,7 @@ from govflow import __version__
 from govflow.adapters.security.passwords import Passwords
 from govflow.adapters.security.tokens import AccessTokens
 from govflow.bootstrap import Container, container
+from govflow.http.actions.controller import ActionsController
 from govflow.http.audit_logs.controller import AuditLogsController
 from govflow.http.auth.controller import AuthController
 from govflow.http.authentication import Authenticator, BearerAuthMiddleware
@@ -31,6 +32,7 @@ from govflow.http.client_ip import parse_networks
 from govflow.http.departments.controller import DepartmentsController
 from govflow.http.dependencies import API_STATE_KEY, DEPENDENCIES, TRUSTED_STATE_KEY
 from govflow.http.errors import handle
+from govflow.http.executions.controller import ExecutionsController, start_execution
 from govflow.http.health import HealthController
 from govflow.http.metrics import MetricsController, prometheus_config
 from govflow.http.observability import RequestContextMiddleware, response_headers
@@ -48,6 +50,9 @@ ROUTE_HANDLERS: list[Any] = [
     DepartmentsController,
     AuditLogsController,
     WorkflowsController,
+    ExecutionsController,
+    start_execution,
+    ActionsController,
 ]
 
 

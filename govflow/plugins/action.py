@@ -56,6 +56,15 @@ class Suspend(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An audit entry an action asked for with :meth:`ActionContext.record_event`."""
+
+    action: str
+    reason: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class ActionContext:
     """What an action knows about the attempt it runs in.
 
@@ -69,6 +78,7 @@ class ActionContext:
     :ivar logger: a logger bound to the execution and step.
     :ivar http: a shared ``httpx.AsyncClient``; never close it.
     :ivar extras: services the host offers to built-in actions (e.g. the human-task port).
+    :ivar recorded: the audit entries asked for with :meth:`record_event`.
     """
 
     execution_id: UUID
@@ -82,6 +92,16 @@ class ActionContext:
     )
     http: httpx.AsyncClient | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    recorded: list[RecordedEvent] = field(default_factory=list)
+
+    def record_event(self, action: str, reason: str | None = None, **metadata: Any) -> None:
+        """Add an entry to the audit log, written in the same transaction as the step's result.
+
+        :param action: the event's name, e.g. ``NOTIFICATION_SENT``.
+        :param reason: a short reason, if any.
+        :param metadata: JSON-able details.
+        """
+        self.recorded.append(RecordedEvent(action, reason, dict(metadata)))
 
 
 @runtime_checkable

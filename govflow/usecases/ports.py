@@ -87,9 +87,11 @@ class ExpiredStep(msgspec.Struct, frozen=True, kw_only=True):
 class StepStore(Protocol):
     """Claims, finishes and recovers steps; every write is guarded by status and token."""
 
-    async def claim(self, step_id: UUID, worker: str, lease: timedelta) -> ClaimedStep | None: ...
-
-    async def load_context(self, claim: ClaimedStep) -> ExecutionContext: ...
+    async def claim(
+        self, step_id: UUID, worker: str, lease: timedelta
+    ) -> tuple[ClaimedStep, ExecutionContext] | None:
+        """Claim a runnable step; with it, what its templates see."""
+        ...
 
     async def mark_attempt_started(
         self, claim: ClaimedStep, idempotency: str, params: Mapping[str, Any]

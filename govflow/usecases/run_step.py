@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import msgspec
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
@@ -38,7 +39,7 @@ from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, ActionContext, BusinessError, TechnicalError
-from govflow.plugins.action import Suspend
+from govflow.plugins.action import RecordedEvent, Suspend
 from govflow.plugins.registry import ActionRegistry
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import ClaimedStep, SpecSource, StepQueue, StepStore
@@ -88,11 +89,11 @@ class StepRunner:
 
     async def run(self, step_id: UUID) -> None:
         """Claim ``step_id`` if it is runnable, then go on with the execution's next steps."""
-        claim = await self.store.claim(step_id, self.worker_id, self.lease)
-        if claim is None:
+        claimed = await self.store.claim(step_id, self.worker_id, self.lease)
+        if claimed is None:
             return
+        claim, context = claimed
         self.metrics.queue_lag(claim.queue_lag_seconds)
-        context = await self.store.load_context(claim)
         spec = await self.specs.spec(claim.workflow_version_id)
         run_context = RunContext(
             inputs=context.inputs,
@@ -121,7 +122,10 @@ class StepRunner:
             is_last_step=claim.position == len(spec.steps) - 1,
         )
         started = time.perf_counter()
-        event, state, outcome = await self._attempt(claim, spec, step, action, state, context)
+        recorded: list[RecordedEvent] = []
+        event, state, outcome = await self._attempt(
+            claim, spec, step, action, state, context, recorded
+        )
         if event is None:  # the lease was lost before the action ran
             return None
         now = self.clock()
@@ -134,6 +138,10 @@ class StepRunner:
             continue_in_process=not self.stopping.is_set(),
             attempt_error=getattr(event, "error", None),
         )
+        if recorded:
+            finish = msgspec.structs.replace(
+                finish, audit=[*finish.audit, *_recorded_audit(claim, recorded)]
+            )
         result = await self.store.finish(claim, finish, self.worker_id, self.lease)
         self.metrics.step_finished(step.action, outcome, time.perf_counter() - started)
         if not result.applied:
@@ -157,6 +165,7 @@ class StepRunner:
         action: Action | None,
         state: StepState,
         context: RunContext,
+        recorded: list[RecordedEvent],
     ) -> tuple[Event | None, StepState, str]:
         """Run one attempt; the event that describes how it ended (None: lease lost)."""
         values = context.as_mapping()
@@ -172,11 +181,8 @@ class StepRunner:
         strategy = action.idempotency_for(params)
         state = replace(state, idempotency=strategy)
         if strategy in STARTED_BEFORE_EXECUTE:
-            from msgspec import to_builtins
-
-            if not await self.store.mark_attempt_started(
-                claim, strategy.value, to_builtins(params)
-            ):
+            params_data = msgspec.to_builtins(params)
+            if not await self.store.mark_attempt_started(claim, strategy.value, params_data):
                 return None, state, "LOST"
             state = replace(state, attempt_started=True)
         ctx = ActionContext(
@@ -192,6 +198,7 @@ class StepRunner:
             ),
             http=self.http,
             extras=self.extras,
+            recorded=recorded,
         )
         timeout = effective_timeout(spec, step).total_seconds()
         try:
@@ -275,3 +282,22 @@ class StepRunner:
         self.stopping.set()
         for task in list(self._wakers):
             task.cancel()
+
+
+def _recorded_audit(claim: ClaimedStep, recorded: list[RecordedEvent]) -> list[AuditEntry]:
+    return [
+        AuditEntry(
+            action=event.action,
+            entity_type="execution_step",
+            entity_id=str(claim.step_id),
+            department_id=claim.department_id,
+            reason=event.reason,
+            metadata={
+                "execution_id": str(claim.execution_id),
+                "step": claim.step_key,
+                "attempt": claim.attempt,
+                **event.metadata,
+            },
+        )
+        for event in recorded
+    ]

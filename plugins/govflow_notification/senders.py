@@ -1,11 +1,25 @@
-"""Delivery over HTTP (webhook) and SMTP (email)."""
+"""Delivery over HTTP (webhook) and SMTP (email).
+
+Errors follow one rule: ``TechnicalError`` only when the effect certainly did not happen and a
+later attempt may succeed (the engine retries it), ``BusinessError`` for everything a retry
+cannot fix. Email is ``at_most_once``: once the message content has been handed to the SMTP
+server, a lost connection leaves the outcome unknown, which is a ``BusinessError`` (an operator
+decides) rather than a retry that could send the message twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import smtplib
+import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses
 from typing import Any
 
 import httpx
@@ -15,13 +29,59 @@ from govflow_notification.inputs import NotificationInputs
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 SETTING = "GOVFLOW_PLUGIN_NOTIFICATION_"
+IDEMPOTENCY_HEADER = "X-GovFlow-Idempotency-Key"
+DEFAULT_FROM = "govflow@localhost"
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+def _variable(key: str) -> str:
+    return f"{SETTING}{key.upper()}"
+
+
+def _flag(settings: Mapping[str, str], key: str) -> bool:
+    value = settings.get(key, "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise BusinessError(f"{_variable(key)} must be true or false, not {settings[key]!r}")
+
+
+def _number(settings: Mapping[str, str], key: str, default: float) -> float:
+    raw = settings.get(key)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise BusinessError(f"{_variable(key)} must be a positive number, not {raw!r}")
+    return value
+
+
+def _port(settings: Mapping[str, str], default: int) -> int:
+    raw = settings.get("smtp_port", "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise BusinessError(f"{_variable('smtp_port')} must be a TCP port, not {raw!r}")
+    return int(raw)
+
+
+# -- webhook -------------------------------------------------------------------------------
 
 
 async def send_webhook(ctx: ActionContext, params: NotificationInputs) -> Mapping[str, Any]:
     """POST the message as JSON with an ``Idempotency-Key`` header.
 
-    :raises TechnicalError: a transport error, a timeout, 408/425/429 or a 5xx answer.
-    :raises BusinessError: any other non-2xx answer.
+    :raises TechnicalError: a transport error, a timeout, 408/425/429 or a 5xx answer
+        (``details["retry_after"]`` carries the answer's ``Retry-After`` header, if any).
+    :raises BusinessError: any other non-2xx answer, or an invalid ``WEBHOOK_TIMEOUT``.
     """
     assert params.url is not None
     body = {
@@ -31,7 +91,7 @@ async def send_webhook(ctx: ActionContext, params: NotificationInputs) -> Mappin
         "idempotency_key": ctx.idempotency_key,
     }
     headers = {"Idempotency-Key": ctx.idempotency_key}
-    timeout = float(ctx.settings.get("webhook_timeout", "10"))
+    timeout = _number(ctx.settings, "webhook_timeout", 10.0)
     try:
         if ctx.http is not None:
             response = await ctx.http.post(params.url, json=body, headers=headers, timeout=timeout)
@@ -42,42 +102,252 @@ async def send_webhook(ctx: ActionContext, params: NotificationInputs) -> Mappin
         raise TechnicalError(f"webhook {params.url} unreachable: {exc!r}") from exc
     code = response.status_code
     if code >= 500 or code in RETRYABLE_STATUS:
-        raise TechnicalError(f"webhook {params.url} answered {code}")
+        retry_after = response.headers.get("Retry-After")
+        details = {"status_code": code} | ({"retry_after": retry_after} if retry_after else {})
+        suffix = f" (Retry-After: {retry_after})" if retry_after else ""
+        raise TechnicalError(f"webhook {params.url} answered {code}{suffix}", details=details)
     if not 200 <= code < 300:
-        raise BusinessError(f"webhook {params.url} refused the notification with {code}")
+        raise BusinessError(
+            f"webhook {params.url} refused the notification with {code}",
+            details={"status_code": code},
+        )
     return {"channel": "webhook", "delivered": True, "status_code": code}
+
+
+# -- email ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """The ``SMTP_*`` settings, checked."""
+
+    host: str
+    port: int
+    sender: str
+    username: str
+    password: str
+    starttls: bool
+    implicit_tls: bool
+    ca_file: str | None
+    timeout: float
+    local_hostname: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> SmtpConfig:
+        """Read and check the settings.
+
+        :raises BusinessError: a setting is missing or invalid; the message names its variable.
+        """
+        host = settings.get("smtp_host", "").strip()
+        if not host:
+            raise BusinessError(
+                f"the email channel needs SMTP settings ({_variable('smtp_host')} is not set)"
+            )
+        implicit_tls = _flag(settings, "smtp_ssl")
+        starttls = _flag(settings, "smtp_starttls")
+        if implicit_tls and starttls:
+            raise BusinessError(
+                f"{_variable('smtp_ssl')} and {_variable('smtp_starttls')} exclude each other"
+            )
+        username = settings.get("smtp_username", "")
+        if settings.get("smtp_password") and not username:
+            raise BusinessError(f"{_variable('smtp_password')} is set without SMTP_USERNAME")
+        return cls(
+            host=host,
+            port=_port(settings, 465 if implicit_tls else 25),
+            sender=settings.get("smtp_from", "").strip() or DEFAULT_FROM,
+            username=username,
+            password=settings.get("smtp_password", ""),
+            starttls=starttls,
+            implicit_tls=implicit_tls,
+            ca_file=settings.get("smtp_ca_file") or None,
+            timeout=_number(settings, "smtp_timeout", 10.0),
+            local_hostname=settings.get("smtp_local_hostname") or None,
+        )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A context that verifies the server's certificate and host name."""
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise BusinessError(
+                f"{_variable('smtp_ca_file')} {self.ca_file!r} cannot be loaded: {exc}"
+            ) from exc
+
+
+def message_id(idempotency_key: str, sender: str) -> str:
+    """A ``Message-ID`` derived from the idempotency key: the same on every attempt, so a
+    receiving system can recognise a repeated message; the domain is the sender's."""
+    domain = sender.rpartition("@")[2] if "@" in sender else "govflow.localhost"
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"<{digest}.govflow@{domain}>"
+
+
+def build_message(
+    ctx: ActionContext, params: NotificationInputs, config: SmtpConfig
+) -> EmailMessage:
+    """The message for one step: the recipients, subject and body of ``params``, a
+    ``Message-ID`` derived from the idempotency key and the key itself as
+    ``X-GovFlow-Idempotency-Key``.
+
+    :raises BusinessError: an address or the subject cannot be put in a header.
+    """
+    assert params.to is not None
+    message = EmailMessage()
+    try:
+        senders = getaddresses([config.sender])
+        if len(senders) != 1 or "@" not in senders[0][1]:
+            raise ValueError(f"{_variable('smtp_from')} {config.sender!r} is not one address")
+        message["From"] = config.sender
+        message["To"] = [Address(addr_spec=address) for address in params.to]
+        message["Subject"] = params.subject or "GovFlow notification"
+    except (ValueError, HeaderParseError) as exc:
+        raise BusinessError(f"the email cannot be addressed: {exc}") from exc
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = message_id(ctx.idempotency_key, senders[0][1])
+    message[IDEMPOTENCY_HEADER] = ctx.idempotency_key
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
+    message.set_content(params.message)
+    return message
 
 
 async def send_email(ctx: ActionContext, params: NotificationInputs) -> Mapping[str, Any]:
     """Send the message through the configured SMTP server.
 
-    :raises BusinessError: SMTP is not configured, or the server refuses the message.
-    :raises TechnicalError: the server cannot be reached.
+    :returns: ``to`` (the requested recipients), ``message_id``, and ``refused``: the recipients
+        the server refused while it accepted others, with its answer.
+    :raises BusinessError: SMTP is not configured, the server refuses the message (5xx), does
+        not offer what the settings require (STARTTLS, AUTH), presents an untrusted
+        certificate, or the connection broke after the message was handed over (outcome
+        unknown: not retried, so it is never sent twice).
+    :raises TechnicalError: the server cannot be reached, or answers with a transient (4xx)
+        refusal, before it received the message.
     """
-    host = ctx.settings.get("smtp_host")
-    if not host:
-        raise BusinessError(f"the email channel needs SMTP settings ({SETTING}SMTP_HOST)")
+    config = SmtpConfig.from_settings(ctx.settings)
     assert params.to is not None
-    message = EmailMessage()
-    message["From"] = ctx.settings.get("smtp_from", "govflow@localhost")
-    message["To"] = ", ".join(params.to)
-    message["Subject"] = params.subject or "GovFlow notification"
-    message["Message-ID"] = f"<{ctx.idempotency_key}@govflow>"
-    message.set_content(params.message)
+    message = build_message(ctx, params, config)
+    context = config.tls_context() if config.implicit_tls or config.starttls else None
+    attempt = _Attempt()
     try:
-        await asyncio.to_thread(_deliver, host, ctx.settings, message)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as e:
-        raise BusinessError(f"SMTP server {host} refused the message: {e!r}") from e
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TechnicalError(f"SMTP server {host} unreachable: {exc!r}") from exc
-    return {"channel": "email", "delivered": True, "to": list(params.to)}
+        refused = await asyncio.to_thread(_deliver, config, context, message, params.to, attempt)
+    except smtplib.SMTPRecipientsRefused as exc:
+        answers = {to: f"{code} {_text(text)}" for to, (code, text) in exc.recipients.items()}
+        error = (
+            TechnicalError
+            if all(400 <= code < 500 for code, _ in exc.recipients.values())
+            else BusinessError
+        )
+        raise error(
+            f"SMTP server {config.host} refused every recipient: {answers}",
+            details={"refused": answers},
+        ) from exc
+    except smtplib.SMTPResponseException as exc:
+        # An explicit answer (sender, AUTH, DATA ...): the message was not accepted.
+        answer = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        if 400 <= exc.smtp_code < 500:
+            raise TechnicalError(f"SMTP server {config.host} answered {answer}") from exc
+        raise BusinessError(f"SMTP server {config.host} refused the message: {answer}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise BusinessError(
+            f"SMTP server {config.host} presented a certificate that is not trusted "
+            f"({exc.verify_message}); set {_variable('smtp_ca_file')} for a private CA"
+        ) from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        raise _broken(config, attempt, message, exc) from exc
+    except smtplib.SMTPException as exc:  # STARTTLS or AUTH not offered, no AUTH mechanism ...
+        raise BusinessError(
+            f"SMTP server {config.host} does not offer what the settings require: {exc}"
+        ) from exc
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+        raise _broken(config, attempt, message, exc) from exc
+    except ssl.SSLError as exc:  # e.g. SMTP_SSL against a plain-text port
+        raise BusinessError(f"TLS with SMTP server {config.host} failed: {exc}") from exc
+    except OSError as exc:
+        raise _broken(config, attempt, message, exc) from exc
+    return {
+        "channel": "email",
+        "delivered": True,
+        "to": list(params.to),
+        "message_id": message["Message-ID"],
+        "refused": {to: f"{code} {_text(text)}" for to, (code, text) in refused.items()},
+    }
 
 
-def _deliver(host: str, settings: Mapping[str, str], message: EmailMessage) -> None:
-    port = int(settings.get("smtp_port", "25"))
-    with smtplib.SMTP(host, port, timeout=float(settings.get("smtp_timeout", "10"))) as smtp:
-        if settings.get("smtp_starttls", "").lower() in {"1", "true", "yes", "on"}:
-            smtp.starttls()
-        if settings.get("smtp_username"):
-            smtp.login(settings["smtp_username"], settings.get("smtp_password", ""))
-        smtp.send_message(message)
+def _broken(
+    config: SmtpConfig, attempt: _Attempt, message: EmailMessage, exc: Exception
+) -> BusinessError | TechnicalError:
+    """The error for a connection that failed or broke: retryable until the message was sent."""
+    if attempt.handed_over:
+        return BusinessError(
+            f"SMTP server {config.host}: the connection broke after the message was sent "
+            f"({exc!r}); it may have been delivered, so it is not sent again",
+            details={"outcome": "unknown", "message_id": message["Message-ID"]},
+        )
+    return TechnicalError(f"SMTP server {config.host} unreachable: {exc!r}")
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+class _Attempt:
+    """Whether the message content has been handed to the server (``DATA`` was sent)."""
+
+    handed_over = False
+
+
+class _Smtp(smtplib.SMTP):
+    def __init__(self, attempt: _Attempt, **kwargs: Any) -> None:
+        self.attempt = attempt
+        super().__init__(**kwargs)
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.attempt.handed_over = True
+        return super().data(msg)
+
+
+class _SmtpSsl(smtplib.SMTP_SSL):
+    def __init__(self, attempt: _Attempt, **kwargs: Any) -> None:
+        self.attempt = attempt
+        super().__init__(**kwargs)
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.attempt.handed_over = True
+        return super().data(msg)
+
+
+def _deliver(
+    config: SmtpConfig,
+    context: ssl.SSLContext | None,
+    message: EmailMessage,
+    to: list[str],
+    attempt: _Attempt,
+) -> dict[str, tuple[int, bytes]]:
+    """Run one SMTP session; the refused recipients when others were accepted."""
+    common: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "timeout": config.timeout,
+        "local_hostname": config.local_hostname,
+    }
+    smtp: smtplib.SMTP
+    if config.implicit_tls:
+        smtp = _SmtpSsl(attempt, context=context, **common)
+    else:
+        smtp = _Smtp(attempt, **common)
+    try:
+        smtp.ehlo_or_helo_if_needed()
+        if config.starttls:
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if config.username:
+            smtp.login(config.username, config.password)
+        refused = smtp.send_message(message, to_addrs=to)
+    except BaseException:
+        smtp.close()
+        raise
+    try:  # the message is accepted: a failing QUIT must not turn into a retry
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+    return refused

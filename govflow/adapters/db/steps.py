@@ -72,18 +72,16 @@ WITH target AS (
                               'attempt', claimed.attempt)
       FROM claimed JOIN executions e ON e.id = claimed.execution_id
 )
-SELECT claimed.*, e.workflow_version_id, e.department_id
-  FROM claimed JOIN executions e ON e.id = claimed.execution_id
-"""
-
-_CONTEXT = """
-SELECT e.inputs::text AS inputs, w.name AS workflow_name,
+SELECT claimed.*, e.workflow_version_id, e.department_id, e.inputs::text AS inputs,
+       w.name AS workflow_name,
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
           FROM execution_steps p
-         WHERE p.execution_id = e.id AND p.position < $2)::text AS steps
-  FROM executions e JOIN workflows w ON w.id = e.workflow_id
- WHERE e.id = $1
+         WHERE p.execution_id = claimed.execution_id
+           AND p.position < claimed.position)::text AS steps
+  FROM claimed
+  JOIN executions e ON e.id = claimed.execution_id
+  JOIN workflows w ON w.id = e.workflow_id
 """
 
 _MARK_STARTED = """
@@ -249,15 +247,15 @@ class PgStepStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def claim(self, step_id: UUID, worker: str, lease: timedelta) -> ClaimedStep | None:
+    async def claim(
+        self, step_id: UUID, worker: str, lease: timedelta
+    ) -> tuple[ClaimedStep, ExecutionContext] | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(_CLAIM, step_id, worker, lease.total_seconds())
-        return None if row is None else _claimed(row)
-
-    async def load_context(self, claim: ClaimedStep) -> ExecutionContext:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(_CONTEXT, claim.execution_id, claim.position)
-        return ExecutionContext(
+        if row is None:
+            return None
+        claim = _claimed(row)
+        return claim, ExecutionContext(
             execution_id=claim.execution_id,
             workflow_name=row["workflow_name"],
             inputs=_decode(row["inputs"]),

@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from govflow.usecases.start_execution import StartRequest
 from tests.integration.api.conftest import ROLES, ApiHarness
 from tests.integration.api.routes import RouteCase, offline_app, route_cases
+from tests.integration.api.workflow_support import HELLO_STEP, install_hello
 
 CASES = route_cases()
 
@@ -28,11 +30,43 @@ async def _department(api: ApiHarness, department: str) -> str:
     return str(api.departments[department])
 
 
-TARGETS: dict[str, Target] = {"user_id": _user_in, "department_id": _department}
+async def _workflow_in(api: ApiHarness, department: str) -> str:
+    return str(await install_hello(api, department))
+
+
+async def _execution_in(api: ApiHarness, department: str) -> str:
+    workflow_id = await install_hello(api, department)
+    started = await api.services.start_execution(StartRequest(workflow=workflow_id))
+    return str(started.execution_id)
+
+
+async def _constant(value: str) -> str:
+    return value
+
+
+TARGETS: dict[str, Target] = {
+    "user_id": _user_in,
+    "department_id": _department,
+    "workflow_id": _workflow_in,
+    "execution_id": _execution_in,
+    "version": lambda api, department: _constant("1"),
+    "step_key": lambda api, department: _constant(HELLO_STEP),
+    "name": lambda api, department: _constant("notification"),
+}
 """Path parameter -> a factory of an object in a department."""
 
-SCOPED = {"department_id"}
+SCOPED = {"department_id", "workflow_id", "execution_id"}
 """Path parameters naming objects that belong to a department (404 for other departments)."""
+
+BODIES: dict[str, object] = {
+    "POST /workflow-executions/{execution_id}/cancel": {"reason": "matrix"},
+    "POST /workflow-executions/{execution_id}/retry": {"reason": "matrix"},
+    "POST /workflow-executions/{execution_id}/steps/{step_key}/resolve": {
+        "action": "skip",
+        "reason": "matrix",
+    },
+}
+"""A valid body for routes that refuse ``{}`` before they look the object up."""
 
 
 def test_every_route_declares_a_policy() -> None:
@@ -56,7 +90,7 @@ def test_every_route_is_in_openapi_with_an_operation_id() -> None:
 async def test_authorization_matrix(api: ApiHarness, case: RouteCase) -> None:
     policy = case.policy
     assert policy is not None
-    body = {} if case.method in ("POST", "PUT", "PATCH") else None
+    body = BODIES.get(str(case), {}) if case.method in ("POST", "PUT", "PATCH") else None
 
     async def call(headers: dict[str, str], department: str) -> int:
         values = {}

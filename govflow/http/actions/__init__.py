@@ -1,0 +1,1 @@
+"""``/actions``: the catalogue of installed plugins and the actions they register."""

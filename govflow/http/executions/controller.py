@@ -1,0 +1,221 @@
+"""Execution endpoints. Reads and operator actions: ADMIN, MANAGER; starting: every role.
+
+A non-ADMIN works within their own department: another department's workflow or execution is a
+404, in lists too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from govflow.adapters.db.execution_list import PgExecutionReader
+from govflow.bootstrap import Container
+from govflow.core.statuses import ExecutionStatus
+from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.executions.schemas import IdempotencyKey, ReasonIn, ResolveIn, StartIn
+from govflow.http.policy import roles
+from govflow.http.workflows.openapi import with_responses
+from govflow.usecases.execution_admin import ExecutionAdmin
+from govflow.usecases.execution_views import (
+    ExecutionFilter,
+    ExecutionSummary,
+    ExecutionView,
+    JobView,
+    RecoveryView,
+    StartedView,
+    StepDetail,
+)
+from govflow.usecases.operate import OperatorResult
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.principal import Principal, Role
+
+MANAGERS = (Role.ADMIN, Role.MANAGER)
+EVERYONE = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
+
+
+def provide_executions(services: NamedDependency[Container]) -> ExecutionAdmin:
+    """The execution use cases over the container's pool, engine and queue."""
+    return ExecutionAdmin(
+        PgExecutionReader(services.db.pool, services.settings.queue_name),
+        services.start_execution,
+        services.control,
+        services.queue,
+        services.sweeper,
+    )
+
+
+EXECUTIONS = {"executions": Provide(provide_executions, sync_to_thread=False)}
+
+
+@post(
+    "/workflows/{workflow_id:uuid}/executions",
+    operation_id="startExecution",
+    tags=["executions"],
+    status_code=HTTP_201_CREATED,
+    dependencies=EXECUTIONS,
+    **with_responses(
+        roles(*EVERYONE),
+        {HTTP_200_OK: (Envelope[StartedView], "The idempotency key was used before")},
+    ),
+)
+async def start_execution(
+    workflow_id: FromPath[UUID],
+    data: JSONBody[StartIn],
+    executions: NamedDependency[ExecutionAdmin],
+    principal: NamedDependency[Principal],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Envelope[StartedView]]:
+    """Start the workflow's current version: 201, or 200 with the earlier execution when the
+    ``Idempotency-Key`` was used before for this workflow."""
+    started = await executions.start(principal, workflow_id, data.inputs, idempotency_key)
+    status = HTTP_201_CREATED if started.created else HTTP_200_OK
+    message = "Execution created" if started.created else "Execution already exists"
+    return Response(ok(started, message), status_code=status)
+
+
+class ExecutionsController(Controller):
+    path = "/workflow-executions"
+    tags = ["executions"]
+    dependencies = EXECUTIONS
+
+    @get("/", operation_id="listExecutions", **roles(*MANAGERS))
+    async def list_executions(
+        self,
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+        status: FromQuery[ExecutionStatus | None] = None,
+        workflow_id: FromQuery[UUID | None] = None,
+        workflow: FromQuery[str | None] = None,
+        department_id: FromQuery[UUID | None] = None,
+        created_from: FromQuery[datetime | None] = None,
+        created_to: FromQuery[datetime | None] = None,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
+    ) -> PagedEnvelope[ExecutionSummary]:
+        """Newest first; filters by status, workflow (id or name), department, creation time."""
+        where = ExecutionFilter(
+            status=status,
+            workflow_id=workflow_id,
+            workflow=workflow,
+            department_id=department_id,
+            created_from=created_from,
+            created_to=created_to,
+        )
+        return paged(await executions.search(principal, where, PageRequest(page, limit)))
+
+    @get("/{execution_id:uuid}", operation_id="getExecution", **roles(*MANAGERS))
+    async def get_execution(
+        self,
+        execution_id: FromPath[UUID],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[ExecutionView]:
+        """The execution with its inputs, error and steps."""
+        return ok(await executions.get(principal, execution_id))
+
+    @get("/{execution_id:uuid}/steps", operation_id="listExecutionSteps", **roles(*MANAGERS))
+    async def list_steps(
+        self,
+        execution_id: FromPath[UUID],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[list[StepDetail]]:
+        """The steps in order, each with every attempt it had."""
+        return ok(await executions.steps(principal, execution_id))
+
+    @get("/{execution_id:uuid}/job", operation_id="getExecutionJob", **roles(*MANAGERS))
+    async def get_job(
+        self,
+        execution_id: FromPath[UUID],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[JobView]:
+        """Queue state of the current step: state, attempts, next attempt, lease, enqueued."""
+        return ok(await executions.job(principal, execution_id))
+
+    @post(
+        "/{execution_id:uuid}/process",
+        operation_id="processExecution",
+        status_code=HTTP_202_ACCEPTED,
+        **roles(*MANAGERS),
+    )
+    async def process(
+        self,
+        execution_id: FromPath[UUID],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[OperatorResult]:
+        """Wake the runnable step again (idempotent; nothing is written). 409 once ended."""
+        return ok(await executions.process(principal, execution_id), "Processing requested")
+
+    @post(
+        "/{execution_id:uuid}/cancel",
+        operation_id="cancelExecution",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def cancel(
+        self,
+        execution_id: FromPath[UUID],
+        data: JSONBody[ReasonIn],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[OperatorResult]:
+        """Cancel an execution that has not ended; 409 otherwise."""
+        result = await executions.cancel(principal, execution_id, data.reason)
+        return ok(result, "Execution canceled")
+
+    @post(
+        "/{execution_id:uuid}/retry",
+        operation_id="retryExecution",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def retry(
+        self,
+        execution_id: FromPath[UUID],
+        data: JSONBody[ReasonIn],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[OperatorResult]:
+        """Run a FAILED execution again from its failed step; 409 otherwise."""
+        result = await executions.retry(principal, execution_id, data.reason)
+        return ok(result, "Execution retried")
+
+    @post(
+        "/{execution_id:uuid}/steps/{step_key:str}/resolve",
+        operation_id="resolveExecutionStep",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def resolve(
+        self,
+        execution_id: FromPath[UUID],
+        step_key: FromPath[str],
+        data: JSONBody[ResolveIn],
+        executions: NamedDependency[ExecutionAdmin],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[OperatorResult]:
+        """Resolve a step in NEEDS_ATTENTION: ``retry``, ``skip`` or ``mark_done``."""
+        result = await executions.resolve(
+            principal, execution_id, step_key, data.action, data.reason, data.output
+        )
+        return ok(result, "Step resolved")
+
+    @post(
+        "/recovery/stale-running",
+        operation_id="recoverStaleExecutions",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def recover(
+        self, executions: NamedDependency[ExecutionAdmin], principal: NamedDependency[Principal]
+    ) -> Envelope[RecoveryView]:
+        """Run one sweep now: recover expired leases, re-send lost wake-ups. Audited."""
+        return ok(await executions.recover_stale(principal), "Recovery completed")

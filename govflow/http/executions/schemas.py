@@ -1,0 +1,42 @@
+"""Request bodies of the execution endpoints; answers are in
+:mod:`govflow.usecases.execution_views`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar.params import HeaderParameter
+
+from govflow.usecases.operate import Resolution
+
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="The same key for the same workflow gives the same execution (200).",
+    ),
+]
+
+
+class StartIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The workflow's inputs, checked against its ``inputs:`` declaration."""
+
+    inputs: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Why the operator acts; recorded in the audit entry."""
+
+    reason: Reason
+
+
+class ResolveIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How to resolve a step in NEEDS_ATTENTION; ``output`` only with ``mark_done``."""
+
+    action: Resolution
+    reason: Reason
+    output: dict[str, Any] | None = None
