@@ -6,14 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from taskiq.receiver import Receiver
 
+from govflow.adapters.db.audit_seals import seal_pending
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.bootstrap import container
 from govflow.settings import Settings
 
 log = logging.getLogger("govflow.worker")
+
+SEAL_EVERY_SECONDS = 10.0
 
 
 def _stop_on_signals(event: asyncio.Event) -> None:
@@ -55,12 +59,17 @@ async def run_scheduler(settings: Settings) -> None:
     _stop_on_signals(stop)
     async with container(settings, role="govflow-scheduler") as services:
         sweeper = services.sweeper()
+        next_seal = time.monotonic()
         log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
         while not stop.is_set():
             try:
                 report = await sweeper.sweep_once()
                 if report.recovered or report.needs_attention or report.failed:
                     log.info("sweep: %s", report)
+                if time.monotonic() >= next_seal:
+                    async with services.db.pool.acquire() as conn:
+                        await seal_pending(conn)
+                    next_seal = time.monotonic() + SEAL_EVERY_SECONDS
             except Exception:  # a database or Redis outage: log and keep sweeping
                 log.exception("sweep failed")
             with contextlib.suppress(TimeoutError):

@@ -215,6 +215,16 @@ class HttpIdempotencyKey(Table, tablename="http_idempotency_keys"):
     expires_at = Timestamptz()
 
 
+class AuditSeal(Table, tablename="audit_seals"):
+    id = BigSerial(primary_key=True)
+    first_id = BigInt()
+    last_id = BigInt()
+    row_count = Integer()
+    previous_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+    sealed_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Department,
     User,
@@ -229,4 +239,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ExecutionStepAttempt,
     HumanTask,
     HttpIdempotencyKey,
+    AuditSeal,
 )
