@@ -1,8 +1,10 @@
 """The ``notification`` action: a message to the log, a webhook or an email address.
 
-Settings (``GOVFLOW_PLUGIN_NOTIFICATION_<KEY>``): ``SMTP_HOST``, ``SMTP_PORT`` (25),
-``SMTP_FROM``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``, ``SMTP_STARTTLS`` (false),
-``WEBHOOK_TIMEOUT`` (seconds, 10).
+Settings (``GOVFLOW_PLUGIN_NOTIFICATION_<KEY>``): ``SMTP_HOST``, ``SMTP_PORT`` (25, or 465
+with ``SMTP_SSL``), ``SMTP_FROM`` (``govflow@localhost``), ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
+``SMTP_STARTTLS`` (false), ``SMTP_SSL`` (false: implicit TLS), ``SMTP_CA_FILE`` (the system's
+CAs), ``SMTP_TIMEOUT`` (seconds, 10), ``SMTP_LOCAL_HOSTNAME`` (the EHLO name; the host's FQDN),
+``WEBHOOK_TIMEOUT`` (seconds, 10). See docs/plugins.md, "The notification plugin".
 """
 
 from __future__ import annotations

@@ -52,4 +52,5 @@ class NotificationAction(Action):
                 "notification": params.message,
             },
         )
+        ctx.record_event("NOTIFICATION_SENT", channel="log", message=params.message)
         return {"channel": "log", "delivered": True, "message": params.message}

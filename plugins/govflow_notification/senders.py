@@ -14,7 +14,7 @@ import hashlib
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -27,7 +27,9 @@ import httpx
 from govflow.plugins import ActionContext, BusinessError, TechnicalError
 from govflow_notification.inputs import NotificationInputs
 
-RETRYABLE_STATUS = frozenset({408, 425, 429})
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+"""Besides 5xx: timeouts, rate limits, and 409, which an idempotent endpoint answers while a
+request with the same ``Idempotency-Key`` is still being processed."""
 SETTING = "GOVFLOW_PLUGIN_NOTIFICATION_"
 IDEMPOTENCY_HEADER = "X-GovFlow-Idempotency-Key"
 DEFAULT_FROM = "govflow@localhost"
@@ -79,7 +81,7 @@ def _port(settings: Mapping[str, str], default: int) -> int:
 async def send_webhook(ctx: ActionContext, params: NotificationInputs) -> Mapping[str, Any]:
     """POST the message as JSON with an ``Idempotency-Key`` header.
 
-    :raises TechnicalError: a transport error, a timeout, 408/425/429 or a 5xx answer
+    :raises TechnicalError: a transport error, a timeout, 408/409/425/429 or a 5xx answer
         (``details["retry_after"]`` carries the answer's ``Retry-After`` header, if any).
     :raises BusinessError: any other non-2xx answer, or an invalid ``WEBHOOK_TIMEOUT``.
     """
@@ -125,7 +127,7 @@ class SmtpConfig:
     port: int
     sender: str
     username: str
-    password: str
+    password: str = field(repr=False)
     starttls: bool
     implicit_tls: bool
     ca_file: str | None
@@ -151,7 +153,9 @@ class SmtpConfig:
             )
         username = settings.get("smtp_username", "")
         if settings.get("smtp_password") and not username:
-            raise BusinessError(f"{_variable('smtp_password')} is set without SMTP_USERNAME")
+            raise BusinessError(
+                f"{_variable('smtp_password')} is set without {_variable('smtp_username')}"
+            )
         return cls(
             host=host,
             port=_port(settings, 465 if implicit_tls else 25),

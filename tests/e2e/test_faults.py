@@ -183,7 +183,7 @@ async def test_cancel_racing_a_running_step_leaves_the_execution_canceled(
     slow = CHAIN.replace("sleep_ms: 100}}\n  - {id: two", "sleep_ms: 500}}\n  - {id: two")
     try:
         await install_workflow(conn, slow)
-        with processes(producer_settings) as group:
+        with processes(producer_settings, LEASE_SECONDS="10") as group:
             group.start("worker", "--concurrency", "2")
             started = await producer.start_execution(StartRequest(workflow="chain"))
             await eventually(

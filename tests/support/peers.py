@@ -34,7 +34,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import uvicorn
@@ -303,10 +303,12 @@ class Mail:
     raw: bytes
     tls: bool
     authenticated_as: str | None
+    helo: str | None
 
     @property
     def message(self) -> EmailMessage:
-        return cast(EmailMessage, BytesParser(policy=default_policy).parsebytes(self.raw))
+        """The message parsed, with the wire's CRLF line ends as ``\\n``."""
+        return BytesParser(policy=default_policy).parsebytes(self.raw.replace(b"\r\n", b"\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +409,9 @@ class SmtpServer:
         if not isinstance(data, LoginPassword):
             return AuthResult(success=False, handled=False)
         login, password = data.login.decode(), data.password.decode()
-        return AuthResult(success=self.users.get(login) == password, auth_data=login)
+        if self.users.get(login) != password:
+            return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
+        return AuthResult(success=True, auth_data=login)
 
 
 class _Session(SMTP):
@@ -455,9 +459,10 @@ class _Handler:
                 raw=content,
                 tls=tls,
                 authenticated_as=session.auth_data if session.authenticated else None,
+                helo=session.host_name,
             )
         )
-        if self.owner.drop_after_data and transport is not None:
+        if self.owner.drop_after_data and isinstance(transport, asyncio.Transport):
             transport.abort()  # the message arrived, the answer never leaves
         return "250 2.0.0 OK queued"
 

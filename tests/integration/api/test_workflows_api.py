@@ -15,6 +15,7 @@ from tests.integration.api.workflow_support import (
 YAML = {"Content-Type": "application/x-yaml"}
 
 BAD_WITH = """name: bad-one
+title: Bad one
 department: dept_a
 steps:
   - id: first
@@ -85,7 +86,7 @@ async def test_invalid_yaml_names_the_field_line_and_column(api: ApiHarness) -> 
     assert payload["code"] == "INVALID_WORKFLOW"
     [problem] = payload["errors"]
     assert problem["field"] == "steps[1].with.colour"
-    assert (problem["line"], problem["column"]) == (12, 7)
+    assert (problem["line"], problem["column"]) == (13, 7)
     assert "colour" in problem["message"]
     assert await api.count("workflows") == before
 

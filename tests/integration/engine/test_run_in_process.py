@@ -186,3 +186,24 @@ async def _drain_wakers(runner: object) -> None:
     wakers = list(getattr(runner, "_wakers", ()))
     if wakers:
         await asyncio.gather(*wakers)
+
+
+async def test_the_hello_example_logs_and_audits_its_notification(engine: Container) -> None:
+    from tests.support.engine import ROOT
+
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, (ROOT / "workflows.d" / "hello.yaml").read_text())
+    started = await engine.start_execution(StartRequest(workflow="hello", inputs={"who": "Ada"}))
+    await engine.step_runner().run(started.first_step_id)  # type: ignore[arg-type]
+    async with engine.db.pool.acquire() as conn:
+        sent = await conn.fetch(
+            "SELECT metadata->>'message' AS message, metadata->>'execution_id' AS execution "
+            "FROM audit_logs WHERE action = 'NOTIFICATION_SENT'"
+        )
+        status = await conn.fetchval(
+            "SELECT status FROM executions WHERE id = $1", started.execution_id
+        )
+    assert status == "COMPLETED"
+    assert [(r["message"], r["execution"]) for r in sent] == [
+        ("Hello, Ada!", str(started.execution_id))
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 from govflow_jira import JiraCommentInputs, JiraTransitionInputs
@@ -17,7 +16,6 @@ from govflow.plugins import (
     Idempotency,
     PluginManager,
     Suspend,
-    TechnicalError,
 )
 from govflow.testing import decode_inputs, make_context, run_action
 
@@ -144,46 +142,6 @@ async def test_notification_email_without_smtp_is_a_business_error(
     assert action is not None
     with pytest.raises(BusinessError, match="GOVFLOW_PLUGIN_NOTIFICATION_SMTP_HOST"):
         await run_action(action, {"channel": "email", "message": "m", "to": ["a@b.ch"]})
-
-
-def _webhook_client(status: int, seen: list[httpx.Request]) -> httpx.AsyncClient:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(status)
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handle))
-
-
-async def test_notification_webhook_sends_the_idempotency_key(manager: PluginManager) -> None:
-    action = manager.actions().get("notification")
-    assert action is not None
-    seen: list[httpx.Request] = []
-    async with _webhook_client(202, seen) as http:
-        output = await run_action(
-            action,
-            {"channel": "webhook", "message": "m", "url": "https://hooks.example/x"},
-            make_context(http=http),
-        )
-    assert output == {"channel": "webhook", "delivered": True, "status_code": 202}
-    assert seen[0].headers["Idempotency-Key"] == make_context().idempotency_key
-    assert msgspec.json.decode(seen[0].content)["message"] == "m"
-
-
-@pytest.mark.parametrize(
-    ("status", "error"), [(503, TechnicalError), (429, TechnicalError), (404, BusinessError)]
-)
-async def test_notification_webhook_errors(
-    manager: PluginManager, status: int, error: type[Exception]
-) -> None:
-    action = manager.actions().get("notification")
-    assert action is not None
-    async with _webhook_client(status, []) as http:
-        with pytest.raises(error, match=str(status)):
-            await run_action(
-                action,
-                {"channel": "webhook", "message": "m", "url": "https://hooks.example/x"},
-                make_context(http=http),
-            )
 
 
 # -- jira ----------------------------------------------------------------------------------
