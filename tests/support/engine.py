@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,6 +72,16 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+class CollectingQueue:
+    """Keeps the wake-ups instead of sending them: the test decides which step runs when."""
+
+    def __init__(self) -> None:
+        self.woken: list[UUID] = []
+
+    async def wake(self, step_ids: Sequence[UUID]) -> None:
+        self.woken.extend(step_ids)
 
 
 class Processes:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from govflow.bootstrap import Container, container
-from govflow.settings import Settings
+from govflow.bootstrap import Container
 from govflow.usecases.audit import Actor
 from govflow.usecases.errors import ConflictError, NotFoundError
 from govflow.usecases.operate import Resolution, cancel_execution, resolve_step, retry_execution
 from govflow.usecases.start_execution import StartRequest
-from tests.integration.engine.test_run_in_process import CollectingQueue
-from tests.support.engine import install_workflow, plugins_for_tests, prepare_effects, step_rows
+from tests.support.engine import install_workflow, step_rows
 
 OPERATOR = Actor(name="ops", email="ops@example.org")
 
@@ -31,17 +27,10 @@ inputs:
 """
 
 
-@pytest.fixture
-async def engine(
-    settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Container]:
-    monkeypatch.setenv("GOVFLOW_TEST_EFFECTS_DSN", database_url)
-    await prepare_effects(database_url)
-    async with container(settings, plugins=plugins_for_tests()) as services:
-        services.queue = CollectingQueue()  # type: ignore[assignment]
-        async with services.db.pool.acquire() as conn:
-            await install_workflow(conn, TWO_STEPS)
-        yield services
+@pytest.fixture(autouse=True)
+async def two_steps(engine: Container) -> None:
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, TWO_STEPS)
 
 
 async def _audit_actions(engine: Container, execution_id: object) -> list[tuple[str, str | None]]:

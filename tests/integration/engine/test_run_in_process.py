@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from uuid import UUID
-
 import asyncpg
 import pytest
 
-from govflow.bootstrap import Container, container
-from govflow.settings import Settings
+from govflow.bootstrap import Container
 from govflow.usecases.errors import InvalidInputError, NotFoundError
 from govflow.usecases.start_execution import StartRequest
-from tests.support.engine import install_workflow, plugins_for_tests, prepare_effects, step_rows
+from tests.support.engine import install_workflow, step_rows
 
 FIVE_ECHOES = """
 name: five-echoes
@@ -28,25 +24,6 @@ steps:
   - {id: d, action: echo, with: {value: "{{ inputs.n * 10 }}"}}
   - {id: e, action: echo, with: {value: "done"}}
 """
-
-
-class CollectingQueue:
-    def __init__(self) -> None:
-        self.woken: list[UUID] = []
-
-    async def wake(self, step_ids: list[UUID]) -> None:
-        self.woken.extend(step_ids)
-
-
-@pytest.fixture
-async def engine(
-    settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Container]:
-    monkeypatch.setenv("GOVFLOW_TEST_EFFECTS_DSN", database_url)
-    await prepare_effects(database_url)
-    async with container(settings, plugins=plugins_for_tests()) as services:
-        services.queue = CollectingQueue()  # type: ignore[assignment]
-        yield services
 
 
 async def test_steps_run_in_order_with_templates_conditions_and_native_types(
