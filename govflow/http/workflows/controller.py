@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
@@ -34,6 +34,7 @@ from govflow.usecases.workflow_views import (
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 NameFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=100)]
+VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
 def provide_workflows(services: NamedDependency[Container]) -> WorkflowAdmin:
@@ -105,7 +106,7 @@ class WorkflowsController(Controller):
     async def get_version(
         self,
         workflow_id: FromPath[UUID],
-        version: FromPath[int],
+        version: VersionNumber,
         workflows: NamedDependency[WorkflowAdmin],
         principal: NamedDependency[Principal],
     ) -> Envelope[WorkflowVersionDetail]:
