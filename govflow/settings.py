@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     govflow_home: Path = Path(".govflow")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    api_workers: int = Field(default=1, ge=1, le=64)
     database_url: str | None = None
     redis_url: str | None = None
     db_pool_min: int = Field(default=2, ge=1, le=100)

@@ -72,26 +72,29 @@ def up() -> None:
 
 
 @click.command("api")
-def api() -> None:
+@click.option(
+    "--workers", type=int, default=None, help="uvicorn worker processes (API_WORKERS, default 1)."
+)
+def api(workers: int | None) -> None:
     """Serve the REST API with uvicorn (HOST, PORT)."""
-    import uvicorn
+    import os
 
-    from govflow.http.app import create_app
+    import uvicorn
 
     settings = settings_or_exit()
     urls = resolve_service_urls(settings)
-    settings = settings.model_copy(
-        update={"database_url": urls.database_url, "redis_url": urls.redis_url}
-    )
-    config = uvicorn.Config(
-        create_app(settings),
+    os.environ["DATABASE_URL"] = urls.database_url  # for every worker process
+    os.environ["REDIS_URL"] = urls.redis_url
+    uvicorn.run(
+        "govflow.http.asgi:create",
+        factory=True,
         host=settings.host,
         port=settings.port,
+        workers=workers or settings.api_workers,
         log_config=None,
         access_log=False,
         lifespan="on",
     )
-    uvicorn.Server(config).run()
 
 
 @click.command("worker")

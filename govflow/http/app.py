@@ -136,6 +136,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
         openapi_config=openapi_config(),
         state=State({TRUSTED_STATE_KEY: parse_networks(settings.trusted_proxies)}),
         lifespan=[lifespan],
+        logging_config=None,  # logging is configured once, by the process (structured logs)
         debug=False,
     )
 

@@ -8,6 +8,7 @@ overwritten and never gets a next step claimed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -95,87 +96,157 @@ UPDATE execution_steps SET lease_expires_at = now() + make_interval(secs => $3)
  WHERE id = $1 AND fencing_token = $2 AND status = 'RUNNING'
 """
 
-_AUDIT_ROWS = """
-    SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::jsonb[])
-        AS a(action, entity_type, entity_id, reason, metadata)
-"""
+_FINISH_PARAMS: dict[str, str] = {
+    # name: SQL type; a statement numbers only the parameters it uses, in this order
+    "step_id": "uuid",
+    "token": "int8",
+    "status": "varchar",
+    "output": "jsonb",
+    "error": "jsonb",
+    "outcome": "varchar",
+    "retry_in": "float8",
+    "wait_reason": "varchar",
+    "department": "uuid",
+    "a_action": "text[]",
+    "a_entity_type": "text[]",
+    "a_entity_id": "text[]",
+    "a_reason": "text[]",
+    "a_metadata": "jsonb[]",
+    "exec_status": "varchar",
+    "exec_error": "jsonb",
+    "worker": "varchar",
+    "lease": "float8",
+    "task": "jsonb",
+}
 
-_FINISH = f"""
+_FINISH_DONE = """
 WITH done AS (
     UPDATE execution_steps
-       SET status = $3::varchar, output = COALESCE($4::jsonb, output), error = $5::jsonb,
-           next_attempt_at = CASE WHEN $3::varchar = 'PENDING'
-                                  THEN now() + make_interval(secs => $7::float8) END,
-           enqueued_at = NULL, wait_reason = $18::varchar,
-           finished_at = CASE WHEN $3::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED') THEN now() END,
+       SET status = {status}, output = COALESCE({output}, output), error = {error},
+           next_attempt_at = CASE WHEN {status} = 'PENDING'
+                                  THEN now() + make_interval(secs => {retry_in}) END,
+           enqueued_at = NULL, wait_reason = {wait_reason},
+           finished_at = CASE WHEN {status} IN ('COMPLETED', 'FAILED', 'SKIPPED') THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = $1 AND fencing_token = $2 AND status = 'RUNNING'
+     WHERE id = {step_id} AND fencing_token = {token} AND status = 'RUNNING'
  RETURNING execution_id, position, id
 ), attempt AS (
-    UPDATE execution_step_attempts
-       SET finished_at = now(), outcome = $6::varchar, output = $4::jsonb, error = $5::jsonb
-     WHERE execution_step_id = $1 AND fencing_token = $2 AND EXISTS (SELECT 1 FROM done)
-), execution AS (
+    UPDATE execution_step_attempts a
+       SET finished_at = now(), outcome = {outcome}, output = {output}, error = {error}
+      FROM done
+     WHERE a.execution_step_id = done.id AND a.fencing_token = {token}
+)"""
+
+# The execution's status changes: update it, unless it is terminal already.
+_FINISH_EXECUTION_UPDATE = """, execution AS (
     UPDATE executions e
-       SET status = COALESCE($8::varchar, e.status), error = COALESCE($9::jsonb, e.error),
-           finished_at = CASE WHEN $8::varchar IN ('COMPLETED', 'FAILED') THEN now()
+       SET status = COALESCE({exec_status}, e.status), error = COALESCE({exec_error}, e.error),
+           finished_at = CASE WHEN {exec_status} IN ('COMPLETED', 'FAILED') THEN now()
                               ELSE e.finished_at END,
            updated_at = now()
       FROM done
      WHERE e.id = done.execution_id AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
- RETURNING e.id, e.status, e.department_id
-), claimed AS (
+ RETURNING e.id, e.status
+)"""
+
+# The execution's status stays: lock its row as the update would (a cancel holding it is waited
+# for and then re-checked), without writing a new row version and its index entries.
+_FINISH_EXECUTION_LOCK = """, execution AS MATERIALIZED (
+    SELECT e.id, e.status
+      FROM executions e, done
+     WHERE e.id = done.execution_id AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
+       FOR NO KEY UPDATE OF e
+)"""
+
+_FINISH_CLAIM_NEXT = """, claimed AS (
     UPDATE execution_steps s
        SET status = 'RUNNING', attempt = s.attempt + 1, fencing_token = s.fencing_token + 1,
-           lease_owner = $11::varchar,
-           lease_expires_at = now() + make_interval(secs => $19::float8),
+           lease_owner = {worker}, lease_expires_at = now() + make_interval(secs => {lease}),
            attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
            started_at = COALESCE(s.started_at, now()), updated_at = now()
       FROM done, execution
-     WHERE $10::bool AND execution.status = 'RUNNING' AND s.execution_id = done.execution_id
+     WHERE execution.status = 'RUNNING' AND s.execution_id = done.execution_id
        AND s.position = done.position + 1 AND s.status = 'PENDING'
- RETURNING {_CLAIMED_COLUMNS}, 0.0::float8 AS lag
-), released AS (
+ RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+           s.fencing_token, s.idempotency_key
+), claimed_attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, {worker} FROM claimed
+)"""
+
+_FINISH_RELEASE_NEXT = """, released AS (
     UPDATE execution_steps s
        SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
       FROM done, execution
-     WHERE $17::bool AND execution.status = 'RUNNING' AND s.execution_id = done.execution_id
+     WHERE execution.status = 'RUNNING' AND s.execution_id = done.execution_id
        AND s.position = done.position + 1 AND s.status = 'PENDING'
  RETURNING s.id
-), claimed_attempt AS (
-    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
-    SELECT step_id, attempt, fencing_token, $11::varchar FROM claimed
-), task AS (
+)"""
+
+_FINISH_TASK = """, task AS (
     INSERT INTO human_tasks (execution_id, execution_step_id, department_id, title,
                              description, assignee_role, reviewer_role, form, due_at)
-    SELECT done.execution_id, done.id, execution.department_id,
-           COALESCE($20::jsonb ->> 'title', 'Task'),
-           COALESCE($20::jsonb ->> 'description', ''),
-           $20::jsonb ->> 'assignee_role', $20::jsonb ->> 'reviewer_role',
-           COALESCE($20::jsonb -> 'form', '{{}}'::jsonb),
-           now() + make_interval(secs => ($20::jsonb ->> 'due_in_seconds')::float8)
+    SELECT done.execution_id, done.id, {department},
+           COALESCE({task} ->> 'title', 'Task'),
+           COALESCE({task} ->> 'description', ''),
+           {task} ->> 'assignee_role', {task} ->> 'reviewer_role',
+           COALESCE({task} -> 'form', '{{}}'::jsonb),
+           now() + make_interval(secs => ({task} ->> 'due_in_seconds')::float8)
       FROM done JOIN execution ON execution.id = done.execution_id
-     WHERE $20::jsonb IS NOT NULL
     ON CONFLICT (execution_step_id) DO NOTHING
-), audit AS (
+)"""
+
+_FINISH_AUDIT = """, audit AS (
     INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
-    SELECT a.action, a.entity_type, a.entity_id, d.department_id, a.reason, a.metadata
-      FROM ({_AUDIT_ROWS}) a
-      CROSS JOIN (SELECT e.department_id FROM executions e, done
-                   WHERE e.id = done.execution_id) d
+    SELECT a.action, a.entity_type, a.entity_id, {department}, a.reason, a.metadata
+      FROM done,
+           unnest({a_action}, {a_entity_type}, {a_entity_id}, {a_reason}, {a_metadata})
+             AS a(action, entity_type, entity_id, reason, metadata)"""
+
+_FINISH_AUDIT_STARTED = """
     UNION ALL
     SELECT 'WORKFLOW_EXECUTION_STEP_STARTED', 'execution_step', claimed.step_id::text,
-           execution.department_id, NULL,
+           {department}, NULL,
            jsonb_build_object('execution_id', claimed.execution_id, 'step', claimed.step_key,
                               'attempt', claimed.attempt)
-      FROM claimed, execution
-)
-SELECT (SELECT count(*) FROM done) AS applied,
-       (SELECT status FROM execution) AS execution_status,
-       (SELECT id FROM released) AS released_id,
-       claimed.*
-  FROM (VALUES (1)) AS one LEFT JOIN claimed ON true
-"""
+      FROM claimed"""
+
+
+@functools.cache
+def _finish_statement(
+    update_execution: bool, claim_next: bool, release_next: bool, human_task: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The finish statement for one shape of decision, and the parameters it takes (in order).
+
+    Only the parts a decision needs are in its statement: a smaller plan is cheaper to start
+    and to run, and every shape is still one statement (one transaction, one round trip)."""
+    sql = _FINISH_DONE
+    sql += _FINISH_EXECUTION_UPDATE if update_execution else _FINISH_EXECUTION_LOCK
+    if claim_next:
+        sql += _FINISH_CLAIM_NEXT
+    if release_next:
+        sql += _FINISH_RELEASE_NEXT
+    if human_task:
+        sql += _FINISH_TASK
+    sql += _FINISH_AUDIT
+    if claim_next:
+        sql += _FINISH_AUDIT_STARTED
+    sql += "\n)\nSELECT done.id IS NOT NULL AS applied, execution.status AS execution_status"
+    sql += ", released.id AS released_id" if release_next else ", NULL::uuid AS released_id"
+    if claim_next:
+        sql += ", claimed.*"
+    sql += "\n  FROM (VALUES (1)) AS one\n  LEFT JOIN done ON true\n  LEFT JOIN execution ON true"
+    if release_next:
+        sql += "\n  LEFT JOIN released ON true"
+    if claim_next:
+        sql += "\n  LEFT JOIN claimed ON true"
+    used = tuple(name for name in _FINISH_PARAMS if "{" + name + "}" in sql)
+    placeholders = {
+        name: f"${used.index(name) + 1}::{_FINISH_PARAMS[name]}" if name in used else ""
+        for name in _FINISH_PARAMS
+    }
+    return sql.format(**placeholders), used
+
 
 _TAKE_EXPIRED = f"""
 WITH expired AS (
@@ -231,16 +302,6 @@ def _json(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else _encode(value).decode()
 
 
-def _audit_arrays(entries: Sequence[AuditEntry]) -> list[list[Any]]:
-    return [
-        [e.action for e in entries],
-        [e.entity_type for e in entries],
-        [e.entity_id for e in entries],
-        [e.reason for e in entries],
-        [_encode(dict(e.metadata)).decode() for e in entries],
-    ]
-
-
 class PgStepStore:
     """The ``StepStore`` port over an asyncpg pool."""
 
@@ -281,39 +342,58 @@ class PgStepStore:
     async def finish(
         self, claim: ClaimedStep, finish: StepFinish, worker: str, lease: timedelta
     ) -> FinishResult:
-        retry_in = finish.retry_in.total_seconds() if finish.retry_in is not None else 0.0
+        execution_error = _json(finish.error) if finish.execution_status == "FAILED" else None
+        sql, names = _finish_statement(
+            finish.execution_status is not None or execution_error is not None,
+            finish.claim_next,
+            finish.release_next,
+            finish.human_task is not None,
+        )
+        audit = finish.audit
+        output = _json(finish.output)
+        error = _json(finish.error)
+        values: dict[str, Any] = {
+            "step_id": claim.step_id,
+            "token": claim.fencing_token,
+            "status": finish.step_status,
+            "output": output,
+            "error": error,
+            "outcome": finish.outcome,
+            "retry_in": (
+                max(0.0, finish.retry_in.total_seconds()) if finish.retry_in is not None else 0.0
+            ),
+            "wait_reason": finish.wait_reason,
+            "department": claim.department_id,
+            "a_action": [e.action for e in audit],
+            "a_entity_type": [e.entity_type for e in audit],
+            "a_entity_id": [e.entity_id for e in audit],
+            "a_reason": [e.reason for e in audit],
+            "a_metadata": [_encode(dict(e.metadata)).decode() for e in audit],
+            "exec_status": finish.execution_status,
+            "exec_error": execution_error,
+            "worker": worker,
+            "lease": lease.total_seconds(),
+            "task": _json(finish.human_task),
+        }
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                _FINISH,
-                claim.step_id,
-                claim.fencing_token,
-                finish.step_status,
-                _json(finish.output),
-                _json(finish.error),
-                finish.outcome,
-                max(0.0, retry_in),
-                finish.execution_status,
-                _json(finish.error) if finish.execution_status == "FAILED" else None,
-                finish.claim_next,
-                worker,
-                *_audit_arrays(finish.audit),
-                finish.release_next,
-                finish.wait_reason,
-                lease.total_seconds(),
-                _json(finish.human_task),
-            )
+            row = await conn.fetchrow(sql, *[values[name] for name in names])
         assert row is not None
         next_claim = None
-        if row["step_id"] is not None:
-            next_claim = _claimed(
-                {
-                    **dict(row),
-                    "workflow_version_id": claim.workflow_version_id,
-                    "department_id": claim.department_id,
-                }
+        if finish.claim_next and row["step_id"] is not None:
+            next_claim = ClaimedStep(
+                step_id=row["step_id"],
+                execution_id=row["execution_id"],
+                workflow_version_id=claim.workflow_version_id,
+                department_id=claim.department_id,
+                position=row["position"],
+                step_key=row["step_key"],
+                action=row["action"],
+                attempt=row["attempt"],
+                fencing_token=row["fencing_token"],
+                idempotency_key=row["idempotency_key"],
             )
         return FinishResult(
-            applied=bool(row["applied"]),
+            applied=row["applied"],
             execution_status=row["execution_status"],
             next_claim=next_claim,
             released_step_id=row["released_id"],
