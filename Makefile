@@ -6,46 +6,54 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.govflow-installed
+RUNTIME := $(VENV)/.govflow-runtime
+DEV := $(VENV)/.govflow-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install up test test-unit lint format typecheck bench clean
+.PHONY: help install install-dev up test test-unit lint format typecheck bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[embedded]'
+	@touch $(RUNTIME)
+
+$(DEV): pyproject.toml $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
-	@touch $(STAMP)
+	@touch $(DEV)
 
-install: $(STAMP) ## Create .venv (first use) and install GovFlow with its embedded servers and dev tools
+install: $(RUNTIME) ## Create .venv (first use) and install GovFlow with its embedded servers
 
-up: $(STAMP) ## Run GovFlow: embedded PostgreSQL + Redis, API on http://127.0.0.1:8000, worker, scheduler
+install-dev: $(DEV) ## Also install the test and lint tools
+
+up: $(RUNTIME) ## Run GovFlow: embedded PostgreSQL + Redis, API on http://127.0.0.1:8000, worker, scheduler
 	$(BIN)/govflow up
 
-lint: $(STAMP) ## ruff, mypy and the import-layer contracts
+lint: $(DEV) ## ruff, mypy and the import-layer contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-format: $(STAMP) ## Format and auto-fix the code
+format: $(DEV) ## Format and auto-fix the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP) ## mypy --strict on the package
+typecheck: $(DEV) ## mypy --strict on the package
 	$(BIN)/mypy
 
-test: $(STAMP) lint ## The whole test suite (embedded servers unless GOVFLOW_TEST_DATABASE_URL/REDIS_URL are set)
+test: $(DEV) lint ## The whole test suite (embedded servers unless GOVFLOW_TEST_DATABASE_URL/REDIS_URL are set)
 	$(BIN)/pytest -q
 
-test-unit: $(STAMP) ## Only the pure unit tests (no servers)
+test-unit: $(DEV) ## Only the pure unit tests (no servers)
 	$(BIN)/pytest -q tests/unit
 
-bench: $(STAMP) ## The benchmarks (bench/); figures go to docs/benchmarks.md
+bench: $(DEV) ## The benchmarks (bench/); figures go to docs/benchmarks.md
 	$(BIN)/python bench/w5.py
 
 clean: ## Remove caches (keeps .venv and .govflow data)
