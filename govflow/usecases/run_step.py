@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 from uuid import UUID
 
 import httpx
 import msgspec
 
 from govflow.core.audit_events import AuditEvent
+from govflow.core.durations import DURATION_PATTERN
 from govflow.core.engine import (
     AttemptFailedBusiness,
     AttemptFailedTechnical,
@@ -175,7 +177,7 @@ class StepRunner:
                 return ConditionFalse(), state, "SKIPPED"
             if action is None:
                 raise BusinessError(f"no installed plugin provides the action {step.action!r}")
-            params = convert_action_inputs(action.inputs, render(step.with_, values))
+            params = _convert_inputs(action.inputs, render(step.with_, values))
         except (ExpressionError, ValueError, BusinessError) as exc:
             return AttemptFailedBusiness(StepError("INVALID_STEP_INPUT", str(exc))), state, "FAILED"
         strategy = action.idempotency_for(params)
@@ -282,6 +284,40 @@ class StepRunner:
         self.stopping.set()
         for task in list(self._wakers):
             task.cancel()
+
+
+def _convert_inputs(inputs: type[msgspec.Struct], params: Mapping[str, Any]) -> msgspec.Struct:
+    """``convert_action_inputs``, with msgspec alone deciding the values it accepts as they are.
+
+    The full check walks the type to report every problem of a bad ``with:``; a good one (every
+    step of a healthy workflow) only needs the conversion."""
+    if _msgspec_decides(inputs):
+        try:
+            return msgspec.convert(params if isinstance(params, dict) else dict(params), inputs)
+        except msgspec.ValidationError:
+            pass  # the full check phrases every problem
+    return convert_action_inputs(inputs, params)
+
+
+@functools.cache
+def _msgspec_decides(inputs: type[msgspec.Struct]) -> bool:
+    """Whether ``msgspec.convert`` accepts exactly what ``convert_action_inputs`` accepts: true
+    unless a duration is in the type (the check parses those itself, more strictly)."""
+    return not _has_duration(inputs, set())
+
+
+def _has_duration(annotation: Any, seen: set[type]) -> bool:
+    if get_origin(annotation) is Annotated:
+        base, *metas = get_args(annotation)
+        if any(isinstance(m, msgspec.Meta) and m.pattern == DURATION_PATTERN for m in metas):
+            return True
+        return _has_duration(base, seen)
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if annotation in seen:
+            return False
+        seen.add(annotation)
+        return any(_has_duration(f.type, seen) for f in msgspec.structs.fields(annotation))
+    return any(_has_duration(arg, seen) for arg in get_args(annotation))
 
 
 def _recorded_audit(claim: ClaimedStep, recorded: list[RecordedEvent]) -> list[AuditEntry]:

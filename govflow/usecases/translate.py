@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,9 @@ from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import ClaimedStep, StepFinish
 
 
+@functools.lru_cache(maxsize=1024)
 def retry_schedule(policy: RetryPolicy) -> RetrySchedule:
+    """The schedule of a (frozen, hashable) policy; cached: every step attempt asks for one."""
     return RetrySchedule(
         max_attempts=policy.max_attempts,
         backoff=Backoff(policy.backoff),

@@ -35,13 +35,16 @@ _CLAIMED_COLUMNS = """
     s.fencing_token, s.idempotency_key
 """
 
+# Every table is reached by an index equality on a parameter (or on a value computed from one):
+# a generic plan made while the tables were nearly empty (a new database, a fresh connection)
+# must not scan them sequentially once they have grown.
 _CLAIM = f"""
 WITH target AS (
     SELECT s.id, s.next_attempt_at
       FROM execution_steps s
-      JOIN executions e ON e.id = s.execution_id
      WHERE s.id = $1 AND s.status = 'PENDING' AND s.next_attempt_at <= now()
-       AND e.status IN ('PENDING', 'RUNNING')
+       AND (SELECT e.status FROM executions e WHERE e.id = s.execution_id)
+           IN ('PENDING', 'RUNNING')
        FOR UPDATE OF s SKIP LOCKED
 ), claimed AS (
     UPDATE execution_steps s
@@ -50,13 +53,16 @@ WITH target AS (
            attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
            started_at = COALESCE(s.started_at, now()), updated_at = now()
       FROM target
-     WHERE s.id = target.id
+     WHERE s.id = $1 AND s.id = target.id
  RETURNING {_CLAIMED_COLUMNS}, extract(epoch FROM now() - target.next_attempt_at) AS lag
+), execution AS MATERIALIZED (
+    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs
+      FROM executions e
+     WHERE e.id = (SELECT execution_id FROM claimed)
 ), started AS (
     UPDATE executions e
        SET status = 'RUNNING', started_at = COALESCE(e.started_at, now()), updated_at = now()
-      FROM claimed
-     WHERE e.id = claimed.execution_id AND e.status = 'PENDING'
+     WHERE e.id = (SELECT execution_id FROM claimed) AND e.status = 'PENDING'
  RETURNING e.id, e.department_id
 ), attempt AS (
     INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
@@ -68,21 +74,20 @@ WITH target AS (
       FROM started
     UNION ALL
     SELECT 'WORKFLOW_EXECUTION_STEP_STARTED', 'execution_step', claimed.step_id::text,
-           e.department_id,
+           execution.department_id,
            jsonb_build_object('execution_id', claimed.execution_id, 'step', claimed.step_key,
                               'attempt', claimed.attempt)
-      FROM claimed JOIN executions e ON e.id = claimed.execution_id
+      FROM claimed, execution
 )
-SELECT claimed.*, e.workflow_version_id, e.department_id, e.inputs::text AS inputs,
-       w.name AS workflow_name,
+SELECT claimed.*, execution.workflow_version_id, execution.department_id,
+       execution.inputs::text AS inputs,
+       (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
           FROM execution_steps p
          WHERE p.execution_id = claimed.execution_id
            AND p.position < claimed.position)::text AS steps
-  FROM claimed
-  JOIN executions e ON e.id = claimed.execution_id
-  JOIN workflows w ON w.id = e.workflow_id
+  FROM claimed, execution
 """
 
 _MARK_STARTED = """
@@ -100,6 +105,8 @@ _FINISH_PARAMS: dict[str, str] = {
     # name: SQL type; a statement numbers only the parameters it uses, in this order
     "step_id": "uuid",
     "token": "int8",
+    "execution_id": "uuid",
+    "position": "int4",
     "status": "varchar",
     "output": "jsonb",
     "error": "jsonb",
@@ -131,10 +138,10 @@ WITH done AS (
      WHERE id = {step_id} AND fencing_token = {token} AND status = 'RUNNING'
  RETURNING execution_id, position, id
 ), attempt AS (
-    UPDATE execution_step_attempts a
+    UPDATE execution_step_attempts
        SET finished_at = now(), outcome = {outcome}, output = {output}, error = {error}
-      FROM done
-     WHERE a.execution_step_id = done.id AND a.fencing_token = {token}
+     WHERE execution_step_id = {step_id} AND fencing_token = {token}
+       AND EXISTS (SELECT 1 FROM done)
 )"""
 
 # The execution's status changes: update it, unless it is terminal already.
@@ -144,8 +151,8 @@ _FINISH_EXECUTION_UPDATE = """, execution AS (
            finished_at = CASE WHEN {exec_status} IN ('COMPLETED', 'FAILED') THEN now()
                               ELSE e.finished_at END,
            updated_at = now()
-      FROM done
-     WHERE e.id = done.execution_id AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
+     WHERE e.id = {execution_id} AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
+       AND EXISTS (SELECT 1 FROM done)
  RETURNING e.id, e.status
 )"""
 
@@ -153,8 +160,9 @@ _FINISH_EXECUTION_UPDATE = """, execution AS (
 # for and then re-checked), without writing a new row version and its index entries.
 _FINISH_EXECUTION_LOCK = """, execution AS MATERIALIZED (
     SELECT e.id, e.status
-      FROM executions e, done
-     WHERE e.id = done.execution_id AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
+      FROM executions e
+     WHERE e.id = {execution_id} AND e.status IN ('PENDING', 'RUNNING', 'WAITING')
+       AND EXISTS (SELECT 1 FROM done)
        FOR NO KEY UPDATE OF e
 )"""
 
@@ -165,8 +173,8 @@ _FINISH_CLAIM_NEXT = """, claimed AS (
            attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
            started_at = COALESCE(s.started_at, now()), updated_at = now()
       FROM done, execution
-     WHERE execution.status = 'RUNNING' AND s.execution_id = done.execution_id
-       AND s.position = done.position + 1 AND s.status = 'PENDING'
+     WHERE execution.status = 'RUNNING' AND s.execution_id = {execution_id}
+       AND s.position = {position} + 1 AND s.status = 'PENDING'
  RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
            s.fencing_token, s.idempotency_key
 ), claimed_attempt AS (
@@ -178,8 +186,8 @@ _FINISH_RELEASE_NEXT = """, released AS (
     UPDATE execution_steps s
        SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
       FROM done, execution
-     WHERE execution.status = 'RUNNING' AND s.execution_id = done.execution_id
-       AND s.position = done.position + 1 AND s.status = 'PENDING'
+     WHERE execution.status = 'RUNNING' AND s.execution_id = {execution_id}
+       AND s.position = {position} + 1 AND s.status = 'PENDING'
  RETURNING s.id
 )"""
 
@@ -264,17 +272,19 @@ WITH expired AS (
  RETURNING {_CLAIMED_COLUMNS}, s.attempt_started, s.idempotency, s.params::text AS params
 )
 SELECT taken.*, e.workflow_version_id, e.department_id, e.status AS execution_status
-  FROM taken JOIN executions e ON e.id = taken.execution_id
+  FROM taken
+ CROSS JOIN LATERAL (SELECT x.workflow_version_id, x.department_id, x.status
+                       FROM executions x WHERE x.id = taken.execution_id OFFSET 0) e
 """
 
 _DUE_UNCLAIMED = """
 UPDATE execution_steps s SET enqueued_at = now()
  WHERE s.id IN (
     SELECT p.id FROM execution_steps p
-      JOIN executions e ON e.id = p.execution_id
      WHERE p.status = 'PENDING' AND p.next_attempt_at <= now()
        AND (p.enqueued_at IS NULL OR p.enqueued_at < now() - make_interval(secs => $1))
-       AND e.status IN ('PENDING', 'RUNNING')
+       AND (SELECT e.status FROM executions e WHERE e.id = p.execution_id)
+           IN ('PENDING', 'RUNNING')
      ORDER BY p.next_attempt_at
      LIMIT $2
        FOR UPDATE OF p SKIP LOCKED)
@@ -355,6 +365,8 @@ class PgStepStore:
         values: dict[str, Any] = {
             "step_id": claim.step_id,
             "token": claim.fencing_token,
+            "execution_id": claim.execution_id,
+            "position": claim.position,
             "status": finish.step_status,
             "output": output,
             "error": error,
