@@ -8,13 +8,14 @@ from govflow.adapters.db.audit_logs import PgAuditLogStore
 from govflow.adapters.db.departments import PgDepartmentStore
 from govflow.adapters.db.tokens import PgAuthStore
 from govflow.adapters.db.users import PgUserStore
+from govflow.adapters.reset_delivery import NotificationResetDelivery
 from govflow.adapters.security.passwords import Passwords
 from govflow.adapters.security.throttle import Throttle
 from govflow.adapters.security.tokens import AccessTokens, hash_opaque_token, new_opaque_token
 from govflow.bootstrap import Container
 from govflow.settings import Mode
 from govflow.usecases.audit_logs import AuditLogs
-from govflow.usecases.auth import Auth
+from govflow.usecases.auth import RESET_TTL, Auth
 from govflow.usecases.departments import Departments
 from govflow.usecases.users import Users
 
@@ -63,6 +64,12 @@ def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -
         OpaqueTokens(),
         refresh_ttl_seconds=settings.refresh_ttl_seconds,
         log_reset_tokens=settings.mode in (Mode.DEVELOPMENT, Mode.TEST),
+        reset_delivery=NotificationResetDelivery(
+            services.actions,
+            services.plugin_settings.for_plugin,
+            services.http,
+            ttl_minutes=int(RESET_TTL.total_seconds() // 60),
+        ),
     )
     return Api(
         services=services,

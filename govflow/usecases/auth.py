@@ -140,6 +140,12 @@ def _policy(field: str, password: str) -> None:
         raise InvalidInputError([(field, "password " + "; ".join(problems))])
 
 
+class ResetDelivery(Protocol):
+    """Sends a password-reset token to its account's owner (the notification channel)."""
+
+    async def deliver(self, email: str, token: str) -> bool: ...
+
+
 class Auth:
     """The authentication use cases."""
 
@@ -153,6 +159,7 @@ class Auth:
         *,
         refresh_ttl_seconds: int,
         log_reset_tokens: bool,
+        reset_delivery: ResetDelivery | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
@@ -161,6 +168,7 @@ class Auth:
         self._opaque = opaque
         self._refresh_ttl = refresh_ttl_seconds
         self._log_reset_tokens = log_reset_tokens
+        self._reset_delivery = reset_delivery
 
     def _refresh(self, family_id: UUID, client: ClientInfo) -> tuple[str, NewRefreshToken]:
         token = self._opaque.new()
@@ -292,6 +300,8 @@ class Auth:
         await self._store.create_reset_token(
             user.id, self._opaque.digest(token), datetime.now(UTC) + RESET_TTL, [audit]
         )
+        if self._reset_delivery is not None:
+            await self._reset_delivery.deliver(user.email, token)
         if self._log_reset_tokens:
             log.info(
                 "password_reset_token_issued", user_id=str(user.id), password_reset_token=token

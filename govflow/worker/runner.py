@@ -32,6 +32,7 @@ async def run_worker(settings: Settings) -> None:
     _stop_on_signals(stop)
     async with container(settings, worker=True, role="govflow-worker") as services:
         runner = services.step_runner()
+        runner.stopping = stop  # on shutdown, finish the running steps and hand on the next ones
         register_run_step(services.broker, runner.run)
         if settings.worker_metrics_port:
             from prometheus_client import start_http_server
