@@ -31,6 +31,7 @@ from govflow.plugins.manager import PluginManager
 from govflow.plugins.registry import ActionRegistry
 from govflow.plugins.settings import PluginSettings
 from govflow.settings import Settings
+from govflow.usecases.action_host import ActionHost
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.start_execution import StartRequest, StartResult, start_execution
 from govflow.usecases.sweep import Sweeper
@@ -82,18 +83,23 @@ class Container:
             queue=self.queue,
         )
 
+    @property
+    def action_host(self) -> ActionHost:
+        return ActionHost(
+            actions=self.actions,
+            plugin_settings=self.plugin_settings.for_plugin,
+            http=self.http,
+            extras=self.extras,
+        )
+
     def step_runner(self) -> StepRunner:
         return StepRunner(
             store=self.steps,
             specs=self.specs,
             queue=self.queue,
-            actions=self.actions,
+            host=self.action_host,
             worker_id=_process_id("worker"),
             lease=self.lease,
-            plugin_settings=self.plugin_settings.for_plugin,
-            plugin_owner=self.actions.owner,
-            http=self.http,
-            extras=self.extras,
             metrics=PrometheusStepMetrics(),
         )
 
@@ -102,14 +108,10 @@ class Container:
             store=self.steps,
             specs=self.specs,
             queue=self.queue,
-            actions=self.actions,
+            host=self.action_host,
             worker_id=_process_id("sweeper"),
             lease=self.lease,
             resend_after=timedelta(seconds=self.settings.unclaimed_resend_seconds),
-            plugin_settings=self.plugin_settings.for_plugin,
-            plugin_owner=self.actions.owner,
-            http=self.http,
-            extras=self.extras,
             metrics=PrometheusStepMetrics(),
         )
 

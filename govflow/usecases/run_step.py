@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, get_args, get_origin
 from uuid import UUID
 
-import httpx
 import msgspec
 
 from govflow.core.audit_events import AuditEvent
@@ -40,9 +39,9 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
-from govflow.plugins import Action, ActionContext, BusinessError, TechnicalError
+from govflow.plugins import Action, BusinessError, TechnicalError
 from govflow.plugins.action import RecordedEvent, Suspend
-from govflow.plugins.registry import ActionRegistry
+from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import ClaimedStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
@@ -76,13 +75,9 @@ class StepRunner:
     store: StepStore
     specs: SpecSource
     queue: StepQueue
-    actions: ActionRegistry
+    host: ActionHost
     worker_id: str
     lease: timedelta
-    plugin_settings: Callable[[str], Mapping[str, str]] = lambda _name: {}
-    plugin_owner: Callable[[str], str] = lambda name: name
-    http: httpx.AsyncClient | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
     metrics: StepMetrics = field(default_factory=StepMetrics)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -114,7 +109,7 @@ class StepRunner:
         self, claim: ClaimedStep, spec: WorkflowSpec, context: RunContext
     ) -> ClaimedStep | None:
         step = spec.steps[claim.position]
-        action = self.actions.get(step.action)
+        action = self.host.actions.get(step.action)
         state = StepState(
             execution_status=ExecutionStatus.RUNNING,
             step_status=StepStatus.RUNNING,
@@ -187,21 +182,7 @@ class StepRunner:
             if not await self.store.mark_attempt_started(claim, strategy.value, params_data):
                 return None, state, "LOST"
             state = replace(state, attempt_started=True)
-        ctx = ActionContext(
-            execution_id=claim.execution_id,
-            step_id=claim.step_id,
-            step_key=claim.step_key,
-            attempt=claim.attempt,
-            idempotency_key=claim.idempotency_key,
-            settings=self.plugin_settings(self.plugin_owner(action.name)),
-            logger=logging.LoggerAdapter(
-                logging.getLogger(f"govflow.action.{action.name}"),
-                {"execution_id": str(claim.execution_id), "step": claim.step_key},
-            ),
-            http=self.http,
-            extras=self.extras,
-            recorded=recorded,
-        )
+        ctx = self.host.context(claim, action, recorded)
         timeout = effective_timeout(spec, step).total_seconds()
         try:
             output = await self._with_lease(claim, action.execute(ctx, params), timeout)

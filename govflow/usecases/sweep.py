@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import msgspec
 
 from govflow.core.engine import (
@@ -29,8 +28,7 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.spec import effective_retry
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
-from govflow.plugins import ActionContext
-from govflow.plugins.registry import ActionRegistry
+from govflow.usecases.action_host import ActionHost
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepFinish, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
@@ -51,14 +49,10 @@ class Sweeper:
     store: StepStore
     specs: SpecSource
     queue: StepQueue
-    actions: ActionRegistry
+    host: ActionHost
     worker_id: str
     lease: timedelta
     resend_after: timedelta
-    plugin_settings: Callable[[str], Mapping[str, str]] = lambda _name: {}
-    plugin_owner: Callable[[str], str] = lambda name: name
-    http: httpx.AsyncClient | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
     metrics: StepMetrics = field(default_factory=StepMetrics)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -109,22 +103,12 @@ class Sweeper:
 
     async def _lookup(self, expired: ExpiredStep) -> Mapping[str, Any] | object | None:
         claim = expired.claim
-        action = self.actions.get(claim.action)
+        action = self.host.actions.get(claim.action)
         if action is None:
             return _LOOKUP_FAILED
         try:
             params = convert_action_inputs(action.inputs, expired.params or {})
-            ctx = ActionContext(
-                execution_id=claim.execution_id,
-                step_id=claim.step_id,
-                step_key=claim.step_key,
-                attempt=claim.attempt,
-                idempotency_key=claim.idempotency_key,
-                settings=self.plugin_settings(self.plugin_owner(action.name)),
-                http=self.http,
-                extras=self.extras,
-            )
-            found = await action.lookup(ctx, params)
+            found = await action.lookup(self.host.context(claim, action), params)
         except Exception:  # the remote system may be down: try again on the next sweep
             log.exception("lookup for step %s failed", claim.step_id)
             return _LOOKUP_FAILED

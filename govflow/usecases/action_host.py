@@ -1,0 +1,46 @@
+"""What the host gives the actions it runs: their settings, shared clients and a context per
+attempt. One object, shared by the worker's step runner and the sweeper's lookups."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from govflow.plugins import Action, ActionContext
+from govflow.plugins.action import RecordedEvent
+from govflow.plugins.registry import ActionRegistry
+from govflow.usecases.ports import ClaimedStep
+
+
+@dataclass
+class ActionHost:
+    """The installed actions and what each receives in its ``ActionContext``."""
+
+    actions: ActionRegistry
+    plugin_settings: Callable[[str], Mapping[str, str]] = lambda _name: {}
+    http: httpx.AsyncClient | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def context(
+        self, claim: ClaimedStep, action: Action, recorded: list[RecordedEvent] | None = None
+    ) -> ActionContext:
+        """The context of one attempt of ``claim``'s step."""
+        return ActionContext(
+            execution_id=claim.execution_id,
+            step_id=claim.step_id,
+            step_key=claim.step_key,
+            attempt=claim.attempt,
+            idempotency_key=claim.idempotency_key,
+            settings=self.plugin_settings(self.actions.owner(action.name)),
+            logger=logging.LoggerAdapter(
+                logging.getLogger(f"govflow.action.{action.name}"),
+                {"execution_id": str(claim.execution_id), "step": claim.step_key},
+            ),
+            http=self.http,
+            extras=self.extras,
+            recorded=recorded if recorded is not None else [],
+        )
