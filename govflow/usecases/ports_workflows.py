@@ -74,6 +74,19 @@ class VersionRecord(NamedTuple):
     department_id: UUID | None
 
 
+class CurrentWorkflow(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow with its current version."""
+
+    workflow_id: UUID
+    name: str
+    title: str
+    is_active: bool
+    department_id: UUID | None
+    version_id: UUID
+    version_number: int
+    spec: WorkflowSpec
+
+
 class WorkflowSummary(msgspec.Struct, frozen=True, kw_only=True):
     """One row of the workflow list."""
 
@@ -115,6 +128,10 @@ class WorkflowCatalog(Protocol):
 
         :raises WorkflowNotFoundError: there is no such version.
         """
+        ...
+
+    async def find_current(self, name: str) -> CurrentWorkflow | None:
+        """The workflow called ``name`` with its current version, if it exists."""
         ...
 
     async def list_workflows(self) -> list[WorkflowSummary]:

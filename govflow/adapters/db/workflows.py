@@ -22,6 +22,7 @@ from govflow.core.spec import WorkflowSpec
 from govflow.core.versioning import content_hash, normalise
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.ports_workflows import (
+    CurrentWorkflow,
     SaveResult,
     UnknownDepartmentError,
     VersionRecord,
@@ -68,6 +69,12 @@ FROM workflow_versions v
 JOIN workflows w ON w.id = v.workflow_id
 LEFT JOIN departments d ON d.code = v.spec ->> 'department'
 WHERE v.id = $1
+"""
+_CURRENT = """
+SELECT w.id, w.name, w.title, w.is_active, w.department_id, v.id AS version_id, v.version,
+       v.spec::text AS spec
+FROM workflows w JOIN workflow_versions v ON v.id = w.current_version_id
+WHERE w.name = $1
 """
 _LIST = """
 SELECT w.id, w.name, w.title, w.is_active, d.code AS department, v.id AS version_id, v.version
@@ -205,6 +212,22 @@ class PgWorkflowStore:
         if row is None:
             raise WorkflowNotFoundError(f"no workflow version {version_id}")
         return VersionRecord(_spec(row["spec"]), row["workflow_id"], row["department_id"])
+
+    async def find_current(self, name: str) -> CurrentWorkflow | None:
+        """The workflow called ``name`` with its current version, if it exists."""
+        row = await self._conn.fetchrow(_CURRENT, name)
+        if row is None:
+            return None
+        return CurrentWorkflow(
+            workflow_id=row["id"],
+            name=row["name"],
+            title=row["title"],
+            is_active=row["is_active"],
+            department_id=row["department_id"],
+            version_id=row["version_id"],
+            version_number=row["version"],
+            spec=_spec(row["spec"]),
+        )
 
     async def list_workflows(self) -> list[WorkflowSummary]:
         """Every workflow with its current version, by name."""
