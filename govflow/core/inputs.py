@@ -7,12 +7,12 @@ Error tree::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
+from govflow.core.patterns import MatchBudget, PatternError, ValueTooLong, matches
 from govflow.core.spec import InputSpec, WorkflowSpec
 
 _TYPE_WORDS = {
@@ -58,8 +58,12 @@ def _bounds(low: float | None, high: float | None, size: float, what: str) -> li
     return problems
 
 
-def check_value(spec: InputSpec, value: Any) -> list[str]:
-    """Why ``value`` does not fit ``spec`` (empty when it fits)."""
+def check_value(spec: InputSpec, value: Any, budget: MatchBudget | None = None) -> list[str]:
+    """Why ``value`` does not fit ``spec`` (empty when it fits).
+
+    :param budget: what pattern matching may still spend (see :mod:`govflow.core.patterns`);
+        a fresh budget when not given.
+    """
     if spec.type == "enum":
         allowed = spec.values or []
         if not any(v == value and isinstance(v, bool) == isinstance(value, bool) for v in allowed):
@@ -70,12 +74,14 @@ def check_value(spec: InputSpec, value: Any) -> list[str]:
         return [f"expected {_TYPE_WORDS[spec.type]}, got {value!r}"]
     if isinstance(value, str):
         problems = _bounds(spec.min_length, spec.max_length, len(value), "length")
-        if spec.pattern is not None:
+        if spec.pattern is not None and not problems:
             try:
-                if re.search(spec.pattern, value) is None:
-                    problems.append(f"{value!r} does not match the pattern {spec.pattern!r}")
-            except re.error:
-                problems.append(f"the pattern {spec.pattern!r} is not a valid regular expression")
+                if not matches(spec.pattern, value, budget):
+                    problems.append(f"{_shown(value)} does not match the pattern {spec.pattern!r}")
+            except ValueTooLong as error:
+                problems.append(str(error))
+            except PatternError as error:
+                problems.append(f"the pattern {spec.pattern!r} cannot be used: {error}")
         return problems
     if spec.type in ("integer", "number"):
         return _bounds(spec.minimum, spec.maximum, value, "value")
@@ -91,6 +97,11 @@ def check_value(spec: InputSpec, value: Any) -> list[str]:
     return []
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """``value`` quoted for an error message, cut after ``limit`` characters."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
+
+
 def validate_execution_inputs(spec: WorkflowSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     """The inputs an execution runs with: ``given`` checked, with defaults filled in.
 
@@ -100,6 +111,7 @@ def validate_execution_inputs(spec: WorkflowSpec, given: Mapping[str, Any]) -> d
     """
     problems: list[tuple[str, str]] = []
     result: dict[str, Any] = {}
+    budget = MatchBudget()
     for name in given:
         if name not in spec.inputs:
             known = ", ".join(sorted(spec.inputs)) or "none"
@@ -117,7 +129,7 @@ def validate_execution_inputs(spec: WorkflowSpec, given: Mapping[str, Any]) -> d
         else:
             result[name] = None
             continue
-        problems.extend((path, message) for message in check_value(input_spec, value))
+        problems.extend((path, message) for message in check_value(input_spec, value, budget))
         result[name] = value
     if problems:
         raise InputError(problems)

@@ -14,7 +14,6 @@ Phases (each adds to one list of problems; the file is rejected if the list is n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +27,7 @@ from govflow.core.expressions import (
     is_template,
 )
 from govflow.core.inputs import check_value
+from govflow.core.patterns import PatternError, check_pattern
 from govflow.core.spec import InputSpec, WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.struct_check import check_against, join_path, suggest, translate
@@ -77,10 +77,10 @@ def _check_input(report: _Report, name: str, raw: Any) -> None:
     pattern_ok = True
     if spec.pattern is not None:
         try:
-            re.compile(spec.pattern)
-        except re.error as error:
+            check_pattern(spec.pattern)
+        except PatternError as error:
             pattern_ok = False
-            report.add(child_path(path, "pattern"), f"not a valid regular expression: {error}")
+            report.add(child_path(path, "pattern"), f"not a usable regular expression: {error}")
     for low, high in _BOUND_PAIRS:
         low_value, high_value = getattr(spec, low), getattr(spec, high)
         if low_value is not None and high_value is not None and low_value > high_value:
