@@ -18,6 +18,7 @@ import httpx
 import redis.asyncio as aioredis
 from taskiq import AsyncBroker
 
+from govflow.adapters.db.department_status import PgDepartmentStatus
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
 from govflow.adapters.db.operations import PgExecutionControl
@@ -81,6 +82,7 @@ class Container:
             specs=self.specs,
             writer=self.executions,
             queue=self.queue,
+            departments=PgDepartmentStatus(self.db.pool),
         )
 
     @property

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     login_max_attempts: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    login_account_max_attempts: int = Field(default=100, ge=1)
     jira_enabled: bool = False
     jira_base_url: str | None = None
     jira_email: str | None = None

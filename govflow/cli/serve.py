@@ -94,6 +94,9 @@ def api(workers: int | None) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        # The client address comes from one place, TRUSTED_PROXIES (govflow.http.client_ip):
+        # uvicorn would otherwise rewrite it from X-Forwarded-For of any local peer.
+        proxy_headers=False,
     )
 
 

@@ -9,7 +9,9 @@ from govflow.adapters.db.departments import PgDepartmentStore
 from govflow.adapters.db.tokens import PgAuthStore
 from govflow.adapters.db.users import PgUserStore
 from govflow.adapters.reset_delivery import NotificationResetDelivery
+from govflow.adapters.security.known_sources import RedisKnownSources
 from govflow.adapters.security.passwords import Passwords
+from govflow.adapters.security.refusals import RedisRefusalTally
 from govflow.adapters.security.throttle import Throttle
 from govflow.adapters.security.tokens import AccessTokens, hash_opaque_token, new_opaque_token
 from govflow.bootstrap import Container
@@ -17,6 +19,8 @@ from govflow.settings import Mode
 from govflow.usecases.audit_logs import AuditLogs
 from govflow.usecases.auth import RESET_TTL, Auth
 from govflow.usecases.departments import Departments
+from govflow.usecases.login_guard import Guard, GuardPolicy
+from govflow.usecases.password_reset import PasswordReset
 from govflow.usecases.users import Users
 
 
@@ -42,6 +46,7 @@ class Api:
 
     services: Container
     auth: Auth
+    password_reset: PasswordReset
     users: Users
     departments: Departments
     audit_logs: AuditLogs
@@ -50,21 +55,37 @@ class Api:
 def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -> Api:
     settings = services.settings
     pool = services.db.pool
-    throttle = Throttle(
-        services.redis,
-        prefix=redis_prefix(settings.queue_name),
-        max_attempts=settings.login_max_attempts,
-        window_seconds=settings.login_window_seconds,
+    prefix = redis_prefix(settings.queue_name)
+    store = PgAuthStore(pool)
+    guard = Guard(
+        Throttle(services.redis, prefix=prefix),
+        RedisKnownSources(services.redis, prefix=prefix),
+        RedisRefusalTally(services.redis, prefix=prefix),
+        store,
+        GuardPolicy(
+            max_attempts=settings.login_max_attempts,
+            window_seconds=settings.login_window_seconds,
+            account_max_attempts=settings.login_account_max_attempts,
+            known_source_seconds=settings.refresh_ttl_seconds,
+        ),
     )
+    opaque = OpaqueTokens()
     auth = Auth(
-        PgAuthStore(pool),
+        store,
         passwords,
         tokens,
-        throttle,
-        OpaqueTokens(),
+        guard,
+        opaque,
+        background_hasher=passwords.background,
         refresh_ttl_seconds=settings.refresh_ttl_seconds,
+    )
+    password_reset = PasswordReset(
+        store,
+        passwords.background,
+        opaque,
+        guard,
         log_reset_tokens=settings.mode in (Mode.DEVELOPMENT, Mode.TEST),
-        reset_delivery=NotificationResetDelivery(
+        delivery=NotificationResetDelivery(
             services.actions,
             services.plugin_settings.for_plugin,
             services.http,
@@ -74,7 +95,8 @@ def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -
     return Api(
         services=services,
         auth=auth,
-        users=Users(PgUserStore(pool), passwords),
+        password_reset=password_reset,
+        users=Users(PgUserStore(pool), passwords.background),
         departments=Departments(PgDepartmentStore(pool)),
         audit_logs=AuditLogs(PgAuditLogStore(pool)),
     )

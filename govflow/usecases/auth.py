@@ -3,6 +3,9 @@
 Access tokens are short JWTs bound to the user's token version; refresh tokens are opaque,
 stored hashed, rotated on every use and grouped in families. Presenting a rotated refresh
 token again revokes its whole family and every access token of the user.
+
+Logins and password changes are throttled by the :class:`~govflow.usecases.login_guard.Guard`;
+members of an inactive department can neither log in nor refresh their tokens.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import msgspec
 import structlog
 
 from govflow.core.passwords import password_problems
-from govflow.usecases.access_errors import NotAuthenticatedError, RateLimitedError
+from govflow.usecases.access_errors import NotAuthenticatedError
 from govflow.usecases.audit import Actor, AuditEntry
+from govflow.usecases.department_status import DepartmentInactiveError
 from govflow.usecases.errors import InvalidInputError
+from govflow.usecases.login_guard import Guard
 from govflow.usecases.principal import Principal
 
 INVALID_CREDENTIALS = "Invalid email or password"
@@ -36,6 +41,8 @@ class AuthUser(msgspec.Struct, frozen=True, kw_only=True):
     is_active: bool
     token_version: int
     password_hash: str
+    department_active: bool = True
+    """``False`` when the user's department is deactivated."""
 
 
 class NewRefreshToken(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,7 +62,13 @@ class Reused(msgspec.Struct, frozen=True):
     family_id: UUID
 
 
-RotateOutcome = Rotated | Reused | None
+class DepartmentBlocked(msgspec.Struct, frozen=True):
+    """A valid refresh token of a member of an inactive department: nothing was rotated."""
+
+    user_id: UUID
+
+
+RotateOutcome = Rotated | Reused | DepartmentBlocked | None
 ReuseAudit = Callable[[UUID, UUID], list[AuditEntry]]
 
 
@@ -82,6 +95,10 @@ class AuthStore(Protocol):
         self, user_id: UUID, token_hash: str, expires_at: datetime, audit: list[AuditEntry]
     ) -> None: ...
 
+    async def reset_token_usable(self, token_hash: str) -> bool:
+        """Whether a reset token would be accepted now (unused, unexpired, active user)."""
+        ...
+
     async def consume_reset_token(
         self, token_hash: str, new_hash: str, audit: Callable[[UUID], list[AuditEntry]]
     ) -> UUID | None: ...
@@ -107,12 +124,6 @@ class Issuer(Protocol):
     ) -> str: ...
 
 
-class Attempts(Protocol):
-    async def hit(self, subjects: dict[str, str]) -> int: ...
-
-    async def reset(self, kind: str, subject: str) -> None: ...
-
-
 class Opaque(Protocol):
     def new(self) -> str: ...
 
@@ -134,41 +145,38 @@ class TokenPair(msgspec.Struct, frozen=True, kw_only=True):
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
-def _policy(field: str, password: str) -> None:
+def check_policy(field: str, password: str) -> None:
+    """Raise :class:`InvalidInputError` on ``field`` when ``password`` breaks the policy."""
     problems = password_problems(password)
     if problems:
         raise InvalidInputError([(field, "password " + "; ".join(problems))])
 
 
-class ResetDelivery(Protocol):
-    """Sends a password-reset token to its account's owner (the notification channel)."""
-
-    async def deliver(self, email: str, token: str) -> bool: ...
-
-
 class Auth:
-    """The authentication use cases."""
+    """The authentication use cases.
+
+    ``hasher`` is the login lane (verification and rehashing at login); ``background_hasher``
+    serves password changes, so that they never take hashing capacity from logins.
+    """
 
     def __init__(
         self,
         store: AuthStore,
         hasher: Hasher,
         issuer: Issuer,
-        throttle: Attempts,
+        guard: Guard,
         opaque: Opaque,
         *,
+        background_hasher: Hasher,
         refresh_ttl_seconds: int,
-        log_reset_tokens: bool,
-        reset_delivery: ResetDelivery | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
+        self._background_hasher = background_hasher
         self._issuer = issuer
-        self._throttle = throttle
+        self._guard = guard
         self._opaque = opaque
         self._refresh_ttl = refresh_ttl_seconds
-        self._log_reset_tokens = log_reset_tokens
-        self._reset_delivery = reset_delivery
 
     def _refresh(self, family_id: UUID, client: ClientInfo) -> tuple[str, NewRefreshToken]:
         token = self._opaque.new()
@@ -196,39 +204,22 @@ class Auth:
         )
 
     async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
-        """Tokens for valid credentials; the same error for unknown, wrong and disabled."""
+        """Tokens for valid credentials; the same error for unknown, wrong and disabled.
+
+        :raises RateLimitedError: a limit of the guard is reached (nothing is verified).
+        :raises DepartmentInactiveError: right credentials, inactive department.
+        """
         account = email.strip().lower()
-        wait = await self._throttle.hit({"login-ip": client.ip, "login-account": account})
-        if wait:
-            await self._store.append_audit(
-                [
-                    AuditEntry(
-                        action="LOGIN_THROTTLED",
-                        actor=Actor(email=account, name=account),
-                        request_id=client.request_id,
-                        metadata={"ip": client.ip},
-                    )
-                ]
-            )
-            raise RateLimitedError(wait, "Too many login attempts; try again later")
+        attempt = await self._guard.login(account, client.ip, client.request_id)
         user = await self._store.user_by_email(account)
         ok = await self._hasher.verify(user.password_hash if user else None, password)
         if user is None or not ok or not user.is_active:
             reason = "unknown_user" if user is None else ("bad_password" if not ok else "disabled")
-            await self._store.append_audit(
-                [
-                    AuditEntry(
-                        action="LOGIN_FAILED",
-                        actor=Actor(email=account, name=account),
-                        entity_type="user" if user else None,
-                        entity_id=str(user.id) if user else None,
-                        department_id=user.department_id if user else None,
-                        request_id=client.request_id,
-                        metadata={"reason": reason, "ip": client.ip},
-                    )
-                ]
-            )
+            await self._login_failed(account, user, reason, client)
             raise NotAuthenticatedError(INVALID_CREDENTIALS)
+        if not user.department_active:
+            await self._login_failed(account, user, "department_inactive", client)
+            raise DepartmentInactiveError()
         new_hash = (
             await self._hasher.hash(password)
             if self._hasher.needs_rehash(user.password_hash)
@@ -237,7 +228,7 @@ class Auth:
         refresh, stored = self._refresh(uuid4(), client)
         audit = AuditEntry(
             action="LOGIN_SUCCESS",
-            actor=_actor(user),
+            actor=user_actor(user),
             entity_type="user",
             entity_id=str(user.id),
             department_id=user.department_id,
@@ -245,11 +236,31 @@ class Auth:
             metadata={"ip": client.ip, "rehashed": new_hash is not None},
         )
         await self._store.record_login(user.id, new_hash, stored, [audit])
-        await self._throttle.reset("login-account", account)
+        await self._guard.login_succeeded(attempt)
         return self._pair(user, refresh)
 
+    async def _login_failed(
+        self, account: str, user: AuthUser | None, reason: str, client: ClientInfo
+    ) -> None:
+        await self._store.append_audit(
+            [
+                AuditEntry(
+                    action="LOGIN_FAILED",
+                    actor=Actor(email=account, name=account),
+                    entity_type="user" if user else None,
+                    entity_id=str(user.id) if user else None,
+                    department_id=user.department_id if user else None,
+                    request_id=client.request_id,
+                    metadata={"reason": reason, "ip": client.ip},
+                )
+            ]
+        )
+
     async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
-        """Rotate a refresh token; a rotated one presented again revokes its family."""
+        """Rotate a refresh token; a rotated one presented again revokes its family.
+
+        :raises DepartmentInactiveError: the user's department is inactive (nothing rotated).
+        """
         new_token, stored = self._refresh(uuid4(), client)
 
         def on_reuse(user_id: UUID, family_id: UUID) -> list[AuditEntry]:
@@ -269,6 +280,8 @@ class Auth:
         )
         if isinstance(outcome, Rotated):
             return self._pair(outcome.user, new_token)
+        if isinstance(outcome, DepartmentBlocked):
+            raise DepartmentInactiveError()
         if isinstance(outcome, Reused):
             log.warning("refresh_token_reuse", user_id=str(outcome.user_id))
         raise NotAuthenticatedError("Invalid or expired refresh token")
@@ -279,77 +292,46 @@ class Auth:
             principal.user_id, [_entry(principal, "LOGOUT", principal.user_id)]
         )
 
-    async def request_reset(self, email: str, client: ClientInfo) -> None:
-        """Issue a single-use reset token when the account exists; answer the same either way."""
-        account = email.strip().lower()
-        if await self._throttle.hit({"reset-ip": client.ip, "reset-account": account}):
-            return
-        user = await self._store.user_by_email(account)
-        if user is None or not user.is_active:
-            return
-        token = self._opaque.new()
-        audit = AuditEntry(
-            action="PASSWORD_RESET_REQUESTED",
-            actor=_actor(user),
-            entity_type="user",
-            entity_id=str(user.id),
-            department_id=user.department_id,
-            request_id=client.request_id,
-            metadata={"ip": client.ip},
-        )
-        await self._store.create_reset_token(
-            user.id, self._opaque.digest(token), datetime.now(UTC) + RESET_TTL, [audit]
-        )
-        if self._reset_delivery is not None:
-            await self._reset_delivery.deliver(user.email, token)
-        if self._log_reset_tokens:
-            log.info(
-                "password_reset_token_issued", user_id=str(user.id), password_reset_token=token
-            )
-
-    async def confirm_reset(self, token: str, new_password: str, client: ClientInfo) -> None:
-        """Set a new password with a reset token; the token works once, before it expires."""
-        _policy("body.new_password", new_password)
-        new_hash = await self._hasher.hash(new_password)
-
-        def audit(user_id: UUID) -> list[AuditEntry]:
-            return [
-                AuditEntry(
-                    action="PASSWORD_RESET_COMPLETED",
-                    entity_type="user",
-                    entity_id=str(user_id),
-                    request_id=client.request_id,
-                    metadata={"ip": client.ip},
-                )
-            ]
-
-        if (
-            await self._store.consume_reset_token(self._opaque.digest(token), new_hash, audit)
-            is None
-        ):
-            raise InvalidInputError([("body.token", "invalid, used or expired reset token")])
-
     async def change_password(
         self, principal: Principal, current: str, new_password: str, client: ClientInfo
     ) -> TokenPair:
-        """Change the caller's own password; other sessions end, this one gets new tokens."""
+        """Change the caller's own password; other sessions end, this one gets new tokens.
+
+        Throttled per user; a wrong current password is audited ``PASSWORD_CHANGE_FAILED``.
+        """
+        limit = await self._guard.password_change(principal.actor(), client.ip, client.request_id)
         user = await self._store.user_by_id(principal.user_id)
         if user is None or not user.is_active:
             raise NotAuthenticatedError("Authentication required")
-        if not await self._hasher.verify(user.password_hash, current):
-            raise InvalidInputError(
-                [("body.current_password", "the current password is incorrect")]
-            )
-        _policy("body.new_password", new_password)
+        check_policy("body.new_password", new_password)
         if current == new_password:
             raise InvalidInputError(
                 [("body.new_password", "must differ from the current password")]
             )
-        new_hash = await self._hasher.hash(new_password)
+        if not await self._background_hasher.verify(user.password_hash, current):
+            await self._store.append_audit(
+                [
+                    AuditEntry(
+                        action="PASSWORD_CHANGE_FAILED",
+                        actor=principal.actor(),
+                        entity_type="user",
+                        entity_id=str(user.id),
+                        department_id=principal.department_id,
+                        request_id=client.request_id,
+                        reason="the current password is incorrect",
+                        metadata={"ip": client.ip},
+                    )
+                ]
+            )
+            raise InvalidInputError(
+                [("body.current_password", "the current password is incorrect")]
+            )
+        new_hash = await self._background_hasher.hash(new_password)
         refresh, stored = self._refresh(uuid4(), client)
         version = await self._store.set_password(
             user.id, new_hash, stored, [_entry(principal, "PASSWORD_CHANGED", user.id)]
         )
+        await self._guard.password_changed(limit)
         return self._pair(user, refresh, version)
 
     async def me(self, principal: Principal) -> AuthUser:
@@ -359,7 +341,8 @@ class Auth:
         return user
 
 
-def _actor(user: AuthUser) -> Actor:
+def user_actor(user: AuthUser) -> Actor:
+    """The user as an audit actor."""
     return Actor(
         user_id=user.id,
         email=user.email,

@@ -12,6 +12,7 @@ from govflow.core.audit_events import AuditEvent
 from govflow.core.inputs import InputError, validate_execution_inputs
 from govflow.core.spec import WorkflowSpec, effective_retry
 from govflow.usecases.audit import SYSTEM, Actor
+from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
 from govflow.usecases.ports import SpecSource, StepQueue
 
@@ -85,13 +86,16 @@ async def start_execution(
     specs: SpecSource,
     writer: ExecutionWriter,
     queue: StepQueue,
+    departments: DepartmentStatus,
 ) -> StartResult:
     """Create the execution and its steps in one transaction, audited; wake a worker after.
 
+    :raises DepartmentInactiveError: the actor's department is inactive.
     :raises NotFoundError: no such workflow in the caller's scope.
     :raises ConflictError: the workflow is deactivated.
     :raises InvalidInputError: the inputs do not match the workflow's ``inputs``.
     """
+    await ensure_department_active(departments, request.actor.department_id)
     workflow = await catalog.current(request.workflow, request.department_scope)
     if workflow is None:
         raise NotFoundError(f"workflow {request.workflow} not found")

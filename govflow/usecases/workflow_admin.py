@@ -18,6 +18,7 @@ import msgspec
 
 from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.audit import AuditEntry
+from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
 from govflow.usecases.errors import ConflictError, NotFoundError
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports_workflows import WorkflowStore, WorkflowStoreError
@@ -73,10 +74,15 @@ class WorkflowAdmin:
     """The workflow endpoints' use cases."""
 
     def __init__(
-        self, store: WorkflowAdminStore, actions: Mapping[str, type[msgspec.Struct]]
+        self,
+        store: WorkflowAdminStore,
+        actions: Mapping[str, type[msgspec.Struct]],
+        *,
+        departments: DepartmentStatus,
     ) -> None:
         self._store = store
         self._actions = actions
+        self._departments = departments
 
     async def search(
         self, principal: Principal, where: WorkflowFilter, page: PageRequest
@@ -120,7 +126,9 @@ class WorkflowAdmin:
         :raises SpecError: the file is invalid or names an unknown department; nothing saved.
         :raises FieldForbiddenError: a non-ADMIN uploads for another department, or over a
             workflow another department owns.
+        :raises DepartmentInactiveError: the caller's department is inactive.
         """
+        await ensure_department_active(self._departments, principal.department_id)
         checked = self.validate(file)
         if not principal.is_admin:
             await self._check_ownership(principal, checked)

@@ -15,10 +15,21 @@ import asyncpg
 
 from govflow.adapters.db.audit import append_audit
 from govflow.usecases.audit import AuditEntry
-from govflow.usecases.auth import AuthUser, NewRefreshToken, ReuseAudit, Rotated, RotateOutcome
+from govflow.usecases.auth import (
+    AuthUser,
+    DepartmentBlocked,
+    NewRefreshToken,
+    ReuseAudit,
+    Rotated,
+    RotateOutcome,
+)
 from govflow.usecases.auth import Reused as ReusedOutcome
 
-_USER_COLUMNS = "id, email, full_name, role, department_id, is_active, token_version, password_hash"
+_SELECT_USER = (
+    "SELECT u.id, u.email, u.full_name, u.role, u.department_id, u.is_active, u.token_version, "
+    "u.password_hash, coalesce(d.is_active, true) AS department_active "
+    "FROM users u LEFT JOIN departments d ON d.id = u.department_id"
+)
 
 _INSERT_REFRESH = """
 INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, client_ip, user_agent)
@@ -36,6 +47,7 @@ def _user(row: asyncpg.Record) -> AuthUser:
         is_active=row["is_active"],
         token_version=row["token_version"],
         password_hash=row["password_hash"],
+        department_active=row["department_active"],
     )
 
 
@@ -72,13 +84,11 @@ class PgAuthStore:
         self._pool = pool
 
     async def user_by_email(self, email: str) -> AuthUser | None:
-        row = await self._pool.fetchrow(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE lower(email) = lower($1)", email
-        )
+        row = await self._pool.fetchrow(f"{_SELECT_USER} WHERE lower(u.email) = lower($1)", email)
         return _user(row) if row else None
 
     async def user_by_id(self, user_id: UUID) -> AuthUser | None:
-        row = await self._pool.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+        row = await self._pool.fetchrow(f"{_SELECT_USER} WHERE u.id = $1", user_id)
         return _user(row) if row else None
 
     async def append_audit(self, entries: list[AuditEntry]) -> None:
@@ -124,11 +134,11 @@ class PgAuthStore:
                 return ReusedOutcome(row["user_id"], row["family_id"])
             if row["expired"]:
                 return None
-            user_row = await conn.fetchrow(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", row["user_id"]
-            )
+            user_row = await conn.fetchrow(f"{_SELECT_USER} WHERE u.id = $1", row["user_id"])
             if user_row is None or not user_row["is_active"]:
                 return None
+            if not user_row["department_active"]:
+                return DepartmentBlocked(row["user_id"])
             await conn.execute(
                 "UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1", row["id"]
             )
@@ -167,6 +177,15 @@ class PgAuthStore:
                 expires_at,
             )
             await append_audit(conn, audit)
+
+    async def reset_token_usable(self, token_hash: str) -> bool:
+        usable = await self._pool.fetchval(
+            "SELECT true FROM password_reset_tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() "
+            "AND u.is_active",
+            token_hash,
+        )
+        return bool(usable)
 
     async def consume_reset_token(
         self, token_hash: str, new_hash: str, audit: Callable[[UUID], list[AuditEntry]]

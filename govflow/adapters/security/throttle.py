@@ -1,58 +1,95 @@
 """Attempt counters in Redis: atomic across processes, one round trip per check.
 
-A Lua script increments every key of an attempt, sets the window on first use and answers the
-longest wait when any key is over the limit, so concurrent API processes share one count.
+One Lua script checks every counter of an attempt first; when one is at its ceiling it answers
+the longest wait among the reached counters and increments nothing, otherwise it increments them
+all (setting the window on first use). Concurrent API processes share the counts, and attempts
+refused by one limit never inflate another.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-_HIT = """
-local blocked = 0
+from govflow.usecases.throttling import ALLOWED, Limit, Verdict
+
+_ATTEMPT = """
+local wait = 0
+local refused = 0
 for i, key in ipairs(KEYS) do
-    local count = redis.call('INCR', key)
-    if count == 1 then
-        redis.call('EXPIRE', key, ARGV[2])
-    end
-    if count > tonumber(ARGV[1]) then
+    local ceiling = tonumber(ARGV[2 * i - 1])
+    local window = tonumber(ARGV[2 * i])
+    local count = tonumber(redis.call('GET', key) or '0')
+    if count >= ceiling then
         local ttl = redis.call('TTL', key)
         if ttl < 0 then
-            redis.call('EXPIRE', key, ARGV[2])
-            ttl = tonumber(ARGV[2])
+            redis.call('EXPIRE', key, window)
+            ttl = window
         end
-        if ttl > blocked then
-            blocked = ttl
+        if ttl > wait then
+            wait = ttl
+            refused = i
         end
     end
 end
-return blocked
+if refused > 0 then
+    return {wait, refused}
+end
+for i, key in ipairs(KEYS) do
+    if redis.call('INCR', key) == 1 then
+        redis.call('EXPIRE', key, tonumber(ARGV[2 * i]))
+    end
+end
+return {0, 0}
+"""
+
+_REFUND = """
+for _, key in ipairs(KEYS) do
+    local count = tonumber(redis.call('GET', key) or '0')
+    if count > 1 then
+        redis.call('DECR', key)
+    elseif count == 1 then
+        redis.call('DEL', key)
+    end
+end
+return 0
 """
 
 
-class Throttle:
-    """Counts attempts per subject (an IP, an account) in a fixed window."""
+def subject_digest(subject: str) -> str:
+    """A subject as it appears in key names: never the address or email itself."""
+    return hashlib.sha256(subject.lower().encode()).hexdigest()[:32]
 
-    def __init__(
-        self, redis: aioredis.Redis, *, prefix: str, max_attempts: int, window_seconds: int
-    ) -> None:
+
+class Throttle:
+    """The ``Attempts`` port over Redis."""
+
+    def __init__(self, redis: aioredis.Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._max = max_attempts
-        self._window = window_seconds
-        self._script = redis.register_script(_HIT)
+        self._attempt = redis.register_script(_ATTEMPT)
+        self._refund = redis.register_script(_REFUND)
 
-    def _key(self, kind: str, subject: str) -> str:
-        digest = hashlib.sha256(subject.lower().encode()).hexdigest()[:32]
-        return f"{self._prefix}:throttle:{kind}:{digest}"
+    def key(self, limit: Limit) -> str:
+        return f"{self._prefix}:throttle:{limit.kind}:{subject_digest(limit.subject)}"
 
-    async def hit(self, subjects: dict[str, str]) -> int:
-        """Count one attempt for each ``kind -> subject``; the seconds to wait, 0 when allowed."""
-        keys = [self._key(kind, subject) for kind, subject in subjects.items()]
-        return int(await self._script(keys=keys, args=[self._max, self._window]))
+    async def attempt(self, limits: Sequence[Limit]) -> Verdict:
+        """Count one attempt for every limit; the wait and the refusing limit when one is full."""
+        if not limits:
+            return ALLOWED
+        args: list[int] = []
+        for limit in limits:
+            args += [limit.max_attempts, limit.window_seconds]
+        wait, index = await self._attempt(keys=[self.key(limit) for limit in limits], args=args)
+        if int(index) == 0:
+            return ALLOWED
+        return Verdict(wait=max(1, int(wait)), limit=limits[int(index) - 1])
 
-    async def reset(self, kind: str, subject: str) -> None:
-        """Forget the attempts of one subject (after a successful login)."""
-        await self._redis.delete(self._key(kind, subject))
+    async def refund(self, limits: Sequence[Limit]) -> None:
+        if limits:
+            await self._refund(keys=[self.key(limit) for limit in limits], args=[])
+
+    async def clear(self, limit: Limit) -> None:
+        await self._redis.delete(self.key(limit))

@@ -1,8 +1,15 @@
-"""``/auth`` endpoints: thin; decode, call :class:`~govflow.usecases.auth.Auth`, encode."""
+"""``/auth`` endpoints: thin; decode, call :class:`~govflow.usecases.auth.Auth` or
+:class:`~govflow.usecases.password_reset.PasswordReset`, encode.
+
+A password-reset request is answered before its work runs: the handler only schedules
+:meth:`~govflow.usecases.password_reset.PasswordReset.request` as a background task, which
+uvicorn runs after the response has been sent, the same for every address.
+"""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
@@ -83,10 +90,13 @@ class AuthController(Controller):
         data: JSONBody[ResetRequestIn],
         api: NamedDependency[Api],
         client: NamedDependency[ClientInfo],
-    ) -> Envelope[None]:
-        """Always the same answer, whether or not the account exists."""
-        await api.auth.request_reset(data.email, client)
-        return ok(None, RESET_ANSWER)
+    ) -> Response[Envelope[None]]:
+        """Always the same answer, sent before anything is looked up, sent or stored."""
+        return Response(
+            ok(None, RESET_ANSWER),
+            status_code=HTTP_202_ACCEPTED,
+            background=BackgroundTask(api.password_reset.request, data.email, client),
+        )
 
     @post(
         "/password-reset/confirm",
@@ -101,7 +111,7 @@ class AuthController(Controller):
         client: NamedDependency[ClientInfo],
     ) -> Envelope[None]:
         """Set a new password with a single-use reset token; every session ends."""
-        await api.auth.confirm_reset(data.token, data.new_password, client)
+        await api.password_reset.confirm(data.token, data.new_password, client)
         return ok(None, "Password has been reset")
 
     @post(

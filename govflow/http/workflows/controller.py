@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
+from govflow.adapters.db.department_status import PgDepartmentStatus
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.bootstrap import Container
 from govflow.core.spec_errors import SpecError
@@ -39,7 +40,11 @@ VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 def provide_workflows(services: NamedDependency[Container]) -> WorkflowAdmin:
     """The workflow use cases over the container's pool and installed actions."""
-    return WorkflowAdmin(PgWorkflowAdmin(services.db.pool), services.actions.inputs())
+    return WorkflowAdmin(
+        PgWorkflowAdmin(services.db.pool),
+        services.actions.inputs(),
+        departments=PgDepartmentStatus(services.db.pool),
+    )
 
 
 def spec_error(request: Request[Any, Any, Any], exc: Exception) -> Response[SpecErrorBody]:
