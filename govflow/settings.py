@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1, le=64)
     database_url: str | None = None
+    migration_database_url: str | None = None
     redis_url: str | None = None
     db_pool_min: int = Field(default=2, ge=1, le=100)
     db_pool_max: int = Field(default=10, ge=1, le=500)
@@ -78,11 +79,18 @@ class Settings(BaseSettings):
     jira_email: str | None = None
     jira_api_token: str | None = None
     jira_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    audit_seal_key: str | None = Field(default=None, min_length=32)
+    audit_anchor_path: Path | None = None
+    audit_witness_url: str | None = None
 
     @field_validator(
         "database_url",
+        "migration_database_url",
         "redis_url",
         "jwt_secret",
+        "audit_seal_key",
+        "audit_anchor_path",
+        "audit_witness_url",
         "worker_metrics_port",
         "jira_base_url",
         "jira_email",
@@ -98,7 +106,14 @@ class Settings(BaseSettings):
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
-    @field_validator("database_url")
+    @field_validator("audit_witness_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("postgres://", "postgresql://")):
@@ -121,6 +136,7 @@ class Settings(BaseSettings):
                     ("JWT_SECRET", self.jwt_secret),
                     ("DATABASE_URL", self.database_url),
                     ("REDIS_URL", self.redis_url),
+                    ("AUDIT_SEAL_KEY", self.audit_seal_key),
                 )
                 if not value
             ]

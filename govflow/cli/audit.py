@@ -1,4 +1,4 @@
-"""``govflow audit seal`` and ``govflow audit verify``: the audit log's hash chain."""
+"""``govflow audit seal`` and ``govflow audit verify``: the audit log's tamper evidence."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import sys
 
 import click
 
-from govflow.adapters.db.audit_seals import seal_pending, verify_chain
+from govflow.adapters.audit_sealing import audit_sealing
+from govflow.adapters.db.audit_seals import SealRefused, seal_pending, verify_chain
 from govflow.bootstrap import container
-from govflow.cli.common import run, settings_or_exit
+from govflow.cli.common import fail, run, settings_or_exit
 
 
 @click.group("audit")
@@ -18,26 +19,41 @@ def audit() -> None:
 
 @audit.command("seal")
 def seal() -> None:
-    """Seal the audit rows not sealed yet (the scheduler does this on every sweep)."""
+    """Seal and anchor the audit rows not sealed yet (the scheduler does this every 10 s)."""
     settings = settings_or_exit()
+    sealing = audit_sealing(settings)
 
     async def go() -> str:
         async with container(settings) as services, services.db.pool.acquire() as conn:
-            report = await seal_pending(conn)
-        return f"sealed {report.rows} row(s) in {report.seals} seal(s)"
+            report = await seal_pending(conn, sealing)
+        if report.busy:
+            return f"another process is sealing (it holds {sealing.anchor.lock_path})"
+        text = f"sealed {report.rows} row(s) in {report.seals} seal(s)"
+        if report.caught_up:
+            text += f"; anchored {report.caught_up} seal(s) a crash had left unanchored"
+        return text
 
-    click.echo(run(go()))
+    try:
+        click.echo(run(go()))
+    except SealRefused as exc:
+        fail(f"refusing to seal: {exc}")
 
 
 @audit.command("verify")
 def verify() -> None:
-    """Recompute the chain of seals; exit 1 naming every seal that no longer matches."""
+    """Recompute the seals and compare them with the anchor; exit 1 naming every problem."""
     settings = settings_or_exit()
+    sealing = audit_sealing(settings)
 
     async def go() -> tuple[bool, str]:
         async with container(settings) as services, services.db.pool.acquire() as conn:
-            report = await verify_chain(conn)
-        lines = [f"{report.seals} seal(s), {report.rows} row(s) verified", *report.problems]
+            report = await verify_chain(conn, sealing)
+        lines = [
+            f"{report.seals} seal(s), {report.rows} row(s) verified; "
+            f"{report.anchored} seal head(s) anchored in {sealing.anchor.path}; "
+            f"{report.unsealed} row(s) not sealed yet",
+            *report.problems,
+        ]
         return report.ok, "\n".join(lines)
 
     ok, text = run(go())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from govflow.adapters.db.migrations import MigrationError, migrate
+from govflow.adapters.db.migrations import MigrationError, migrate_database
+from govflow.adapters.db.roles import url_user
 from govflow.adapters.db.seed import seed_demo_users, seed_departments
 from govflow.adapters.embedded import EmbeddedPostgres, EmbeddedRedis
 from govflow.adapters.security.passwords import Passwords
@@ -15,8 +16,11 @@ from govflow.settings import Settings
 
 
 async def apply_migrations(settings: Settings) -> list[str]:
-    async with container(settings) as c, c.db.pool.acquire() as conn:
-        return await migrate(conn)
+    """Migrate as the owner (``MIGRATION_DATABASE_URL``, else ``DATABASE_URL``'s user)."""
+    url = settings.database_url or resolve_service_urls(settings).database_url
+    if settings.migration_database_url:
+        return await migrate_database(settings.migration_database_url, app_login=url_user(url))
+    return await migrate_database(url)
 
 
 @click.command("migrate")

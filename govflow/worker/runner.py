@@ -10,6 +10,7 @@ import time
 
 from taskiq.receiver import Receiver
 
+from govflow.adapters.audit_sealing import audit_sealing
 from govflow.adapters.db.audit_seals import seal_pending
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.bootstrap import container
@@ -60,6 +61,7 @@ async def run_scheduler(settings: Settings) -> None:
     _stop_on_signals(stop)
     async with container(settings, role="govflow-scheduler") as services:
         sweeper = services.sweeper()
+        sealing = audit_sealing(settings)
         next_seal = time.monotonic()
         log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
         while not stop.is_set():
@@ -69,7 +71,7 @@ async def run_scheduler(settings: Settings) -> None:
                     log.info("sweep: %s", report)
                 if time.monotonic() >= next_seal:
                     async with services.db.pool.acquire() as conn:
-                        await seal_pending(conn)
+                        await seal_pending(conn, sealing)
                     next_seal = time.monotonic() + SEAL_EVERY_SECONDS
             except Exception:  # a database or Redis outage: log and keep sweeping
                 log.exception("sweep failed")

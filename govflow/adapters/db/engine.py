@@ -2,6 +2,10 @@
 
 The pool has no custom type codecs, so Piccolo's JSON columns work as Piccolo expects; hand-written
 SQL passes JSON as text (``$1::jsonb``) and decodes it with :func:`decode_json`.
+
+Every connection acts as the least-privileged role (``govflow_app``, see
+:mod:`govflow.adapters.db.roles`), asked for in the startup packet rather than by a ``SET ROLE``
+statement: the role is then the session's default, so no ``RESET`` brings the login user back.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
+from govflow.adapters.db.roles import APP_ROLE
 from govflow.adapters.db.tables import ALL_TABLES
 
 
@@ -34,27 +39,46 @@ class Database:
     """Owns the pool; binds the Piccolo tables to it."""
 
     def __init__(
-        self, dsn: str, *, min_size: int = 2, max_size: int = 10, application_name: str = "govflow"
+        self,
+        dsn: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        application_name: str = "govflow",
+        role: str | None = APP_ROLE,
     ) -> None:
+        """:param role: the role every connection acts as; ``None`` keeps the login user's."""
         self.dsn = dsn
-        self.engine = GovflowEngine(config={"dsn": dsn})
+        self.server_settings = {"application_name": application_name}
+        if role is not None:
+            self.server_settings["role"] = role
+        self.engine = GovflowEngine(config={"dsn": dsn, "server_settings": self.server_settings})
         self._min_size = min_size
         self._max_size = max_size
-        self._application_name = application_name
+        self._role = role
         self._pool: asyncpg.Pool | None = None
         for table in ALL_TABLES:
             table._meta._db = self.engine
 
     async def start(self) -> None:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self.dsn,
-                min_size=self._min_size,
-                max_size=self._max_size,
-                command_timeout=60,
-                server_settings={"application_name": self._application_name},
-                reset=_keep_session,
-            )
+            try:
+                self._pool = await asyncpg.create_pool(
+                    self.dsn,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    command_timeout=60,
+                    server_settings=self.server_settings,
+                    reset=_keep_session,
+                )
+            except (asyncpg.InvalidParameterValueError, asyncpg.InsufficientPrivilegeError) as exc:
+                if self._role is None or "role" not in str(exc):
+                    raise
+                raise RuntimeError(
+                    f"the database has no role {self._role} that this login may act as: "
+                    f"run `govflow migrate` (it creates the role), and make the login a member "
+                    f"(GRANT {self._role} TO <login>) unless it is a superuser"
+                ) from exc
             self.engine.pool = self._pool
 
     async def close(self) -> None:

@@ -3,6 +3,10 @@
 Each file runs in its own transaction and is recorded in ``schema_migrations`` with its checksum;
 an applied file whose content changed afterwards is an error, never silently re-applied. Two
 processes migrating at once are serialised by the lock: the second finds nothing left to do.
+
+Migrations run as the database's owner (``MIGRATION_DATABASE_URL``, else ``DATABASE_URL``) on a
+connection of their own, never through the application's pool, whose sessions act as the
+least-privileged ``govflow_app`` role and may not change the schema.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 import asyncpg
 
 import govflow
+from govflow.adapters.db.roles import RoleError, grant_app_role
 
 MIGRATIONS_LOCK_KEY = 0x60F10_0001
 
@@ -81,3 +86,22 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS_LOCK_KEY)
     return applied_now
+
+
+async def migrate_database(url: str, *, app_login: str | None = None) -> list[str]:
+    """Apply the pending migrations as the user ``url`` names; return the names applied.
+
+    :param app_login: the login the application connects as; when it is not the migrating user,
+        it is made a member of ``govflow_app`` (if it is not one, or a superuser, already).
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        applied = await migrate(conn)
+        if app_login and app_login != await conn.fetchval("SELECT current_user"):
+            try:
+                await grant_app_role(conn, app_login)
+            except RoleError as exc:
+                raise MigrationError(str(exc)) from None
+        return applied
+    finally:
+        await conn.close()

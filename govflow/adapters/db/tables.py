@@ -223,6 +223,7 @@ class AuditSeal(Table, tablename="audit_seals"):
     previous_hash = Varchar(length=64)
     hash = Varchar(length=64)
     sealed_at = Timestamptz(default=TimestamptzNow())
+    mac = Varchar(length=64)
 
 
 ALL_TABLES: tuple[type[Table], ...] = (
