@@ -1,4 +1,10 @@
-"""Reading the audit log (ADMIN everything, MANAGER their department) and manual entries."""
+"""Reading the audit log (ADMIN everything, MANAGER their department) and manual entries.
+
+Manual entries live in a namespace of their own: their action starts with ``MANUAL_``
+(:data:`MANUAL_PREFIX`), a prefix GovFlow never writes, and their metadata carries
+``manual: true``. Any other name (``LOGIN_SUCCESS``, ``WORKFLOW_EXECUTION_CREATED``, ...) is
+reserved for the entries the system writes, so an ADMIN cannot forge one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,19 @@ from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import InvalidInputError
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.principal import Principal, scope_department
+
+MANUAL_PREFIX = "MANUAL_"
+"""The prefix of every manual entry's action; no entry the system writes uses it."""
+
+
+def manual_action_problem(action: str) -> str | None:
+    """Why ``action`` cannot name a manual entry, or ``None`` when it can."""
+    if not action.startswith(MANUAL_PREFIX) or len(action) == len(MANUAL_PREFIX):
+        return (
+            f"manual entries are named {MANUAL_PREFIX}<NAME>; "
+            "other names are reserved for the entries GovFlow writes"
+        )
+    return None
 
 
 class AuditLogView(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +88,13 @@ class AuditLogs:
         return Page(items, total, page)
 
     async def add(self, principal: Principal, entry: ManualEntry) -> AuditLogView:
+        """Record a manual entry, flagged ``manual`` whatever its metadata says.
+
+        :raises InvalidInputError: the action is outside the manual namespace (``body.action``).
+        """
+        problem = manual_action_problem(entry.action)
+        if problem is not None:
+            raise InvalidInputError([("body.action", problem)])
         return await self._store.add(
             AuditEntry(
                 action=entry.action,

@@ -1,4 +1,9 @@
-"""Departments: ADMIN and MANAGER read (a MANAGER only their own), ADMIN creates and changes."""
+"""Departments: ADMIN and MANAGER read (a MANAGER only their own), ADMIN creates and changes.
+
+Codes are stored in lowercase, the spelling workflow files use to name their department: a code
+received in any case is lowercased before it is written, and storage refuses two codes that differ
+only in case (the conflict is answered on ``body.code``).
+"""
 
 from __future__ import annotations
 
@@ -62,6 +67,11 @@ class DepartmentStore(Protocol):
     ) -> DepartmentView | None: ...
 
 
+def normalise_code(code: str) -> str:
+    """The stored spelling of a department code: lowercase (codes are ASCII)."""
+    return code.lower()
+
+
 def _entry(
     principal: Principal, action: str, department_id: UUID, metadata: dict[str, Any]
 ) -> AuditEntry:
@@ -93,6 +103,7 @@ class Departments:
         return found
 
     async def create(self, principal: Principal, department: NewDepartment) -> DepartmentView:
+        department = msgspec.structs.replace(department, code=normalise_code(department.code))
         department_id = uuid4()
         audit = _entry(principal, "DEPARTMENT_CREATED", department_id, {"code": department.code})
         return await self._store.create(department_id, department, [audit])
@@ -103,6 +114,8 @@ class Departments:
         values = changes.as_dict()
         if not values:
             raise InvalidInputError([("body", "name at least one field to change")])
+        if "code" in values:
+            values["code"] = normalise_code(values["code"])
         audit = _entry(principal, "DEPARTMENT_UPDATED", department_id, {"changes": values})
         updated = await self._store.update(department_id, values, [audit])
         if updated is None:

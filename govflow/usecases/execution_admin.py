@@ -65,6 +65,10 @@ class Sweep(Protocol):
     async def sweep_once(self) -> SweepReport: ...
 
 
+SweepFactory = Callable[[UUID | None], Sweep]
+"""A sweeper over one department's executions (``None``: every department's)."""
+
+
 class ExecutionAdmin:
     """The execution endpoints' use cases."""
 
@@ -74,7 +78,7 @@ class ExecutionAdmin:
         start: Callable[[StartRequest], Awaitable[StartResult]],
         control: ExecutionControl,
         queue: StepQueue,
-        sweeper: Callable[[], Sweep],
+        sweeper: SweepFactory,
     ) -> None:
         self._reader = reader
         self._start = start
@@ -193,8 +197,12 @@ class ExecutionAdmin:
         )
 
     async def recover_stale(self, principal: Principal) -> RecoveryView:
-        """One sweep: recover expired leases, re-send lost wake-ups. Audited with the report."""
-        report = await self._sweeper().sweep_once()
+        """One sweep: recover expired leases, re-send lost wake-ups. Audited with the report.
+
+        A MANAGER's sweep touches, counts and audits their own department's executions only.
+        """
+        scope = scope_department(principal)
+        report = await self._sweeper(scope).sweep_once()
         view = RecoveryView(
             recovered=report.recovered,
             needs_attention=report.needs_attention,
@@ -208,6 +216,7 @@ class ExecutionAdmin:
                     action=RECOVERY_TRIGGERED,
                     actor=principal.actor(),
                     entity_type="execution",
+                    department_id=None if scope is None else principal.department_id,
                     request_id=principal.request_id,
                     reason="stale running recovery requested through the API",
                     metadata={name: getattr(view, name) for name in RecoveryView.__struct_fields__},

@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from govflow.adapters.db import like
 from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.usecases.audit import AuditEntry
@@ -37,7 +38,7 @@ _WHERE = """
  WHERE ($1::uuid IS NULL OR w.department_id = $1)
    AND ($2::bool IS NULL OR w.is_active = $2)
    AND ($3::uuid IS NULL OR w.department_id = $3)
-   AND ($4::text IS NULL OR w.name ILIKE '%' || $4 || '%' OR w.title ILIKE '%' || $4 || '%')
+   AND ($4::text IS NULL OR w.name ILIKE $4 ESCAPE '\\' OR w.title ILIKE $4 ESCAPE '\\')
 """
 _LIST = f"""
 SELECT {_VIEW_COLUMNS}, count(*) OVER () AS total {_FROM} {_WHERE}
@@ -92,8 +93,9 @@ def _step(row: asyncpg.Record) -> WorkflowStepView:
 async def list_workflows(
     conn: asyncpg.Connection, where: WorkflowFilter, page: PageRequest, scope: UUID | None
 ) -> Page[WorkflowView]:
-    """One page of workflows by name."""
-    args = (scope, where.active, where.department_id, where.name)
+    """One page of workflows by name; ``where.name`` is found literally in a name or title."""
+    name = like.contains(where.name) if where.name is not None else None
+    args = (scope, where.active, where.department_id, name)
     rows = await conn.fetch(_LIST, *args, page.limit, page.offset)
     total = rows[0]["total"] if rows else int(await conn.fetchval(_COUNT, *args))
     return Page(items=[_view(row) for row in rows], total=total, request=page)

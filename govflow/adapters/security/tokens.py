@@ -4,6 +4,10 @@ An access token carries ``iss``, ``aud``, ``sub``, ``exp``, ``iat``, ``jti``, ``
 ``department`` and ``tv`` (the user's token version). Verification pins the algorithm, requires
 every claim, checks issuer, audience and expiry with a small leeway; the caller then compares
 ``tv`` and the user's state with the database.
+
+A token must also not live longer than the tokens this server issues: one whose ``exp - iat``
+exceeds the configured access TTL plus the leeway is refused even when correctly signed (a token
+minted with a leaked or reused secret, or under an older, longer TTL, cannot outlast the policy).
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ class AccessTokens:
                 leeway=LEEWAY_SECONDS,
                 options={"require": _REQUIRED, "verify_signature": True},
             )
+            _check_lifetime(claims["iat"], claims["exp"], self.ttl_seconds)
             department = claims.get("department")
             tv = claims["tv"]
             if not isinstance(tv, int) or isinstance(tv, bool):
@@ -98,6 +103,19 @@ class AccessTokens:
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise InvalidToken(str(exc)) from None
+
+
+def _check_lifetime(issued: object, expires: object, ttl_seconds: int) -> None:
+    """Refuse non-numeric times and a lifetime beyond ``ttl_seconds`` plus the leeway."""
+    if (
+        not isinstance(issued, int | float)
+        or not isinstance(expires, int | float)
+        or isinstance(issued, bool)
+        or isinstance(expires, bool)
+    ):
+        raise InvalidToken("iat and exp must be numbers")
+    if expires - issued > ttl_seconds + LEEWAY_SECONDS:
+        raise InvalidToken("the token lives longer than the access token lifetime")
 
 
 def new_opaque_token() -> str:

@@ -1,4 +1,7 @@
-"""Request body of ``POST /audit-logs``; answers are ``AuditLogView``."""
+"""Request body of ``POST /audit-logs``; answers are ``AuditLogView``.
+
+The action pattern ends in ``$(?!\\n)``: Python's ``$`` alone also matches before a final newline.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,13 @@ import msgspec
 
 from govflow.usecases.audit_logs import ManualEntry
 
-Action = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{2,99}$")]
+Action = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Z][A-Z0-9_]{2,99}$(?!\n)",
+        description="MANUAL_<NAME>: other names are reserved for the entries GovFlow writes.",
+    ),
+]
 EntityType = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 EntityId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000)]

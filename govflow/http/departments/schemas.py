@@ -1,4 +1,7 @@
-"""Request bodies of ``/departments``; answers are ``DepartmentView``."""
+"""Request bodies of ``/departments``; answers are ``DepartmentView``.
+
+The code pattern ends in ``$(?!\\n)``: Python's ``$`` alone also matches before a final newline.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,15 @@ import msgspec
 
 from govflow.usecases.departments import DepartmentChanges, NewDepartment
 
-Code = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Code = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=2,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$(?!\n)",
+        description="Stored in lowercase; unique whatever the case.",
+    ),
+]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
 

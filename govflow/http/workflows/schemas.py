@@ -19,7 +19,10 @@ from govflow.core.yaml_source import MAX_BYTES
 from govflow.usecases.errors import InvalidInputError
 from govflow.usecases.workflows import SourceFile
 
-FILENAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+FILENAME_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,199}$(?!\n)"
+"""One name, no path: no separators, no ``..``, no control characters (the pattern ends in
+``$(?!\\n)`` because Python's ``$`` alone also matches before a final newline)."""
+FILENAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, without '..'"
 DEFAULT_FILENAME = "upload.yaml"
 YAML_TYPES = frozenset(
     {"application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml", "text/plain"}
@@ -80,7 +83,7 @@ def decode_upload(media_type: str, raw: bytes, filename: str | None) -> SourceFi
     if media_type in YAML_TYPES:
         name = filename or DEFAULT_FILENAME
         if not re.match(FILENAME_PATTERN, name):
-            raise InvalidInputError([("query.filename", f"must match {FILENAME_PATTERN}")])
+            raise InvalidInputError([("query.filename", f"expected {FILENAME_RULE}")])
         try:
             return SourceFile(name, raw.decode("utf-8"))
         except UnicodeDecodeError:
