@@ -3,34 +3,54 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 
 import click
 
+from govflow.adapters.audit_sealing import development_audit_seal_key
+from govflow.adapters.db.roles import embedded_app_url
 from govflow.adapters.db.seed import read_demo_credentials
 from govflow.adapters.embedded import EmbeddedServerError
-from govflow.adapters.services import resolve_service_urls, stop_embedded
+from govflow.adapters.services import ServiceUrls, resolve_service_urls, stop_embedded
 from govflow.cli.common import fail, settings_or_exit
 from govflow.cli.supervisor import StartupError, Supervisor, check_home_writable, check_port_free
 from govflow.settings import Settings, development_jwt_secret
 
 
 def _development_env(settings: Settings) -> dict[str, str]:
-    if settings.jwt_secret or not settings.is_development:
+    if not settings.is_development:
         return {}
-    secret, created = development_jwt_secret(settings.home)
-    if created:
-        click.echo(f"development mode: generated a JWT secret in {settings.home / 'jwt_secret'}")
-    return {"JWT_SECRET": secret}
+    env = {}
+    if not settings.jwt_secret:
+        secret, created = development_jwt_secret(settings.home)
+        if created:
+            click.echo(
+                f"development mode: generated a JWT secret in {settings.home / 'jwt_secret'}"
+            )
+        env["JWT_SECRET"] = secret
+    if not settings.audit_seal_key:
+        key, created = development_audit_seal_key(settings.home)
+        if created:
+            click.echo(f"development mode: generated an audit seal key in {settings.home}")
+        env["AUDIT_SEAL_KEY"] = key
+    return env
 
 
-async def _prepare(settings: Settings, urls_env: dict[str, str]) -> None:
+async def _prepare(settings: Settings, urls: ServiceUrls) -> ServiceUrls:
+    """Migrate as the owner, then seed and load as the application; return the URLs the
+    processes use (on the embedded cluster: a login of its own acting as ``govflow_app``)."""
     from govflow.cli.database import apply_migrations, seed
     from govflow.cli.workflows import load_workflows
 
     await apply_migrations(settings)
+    if "postgres" in urls.embedded:
+        app_url = await embedded_app_url(urls.database_url, settings.home)
+        urls = dataclasses.replace(urls, database_url=app_url)
+        settings = settings.model_copy(update={"database_url": app_url})
     await seed(settings)
     await load_workflows(settings, settings.workflows_dir, quiet=False)
+    return urls
 
 
 @click.command("up")
@@ -49,7 +69,7 @@ def up() -> None:
     )
     status = 1
     try:
-        asyncio.run(_prepare(prepared, env))
+        urls = asyncio.run(_prepare(prepared, urls))
         click.echo(
             f"\nGovFlow is starting on http://{settings.host}:{settings.port}"
             f"  (API docs: http://{settings.host}:{settings.port}/schema)"

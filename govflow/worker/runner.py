@@ -11,10 +11,11 @@ import time
 from taskiq.receiver import Receiver
 
 from govflow.adapters.audit_sealing import audit_sealing
-from govflow.adapters.db.audit_seals import seal_pending
+from govflow.adapters.db.audit_seals import SealRefused, seal_pending
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.bootstrap import container
 from govflow.settings import Settings
+from govflow.worker.memory_limit import limit_memory
 
 log = logging.getLogger("govflow.worker")
 
@@ -29,6 +30,7 @@ def _stop_on_signals(event: asyncio.Event) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Consume wake-ups and run steps until SIGINT/SIGTERM; in-flight steps finish first."""
+    limit_memory(settings.worker_memory_limit_mb)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with container(settings, worker=True, role="govflow-worker") as services:
@@ -70,9 +72,11 @@ async def run_scheduler(settings: Settings) -> None:
                 if report.recovered or report.needs_attention or report.failed:
                     log.info("sweep: %s", report)
                 if time.monotonic() >= next_seal:
+                    next_seal = time.monotonic() + SEAL_EVERY_SECONDS
                     async with services.db.pool.acquire() as conn:
                         await seal_pending(conn, sealing)
-                    next_seal = time.monotonic() + SEAL_EVERY_SECONDS
+            except SealRefused as exc:  # tampering, or a lost anchor: a person must look
+                log.error("audit sealing refused: %s", exc)
             except Exception:  # a database or Redis outage: log and keep sweeping
                 log.exception("sweep failed")
             with contextlib.suppress(TimeoutError):

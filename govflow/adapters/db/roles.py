@@ -9,11 +9,16 @@ the role is the session's default, which ``RESET ROLE`` and ``RESET ALL`` return
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
 APP_ROLE = "govflow_app"
+EMBEDDED_LOGIN = "govflow"
+"""The login ``govflow up`` creates in the embedded cluster for the API, worker and scheduler."""
 
 
 class RoleError(Exception):
@@ -75,3 +80,28 @@ async def ensure_login_role(conn: asyncpg.Connection, login: str, password: str)
         f"NOREPLICATION NOBYPASSRLS PASSWORD {_literal(password)}"
     )
     await grant_app_role(conn, login)
+
+
+def _kept_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (created ``0600`` by the first caller)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(24)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
+
+
+async def embedded_app_url(owner_url: str, home: Path) -> str:
+    """The URL the processes of ``govflow up`` use on the embedded cluster: a plain login that
+    acts as ``govflow_app``, with a password kept in ``home/db_password``."""
+    password = _kept_secret(home / "db_password")
+    conn = await asyncpg.connect(owner_url)
+    try:
+        await ensure_login_role(conn, EMBEDDED_LOGIN, password)
+    finally:
+        await conn.close()
+    return with_user(owner_url, EMBEDDED_LOGIN, password)
