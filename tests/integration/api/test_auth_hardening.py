@@ -115,17 +115,19 @@ async def test_throttled_logins_are_audited_once_per_limit_and_window(api: ApiHa
 
 
 async def test_the_next_window_reports_how_many_were_refused_before(api: ApiHarness) -> None:
-    async with tuned(api, login_window_seconds=1, login_max_attempts=2) as app:
-        async with peer(app, "10.6.0.1") as client:
-            refused = 0
-            for _ in range(2000):
-                response = await login(client, "someone@example.org", "Wrong-guess-123")
-                if response.status_code == 429:
-                    refused += 1
-                    if len(await rows(api, "LOGIN_THROTTLED")) == 2:
-                        break
-            else:
-                raise AssertionError("no second window within 2000 attempts")
+    async with (
+        tuned(api, login_window_seconds=1, login_max_attempts=2) as app,
+        peer(app, "10.6.0.1") as client,
+    ):
+        refused = 0
+        for _ in range(2000):
+            response = await login(client, "someone@example.org", "Wrong-guess-123")
+            if response.status_code == 429:
+                refused += 1
+                if len(await rows(api, "LOGIN_THROTTLED")) == 2:
+                    break
+        else:
+            raise AssertionError("no second window within 2000 attempts")
     first, second = await rows(api, "LOGIN_THROTTLED")
     assert first["refused_in_previous_window"] == 0
     assert second["refused_in_previous_window"] == refused - 1 > 0
