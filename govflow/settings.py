@@ -6,6 +6,7 @@ one line naming the variable; the CLI exits with status 2.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -66,19 +67,22 @@ class Settings(BaseSettings):
     workflows_dir: Path = Path("workflows.d")
     worker_concurrency: int = Field(default=10, ge=1, le=1000)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_memory_limit_mb: int = Field(default=1024, ge=0)
     lease_seconds: int = Field(default=30, ge=2, le=3600)
     sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)
     queue_name: str = Field(default="govflow:steps", min_length=1)
     login_max_attempts: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
-    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     login_account_max_attempts: int = Field(default=100, ge=1)
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    denial_audit_window_seconds: int = Field(default=60, ge=1, le=3600)
     jira_enabled: bool = False
     jira_base_url: str | None = None
     jira_email: str | None = None
     jira_api_token: str | None = None
     jira_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    outbound_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     audit_seal_key: str | None = Field(default=None, min_length=32)
     audit_anchor_path: Path | None = None
     audit_witness_url: str | None = None
@@ -105,6 +109,17 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("outbound_allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        networks = _split_csv(value)
+        for entry in networks if isinstance(networks, list) else []:
+            try:
+                ipaddress.ip_network(str(entry), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP network (e.g. 10.20.0.0/16)") from None
+        return networks
 
     @field_validator("audit_witness_url")
     @classmethod

@@ -1,4 +1,4 @@
-"""Templating and conditions: Jinja2's immutable sandbox with strict undefined.
+"""Templating and conditions: Jinja2's immutable sandbox with strict undefined, bounded.
 
 - A string holding ``{{ ... }}`` is a template and renders to text.
 - A string that is exactly one ``{{ expr }}`` keeps the native type of ``expr`` (a number stays
@@ -7,43 +7,94 @@
   decides whether the step runs.
 
 Expressions see three names: ``inputs``, ``steps`` (``steps.<id>.output`` and
-``steps.<id>.status`` of earlier steps) and ``execution``.
+``steps.<id>.status`` of earlier steps) and ``execution``; no other globals. The filters, tests
+and methods they may use are those of :mod:`~govflow.core.expression_filters`.
+
+Every evaluation runs against a :class:`~govflow.core.expression_limits.Budget` (size caps,
+operations, produced size, time when the caller has a clock). :func:`is_inline` tells from the
+syntax alone whether a value's templates are cheap enough to evaluate on an event loop; callers
+run the others in a thread, where the budget is what makes them end.
 
 Error tree::
 
-    ExpressionError      a template or condition failed to compile or render
+    ExpressionError          a template or condition failed to compile or render
+    └── ExpressionLimitError it went beyond a limit (see expression_limits)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import TemplateSyntaxError, Undefined, nodes
+from jinja2.environment import Template, TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from govflow.core.expression_limits import (
+    LIMITS,
+    Budget,
+    ExpressionError,
+    ExpressionLimitError,
+    charged_to,
+    check_items,
+    current_budget,
+)
+from govflow.core.expression_sandbox import BoundedEnvironment, printable
+from govflow.core.expression_tree import (
+    constant_limit_error,
+    guard,
+    is_inline,
+    refusals,
+    uses_self,
+)
+
+__all__ = [
+    "ALLOWED_NAMES",
+    "Budget",
+    "ExpressionError",
+    "ExpressionInfo",
+    "ExpressionLimitError",
+    "build_context",
+    "condition_inline",
+    "evaluate",
+    "evaluate_condition",
+    "inspect_condition",
+    "inspect_template",
+    "is_template",
+    "render",
+    "render_string",
+    "values_inline",
+]
 
 ALLOWED_NAMES = frozenset({"inputs", "steps", "execution"})
 """The top-level names an expression may use."""
 
 _SINGLE = re.compile(r"^\{\{(?P<expr>.*)\}\}$", re.DOTALL)
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-class ExpressionError(Exception):
-    """A template or condition could not be compiled or rendered."""
+_ENV = BoundedEnvironment()
+_SHOWN = 80
+_FAILURES = (
+    TemplateError,
+    SecurityError,
+    ArithmeticError,
+    TypeError,
+    ValueError,
+    LookupError,
+    AttributeError,
+    RecursionError,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ExpressionInfo:
     """What a template or condition uses, found without running it.
 
-    :ivar errors: syntax errors, as messages (empty when it compiles).
+    :ivar errors: syntax errors, refused constructs and limits its constant parts go beyond,
+        as messages (empty when it may be used).
     :ivar names: top-level names it reads (``inputs``, ``steps``, ...).
     :ivar steps: step ids it reads as ``steps.<id>`` or ``steps['<id>']``.
     :ivar inputs: input names it reads as ``inputs.<name>`` or ``inputs['<name>']``.
@@ -75,14 +126,33 @@ def _condition_source(condition: str) -> str:
     return single if single is not None else condition
 
 
+def _syntax_error(error: Exception) -> TemplateSyntaxError:
+    if isinstance(error, TemplateSyntaxError):
+        return error
+    if isinstance(error, RecursionError):
+        return TemplateSyntaxError("the expression is nested too deeply", 1)
+    return TemplateSyntaxError(str(error) or type(error).__name__, 1)
+
+
+def _parse_template(text: str) -> nodes.Template:
+    """The syntax tree of ``text``; every parse failure is a :class:`TemplateSyntaxError`."""
+    try:
+        return _ENV.parse(text)
+    except (TemplateSyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise _syntax_error(error) from None
+
+
 def _parse_expression(source: str) -> nodes.Expr:
-    parser = Parser(_ENV, source, state="variable")
-    expr = parser.parse_expression()
-    if not parser.stream.eos:
-        token = parser.stream.current
-        raise TemplateSyntaxError(
-            f"unexpected {token.value!r} after the expression", token.lineno, None, None
-        )
+    try:
+        parser = Parser(_ENV, source, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            token = parser.stream.current
+            raise TemplateSyntaxError(
+                f"unexpected {token.value!r} after the expression", token.lineno, None, None
+            )
+    except (TemplateSyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise _syntax_error(error) from None
     return expr
 
 
@@ -105,103 +175,185 @@ def _attribute_keys(tree: nodes.Node, root: str) -> set[str]:
 
 def _info(tree: nodes.Template) -> ExpressionInfo:
     tree.set_environment(_ENV)
+    refused = refusals(tree)
+    if refused:
+        return ExpressionInfo(errors=refused)
     try:
-        names = find_undeclared_variables(tree)
+        names = set(find_undeclared_variables(tree))
     except TemplateSyntaxError as error:
         return ExpressionInfo(errors=[_syntax_message(error)])
+    except RecursionError:
+        return ExpressionInfo(errors=["invalid expression: nested too deeply"])
+    if uses_self(tree):
+        names.add("self")
+    beyond = constant_limit_error(tree, _ENV)
     return ExpressionInfo(
+        errors=[f"expression goes beyond a limit: {beyond}"] if beyond else [],
         names=frozenset(names),
         steps=frozenset(_attribute_keys(tree, "steps")),
         inputs=frozenset(_attribute_keys(tree, "inputs")),
     )
 
 
+@lru_cache(maxsize=1024)
 def inspect_template(text: str) -> ExpressionInfo:
-    """Compile-check the template ``text`` and list what it reads."""
+    """Check the template ``text`` without running it, and list what it reads."""
     try:
-        tree = _ENV.parse(text)
+        tree = _parse_template(text)
     except TemplateSyntaxError as error:
         return ExpressionInfo(errors=[_syntax_message(error)])
     return _info(tree)
 
 
+@lru_cache(maxsize=1024)
 def inspect_condition(condition: str) -> ExpressionInfo:
-    """Compile-check the bare expression ``condition`` (an ``if:``) and list what it reads."""
+    """Check the bare expression ``condition`` (an ``if:``) and list what it reads."""
     try:
         expr = _parse_expression(_condition_source(condition))
     except TemplateSyntaxError as error:
         return ExpressionInfo(errors=[_syntax_message(error)])
-    return _info(nodes.Template([nodes.Output([expr])]))
+    return _info(nodes.Template([nodes.Output([expr], lineno=1)], lineno=1))
+
+
+def _compile(tree: nodes.Template) -> Template:
+    refused = refusals(tree) + (["'self' is not available"] if uses_self(tree) else [])
+    if refused:
+        raise ExpressionError("; ".join(refused))
+    try:
+        return _ENV.from_string(guard(tree, _ENV))
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise _syntax_error(error) from None
 
 
 @lru_cache(maxsize=2048)
-def _compiled_expression(source: str) -> Any:
-    return _ENV.compile_expression(source, undefined_to_none=False)
+def _compiled_expression(source: str) -> TemplateExpression:
+    expr = _parse_expression(source)
+    body = [nodes.Assign(nodes.Name("result", "store", lineno=1), expr, lineno=1)]
+    return TemplateExpression(_compile(nodes.Template(body, lineno=1)), undefined_to_none=False)
 
 
 @lru_cache(maxsize=2048)
-def _compiled_template(source: str) -> Any:
-    return _ENV.from_string(source)
+def _compiled_template(source: str) -> Template:
+    return _compile(_parse_template(source))
+
+
+@lru_cache(maxsize=4096)
+def _inline_text(text: str, bare: bool) -> bool:
+    if len(text) > LIMITS.inline_source_length:
+        return False
+    single = _condition_source(text) if bare else _single_expression(text)
+    try:
+        if single is not None:
+            return is_inline(_parse_expression(single))
+        return is_inline(_parse_template(text))
+    except TemplateSyntaxError:
+        return True  # fails at once, when compiled
+
+
+def values_inline(value: Any) -> bool:
+    """Whether every template inside ``value`` (a ``with:`` block) is cheap enough to render
+    on an event loop (:func:`~govflow.core.expression_tree.is_inline`, and short)."""
+    if isinstance(value, str):
+        return not is_template(value) or _inline_text(value, False)
+    if isinstance(value, Mapping):
+        return all(values_inline(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(values_inline(item) for item in value)
+    return True
+
+
+def condition_inline(condition: str) -> bool:
+    """Whether the ``if:`` expression ``condition`` is cheap enough to evaluate inline."""
+    return _inline_text(condition, True)
+
+
+def _shown(source: str) -> str:
+    return repr(source if len(source) <= _SHOWN else source[:_SHOWN] + "...")
 
 
 def _fail(source: str, error: Exception) -> ExpressionError:
     message = error.message if isinstance(error, TemplateError) and error.message else str(error)
-    return ExpressionError(f"cannot evaluate {source!r}: {message}")
+    kind = ExpressionLimitError if isinstance(error, ExpressionLimitError) else ExpressionError
+    return kind(f"cannot evaluate {_shown(source)}: {message or type(error).__name__}")
 
 
-def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+_DATA = frozenset({str, int, float, bool, dict, list, type(None)})
+
+
+def _native(result: Any) -> Any:
+    """A single expression's value as data: iterators read into lists, methods refused."""
+    if type(result) in _DATA:
+        return result
+    if isinstance(result, Undefined) or callable(result):
+        printable(result)
+    if isinstance(result, Iterator):
+        items: list[Any] = []
+        budget = current_budget()
+        for item in result:
+            items.append(item)
+            check_items(len(items), budget)
+        return items
+    return result
+
+
+def evaluate(expression: str, context: Mapping[str, Any], budget: Budget | None = None) -> Any:
     """The native value of the bare ``expression`` in ``context``.
 
+    :param budget: what the evaluation may spend (a fresh one, without a time limit, if None).
+    :raises ExpressionLimitError: it goes beyond a limit.
     :raises ExpressionError: it does not compile, reads something undefined or is refused by
         the sandbox.
     """
     try:
-        result = _compiled_expression(expression)(**context)
-        if isinstance(result, Undefined):
-            str(result)  # StrictUndefined raises with the name that is missing
-    except (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as error:
+        with charged_to(budget or Budget()):
+            return _native(_compiled_expression(expression)(**context))
+    except (ExpressionError, *_FAILURES) as error:
         raise _fail(expression.strip(), error) from None
-    return result
 
 
-def render_string(text: str, context: Mapping[str, Any]) -> Any:
+def render_string(text: str, context: Mapping[str, Any], budget: Budget | None = None) -> Any:
     """Render one string: exactly ``{{ expr }}`` keeps its native type, other templates give text.
 
-    :raises ExpressionError: the template fails to compile or render.
+    :raises ExpressionError: the template fails to compile or render, or goes beyond a limit.
     """
     if not is_template(text):
         return text
     single = _single_expression(text)
     if single is not None:
-        return evaluate(single, context)
+        return evaluate(single, context, budget)
     try:
-        return _compiled_template(text).render(**context)
-    except (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as error:
+        with charged_to(budget or Budget()):
+            return _compiled_template(text).render(**context)
+    except (ExpressionError, *_FAILURES) as error:
         raise _fail(text, error) from None
 
 
-def render(value: Any, context: Mapping[str, Any]) -> Any:
-    """Render every template inside ``value`` (a ``with:`` block: dicts, lists, strings).
+def render(value: Any, context: Mapping[str, Any], budget: Budget | None = None) -> Any:
+    """Render every template inside ``value`` (a ``with:`` block: dicts, lists, strings), all
+    against one ``budget``.
 
     Mapping keys and non-string leaves are returned unchanged.
 
     :raises ExpressionError: a template fails; the message names the failing text.
     """
+    budget = budget or Budget()
     if isinstance(value, str):
-        return render_string(value, context)
+        return render_string(value, context, budget)
     if isinstance(value, Mapping):
-        return {key: render(item, context) for key, item in value.items()}
+        return {key: render(item, context, budget) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [render(item, context) for item in value]
+        return [render(item, context, budget) for item in value]
     return value
 
 
-def evaluate_condition(condition: str, context: Mapping[str, Any]) -> bool:
+def evaluate_condition(
+    condition: str, context: Mapping[str, Any], budget: Budget | None = None
+) -> bool:
     """Whether the ``if:`` expression ``condition`` holds in ``context``.
 
     :raises ExpressionError: the condition fails to evaluate.
     """
-    return bool(evaluate(_condition_source(condition), context))
+    return bool(evaluate(_condition_source(condition), context, budget))
 
 
 def build_context(

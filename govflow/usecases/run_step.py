@@ -34,7 +34,7 @@ from govflow.core.engine import (
     StepState,
     decide,
 )
-from govflow.core.expressions import ExpressionError, evaluate_condition, render
+from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.idempotency import Idempotency
 from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
 from govflow.core.statuses import ExecutionStatus, StepStatus
@@ -43,6 +43,7 @@ from govflow.plugins import Action, BusinessError, TechnicalError
 from govflow.plugins.action import RecordedEvent, Suspend
 from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
+from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.ports import ClaimedStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.translate import retry_schedule, to_finish
@@ -79,6 +80,7 @@ class StepRunner:
     worker_id: str
     lease: timedelta
     metrics: StepMetrics = field(default_factory=StepMetrics)
+    expressions: ExpressionRunner = field(default_factory=ExpressionRunner)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -167,14 +169,23 @@ class StepRunner:
         """Run one attempt; the event that describes how it ended (None: lease lost)."""
         values = context.as_mapping()
         try:
-            if step.if_ is not None and not evaluate_condition(step.if_, values):
+            if step.if_ is not None and not await self.expressions.condition(step.if_, values):
                 self.metrics.skip("condition_false")
                 return ConditionFalse(), state, "SKIPPED"
             if action is None:
                 raise BusinessError(f"no installed plugin provides the action {step.action!r}")
-            params = _convert_inputs(action.inputs, render(step.with_, values))
+            rendered = await self.expressions.render(step.with_, values)
+            params = _convert_inputs(action.inputs, rendered)
+        except ExpressionLimitError as exc:
+            return AttemptFailedBusiness(StepError("EXPRESSION_LIMIT", str(exc))), state, "FAILED"
         except (ExpressionError, ValueError, BusinessError) as exc:
             return AttemptFailedBusiness(StepError("INVALID_STEP_INPUT", str(exc))), state, "FAILED"
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # MemoryError and the like: recorded, retried per policy
+            log.exception("preparing step %s failed unexpectedly", claim.step_key)
+            error = StepError("UNEXPECTED_ERROR", describe(exc))
+            return AttemptFailedTechnical(error, self.rng.random()), state, "RETRY"
         strategy = action.idempotency_for(params)
         state = replace(state, idempotency=strategy)
         if strategy in STARTED_BEFORE_EXECUTE:
@@ -185,7 +196,7 @@ class StepRunner:
         ctx = self.host.context(claim, action, recorded)
         timeout = effective_timeout(spec, step).total_seconds()
         try:
-            output = await self._with_lease(claim, action.execute(ctx, params), timeout)
+            output = await self._with_lease(claim, _contained(action.execute(ctx, params)), timeout)
         except Suspend as suspended:
             return AttemptSuspended(suspended.payload), state, "SUSPENDED"
         except BusinessError as exc:
@@ -196,9 +207,10 @@ class StepRunner:
             error = StepError("TIMEOUT", f"the action did not finish within {timeout:g}s")
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a plugin bug must not kill the worker
+        except Exception as exc:  # a plugin bug (or MemoryError) must not kill the worker
             log.exception("action %s raised unexpectedly", action.name)
-            error = StepError("UNEXPECTED_ERROR", f"{type(exc).__name__}: {exc}")
+            cause = exc.cause if isinstance(exc, _Escaped) else exc
+            error = StepError("UNEXPECTED_ERROR", describe(cause))
         else:
             return AttemptSucceeded(dict(output)), state, "COMPLETED"
         return AttemptFailedTechnical(error, self.rng.random()), state, "RETRY"
@@ -265,6 +277,31 @@ class StepRunner:
         self.stopping.set()
         for task in list(self._wakers):
             task.cancel()
+
+
+class _Escaped(Exception):
+    """A ``BaseException`` (``SystemExit``, ``KeyboardInterrupt``, ...) an action raised, carried
+    as an ordinary exception: raised raw inside a task, asyncio would stop the event loop."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(describe(cause))
+        self.cause = cause
+
+
+async def _contained(work: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """``work``'s result; any ``BaseException`` but cancellation comes out as :class:`_Escaped`."""
+    try:
+        return await work
+    except (Exception, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        raise _Escaped(exc) from exc
+
+
+def describe(exc: BaseException) -> str:
+    """An unexpected error as it is recorded: its type, and its message when it has one."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _convert_inputs(inputs: type[msgspec.Struct], params: Mapping[str, Any]) -> msgspec.Struct:

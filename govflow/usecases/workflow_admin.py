@@ -2,8 +2,9 @@
 activate and deactivate.
 
 An upload is validated exactly as ``govflow workflows load`` validates a file
-(:func:`~govflow.usecases.workflows.load_workflow_files`); the same content is a no-op, new
-content adds a version. A non-ADMIN may only upload a workflow of their own department, and may
+(:func:`~govflow.usecases.workflows.validate_workflow_files`), in a thread of the off-loop pool so
+that an expensive file never stalls the event loop; the same content is a no-op, new content
+adds a version. A non-ADMIN may only upload a workflow of their own department, and may
 not take over a workflow name another department owns.
 """
 
@@ -20,6 +21,7 @@ from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
 from govflow.usecases.errors import ConflictError, NotFoundError
+from govflow.usecases.off_loop import run_off_loop
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports_workflows import WorkflowStore, WorkflowStoreError
 from govflow.usecases.principal import Principal, scope_department
@@ -32,7 +34,12 @@ from govflow.usecases.workflow_views import (
     WorkflowVersionDetail,
     WorkflowView,
 )
-from govflow.usecases.workflows import SourceFile, load_workflow_files, validate_workflow_files
+from govflow.usecases.workflows import (
+    SourceFile,
+    ValidWorkflow,
+    save_workflows,
+    validate_workflow_files,
+)
 
 WORKFLOW_ACTIVATED = "WORKFLOW_ACTIVATED"
 WORKFLOW_DEACTIVATED = "WORKFLOW_DEACTIVATED"
@@ -106,19 +113,15 @@ class WorkflowAdmin:
             raise NotFoundError(f"workflow {workflow_id} has no version {version}")
         return found
 
-    def validate(self, file: SourceFile) -> ValidationResult:
-        """Validate without saving.
+    async def validate(self, file: SourceFile) -> ValidationResult:
+        """Validate without saving (in a thread: the event loop goes on meanwhile).
 
         :raises SpecError: with every problem (file, line, column, spec path, message).
         """
-        valid = validate_workflow_files([file], self._actions)[0]
-        return ValidationResult(
-            valid=True,
-            name=valid.spec.name,
-            department=valid.spec.department,
-            steps=len(valid.spec.steps),
-            content_hash=valid.content_hash,
-        )
+        return _summary(await self._validated(file))
+
+    async def _validated(self, file: SourceFile) -> ValidWorkflow:
+        return (await run_off_loop(validate_workflow_files, [file], self._actions))[0]
 
     async def upload(self, principal: Principal, file: SourceFile) -> UploadResult:
         """Validate and save one workflow file.
@@ -129,14 +132,12 @@ class WorkflowAdmin:
         :raises DepartmentInactiveError: the caller's department is inactive.
         """
         await ensure_department_active(self._departments, principal.department_id)
-        checked = self.validate(file)
+        valid = await self._validated(file)
         if not principal.is_admin:
-            await self._check_ownership(principal, checked)
+            await self._check_ownership(principal, _summary(valid))
         async with self._store.definitions() as definitions:
             try:
-                saved = (
-                    await load_workflow_files([file], self._actions, definitions, principal.actor())
-                )[0]
+                saved = (await save_workflows([valid], definitions, principal.actor()))[0]
             except WorkflowStoreError as exc:
                 raise ConflictError(str(exc)) from exc
         return UploadResult(
@@ -183,3 +184,13 @@ class WorkflowAdmin:
         if await self._store.set_active(workflow_id, active, scope, audit) is None:
             raise NotFoundError(f"workflow {workflow_id} not found")
         return await self.get(principal, workflow_id)
+
+
+def _summary(valid: ValidWorkflow) -> ValidationResult:
+    return ValidationResult(
+        valid=True,
+        name=valid.spec.name,
+        department=valid.spec.department,
+        steps=len(valid.spec.steps),
+        content_hash=valid.content_hash,
+    )

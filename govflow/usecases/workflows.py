@@ -26,7 +26,13 @@ from govflow.core.yaml_source import YamlSource, load_yaml
 from govflow.usecases.audit import SYSTEM, Actor
 from govflow.usecases.ports_workflows import SaveResult, WorkflowStore
 
-__all__ = ["SourceFile", "ValidWorkflow", "load_workflow_files", "validate_workflow_files"]
+__all__ = [
+    "SourceFile",
+    "ValidWorkflow",
+    "load_workflow_files",
+    "save_workflows",
+    "validate_workflow_files",
+]
 
 
 class SourceFile(msgspec.Struct, frozen=True):
@@ -114,7 +120,18 @@ async def load_workflow_files(
     :raises SpecError: a file is invalid or names an unknown department; nothing was saved.
     :raises UnknownDepartmentError: a department vanished while loading; nothing was saved.
     """
-    valid = validate_workflow_files(files, actions)
+    return await save_workflows(validate_workflow_files(files, actions), store, actor)
+
+
+async def save_workflows(
+    valid: Sequence[ValidWorkflow], store: WorkflowStore, actor: Actor = SYSTEM
+) -> list[SaveResult]:
+    """Save workflows :func:`validate_workflow_files` accepted, all or none.
+
+    :returns: one result per workflow, in the order given.
+    :raises SpecError: a workflow names an unknown department; nothing was saved.
+    :raises UnknownDepartmentError: a department vanished while saving; nothing was saved.
+    """
     results: dict[str, SaveResult] = {}
     async with store.atomic():
         problems = _unknown_departments(valid, await store.department_codes())

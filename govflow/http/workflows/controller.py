@@ -152,7 +152,8 @@ class WorkflowsController(Controller):
         self, request: Request[Any, Any, Any], workflows: NamedDependency[WorkflowAdmin]
     ) -> Envelope[ValidationResult]:
         """Validate a workflow file as an upload would, saving nothing."""
-        return ok(workflows.validate(await read_upload(request)), "The workflow file is valid")
+        checked = await workflows.validate(await read_upload(request))
+        return ok(checked, "The workflow file is valid")
 
     @post(
         "/{workflow_id:uuid}/activate",

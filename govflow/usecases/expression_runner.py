@@ -1,0 +1,80 @@
+"""Evaluating a step's ``if:`` and ``with:`` without stalling the worker's event loop.
+
+Templates the syntax shows to be cheap (:func:`~govflow.core.expressions.values_inline`: lookups,
+comparisons, concatenation, linear filters, short) are evaluated inline, as before: that is the
+hot path of every step. The others run in the shared off-loop pool with a budget whose deadline
+starts when the thread starts; the await is bounded by an asyncio timeout a little longer than
+the budget's time limit, as a backstop. Either way a limit breach is an
+:class:`~govflow.core.expressions.ExpressionLimitError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from govflow.core.expression_limits import LIMITS, ExpressionLimits
+from govflow.core.expressions import (
+    Budget,
+    ExpressionLimitError,
+    condition_inline,
+    evaluate_condition,
+    render,
+    values_inline,
+)
+from govflow.usecases.off_loop import THREADS, run_off_loop
+
+GRACE_SECONDS = 1.0
+"""How much longer than the time limit the event loop waits for a thread's evaluation."""
+
+
+class ExpressionRunner:
+    """Evaluates templates and conditions, inline when cheap, in a thread otherwise.
+
+    :param limits: the limits of each evaluation.
+    :param clock: the monotonic clock the time limit is measured with.
+    """
+
+    def __init__(
+        self,
+        limits: ExpressionLimits = LIMITS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._slots = asyncio.Semaphore(THREADS)
+
+    def _budget(self) -> Budget:
+        return Budget(self.limits, self.clock)
+
+    async def render(self, value: Any, context: Mapping[str, Any]) -> Any:
+        """``value`` (a ``with:`` block) with every template rendered.
+
+        :raises ExpressionError: a template fails or goes beyond a limit.
+        """
+        if values_inline(value):
+            return render(value, context, self._budget())
+        return await self._in_thread(lambda: render(value, context, self._budget()))
+
+    async def condition(self, condition: str, context: Mapping[str, Any]) -> bool:
+        """Whether the ``if:`` expression holds.
+
+        :raises ExpressionError: it fails or goes beyond a limit.
+        """
+        if condition_inline(condition):
+            return evaluate_condition(condition, context, self._budget())
+        return bool(
+            await self._in_thread(lambda: evaluate_condition(condition, context, self._budget()))
+        )
+
+    async def _in_thread(self, job: Callable[[], Any]) -> Any:
+        async with self._slots:  # waiting for a thread does not count towards the time limit
+            try:
+                async with asyncio.timeout(self.limits.time_limit_seconds + GRACE_SECONDS):
+                    return await run_off_loop(job)
+            except TimeoutError:
+                raise ExpressionLimitError(
+                    f"the evaluation took longer than {self.limits.time_limit_seconds:g}s"
+                ) from None
