@@ -53,6 +53,10 @@ class AuditEvent(StrEnum):
     HUMAN_TASK_REJECTED = "HUMAN_TASK_REJECTED"
     HUMAN_TASK_CANCELED = "HUMAN_TASK_CANCELED"
     HUMAN_TASK_EXPIRED = "HUMAN_TASK_EXPIRED"
+    # Access.
+    ACCESS_DENIED = "ACCESS_DENIED"
+    """Requests refused to a caller (403, 404 to a department-scoped user, 401 for a presented
+    token), counted per user, route and status over a window; the count is in the metadata."""
 
 
 class SkipReason(StrEnum):

@@ -10,6 +10,7 @@ can point at the exact place a problem is about.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ _STANDARD_TAGS = frozenset(
 )
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 Position = tuple[int, int]
 
@@ -103,7 +105,21 @@ def _problem(filename: str, mark: Any, message: str, path: str = ROOT) -> SpecPr
     return SpecProblem(file=filename, line=line, col=col, path=path, message=message)
 
 
-def _yaml_error(filename: str, error: yaml.YAMLError) -> SpecProblem:
+def _reader_error(filename: str, error: yaml.reader.ReaderError, text: str) -> SpecProblem:
+    """A character YAML refuses (a raw NUL, a control character), at its line and column."""
+    at = min(max(int(error.position), 0), len(text))
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    if isinstance(error.character, int):
+        message = f"invalid YAML: unacceptable character #x{error.character:04x}: {error.reason}"
+    else:
+        message = f"invalid YAML: {error.reason}"
+    return SpecProblem(file=filename, line=line, col=col, path=ROOT, message=message)
+
+
+def _yaml_error(filename: str, error: yaml.YAMLError, text: str = "") -> SpecProblem:
+    if isinstance(error, yaml.reader.ReaderError):
+        return _reader_error(filename, error, text)
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
@@ -182,7 +198,18 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, child_path(path, i)) for i, item in enumerate(node.value)]
         self.scalars.add(path)
+        self._check_text(node, path)
         return self._scalar(node, path)
+
+    def _check_text(self, node: yaml.Node, path: str) -> None:
+        """Refuse NUL characters and unpaired surrogates (``"\\0"``, ``"\\ud800"``): stored
+        text cannot hold them."""
+        found = _UNSTORABLE.search(str(node.value))
+        if found is not None:
+            what = "NUL characters" if found.group() == "\x00" else "unpaired UTF-16 surrogates"
+            self.problems.append(
+                _problem(self.filename, node.start_mark, f"text must not contain {what}", path)
+            )
 
     def _scalar(self, node: yaml.Node, path: str) -> Any:
         if node.tag == _TIMESTAMP_TAG:
@@ -214,6 +241,7 @@ class _Builder:
                 continue
             key = str(key_node.value)
             key_path = child_path(path, key)
+            self._check_text(key_node, key_path)
             line, _ = _mark(key_node.start_mark)
             if key in first_line:
                 self.problems.append(
@@ -256,7 +284,7 @@ def load_yaml(text: str, filename: str) -> YamlSource:
             raise SpecError(problems)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as error:
-        raise SpecError([_yaml_error(filename, error)]) from None
+        raise SpecError([_yaml_error(filename, error, text)]) from None
     if root is None:
         raise SpecError([_problem(filename, None, "the file is empty; expected a workflow")])
     if not isinstance(root, yaml.MappingNode):

@@ -21,6 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from govflow import __version__
+from govflow.adapters.security.denial_counter import PoolAuditAppender, RedisDenialCounter
 from govflow.adapters.security.passwords import Passwords
 from govflow.adapters.security.tokens import AccessTokens
 from govflow.bootstrap import Container, container
@@ -29,18 +30,22 @@ from govflow.http.audit_logs.controller import AuditLogsController
 from govflow.http.auth.controller import AuthController
 from govflow.http.authentication import Authenticator, BearerAuthMiddleware
 from govflow.http.client_ip import parse_networks
+from govflow.http.decoding import RequestScreen
+from govflow.http.denials import DENIALS_STATE_KEY, DenialRecorder
 from govflow.http.departments.controller import DepartmentsController
 from govflow.http.dependencies import API_STATE_KEY, DEPENDENCIES, TRUSTED_STATE_KEY
 from govflow.http.errors import handle
 from govflow.http.executions.controller import ExecutionsController, start_execution
 from govflow.http.health import HealthController
 from govflow.http.metrics import MetricsController, prometheus_config
-from govflow.http.observability import RequestContextMiddleware, response_headers
+from govflow.http.observability import AccessLog, response_headers
+from govflow.http.options import full_allow_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
 from govflow.http.users.controller import UsersController
-from govflow.http.wiring import build_api
+from govflow.http.wiring import build_api, redis_prefix
 from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
+from govflow.usecases.denials import DenialAudit
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -99,6 +104,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
         ttl_seconds=settings.jwt_access_ttl_seconds,
     )
     state: dict[str, Container] = {}
+    denials = DenialRecorder()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -110,6 +116,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
             )
             state["services"] = built
             app.state[API_STATE_KEY] = build_api(built, passwords, tokens)
+            await stack.enter_async_context(denials.flushing(denial_audit(built)))
             yield
 
     def provide_services() -> Container:
@@ -118,26 +125,45 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     def pool_of() -> Any:
         return state["services"].db.pool
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"services": Provide(provide_services, sync_to_thread=False), **DEPENDENCIES},
         guards=[enforce_policy],
+        before_request=RequestScreen(),
         middleware=[
-            RequestContextMiddleware,
             prometheus_config().middleware,
             DefineMiddleware(
                 BearerAuthMiddleware, authenticator=Authenticator(tokens), pool_of=pool_of
             ),
         ],
         exception_handlers={Exception: handle},
-        before_send=[response_headers(settings.mode is Mode.PRODUCTION)],
+        before_send=[response_headers(settings.mode is Mode.PRODUCTION), full_allow_header()],
         cors_config=cors_config(settings),
         request_max_body_size=settings.max_request_body_bytes,
         openapi_config=openapi_config(),
-        state=State({TRUSTED_STATE_KEY: parse_networks(settings.trusted_proxies)}),
+        state=State(
+            {
+                TRUSTED_STATE_KEY: parse_networks(settings.trusted_proxies),
+                DENIALS_STATE_KEY: denials,
+            }
+        ),
         lifespan=[lifespan],
         logging_config=None,  # logging is configured once, by the process (structured logs)
         debug=False,
+    )
+    # Outermost, around Litestar's own exception handling: the access log sees the status sent
+    # for every request (401s raised by the bearer middleware, unknown routes included).
+    app.asgi_handler = AccessLog(app.asgi_handler, denials.observe)
+    return app
+
+
+def denial_audit(services: Container) -> DenialAudit:
+    """Denials counted in Redis (shared by every API worker), flushed to the audit log."""
+    settings = services.settings
+    return DenialAudit(
+        RedisDenialCounter(services.redis, prefix=redis_prefix(settings.queue_name)),
+        PoolAuditAppender(services.db.pool),
+        window_seconds=settings.denial_audit_window_seconds,
     )
 
 

@@ -1,12 +1,15 @@
 """Bearer-token authentication: verify the JWT, then check the user is active and current.
 
 The middleware sets ``scope["user"]`` to a :class:`Principal` (one indexed SELECT per request);
-handlers receive it with ``principal: NamedDependency[Principal]``.
+handlers receive it with ``principal: NamedDependency[Principal]``. When it refuses a presented
+token it notes so in the scope state (with the token's user when the signature held), for the
+denial audit (:mod:`govflow.http.denials`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from litestar.connection import ASGIConnection
@@ -15,12 +18,22 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import ASGIApp, Method
 
 from govflow.adapters.security.tokens import AccessTokens, InvalidToken
+from govflow.http.denials import REFUSED_TOKEN_KEY
 from govflow.usecases.principal import Principal, Role
 
 _CURRENT_USER = (
     "SELECT email, role, department_id FROM users "
     "WHERE id = $1 AND is_active AND token_version = $2"
 )
+
+
+class TokenRefused(NotAuthorizedException):
+    """A presented bearer token was refused; ``user_id`` is its subject when the signature held
+    (a disabled user, a revoked session), otherwise ``None``."""
+
+    def __init__(self, detail: str, user_id: UUID | None = None) -> None:
+        super().__init__(detail)
+        self.user_id = user_id
 
 
 class Authenticator:
@@ -38,10 +51,10 @@ class Authenticator:
         try:
             claims = self._tokens.verify(token.strip())
         except InvalidToken:
-            raise NotAuthorizedException("Invalid or expired token") from None
+            raise TokenRefused("Invalid or expired token") from None
         row = await pool.fetchrow(_CURRENT_USER, claims.user_id, claims.token_version)
         if row is None:
-            raise NotAuthorizedException("Invalid or expired token")
+            raise TokenRefused("Invalid or expired token", claims.user_id)
         return Principal(
             user_id=claims.user_id,
             email=row["email"],
@@ -63,10 +76,14 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        request_id = connection.scope.get("state", {}).get("request_id")
-        principal = await self._authenticator.principal(
-            self._pool_of(), connection.headers.get("authorization"), request_id
-        )
+        state: dict[str, Any] = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        try:
+            principal = await self._authenticator.principal(
+                self._pool_of(), connection.headers.get("authorization"), state.get("request_id")
+            )
+        except TokenRefused as refused:
+            state[REFUSED_TOKEN_KEY] = refused.user_id
+            raise
         return AuthenticationResult(user=principal, auth=None)
 
 

@@ -55,7 +55,10 @@ _NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 def _field_path(source: Any, key: str, message: str) -> str:
     """``body.email`` from Litestar's ``source``/``key`` and msgspec's message."""
     origin = getattr(source, "value", source) or "body"
-    path = origin if key in ("", "data") else f"{origin}.{key}"
+    if key in ("", "data"):
+        path = origin
+    else:
+        path = f"{origin}{key}" if key.startswith("[") else f"{origin}.{key}"
     named = _NAMED_FIELD.search(message)
     if named:
         path = f"{path}.{named.group(1)}"

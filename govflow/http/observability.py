@@ -1,9 +1,12 @@
 """Request ids, the access log and the security headers.
 
-:class:`RequestContextMiddleware` accepts a sane incoming ``X-Request-ID`` (or makes one), binds
-it into structlog's context for every line logged while the request runs, and writes one access
-log line per request. :func:`response_headers` is a ``before_send`` hook, so every answer (404s
-of unknown paths included) carries the request id and the security headers.
+:class:`AccessLog` wraps the whole application (outside Litestar's own exception handling), so
+it sees the status actually sent for every request: a 401 raised by the bearer middleware, a 404
+or 405 from the router for an unknown route. It accepts a sane incoming ``X-Request-ID`` (or
+makes one), binds it into structlog's context for every line logged while the request runs, and
+writes one access log line per request with the authenticated user's id. After the answer it
+hands the scope and status to an observer (the denial recorder). :func:`response_headers` is a
+``before_send`` hook, so every answer carries the request id and the security headers.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from govflow.usecases.principal import Principal
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -36,11 +42,21 @@ def request_id_of(scope: Scope) -> str:
     return str(request_id)
 
 
-class RequestContextMiddleware:
+Observer = Callable[[Scope, int], Awaitable[None]]
+
+
+def user_id_of(scope: Scope) -> str | None:
+    """The authenticated caller's id, once the bearer middleware has accepted a token."""
+    user = scope.get("user")
+    return str(user.user_id) if isinstance(user, Principal) else None
+
+
+class AccessLog:
     """Binds the request id into the log context and logs one line per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: Observer | None = None) -> None:
         self.app = app
+        self._observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -65,8 +81,11 @@ class RequestContextMiddleware:
                     method=scope.get("method"),
                     path=scope.get("path"),
                     status=status,
+                    user_id=user_id_of(scope),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+            if self._observe is not None:
+                await self._observe(scope, status)
 
 
 def security_headers(production: bool) -> list[tuple[str, str]]:

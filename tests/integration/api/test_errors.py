@@ -10,6 +10,7 @@ from govflow.http.app import create_app
 from govflow.http.policy import public
 from govflow.settings import Settings
 from tests.integration.api.conftest import ApiHarness, running
+from tests.integration.api.routes import route_cases
 
 
 @pytest.mark.parametrize(
@@ -144,3 +145,22 @@ async def test_metrics_and_schema_are_served(api: ApiHarness) -> None:
     assert document["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
     assert document["paths"]["/users"]["get"]["security"] == [{"BearerAuth": []}]
     assert document["paths"]["/auth/login"]["post"].get("security", []) == []
+
+
+async def test_options_answers_the_full_allow_set(api: ApiHarness) -> None:
+    """Every path's OPTIONS names every method the path serves, as its 405 does."""
+    methods: dict[str, set[str]] = {}
+    for case in route_cases(api.app):
+        url = case.url(dict.fromkeys(case.params, "00000000-0000-0000-0000-000000000001"))
+        url = url.replace("/versions/00000000-0000-0000-0000-000000000001", "/versions/1")
+        methods.setdefault(url, set()).add(case.method)
+    for url, served in methods.items():
+        response = await api.client.options(url)
+        assert response.status_code == 204, (url, response.text)
+        allowed = {method.strip() for method in response.headers["allow"].split(",")}
+        assert allowed == served | {"OPTIONS"}, url
+    for url in ("/users", "/users/00000000-0000-0000-0000-000000000001"):
+        options = await api.client.options(url)
+        wrong = await api.client.put(url, headers=api.headers("ADMIN"))
+        assert wrong.status_code == 405
+        assert set(options.headers["allow"].split(", ")) == set(wrong.headers["allow"].split(", "))
