@@ -25,9 +25,11 @@ from govflow.adapters.db.operations import PgExecutionControl
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
 from govflow.adapters.metrics import PrometheusStepMetrics
+from govflow.adapters.outbound import guarded_client
 from govflow.adapters.queue.broker import build_broker
 from govflow.adapters.queue.tasks import TaskiqStepQueue
 from govflow.adapters.services import ServiceUrls, resolve_service_urls
+from govflow.core.destinations import AddressPolicy
 from govflow.plugins.manager import PluginManager
 from govflow.plugins.registry import ActionRegistry
 from govflow.plugins.settings import PluginSettings
@@ -156,7 +158,9 @@ async def container(
     redis_client = aioredis.Redis.from_url(urls.redis_url, socket_timeout=5)
     broker = build_broker(urls.redis_url, queue_name=settings.queue_name)
     broker.is_worker_process = worker
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    http = guarded_client(
+        AddressPolicy.parse(settings.outbound_allow_networks), timeout=httpx.Timeout(30.0)
+    )
     try:
         await manager.startup(plugin_settings)
         if not worker:

@@ -10,7 +10,8 @@ import msgspec
 
 from govflow.plugins import Action, ActionContext, Idempotency
 from govflow_notification.inputs import NotificationInputs
-from govflow_notification.senders import send_email, send_webhook
+from govflow_notification.senders import send_email
+from govflow_notification.webhook import send_webhook
 
 STRATEGIES = {
     "log": Idempotency.LOCAL,

@@ -1,4 +1,4 @@
-"""Delivery over HTTP (webhook) and SMTP (email).
+"""Delivery over SMTP (the email channel).
 
 Errors follow one rule: ``TechnicalError`` only when the effect certainly did not happen and a
 later attempt may succeed (the engine retries it), ``BusinessError`` for everything a retry
@@ -22,101 +22,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
-import httpx
-
 from govflow.plugins import ActionContext, BusinessError, TechnicalError
 from govflow_notification.inputs import NotificationInputs
+from govflow_notification.options import flag, number, tcp_port, variable
 
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
-"""Besides 5xx: timeouts, rate limits, and 409, which an idempotent endpoint answers while a
-request with the same ``Idempotency-Key`` is still being processed."""
-SETTING = "GOVFLOW_PLUGIN_NOTIFICATION_"
 IDEMPOTENCY_HEADER = "X-GovFlow-Idempotency-Key"
 DEFAULT_FROM = "govflow@localhost"
-TRUE = frozenset({"1", "true", "yes", "on"})
-FALSE = frozenset({"", "0", "false", "no", "off"})
-
-
-# -- settings ------------------------------------------------------------------------------
-
-
-def _variable(key: str) -> str:
-    return f"{SETTING}{key.upper()}"
-
-
-def _flag(settings: Mapping[str, str], key: str) -> bool:
-    value = settings.get(key, "").strip().lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise BusinessError(f"{_variable(key)} must be true or false, not {settings[key]!r}")
-
-
-def _number(settings: Mapping[str, str], key: str, default: float) -> float:
-    raw = settings.get(key)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise BusinessError(f"{_variable(key)} must be a positive number, not {raw!r}")
-    return value
-
-
-def _port(settings: Mapping[str, str], default: int) -> int:
-    raw = settings.get("smtp_port", "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise BusinessError(f"{_variable('smtp_port')} must be a TCP port, not {raw!r}")
-    return int(raw)
-
-
-# -- webhook -------------------------------------------------------------------------------
-
-
-async def send_webhook(ctx: ActionContext, params: NotificationInputs) -> Mapping[str, Any]:
-    """POST the message as JSON with an ``Idempotency-Key`` header.
-
-    :raises TechnicalError: a transport error, a timeout, 408/409/425/429 or a 5xx answer
-        (``details["retry_after"]`` carries the answer's ``Retry-After`` header, if any).
-    :raises BusinessError: any other non-2xx answer, or an invalid ``WEBHOOK_TIMEOUT``.
-    """
-    assert params.url is not None
-    body = {
-        "message": params.message,
-        "execution_id": str(ctx.execution_id),
-        "step": ctx.step_key,
-        "idempotency_key": ctx.idempotency_key,
-    }
-    headers = {"Idempotency-Key": ctx.idempotency_key}
-    timeout = _number(ctx.settings, "webhook_timeout", 10.0)
-    try:
-        if ctx.http is not None:
-            response = await ctx.http.post(params.url, json=body, headers=headers, timeout=timeout)
-        else:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                response = await client.post(params.url, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise TechnicalError(f"webhook {params.url} unreachable: {exc!r}") from exc
-    code = response.status_code
-    if code >= 500 or code in RETRYABLE_STATUS:
-        retry_after = response.headers.get("Retry-After")
-        details = {"status_code": code} | ({"retry_after": retry_after} if retry_after else {})
-        suffix = f" (Retry-After: {retry_after})" if retry_after else ""
-        raise TechnicalError(f"webhook {params.url} answered {code}{suffix}", details=details)
-    if not 200 <= code < 300:
-        raise BusinessError(
-            f"webhook {params.url} refused the notification with {code}",
-            details={"status_code": code},
-        )
-    return {"channel": "webhook", "delivered": True, "status_code": code}
-
-
-# -- email ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,29 +54,29 @@ class SmtpConfig:
         host = settings.get("smtp_host", "").strip()
         if not host:
             raise BusinessError(
-                f"the email channel needs SMTP settings ({_variable('smtp_host')} is not set)"
+                f"the email channel needs SMTP settings ({variable('smtp_host')} is not set)"
             )
-        implicit_tls = _flag(settings, "smtp_ssl")
-        starttls = _flag(settings, "smtp_starttls")
+        implicit_tls = flag(settings, "smtp_ssl")
+        starttls = flag(settings, "smtp_starttls")
         if implicit_tls and starttls:
             raise BusinessError(
-                f"{_variable('smtp_ssl')} and {_variable('smtp_starttls')} exclude each other"
+                f"{variable('smtp_ssl')} and {variable('smtp_starttls')} exclude each other"
             )
         username = settings.get("smtp_username", "")
         if settings.get("smtp_password") and not username:
             raise BusinessError(
-                f"{_variable('smtp_password')} is set without {_variable('smtp_username')}"
+                f"{variable('smtp_password')} is set without {variable('smtp_username')}"
             )
         return cls(
             host=host,
-            port=_port(settings, 465 if implicit_tls else 25),
+            port=tcp_port(settings, "smtp_port", 465 if implicit_tls else 25),
             sender=settings.get("smtp_from", "").strip() or DEFAULT_FROM,
             username=username,
             password=settings.get("smtp_password", ""),
             starttls=starttls,
             implicit_tls=implicit_tls,
             ca_file=settings.get("smtp_ca_file") or None,
-            timeout=_number(settings, "smtp_timeout", 10.0),
+            timeout=number(settings, "smtp_timeout", 10.0),
             local_hostname=settings.get("smtp_local_hostname") or None,
         )
 
@@ -175,7 +86,7 @@ class SmtpConfig:
             return ssl.create_default_context(cafile=self.ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise BusinessError(
-                f"{_variable('smtp_ca_file')} {self.ca_file!r} cannot be loaded: {exc}"
+                f"{variable('smtp_ca_file')} {self.ca_file!r} cannot be loaded: {exc}"
             ) from exc
 
 
@@ -201,7 +112,7 @@ def build_message(
     try:
         senders = getaddresses([config.sender])
         if len(senders) != 1 or "@" not in senders[0][1]:
-            raise ValueError(f"{_variable('smtp_from')} {config.sender!r} is not one address")
+            raise ValueError(f"{variable('smtp_from')} {config.sender!r} is not one address")
         message["From"] = config.sender
         message["To"] = [Address(addr_spec=address) for address in params.to]
         message["Subject"] = params.subject or "GovFlow notification"
@@ -254,7 +165,7 @@ async def send_email(ctx: ActionContext, params: NotificationInputs) -> Mapping[
     except ssl.SSLCertVerificationError as exc:
         raise BusinessError(
             f"SMTP server {config.host} presented a certificate that is not trusted "
-            f"({exc.verify_message}); set {_variable('smtp_ca_file')} for a private CA"
+            f"({exc.verify_message}); set {variable('smtp_ca_file')} for a private CA"
         ) from exc
     except smtplib.SMTPServerDisconnected as exc:
         raise _broken(config, attempt, message, exc) from exc

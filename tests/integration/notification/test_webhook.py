@@ -1,26 +1,40 @@
-"""The ``notification`` action's webhook channel against a real idempotent HTTP receiver."""
+"""The ``notification`` action's webhook channel against a real idempotent HTTP receiver.
+
+The receiver is on loopback: these tests allow ``127.0.0.0/8`` in the guarded client (as
+``OUTBOUND_ALLOW_NETWORKS`` would) and ``127.0.0.1:*`` in ``WEBHOOK_ALLOWLIST``."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from govflow_notification import NotificationAction
 
-from govflow.plugins import BusinessError, TechnicalError
-from govflow.testing import make_context, run_action
+from govflow.adapters.outbound import guarded_client
+from govflow.core.destinations import AddressPolicy
+from govflow.plugins import ActionContext, BusinessError, TechnicalError
+from govflow.testing import make_context as plain_context
+from govflow.testing import run_action
 from tests.support.peers import WebhookReceiver, closed_port, wait_until
 
 ACTION = NotificationAction()
+LOOPBACK_ALLOWED = {"webhook_allowlist": "127.0.0.1:*"}
+
+
+def make_context(**overrides: Any) -> ActionContext:
+    """A context whose webhook allowlist admits the loopback receiver."""
+    overrides["settings"] = LOOPBACK_ALLOWED | overrides.get("settings", {})
+    return plain_context(**overrides)
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """The shared client the host gives actions (``ctx.http``)."""
-    async with httpx.AsyncClient() as client:
+    """The shared client the host gives actions (``ctx.http``), loopback allowed."""
+    async with guarded_client(AddressPolicy.parse(["127.0.0.0/8"])) as client:
         yield client
 
 
@@ -47,10 +61,13 @@ async def test_delivers_json_with_the_idempotency_key(
     }
 
 
-async def test_without_a_shared_client(webhook_receiver: WebhookReceiver) -> None:
-    output = await run_action(ACTION, webhook(webhook_receiver.url), make_context(http=None))
-    assert output["status_code"] == 202
-    assert len(webhook_receiver.deliveries) == 1
+async def test_without_a_shared_client_no_internal_address_is_reached(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    """The action's own client allows no internal network, whatever the allowlist says."""
+    with pytest.raises(BusinessError, match=r"^webhook destination not allowed$"):
+        await run_action(ACTION, webhook(webhook_receiver.url), make_context(http=None))
+    assert webhook_receiver.requests == []
 
 
 async def test_a_retry_with_the_same_key_delivers_once(
@@ -155,7 +172,7 @@ async def test_a_timeout_is_a_technical_error_and_the_retry_is_deduplicated(
     key gets the first answer, and the notification is delivered once."""
     webhook_receiver.hold()
     ctx = make_context(http=http, settings={"webhook_timeout": "0.2"})
-    with pytest.raises(TechnicalError, match="unreachable"):
+    with pytest.raises(TechnicalError, match=r"^webhook delivery failed$"):
         await run_action(ACTION, webhook(webhook_receiver.url), ctx)
     webhook_receiver.release()
     await wait_until(lambda: len(webhook_receiver.deliveries) == 1)
@@ -167,10 +184,8 @@ async def test_a_timeout_is_a_technical_error_and_the_retry_is_deduplicated(
 
 async def test_connection_refused_is_a_technical_error(http: httpx.AsyncClient) -> None:
     url = f"http://127.0.0.1:{closed_port()}/hooks/notify"
-    with pytest.raises(TechnicalError, match="unreachable"):
+    with pytest.raises(TechnicalError, match=r"^webhook delivery failed$"):
         await run_action(ACTION, webhook(url), make_context(http=http))
-    with pytest.raises(TechnicalError, match="unreachable"):
-        await run_action(ACTION, webhook(url), make_context(http=None))
 
 
 async def test_an_invalid_timeout_setting_is_a_business_error(
