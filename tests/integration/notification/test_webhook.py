@@ -195,3 +195,52 @@ async def test_an_invalid_timeout_setting_is_a_business_error(
     with pytest.raises(BusinessError, match="GOVFLOW_PLUGIN_NOTIFICATION_WEBHOOK_TIMEOUT"):
         await run_action(ACTION, webhook(webhook_receiver.url), ctx)
     assert webhook_receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "variable"),
+    [
+        ({"webhook_allowlist": "ftp://files.example.org/"}, "WEBHOOK_ALLOWLIST"),
+        ({"webhook_follow_redirects": "maybe"}, "WEBHOOK_FOLLOW_REDIRECTS"),
+    ],
+)
+async def test_invalid_outbound_settings_are_business_errors(
+    webhook_receiver: WebhookReceiver,
+    http: httpx.AsyncClient,
+    settings: dict[str, str],
+    variable: str,
+) -> None:
+    ctx = make_context(http=http, settings=settings)
+    with pytest.raises(BusinessError, match=f"GOVFLOW_PLUGIN_NOTIFICATION_{variable}"):
+        await run_action(ACTION, webhook(webhook_receiver.url), ctx)
+    assert webhook_receiver.requests == []
+
+
+@pytest.mark.parametrize("allowlist", ["", "hooks.example.org", "127.0.0.1", "localhost:*"])
+async def test_a_destination_off_the_allowlist_is_not_contacted(
+    webhook_receiver: WebhookReceiver, http: httpx.AsyncClient, allowlist: str
+) -> None:
+    ctx = make_context(http=http, settings={"webhook_allowlist": allowlist})
+    with pytest.raises(BusinessError, match=r"^webhook destination not allowed$"):
+        await run_action(ACTION, webhook(webhook_receiver.url), ctx)
+    assert webhook_receiver.requests == []
+
+
+async def test_a_redirect_is_not_followed_by_default(
+    webhook_receiver: WebhookReceiver, http: httpx.AsyncClient
+) -> None:
+    webhook_receiver.fail_next(307)
+    with pytest.raises(BusinessError, match=r"redirect \(307\); redirects are not followed"):
+        await run_action(ACTION, webhook(webhook_receiver.url), make_context(http=http))
+    assert webhook_receiver.deliveries == []
+
+
+async def test_credentials_in_the_url_are_not_repeated_in_errors(
+    webhook_receiver: WebhookReceiver, http: httpx.AsyncClient
+) -> None:
+    webhook_receiver.fail_next(400)
+    url = webhook_receiver.url.replace("http://", "http://user:s3cret@")
+    with pytest.raises(BusinessError) as caught:
+        await run_action(ACTION, webhook(url), make_context(http=http))
+    assert "s3cret" not in str(caught.value)
+    assert "refused the notification with 400" in str(caught.value)
