@@ -1,4 +1,10 @@
-"""Starting an execution: validate inputs, pin the version, store it durably, wake a worker."""
+"""Starting an execution: validate inputs, pin the version, store it durably, wake a worker.
+
+An ``Idempotency-Key`` belongs to its caller (the user; GovFlow itself when no user starts the
+execution), as with Stripe-style APIs: one caller's key never answers another caller's request.
+The caller's same request again (same workflow, same inputs) gives the execution it started;
+the key used for another workflow or other inputs is refused (``IdempotencyKeyReused``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import msgspec
 from govflow.core.audit_events import AuditEvent
 from govflow.core.inputs import InputError, validate_execution_inputs
 from govflow.core.spec import WorkflowSpec, effective_retry
+from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import SYSTEM, Actor
 from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
@@ -47,7 +54,35 @@ class StartResult(msgspec.Struct, frozen=True, kw_only=True):
     execution_id: UUID
     first_step_id: UUID | None
     created: bool
-    """False when an execution with the same idempotency key existed already."""
+    """False when the caller's idempotency key gave the execution it started before."""
+    status: ExecutionStatus = ExecutionStatus.PENDING
+    """The execution's status: ``PENDING`` when created, its current one otherwise."""
+
+
+class KeyTaken(msgspec.Struct, frozen=True, kw_only=True):
+    """The execution the caller started before with the same idempotency key."""
+
+    execution_id: UUID
+    workflow_id: UUID
+    inputs: Mapping[str, Any]
+    status: ExecutionStatus
+
+
+IDEMPOTENCY_KEY_FIELD = "header.idempotency_key"
+"""The field :class:`IdempotencyKeyReused` names: the `Idempotency-Key` header, spelled as
+the API names it when the header itself is invalid."""
+
+
+class IdempotencyKeyReused(ConflictError):
+    """The caller used the idempotency key before for another workflow or other inputs."""
+
+    def __init__(self) -> None:
+        message = (
+            "this Idempotency-Key was used before for another workflow or other inputs;"
+            " use a new key for a new request"
+        )
+        super().__init__(message)
+        self.problems = [(IDEMPOTENCY_KEY_FIELD, message)]
 
 
 class WorkflowCatalog(Protocol):
@@ -60,7 +95,9 @@ class WorkflowCatalog(Protocol):
 
 
 class ExecutionWriter(Protocol):
-    async def create(self, new: NewExecution) -> StartResult: ...
+    async def create(self, new: NewExecution) -> StartResult | KeyTaken:
+        """Create the execution, or find the one its actor started with the same key."""
+        ...
 
 
 class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +130,7 @@ async def start_execution(
     :raises DepartmentInactiveError: the actor's department is inactive.
     :raises NotFoundError: no such workflow in the caller's scope.
     :raises ConflictError: the workflow is deactivated.
+    :raises IdempotencyKeyReused: the caller's key was used for another workflow or inputs.
     :raises InvalidInputError: the inputs do not match the workflow's ``inputs``.
     """
     await ensure_department_active(departments, request.actor.department_id)
@@ -118,9 +156,21 @@ async def start_execution(
             request_id=request.request_id,
         )
     )
-    if result.created and result.first_step_id is not None:
+    if isinstance(result, KeyTaken):
+        return _replayed(result, workflow.workflow_id, inputs)
+    if result.first_step_id is not None:
         await queue.wake([result.first_step_id])
     return result
+
+
+def _replayed(taken: KeyTaken, workflow_id: UUID, inputs: Mapping[str, Any]) -> StartResult:
+    """The earlier execution, if the request is the one that started it."""
+    same_inputs = msgspec.json.decode(msgspec.json.encode(inputs)) == dict(taken.inputs)
+    if taken.workflow_id != workflow_id or not same_inputs:
+        raise IdempotencyKeyReused
+    return StartResult(
+        execution_id=taken.execution_id, first_step_id=None, created=False, status=taken.status
+    )
 
 
 CREATED_EVENT = AuditEvent.WORKFLOW_EXECUTION_CREATED.value

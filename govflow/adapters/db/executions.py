@@ -7,9 +7,11 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.start_execution import (
     CREATED_EVENT,
     CurrentWorkflow,
+    KeyTaken,
     NewExecution,
     StartResult,
 )
@@ -19,7 +21,7 @@ WITH execution AS (
     INSERT INTO executions (workflow_id, workflow_version_id, department_id, inputs,
                             idempotency_key, created_by)
     VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-    ON CONFLICT (workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    ON CONFLICT (idempotency_key, created_by) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ), steps AS (
     INSERT INTO execution_steps (execution_id, position, step_key, action, max_attempts,
@@ -43,8 +45,12 @@ SELECT execution.id, (SELECT id FROM steps WHERE position = 0) AS first_step_id
   FROM execution
 """
 
+# The key belongs to its caller: the same user, or GovFlow itself (no user) for every start
+# without one; the unique index treats a missing user as one caller (NULLS NOT DISTINCT).
 _EXISTING = """
-SELECT id FROM executions WHERE workflow_id = $1 AND idempotency_key = $2
+SELECT id, workflow_id, inputs::text AS inputs, status
+  FROM executions
+ WHERE idempotency_key = $1 AND created_by IS NOT DISTINCT FROM $2
 """
 
 _CURRENT = """
@@ -62,7 +68,7 @@ class PgExecutionWriter:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def create(self, new: NewExecution) -> StartResult:
+    async def create(self, new: NewExecution) -> StartResult | KeyTaken:
         steps = new.steps
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
@@ -85,8 +91,15 @@ class PgExecutionWriter:
                 return StartResult(
                     execution_id=row["id"], first_step_id=row["first_step_id"], created=True
                 )
-            existing = await conn.fetchval(_EXISTING, new.workflow_id, new.idempotency_key)
-        return StartResult(execution_id=existing, first_step_id=None, created=False)
+            # The insert met the key's row, committed (ON CONFLICT waits for the other writer).
+            existing = await conn.fetchrow(_EXISTING, new.idempotency_key, new.actor.user_id)
+        assert existing is not None
+        return KeyTaken(
+            execution_id=existing["id"],
+            workflow_id=existing["workflow_id"],
+            inputs=msgspec.json.decode(existing["inputs"]),
+            status=ExecutionStatus(existing["status"]),
+        )
 
 
 class PgWorkflowCatalog:
