@@ -176,6 +176,12 @@ class _NoOffset(tzinfo):
     def utcoffset(self, dt: datetime | None) -> timedelta | None:
         return None
 
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
 
 def test_now_must_know_its_offset() -> None:
     with pytest.raises(ValueError, match="now must be timezone-aware"):
