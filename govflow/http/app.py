@@ -39,6 +39,7 @@ from govflow.http.executions.controller import ExecutionsController, start_execu
 from govflow.http.health import HealthController
 from govflow.http.metrics import MetricsController, prometheus_config
 from govflow.http.observability import AccessLog, response_headers
+from govflow.http.openapi_contract import ClosedStructSchemaPlugin
 from govflow.http.options import full_allow_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
 from govflow.http.users.controller import UsersController
@@ -141,6 +142,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
         cors_config=cors_config(settings),
         request_max_body_size=settings.max_request_body_bytes,
         openapi_config=openapi_config(),
+        plugins=[ClosedStructSchemaPlugin()],
         state=State(
             {
                 TRUSTED_STATE_KEY: parse_networks(settings.trusted_proxies),

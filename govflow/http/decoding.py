@@ -9,7 +9,9 @@ naming the field for:
   (name or value), declared header parameter, or anywhere in a JSON body (keys included);
 - a JSON body that is not UTF-8, is malformed, or nests deeper than :data:`MAX_JSON_DEPTH`;
 - a ``datetime`` query parameter that is not ISO 8601 text (``?since=123`` is not a timestamp)
-  and a ``bool`` query parameter that is not ``true`` or ``false`` (``?active=1`` is refused).
+  and a ``bool`` query parameter that is not ``true`` or ``false`` (``?active=1`` is refused);
+- a query parameter the route does not declare (a misspelt filter is not silently ignored),
+  unless the handler reads the raw request itself.
 
 The JSON body is decoded once, through ``request.json()``, so the handler's ``data`` reuses it.
 The walk over the decoded body runs only when the raw text could hold a refused value (an
@@ -39,12 +41,15 @@ _REFUSED_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _BOOLEANS = frozenset({"true", "false"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_RAW_ACCESS = frozenset({"request", "query", "scope", "socket"})
 
 
 @dataclass(frozen=True, slots=True)
 class RouteInputs:
-    """What a handler reads besides its path: typed query parameters, headers, a JSON body."""
+    """What a handler reads besides its path: its query parameters (``None`` when it reads the
+    raw request), typed ones among them, headers, a JSON body."""
 
+    query: frozenset[str] | None = frozenset()
     datetimes: frozenset[str] = frozenset()
     booleans: frozenset[str] = frozenset()
     headers: tuple[str, ...] = ()
@@ -63,11 +68,14 @@ def _base_type(annotation: Any) -> Any:
 
 def route_inputs(handler: HTTPRouteHandler) -> RouteInputs:
     """The inputs ``handler`` declares in its signature."""
+    query: set[str] = set()
     datetimes: set[str] = set()
     booleans: set[str] = set()
     headers: list[str] = []
     json_body = False
-    for name, field in handler.parsed_fn_signature.parameters.items():
+    parameters = handler.parsed_fn_signature.parameters
+    raw_access = not _RAW_ACCESS.isdisjoint(parameters)
+    for name, field in parameters.items():
         kwarg = field.kwarg_definition
         if isinstance(kwarg, BodyKwarg) or name == "data":
             json_body = True
@@ -79,12 +87,19 @@ def route_inputs(handler: HTTPRouteHandler) -> RouteInputs:
             continue
         if isinstance(kwarg, QueryParameter) or (isinstance(kwarg, ParameterKwarg) and kwarg.query):
             query_name = kwarg.name or kwarg.query or name
+            query.add(query_name)
             base = _base_type(field.annotation)
             if base is datetime:
                 datetimes.add(query_name)
             elif base is bool:
                 booleans.add(query_name)
-    return RouteInputs(frozenset(datetimes), frozenset(booleans), tuple(headers), json_body)
+    return RouteInputs(
+        query=None if raw_access else frozenset(query),
+        datetimes=frozenset(datetimes),
+        booleans=frozenset(booleans),
+        headers=tuple(headers),
+        json_body=json_body,
+    )
 
 
 def refused(source: str, key: str, message: str) -> ValidationException:
@@ -172,6 +187,8 @@ def screen_parameters(request: Request[Any, Any, Any], inputs: RouteInputs) -> N
             raise refused("query", "", f"a parameter name {reason}")
         if reason := text_problem(value):
             raise refused("query", name, reason)
+        if inputs.query is not None and name not in inputs.query:
+            raise refused("query", name, "unknown query parameter")
         if name in inputs.datetimes and not _ISO_DATETIME.match(value):
             raise refused("query", name, "expected an ISO 8601 date-time (2026-01-31T12:00:00Z)")
         if name in inputs.booleans and value not in _BOOLEANS:

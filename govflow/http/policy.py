@@ -7,8 +7,9 @@ Declare a policy by unpacking one of these into the route decorator::
     @post("/auth/login", operation_id="login", **public())
 
 It sets ``opt["policy"]`` (read by :func:`enforce_policy`, an app-level guard), marks public
-routes ``exclude_from_auth``, and documents the bearer security requirement and the error
-responses in OpenAPI. A route without a policy is refused with 403 (fail closed), and
+routes ``exclude_from_auth``, and documents the bearer security requirement, the error
+responses and the enforced bounds (:class:`~govflow.http.openapi_contract.ContractOperation`)
+in OpenAPI. A route without a policy is refused with 403 (fail closed), and
 ``tests/integration/api/test_policies.py`` fails for it.
 """
 
@@ -22,8 +23,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Operation
 
 from govflow.http.envelope import ErrorBody
+from govflow.http.openapi_contract import ContractOperation
 from govflow.usecases.principal import Principal, Role
 
 POLICY_KEY = "policy"
@@ -46,6 +49,7 @@ class RouteKwargs(TypedDict):
     opt: Mapping[str, Any]
     security: Sequence[dict[str, list[str]]]
     responses: dict[int, ResponseSpec]
+    operation_class: type[Operation]
 
 
 def _errors(*codes: int) -> dict[int, ResponseSpec]:
@@ -54,7 +58,8 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-_PUBLIC_ERRORS = (400, 413, 429)
+_PUBLIC_ERRORS = (400, 401, 413, 429)
+"""401: credentials in the body refused (login, refresh and reset tokens)."""
 _PROTECTED_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
@@ -64,6 +69,7 @@ def public() -> RouteKwargs:
         "opt": {POLICY_KEY: Policy(public=True), "exclude_from_auth": True},
         "security": [],
         "responses": _errors(*_PUBLIC_ERRORS),
+        "operation_class": ContractOperation,
     }
 
 
@@ -75,6 +81,7 @@ def roles(*allowed: Role) -> RouteKwargs:
         "opt": {POLICY_KEY: Policy(roles=frozenset(allowed))},
         "security": [{BEARER_SCHEME: []}],
         "responses": _errors(*_PROTECTED_ERRORS),
+        "operation_class": ContractOperation,
     }
 
 

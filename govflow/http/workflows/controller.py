@@ -16,7 +16,7 @@ from govflow.bootstrap import Container
 from govflow.core.spec_errors import SpecError
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.policy import roles
-from govflow.http.workflows.openapi import with_responses
+from govflow.http.workflows.openapi import WorkflowFileOperation, with_responses
 from govflow.http.workflows.schemas import ActivationIn, read_upload
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role
@@ -127,6 +127,7 @@ class WorkflowsController(Controller):
             {HTTP_200_OK: (Envelope[UploadResult], "Unchanged: the same content is current")},
             415,
             422,
+            operation_class=WorkflowFileOperation,
         ),
     )
     async def upload(
@@ -146,7 +147,7 @@ class WorkflowsController(Controller):
         "/validate",
         operation_id="validateWorkflow",
         status_code=HTTP_200_OK,
-        **with_responses(roles(*MANAGERS), None, 415, 422),
+        **with_responses(roles(*MANAGERS), None, 415, 422, operation_class=WorkflowFileOperation),
     )
     async def validate(
         self, request: Request[Any, Any, Any], workflows: NamedDependency[WorkflowAdmin]

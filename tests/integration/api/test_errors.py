@@ -164,3 +164,49 @@ async def test_options_answers_the_full_allow_set(api: ApiHarness) -> None:
         wrong = await api.client.put(url, headers=api.headers("ADMIN"))
         assert wrong.status_code == 405
         assert set(options.headers["allow"].split(", ")) == set(wrong.headers["allow"].split(", "))
+
+
+async def test_openapi_states_what_the_code_enforces(api: ApiHarness) -> None:
+    document = (await api.client.get("/schema/openapi.json")).json()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    for path in ("/auth/login", "/auth/refresh", "/auth/password-reset/confirm"):
+        assert "401" in paths[path]["post"]["responses"], path
+    for name in ("LoginIn", "UserCreateIn", "DepartmentUpdateIn", "StartIn", "ResolveIn"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert "additionalProperties" not in schemas["ErrorBody"]
+    for path in ("/users", "/departments", "/audit-logs", "/workflows", "/workflow-executions"):
+        query = {p["name"]: p["schema"] for p in paths[path]["get"]["parameters"]}
+        assert (query["page"]["minimum"], query["page"]["maximum"]) == (1, 1_000_000), path
+        assert (query["limit"]["minimum"], query["limit"]["maximum"]) == (1, 100), path
+    activate = paths["/workflows/{workflow_id}/activate"]["post"]["requestBody"]
+    assert activate["required"] is False
+    assert paths["/workflow-executions/{execution_id}/cancel"]["post"]["requestBody"]["required"]
+    for path in ("/workflows", "/workflows/validate"):
+        operation = paths[path]["post"]
+        body = operation["requestBody"]
+        assert body["required"] is True
+        assert body["content"]["application/json"]["schema"]["required"] == ["source"]
+        assert body["content"]["application/x-yaml"]["schema"]["type"] == "string"
+        assert "filename" in {p["name"] for p in operation["parameters"]}
+    admin = api.headers("ADMIN")
+    assert (await api.client.get("/users?page=1000000&limit=100", headers=admin)).status_code == 200
+    for params in ("page=1000001", "page=0", "limit=101", "limit=0"):
+        response = await api.client.get(f"/users?{params}", headers=admin)
+        assert response.status_code == 400, params
+
+
+async def test_unknown_query_parameters_are_refused(api: ApiHarness) -> None:
+    admin = api.headers("ADMIN")
+    response = await api.client.get("/users?departmentId=x", headers=admin)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "query.departmentId", "message": "unknown query parameter"}
+    ]
+    response = await api.client.get("/audit-logs?from=2026-01-01T00:00:00Z", headers=admin)
+    assert response.status_code == 200, response.text
+    manager = {**api.headers("MANAGER"), "content-type": "application/x-yaml"}
+    response = await api.client.post(
+        "/workflows/validate?filename=x.yaml", content=b"name: x\n", headers=manager
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] != "query.filename"
