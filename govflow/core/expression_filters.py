@@ -113,6 +113,9 @@ def _wordwrap(
     separator = environment.newline_sequence if wrapstring is None else str(wrapstring)
     lines: list[str] = []
     for paragraph in str(s).splitlines():
+        # textwrap's time grows with the lines it makes (and the chunks of long words): charge
+        # them before the paragraph is wrapped
+        budget.spend(1 + 8 * (len(paragraph) // max(int(width), 1)) + len(paragraph) // 16)
         lines.extend(
             textwrap.wrap(
                 paragraph,
@@ -124,7 +127,6 @@ def _wordwrap(
             )
             or [""]
         )
-        budget.spend()
     size = sum(len(line) for line in lines) + max(len(lines) - 1, 0) * len(separator)
     check_string_length(size, budget)
     return separator.join(lines)

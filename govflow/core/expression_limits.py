@@ -80,7 +80,7 @@ class Budget:
         charge, without one only the operation and size budgets are.
     """
 
-    __slots__ = ("_clock", "_deadline", "limits", "operations_left", "produced_left")
+    __slots__ = ("_clock", "_deadline", "expired", "limits", "operations_left", "produced_left")
 
     def __init__(
         self, limits: ExpressionLimits = LIMITS, clock: Callable[[], float] | None = None
@@ -90,6 +90,8 @@ class Budget:
         self.produced_left = limits.max_produced
         self._clock = clock
         self._deadline = clock() + limits.time_limit_seconds if clock is not None else 0.0
+        self.expired = False
+        """Whether the time limit (rather than another limit) ended the evaluation."""
 
     def spend(self, operations: int = 1) -> None:
         """Charge ``operations``; check the time limit."""
@@ -100,6 +102,7 @@ class Budget:
                 "(each loop iteration counts the size of the loop's body)"
             )
         if self._clock is not None and self._clock() > self._deadline:
+            self.expired = True
             raise ExpressionLimitError(
                 f"the evaluation took longer than {self.limits.time_limit_seconds:g}s"
             )

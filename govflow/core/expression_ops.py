@@ -179,5 +179,6 @@ def join_output(chunks: Iterable[str]) -> str:
         if total > limit:
             raise ExpressionLimitError(f"rendered text longer than {limit:,} characters")
         parts.append(chunk)
+        budget.spend()
     budget.produce(total)
     return "".join(parts)

@@ -181,7 +181,7 @@ def guard(tree: nodes.Template, environment: BoundedEnvironment) -> nodes.Templa
 def is_inline(tree: nodes.Node) -> bool:
     """Whether evaluating ``tree`` is linear in the size of its data: no loops, no calls, no
     multiplying operators, and only the filters of ``INLINE_FILTERS``."""
-    for node in tree.find_all(nodes.Node):
+    for node in (tree, *tree.find_all(nodes.Node)):
         if type(node) not in _INLINE:
             return False
         if isinstance(node, nodes.Filter) and node.name not in INLINE_FILTERS:

@@ -61,6 +61,7 @@ __all__ = [
     "ExpressionLimitError",
     "build_context",
     "condition_inline",
+    "environment",
     "evaluate",
     "evaluate_condition",
     "inspect_condition",
@@ -104,6 +105,12 @@ class ExpressionInfo:
     names: frozenset[str] = frozenset()
     steps: frozenset[str] = frozenset()
     inputs: frozenset[str] = frozenset()
+
+
+def environment() -> BoundedEnvironment:
+    """The environment every workflow expression is compiled in (its globals, filters and tests
+    are what ``docs/dsl.md`` lists)."""
+    return _ENV
 
 
 def is_template(value: object) -> bool:

@@ -2,10 +2,11 @@
 
 Templates the syntax shows to be cheap (:func:`~govflow.core.expressions.values_inline`: lookups,
 comparisons, concatenation, linear filters, short) are evaluated inline, as before: that is the
-hot path of every step. The others run in the shared off-loop pool with a budget whose deadline
-starts when the thread starts; the await is bounded by an asyncio timeout a little longer than
-the budget's time limit, as a backstop. Either way a limit breach is an
-:class:`~govflow.core.expressions.ExpressionLimitError`.
+hot path of every step. Linear in a large input can still be slow, so an inline evaluation has
+:data:`INLINE_SECONDS`; one that runs out of it starts over in a thread. The others run in the
+shared off-loop pool with a budget whose deadline starts when the thread starts; the await is
+bounded by an asyncio timeout a little longer than the budget's time limit, as a backstop. Either
+way a limit breach is an :class:`~govflow.core.expressions.ExpressionLimitError`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import msgspec
 
 from govflow.core.expression_limits import LIMITS, ExpressionLimits
 from govflow.core.expressions import (
@@ -28,6 +31,10 @@ from govflow.usecases.off_loop import THREADS, run_off_loop
 
 GRACE_SECONDS = 1.0
 """How much longer than the time limit the event loop waits for a thread's evaluation."""
+
+INLINE_SECONDS = 0.05
+"""The longest an inline evaluation may hold the event loop; past it, it starts over in a
+thread with the full time limit (evaluating has no side effects)."""
 
 
 class ExpressionRunner:
@@ -44,6 +51,9 @@ class ExpressionRunner:
     ) -> None:
         self.limits = limits
         self.clock = clock
+        self._inline_limits = msgspec.structs.replace(
+            limits, time_limit_seconds=min(INLINE_SECONDS, limits.time_limit_seconds)
+        )
         self._slots = asyncio.Semaphore(THREADS)
 
     def _budget(self) -> Budget:
@@ -55,7 +65,12 @@ class ExpressionRunner:
         :raises ExpressionError: a template fails or goes beyond a limit.
         """
         if values_inline(value):
-            return render(value, context, self._budget())
+            budget = Budget(self._inline_limits, self.clock)
+            try:
+                return render(value, context, budget)
+            except ExpressionLimitError:
+                if not budget.expired:
+                    raise
         return await self._in_thread(lambda: render(value, context, self._budget()))
 
     async def condition(self, condition: str, context: Mapping[str, Any]) -> bool:
@@ -64,7 +79,12 @@ class ExpressionRunner:
         :raises ExpressionError: it fails or goes beyond a limit.
         """
         if condition_inline(condition):
-            return evaluate_condition(condition, context, self._budget())
+            budget = Budget(self._inline_limits, self.clock)
+            try:
+                return evaluate_condition(condition, context, budget)
+            except ExpressionLimitError:
+                if not budget.expired:
+                    raise
         return bool(
             await self._in_thread(lambda: evaluate_condition(condition, context, self._budget()))
         )
