@@ -83,7 +83,8 @@ def _denial(
     department_id: UUID | None = None,
     email: str | None = None,
 ) -> Denial:
-    operation = handler.operation_id if isinstance(handler.operation_id, str) else ""
+    operation_id = getattr(handler, "operation_id", None)
+    operation = operation_id if isinstance(operation_id, str) else ""
     return Denial(
         status=status,
         operation=operation or getattr(handler, "handler_name", "") or "unknown",

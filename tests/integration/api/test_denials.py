@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis.asyncio as aioredis
 import structlog
 
 from govflow.adapters.security.denial_counter import PoolAuditAppender, RedisDenialCounter
@@ -160,3 +162,26 @@ async def test_windows_are_flushed_once_closed_and_taken_once(services: Containe
     assert rows[0]["metadata"]["window_end"] == "2026-01-31T12:01:00+00:00"
     assert await second.flush(start + timedelta(seconds=120)) == 1
     assert [row["metadata"]["count"] for row in await denial_rows(services)] == [3, 1]
+
+
+async def test_an_unreachable_counter_does_not_affect_the_answer(api: ApiHarness) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    live = recorder(api).audit
+    recorder(api).audit = DenialAudit(
+        RedisDenialCounter(unreachable, prefix="gone"),
+        PoolAuditAppender(api.services.db.pool),
+        window_seconds=60,
+    )
+    try:
+        with structlog.testing.capture_logs() as logs:
+            response = await api.client.get("/users", headers=api.headers("OPERATOR"))
+        assert response.status_code == 403
+        assert [e["event"] for e in logs if e["event"] == "denial_not_counted"] == [
+            "denial_not_counted"
+        ]
+    finally:
+        recorder(api).audit = live
+        await unreachable.aclose()
