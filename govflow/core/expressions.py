@@ -202,9 +202,7 @@ def _info(tree: nodes.Template) -> ExpressionInfo:
     )
 
 
-@lru_cache(maxsize=1024)
-def inspect_template(text: str) -> ExpressionInfo:
-    """Check the template ``text`` without running it, and list what it reads."""
+def _inspect_template(text: str) -> ExpressionInfo:
     try:
         tree = _parse_template(text)
     except TemplateSyntaxError as error:
@@ -212,14 +210,33 @@ def inspect_template(text: str) -> ExpressionInfo:
     return _info(tree)
 
 
-@lru_cache(maxsize=1024)
-def inspect_condition(condition: str) -> ExpressionInfo:
-    """Check the bare expression ``condition`` (an ``if:``) and list what it reads."""
+def _inspect_condition(condition: str) -> ExpressionInfo:
     try:
         expr = _parse_expression(_condition_source(condition))
     except TemplateSyntaxError as error:
         return ExpressionInfo(errors=[_syntax_message(error)])
     return _info(nodes.Template([nodes.Output([expr], lineno=1)], lineno=1))
+
+
+_inspect_template_cached = lru_cache(maxsize=1024)(_inspect_template)
+_inspect_condition_cached = lru_cache(maxsize=1024)(_inspect_condition)
+
+
+def inspect_template(text: str) -> ExpressionInfo:
+    """Check the template ``text`` without running it, and list what it reads.
+
+    Short texts (the usual ones) are remembered; long ones are not, so that uploads cannot
+    fill the process's memory with cached copies."""
+    if len(text) <= LIMITS.inline_source_length:
+        return _inspect_template_cached(text)
+    return _inspect_template(text)
+
+
+def inspect_condition(condition: str) -> ExpressionInfo:
+    """Check the bare expression ``condition`` (an ``if:``) and list what it reads."""
+    if len(condition) <= LIMITS.inline_source_length:
+        return _inspect_condition_cached(condition)
+    return _inspect_condition(condition)
 
 
 def _compile(tree: nodes.Template) -> Template:
@@ -244,10 +261,12 @@ def _compiled_template(source: str) -> Template:
     return _compile(_parse_template(source))
 
 
-@lru_cache(maxsize=4096)
 def _inline_text(text: str, bare: bool) -> bool:
-    if len(text) > LIMITS.inline_source_length:
-        return False
+    return len(text) <= LIMITS.inline_source_length and _short_inline_text(text, bare)
+
+
+@lru_cache(maxsize=4096)
+def _short_inline_text(text: str, bare: bool) -> bool:
     single = _condition_source(text) if bare else _single_expression(text)
     try:
         if single is not None:
