@@ -6,6 +6,7 @@ reason that goes missing from the log fails here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -21,6 +22,7 @@ from govflow.core.engine import (
     FailExecution,
     LeaseExpired,
     LookupResult,
+    OperatorMarkDone,
     RecordOutput,
     StepError,
     decide,
@@ -184,5 +186,13 @@ class _NoOffset(tzinfo):
 
 
 def test_now_must_know_its_offset() -> None:
-    with pytest.raises(ValueError, match="now must be timezone-aware"):
+    with pytest.raises(ValueError, match=r"^now must be timezone-aware$"):
         decide(running(), AttemptSucceeded({}), datetime(2030, 1, 1, tzinfo=_NoOffset()))
+
+
+def test_marking_a_step_done_records_the_operators_output_and_reason() -> None:
+    state = running(step_status=StepStatus.NEEDS_ATTENTION, is_last_step=True)
+    state = replace(state, execution_status=ExecutionStatus.NEEDS_ATTENTION)
+    decision = decide(state, OperatorMarkDone({"ticket": "T-1"}, "sent by hand"), NOW)
+    assert of_type(decision, RecordOutput) == [RecordOutput({"ticket": "T-1"})]
+    assert records(decision)[0] == (A.WORKFLOW_EXECUTION_STEP_MARKED_DONE, "sent by hand", {})
