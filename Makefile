@@ -10,7 +10,7 @@ RUNTIME := $(VENV)/.govflow-runtime
 DEV := $(VENV)/.govflow-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev up test test-unit lint format typecheck bench clean
+.PHONY: help install install-dev up test test-unit mutants lint format typecheck bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -52,6 +52,10 @@ test: $(DEV) lint ## The whole test suite (embedded servers unless GOVFLOW_TEST_
 
 test-unit: $(DEV) ## Only the pure unit tests (no servers)
 	$(BIN)/pytest -q tests/unit
+
+mutants: $(DEV) ## Mutation testing of govflow/core against tests/unit (mutmut); fails below the recorded floor
+	$(BIN)/mutmut run
+	$(BIN)/python tools/mutation_score.py
 
 bench: $(DEV) ## The benchmarks (bench/); figures go to docs/benchmarks.md
 	$(BIN)/python bench/w5.py
