@@ -12,6 +12,7 @@ from govflow.settings import Mode, Settings
 
 ANCHOR_FILE_NAME = "audit-anchor.jsonl"
 KEY_FILE_NAME = "audit_seal_key"
+MIN_KEY_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,12 @@ def development_audit_seal_key(home: Path) -> tuple[str, bool]:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip(), False
+        kept = path.read_text().strip()
+        if len(kept) < MIN_KEY_LENGTH:
+            raise ValueError(
+                f"{path} holds no usable audit seal key: restore it or set AUDIT_SEAL_KEY"
+            ) from None
+        return kept, False
     with os.fdopen(fd, "w") as out:
         out.write(key + "\n")
         out.flush()

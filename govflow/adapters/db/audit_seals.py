@@ -96,7 +96,7 @@ async def _anchored_head(
     :raises SealRefused: the anchor is missing or unreadable while seals exist, or the database
         no longer holds the anchored head, or a later seal does not continue it.
     """
-    anchor = sealing.anchor.read()
+    anchor = await asyncio.to_thread(sealing.anchor.read)
     where = sealing.anchor.path
     if not anchor.present:
         stored = await conn.fetchval("SELECT count(*) FROM audit_seals")
