@@ -4,12 +4,17 @@ Each operation is one statement (one implicit transaction, one round trip). Writ
 a claim only takes a ``PENDING`` step of a live execution; a finish only applies with the
 current fencing token; an execution that is no longer active (e.g. ``CANCELED``) is never
 overwritten and never gets a next step claimed.
+
+A statement met by a lost connection is run again on a fresh one (:mod:`.resilience`); the
+guards make a second run of a statement that did commit change nothing, and a claim or finish
+whose second run finds nothing to do reads what its first run did (:mod:`.step_outcomes`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -18,6 +23,8 @@ import asyncpg
 import msgspec
 
 from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.resilience import DEFAULT_POLICY, Resilient, RetryPolicy
+from govflow.adapters.db.step_outcomes import CLAIMED_BY, Grants, finish_outcome
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import (
     ClaimedStep,
@@ -26,6 +33,8 @@ from govflow.usecases.ports import (
     FinishResult,
     StepFinish,
 )
+
+log = logging.getLogger("govflow.db")
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -312,20 +321,43 @@ def _json(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else _encode(value).decode()
 
 
+def _step(claim: ClaimedStep, statement: str) -> Callable[[], str]:
+    """Names a statement and its step for the log, built only when a connection is lost."""
+    return lambda: (
+        f"{statement} of step {claim.step_key} (step {claim.step_id}, execution "
+        f"{claim.execution_id}, attempt {claim.attempt}, token {claim.fencing_token})"
+    )
+
+
 class PgStepStore:
     """The ``StepStore`` port over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, policy: RetryPolicy = DEFAULT_POLICY) -> None:
         self._pool = pool
+        self._db = Resilient(pool, policy)
+        self._grants = Grants()
 
     async def claim(
         self, step_id: UUID, worker: str, lease: timedelta
     ) -> tuple[ClaimedStep, ExecutionContext] | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(_CLAIM, step_id, worker, lease.total_seconds())
+        runs = 0
+
+        async def claim_step(conn: asyncpg.Connection) -> asyncpg.Record | None:
+            nonlocal runs
+            runs += 1
+            return await conn.fetchrow(_CLAIM, step_id, worker, lease.total_seconds())
+
+        def what() -> str:
+            return f"claim of step {step_id} for {worker}"
+
+        row = await self._db.run(claim_step, what)
+        if row is None and runs > 1:  # the first run may have committed unseen
+            row = await self._db.run(lambda conn: conn.fetchrow(CLAIMED_BY, step_id, worker), what)
         if row is None:
             return None
         claim = _claimed(row)
+        if not self._grants.take(claim.step_id, claim.fencing_token):
+            return None  # another call of this process was handed this claim
         return claim, ExecutionContext(
             execution_id=claim.execution_id,
             workflow_name=row["workflow_name"],
@@ -336,17 +368,21 @@ class PgStepStore:
     async def mark_attempt_started(
         self, claim: ClaimedStep, idempotency: str, params: Mapping[str, Any]
     ) -> bool:
-        async with self._pool.acquire() as conn:
-            status = await conn.execute(
+        status = await self._db.run(
+            lambda conn: conn.execute(
                 _MARK_STARTED, claim.step_id, claim.fencing_token, idempotency, _json(params)
-            )
+            ),
+            _step(claim, "marking the attempt start"),
+        )
         return bool(status == "UPDATE 1")
 
     async def extend_lease(self, claim: ClaimedStep, lease: timedelta) -> bool:
-        async with self._pool.acquire() as conn:
-            status = await conn.execute(
+        status = await self._db.run(
+            lambda conn: conn.execute(
                 _EXTEND, claim.step_id, claim.fencing_token, lease.total_seconds()
-            )
+            ),
+            _step(claim, "lease renewal"),
+        )
         return bool(status == "UPDATE 1")
 
     async def finish(
@@ -387,9 +423,22 @@ class PgStepStore:
             "lease": lease.total_seconds(),
             "task": _json(finish.human_task),
         }
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(sql, *[values[name] for name in names])
+        args = [values[name] for name in names]
+        runs = 0
+
+        async def finish_step(conn: asyncpg.Connection) -> Mapping[str, Any] | None:
+            nonlocal runs
+            runs += 1
+            result: Mapping[str, Any] | None = await conn.fetchrow(sql, *args)
+            return result
+
+        what = _step(claim, "finish")
+        row = await self._db.run(finish_step, what)
         assert row is not None
+        if not row["applied"] and runs > 1:  # the first run may have committed unseen
+            row = await self._db.run(lambda c: finish_outcome(c, claim, finish, worker), what)
+            if row["applied"]:
+                log.warning("%s had been recorded before its connection was lost", what())
         next_claim = None
         if finish.claim_next and row["step_id"] is not None:
             next_claim = ClaimedStep(
@@ -404,6 +453,8 @@ class PgStepStore:
                 fencing_token=row["fencing_token"],
                 idempotency_key=row["idempotency_key"],
             )
+            if not self._grants.take(next_claim.step_id, next_claim.fencing_token):
+                next_claim = None
         return FinishResult(
             applied=row["applied"],
             execution_status=row["execution_status"],
@@ -412,12 +463,13 @@ class PgStepStore:
         )
 
     async def record_audit(self, entries: Sequence[AuditEntry]) -> None:
-        async with self._pool.acquire() as conn:
-            await append_audit(conn, list(entries))
+        await self._db.run(lambda conn: append_audit(conn, list(entries)), lambda: "audit")
 
     async def take_expired(self, worker: str, lease: timedelta, limit: int) -> list[ExpiredStep]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_TAKE_EXPIRED, worker, lease.total_seconds(), limit)
+        rows = await self._db.run(
+            lambda conn: conn.fetch(_TAKE_EXPIRED, worker, lease.total_seconds(), limit),
+            lambda: "taking expired leases",
+        )
         return [
             ExpiredStep(
                 claim=_claimed({**dict(row), "lag": 0.0}),
@@ -430,6 +482,8 @@ class PgStepStore:
         ]
 
     async def due_unclaimed(self, resend_after: timedelta, limit: int) -> list[UUID]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_DUE_UNCLAIMED, resend_after.total_seconds(), limit)
+        rows = await self._db.run(
+            lambda conn: conn.fetch(_DUE_UNCLAIMED, resend_after.total_seconds(), limit),
+            lambda: "finding unclaimed steps",
+        )
         return [row["id"] for row in rows]
