@@ -5,6 +5,7 @@ new ``SCHEME``, never a silent edit."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
@@ -69,3 +70,15 @@ def test_utc_rows_are_written_with_a_z() -> None:
     row: list[object] = list(ROW)
     row[1] = datetime(2030, 1, 2, 3, 5, 6, 789, tzinfo=UTC)
     assert canonical_row(row) == ROW_BYTES
+
+
+def test_the_encoding_does_not_depend_on_the_machines_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")
+    time.tzset()
+    try:
+        assert canonical_row(ROW) == ROW_BYTES
+    finally:
+        monkeypatch.undo()
+        time.tzset()
