@@ -9,8 +9,10 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from govflow.adapters.db.readiness import database_problem
 from govflow.adapters.embedded import EmbeddedServerError
 from govflow.adapters.logs import configure_logging
+from govflow.adapters.services import command_lifetime
 from govflow.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -36,10 +38,21 @@ def settings_or_exit() -> Settings:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro``; embedded-server failures become a one-line error."""
+    """Run ``coro`` as a short command.
+
+    The embedded servers it had to start are stopped when it ends, unless another command still
+    uses them; servers that were running already are left alone. Embedded-server failures and a
+    database that is not migrated become a one-line error (exit status 1).
+    """
     try:
-        return asyncio.run(coro)
+        with command_lifetime():
+            return asyncio.run(coro)
     except EmbeddedServerError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
+    except Exception as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        fail(problem)

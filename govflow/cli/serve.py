@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shlex
 import sys
 
 import click
@@ -73,6 +74,19 @@ def up() -> None:
         click.echo(
             f"\nGovFlow is starting on http://{settings.host}:{settings.port}"
             f"  (API docs: http://{settings.host}:{settings.port}/schema)"
+        )
+        shared = " and ".join(
+            name
+            for name, value in (
+                ("DATABASE_URL", settings.database_url),
+                ("REDIS_URL", settings.redis_url),
+            )
+            if value
+        )
+        click.echo(
+            "For the govflow CLI to reach this instance from another shell: "
+            f"export GOVFLOW_HOME={shlex.quote(str(settings.home))}"
+            + (f" (with the same {shared})" if shared else "")
         )
         credentials = read_demo_credentials(settings.home)
         if credentials:
