@@ -120,7 +120,7 @@ class Resilient:
         except _Retry as failure:
             first = failure.__cause__
         described = what()
-        log.warning("database connection lost during %s (%r); trying again", described, first)
+        log.warning("%s failed (%r); trying again on a fresh connection", described, first)
         policy = self._policy
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Retry),
@@ -135,17 +135,17 @@ class Resilient:
                 tries += 1
                 with attempt:
                     result = await self._once(use)
-                    log.info("%s succeeded on try %d after a lost connection", described, tries)
+                    log.info("%s succeeded on try %d", described, tries)
                     return result
         except _Retry as failure:
             log.error(
-                "gave up on %s: the database connection was lost on each of %d tries (%r)",
+                "gave up on %s: it failed on each of %d tries, the last time with %r",
                 described,
                 tries,
                 failure.__cause__,
             )
             raise DatabaseUnavailableError(
-                f"{described}: the database connection was lost on each of {tries} tries"
+                f"{described}: failed on each of {tries} tries (the database is unreachable)"
             ) from failure.__cause__
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
@@ -181,10 +181,13 @@ class Resilient:
 
 
 def _log_retry(what: str) -> Callable[[RetryCallState], None]:
+    """The first loss is a warning and giving up an error; the tries between are debug lines,
+    so an outage does not flood the log."""
+
     def before_sleep(state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "database connection lost again during %s (try %d, %r); next try in %.2fs",
+        log.debug(
+            "%s failed again (try %d, %r); next try in %.2fs",
             what,
             state.attempt_number + 1,
             failure.__cause__ if failure else None,
