@@ -1,4 +1,5 @@
-"""``docs/dsl.md`` documents every DSL key, and its complete examples are valid workflows."""
+"""``docs/dsl.md`` documents every DSL key, and its complete examples are valid workflows for the
+installed actions (tests/integration/test_docs_executed.py also runs them)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 from govflow.core.spec import WorkflowSpec
 from govflow.core.validation import validate_workflow
 from govflow.core.versioning import content_hash
+from govflow.plugins import PluginManager
 
-from .actions import DOC_ACTIONS
+DOC_ACTIONS = PluginManager.from_env({}).actions().inputs()
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "dsl.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.DOTALL)

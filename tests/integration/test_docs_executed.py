@@ -1,0 +1,408 @@
+"""The documentation's examples are run, not just read.
+
+Every ``yaml`` block of ``README.md`` and ``docs/`` is loaded into a real database (departments
+seeded as ``govflow up`` seeds them) and run by the engine with the real actions, started with
+the inputs of the ``govflow executions start`` command shown next to it; the statuses must be the
+ones the document states (see ``tests/support/doc_examples.py`` for the conventions). The
+plugin guide's plugin code runs a workflow in the engine, its test examples pass, and the
+README's commands run through the real CLI against a real worker process.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import inspect
+import subprocess
+import sys
+import tomllib
+import types
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from govflow.adapters.db.seed import seed_departments
+from govflow.adapters.db.workflows import PgWorkflowStore
+from govflow.bootstrap import Container, container
+from govflow.core.spec_errors import SpecError
+from govflow.core.statuses import StepStatus
+from govflow.plugins import PluginManager
+from govflow.settings import Settings
+from govflow.usecases.run_step import StepRunner
+from govflow.usecases.start_execution import StartRequest
+from govflow.usecases.workflows import SourceFile, load_workflow_files
+from tests.support.doc_examples import (
+    MARKERS,
+    ROOT,
+    Block,
+    Run,
+    blocks,
+    runs,
+    start_arguments,
+    status_literals,
+)
+from tests.support.engine import eventually, process_env, processes, step_rows
+
+EXAMPLE_PLUGIN = ROOT / "docs" / "examples" / "govflow-hello"
+DOCUMENTS = sorted(
+    [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "docs").glob("examples/*/*.md")]
+)
+SETTLED = frozenset({"COMPLETED", "FAILED", "CANCELED", "WAITING", "NEEDS_ATTENTION"})
+ALL_BLOCKS = [block for path in DOCUMENTS for block in blocks(path)]
+YAML_BLOCKS = [block for block in ALL_BLOCKS if block.lang in ("yaml", "yml")]
+RUNNABLE = [block for block in YAML_BLOCKS if block.marker is None]
+REFUSED = [block for block in YAML_BLOCKS if block.marker == "refused"]
+
+
+def _ids(found: Sequence[Block]) -> list[str]:
+    return [block.where for block in found]
+
+
+class InlineQueue:
+    """A worker inside the test: each wake-up runs its step at once with a real
+    :class:`StepRunner`, which goes on with the execution's next steps as a worker does."""
+
+    def __init__(self) -> None:
+        self.runner: StepRunner | None = None
+        self.running: set[asyncio.Task[None]] = set()
+        self.errors: list[BaseException] = []
+
+    async def wake(self, step_ids: Sequence[UUID]) -> None:
+        assert self.runner is not None
+        for step_id in step_ids:
+            task = asyncio.create_task(self.runner.run(step_id))
+            self.running.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.append(task.exception())  # type: ignore[arg-type]
+
+    def check(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+
+@dataclass
+class DocEngine:
+    """GovFlow with its installed actions (and a document's own plugin) over a fresh database."""
+
+    services: Container
+    queue: InlineQueue
+    loaded: list[str] = field(default_factory=list)
+
+    async def load(self, block: Block) -> str:
+        """Load ``block`` as ``govflow workflows load`` would; the workflow's name."""
+        async with self.services.db.pool.acquire() as conn:
+            (result,) = await load_workflow_files(
+                # padded so that problems name the document's own line numbers
+                [SourceFile(block.doc, "\n" * block.line + block.text)],
+                self.services.actions.inputs(),
+                PgWorkflowStore(conn),
+            )
+        return result.name
+
+    async def run(self, run: Run) -> tuple[str, list[tuple[str, str]], dict[str, Any]]:
+        """Start ``run`` and wait until it settles as ``--wait`` does: the execution's status,
+        each step's status and each step's output."""
+        started = await self.services.start_execution(
+            StartRequest(workflow=run.workflow, inputs=run.inputs)
+        )
+
+        async def probe() -> tuple[str, int]:
+            self.queue.check()
+            async with self.services.db.pool.acquire() as conn:
+                status = await conn.fetchval(
+                    "SELECT status FROM executions WHERE id = $1", started.execution_id
+                )
+            return str(status), len(self.queue.running)
+
+        status, _ = await eventually(probe, lambda seen: seen[0] in SETTLED and seen[1] == 0)
+        self.queue.check()
+        async with self.services.db.pool.acquire() as conn:
+            steps = await step_rows(conn, started.execution_id)
+        outputs = {row["step_key"]: row["output"] for row in steps}
+        return status, [(row["step_key"], row["status"]) for row in steps], outputs
+
+
+@contextlib.asynccontextmanager
+async def doc_engine(settings: Settings, *plugins: types.ModuleType) -> AsyncIterator[DocEngine]:
+    """The engine with the entry-point plugins (whatever ``GOVFLOW_PLUGINS_*`` says) plus
+    ``plugins``, and the departments ``govflow up`` seeds."""
+    manager = PluginManager()
+    manager.load_entry_points()
+    for plugin in plugins:
+        manager.register(plugin, name=plugin.__name__)
+    manager.check_pending()
+    async with container(settings, plugins=manager) as services:
+        queue = InlineQueue()
+        services.queue = queue  # type: ignore[assignment]
+        queue.runner = services.step_runner()
+        async with services.db.pool.acquire() as conn:
+            await seed_departments(conn)
+        try:
+            yield DocEngine(services, queue)
+        finally:
+            await queue.runner.close()
+
+
+@contextlib.contextmanager
+def example_plugin_importable() -> Iterator[types.ModuleType]:
+    """``govflow_hello`` from ``docs/examples/govflow-hello``, importable while in use."""
+    sys.path.insert(0, str(EXAMPLE_PLUGIN))
+    try:
+        import govflow_hello
+
+        yield govflow_hello
+    finally:
+        sys.path.remove(str(EXAMPLE_PLUGIN))
+        sys.modules.pop("govflow_hello", None)
+
+
+def _needs_example(block: Block) -> bool:
+    """Whether ``block`` uses the example plugin's action (it is that plugin's README)."""
+    return block.doc.startswith("docs/examples/govflow-hello/")
+
+
+# -- what every document must follow ---------------------------------------------------------
+
+
+def test_the_documents_have_runnable_examples() -> None:
+    docs = {block.doc for block in RUNNABLE}
+    assert {"README.md", "docs/dsl.md", "docs/examples/govflow-hello/README.md"} <= docs
+    assert len([block for block in RUNNABLE if block.doc == "docs/dsl.md"]) >= 8
+
+
+def test_markers_are_known_and_mark_yaml_blocks() -> None:
+    wrong = [
+        f"{block.where}: {block.marker!r} on a {block.lang or 'plain'} block"
+        for block in ALL_BLOCKS
+        if block.marker is not None and (block.marker not in MARKERS or block.lang != "yaml")
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=_ids(RUNNABLE))
+def test_status_comparisons_name_real_step_statuses(block: Block) -> None:
+    """``steps.x.status == 'SUCCEEDED'`` is always false: the step would be skipped silently."""
+    unknown = set(status_literals(block.text)) - {status.value for status in StepStatus}
+    assert not unknown, f"{block.where}: no step status {sorted(unknown)}"
+
+
+def test_status_literal_check_sees_every_spelling() -> None:
+    text = (
+        "if: \"steps.a.status == 'SUCCEEDED'\"\n"
+        "if: \"'DONE' != steps.b.status\"\n"
+        "if: \"steps.c.status in ['COMPLETED', 'OK']\"\n"
+    )
+    assert status_literals(text) == ["SUCCEEDED", "DONE", "COMPLETED", "OK"]
+
+
+# -- the workflows run -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=_ids(RUNNABLE))
+async def test_workflow_example_runs_as_documented(block: Block, settings: Settings) -> None:
+    with contextlib.ExitStack() as stack:
+        plugins = (
+            [stack.enter_context(example_plugin_importable())] if _needs_example(block) else []
+        )
+        async with doc_engine(settings, *plugins) as engine:
+            name = await engine.load(block)
+            documented = runs(block, name)
+            for run in documented:
+                status, steps, _ = await engine.run(run)
+                assert (status, steps) == (run.status, run.expected([key for key, _ in steps])), (
+                    f"{block.where}: {run.workflow} with {run.inputs}"
+                )
+
+
+@pytest.mark.parametrize("block", REFUSED, ids=_ids(REFUSED))
+async def test_refused_example_is_refused(block: Block, settings: Settings) -> None:
+    async with doc_engine(settings) as engine:
+        with pytest.raises(SpecError):
+            await engine.load(block)
+        async with engine.services.db.pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM workflows") == 0
+
+
+def test_the_expected_statuses_follow_the_convention() -> None:
+    run = Run("w", {}, "WAITING", {"review": "WAITING"})
+    assert run.expected(["a", "review", "b"]) == [
+        ("a", "COMPLETED"),
+        ("review", "WAITING"),
+        ("b", "PENDING"),
+    ]
+    assert Run("w", {}).expected(["a", "b"]) == [("a", "COMPLETED"), ("b", "COMPLETED")]
+
+
+# -- the plugin guide ------------------------------------------------------------------------
+
+PLUGIN_GUIDE = ROOT / "docs" / "plugins.md"
+
+
+def _guide_plugin() -> types.ModuleType:
+    """The plugin the guide builds: its tested blocks that implement hooks, as one module."""
+    module = types.ModuleType("docs_plugin_guide")
+    sys.modules[module.__name__] = module  # msgspec resolves annotations in the module
+    for block in blocks(PLUGIN_GUIDE):
+        if block.lang == "python" and "@hookimpl" in block.text:
+            exec(compile(block.text, block.where, "exec"), vars(module))  # noqa: S102 - our docs
+    return module
+
+
+def _guide_workflow() -> tuple[str, dict[str, Any]]:
+    """The workflow text and the inputs the guide's test-kit example rehearses."""
+    for block in blocks(PLUGIN_GUIDE):
+        if block.lang != "python" or "rehearse(" not in block.text:
+            continue
+        tree = ast.parse(block.text)
+        texts = [
+            node.value.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["workflow"]
+            and isinstance(node.value, ast.Constant)
+        ]
+        calls = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "rehearse"
+        ]
+        return str(texts[0]), ast.literal_eval(calls[0].args[1])
+    raise AssertionError("docs/plugins.md has no rehearse() example")
+
+
+async def test_the_plugin_guide_workflow_runs_with_the_guide_plugin(settings: Settings) -> None:
+    plugin = _guide_plugin()
+    text, inputs = _guide_workflow()
+    try:
+        async with doc_engine(settings, plugin) as engine:
+            block = Block("docs/plugins.md", 0, "yaml", text, None)
+            name = await engine.load(block)
+            status, steps, outputs = await engine.run(Run(name, inputs))
+    finally:
+        sys.modules.pop(plugin.__name__, None)
+    assert status == "COMPLETED"
+    assert steps == [("greet", "COMPLETED"), ("again", "COMPLETED")]
+    assert outputs["again"] == '{"greeting": "Hello, Hello, Ada"}'
+    assert vars(plugin)["opened"] == {"greeting": "Hello"}  # govflow_startup ran
+    assert vars(plugin)["closed"] == ["hello"]  # and govflow_shutdown
+
+
+def _test_blocks() -> list[Block]:
+    return [
+        block
+        for path in DOCUMENTS
+        for block in blocks(path)
+        if block.lang == "python" and "def test_" in block.text
+    ]
+
+
+@pytest.mark.parametrize("block", _test_blocks(), ids=_ids(_test_blocks()))
+async def test_test_examples_pass(block: Block, request: pytest.FixtureRequest) -> None:
+    """The tests the docs show plugin authors pass, with the fixtures they name (the GovFlow
+    pytest plugin's)."""
+    with example_plugin_importable():
+        namespace: dict[str, Any] = {}
+        exec(compile(block.text, block.where, "exec"), namespace)  # noqa: S102 - our docs
+        tests = [value for key, value in namespace.items() if key.startswith("test_")]
+        assert tests
+        for test in tests:
+            arguments = {
+                name: request.getfixturevalue(name) for name in inspect.signature(test).parameters
+            }
+            result = test(**arguments)
+            if inspect.isawaitable(result):
+                await result
+
+
+def test_every_python_example_is_run() -> None:
+    """A python block is run by tests/unit/plugins/test_docs.py (``<!-- test -->``) or here."""
+    guide = PLUGIN_GUIDE.read_text(encoding="utf-8")
+    unrun = [
+        block.where
+        for block in ALL_BLOCKS
+        if block.lang == "python"
+        and "def test_" not in block.text
+        and not (
+            block.doc == "docs/plugins.md" and f"<!-- test -->\n```python\n{block.text}" in guide
+        )
+    ]
+    assert unrun == []
+
+
+def test_the_entry_point_shown_is_the_example_plugin_s() -> None:
+    (shown,) = [block for block in blocks(PLUGIN_GUIDE) if block.lang == "toml"]
+    example = tomllib.loads((EXAMPLE_PLUGIN / "pyproject.toml").read_text(encoding="utf-8"))
+    documented = tomllib.loads(shown.text)
+    assert documented["project"]["entry-points"] == {
+        "govflow.plugins": example["project"]["entry-points"]["govflow.plugins"]
+    }
+
+
+# -- the README ------------------------------------------------------------------------------
+
+
+def _readme_commands() -> list[list[str]]:
+    (hello,) = [block for block in blocks(ROOT / "README.md") if block.lang == "yaml"]
+    assert hello.next is not None
+    lines = [line.split("#")[0].split() for line in hello.next.text.splitlines()]
+    return [line for line in lines if line]
+
+
+def test_the_readme_hello_is_the_shipped_hello() -> None:
+    (hello,) = [block for block in blocks(ROOT / "README.md") if block.lang == "yaml"]
+    shipped = (ROOT / "workflows.d" / "hello.yaml").read_text(encoding="utf-8")
+
+    def content(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    assert content(hello.text) == content(shipped)
+    assert hello.text.startswith("# workflows.d/hello.yaml\n")
+
+
+@pytest.mark.e2e
+async def test_the_readme_commands_run_against_a_worker(settings: Settings) -> None:
+    """``govflow workflows load`` (as ``govflow up`` does), then the README's two commands as
+    typed, the second one waiting on a real ``govflow worker`` process."""
+    conn = await asyncpg.connect(str(settings.database_url))
+    try:
+        await seed_departments(conn)  # the database is migrated; `govflow up` seeds it so
+    finally:
+        await conn.close()
+    env = process_env(settings, GOVFLOW_PLUGINS_MODULES="")
+
+    def govflow(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "govflow", *arguments],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    loaded = await asyncio.to_thread(govflow, "workflows", "load", "workflows.d")
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    commands = _readme_commands()
+    assert [Path(command[0]).name for command in commands] == ["govflow", "govflow"]
+    assert start_arguments(commands[1]) is not None
+    with processes(settings, GOVFLOW_PLUGINS_MODULES="") as group:
+        group.start("worker")
+        results = [await asyncio.to_thread(govflow, *command[1:]) for command in commands]
+    for result in results:
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "workflows.d/hello.yaml: hello, 1 step" in results[0].stdout
+    first, greet = results[1].stdout.splitlines()[1:3]
+    assert first.split()[-1] == "COMPLETED"
+    assert greet.split()[1:4] == ["greet", "notification", "COMPLETED"]
+    assert '"message": "Hello, Ada!"' in greet
