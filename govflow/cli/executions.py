@@ -14,6 +14,7 @@ import msgspec
 from govflow.adapters.db.execution_queries import execution_detail
 from govflow.bootstrap import Container, container
 from govflow.cli.common import fail, run, settings_or_exit
+from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import Actor
 from govflow.usecases.errors import UseCaseError
 from govflow.usecases.operate import (
@@ -25,7 +26,6 @@ from govflow.usecases.operate import (
 from govflow.usecases.start_execution import StartRequest
 
 CLI_ACTOR = Actor(name="cli")
-SETTLED = {"COMPLETED", "FAILED", "CANCELED", "WAITING", "NEEDS_ATTENTION"}
 
 
 def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def start(
             deadline = time.monotonic() + timeout
             while True:
                 detail = await _detail(services, result.execution_id)
-                if detail["status"] in SETTLED:
+                if ExecutionStatus(detail["status"]) in ExecutionStatus.SETTLED:
                     return detail
                 if time.monotonic() > deadline:
                     fail(f"still {detail['status']} after {timeout:g}s", code=3)
@@ -114,7 +114,7 @@ def start(
     detail = run(go())
     if detail is not None:
         _print_detail(detail)
-        if detail["status"] == "FAILED":
+        if detail["status"] == ExecutionStatus.FAILED:
             raise SystemExit(1)
 
 

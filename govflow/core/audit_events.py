@@ -1,12 +1,21 @@
-"""The names of the audit events the engine and the human-task lifecycle write.
+"""The names of every audit event GovFlow writes, and the reasons some of them carry.
 
-Values equal the names (they are stored as text). The ``WORKFLOW_EXECUTION_*`` names keep the
-seed's spelling. Skips always carry a reason in the audit data (see :class:`SkipReason`).
+Values equal the names (they are stored as text in ``audit_logs.action``). This is the one list:
+the engine, the human-task lifecycle, the API's sign-in, user, department and workflow
+administration, access denials, and the built-in plugins all write members of
+:class:`AuditEvent`. The ``WORKFLOW_EXECUTION_*`` names keep the seed's spelling. Skips always
+carry a reason in the audit data (see :class:`SkipReason`), discarded late events one of
+:class:`LateEventReason`.
+
+``audit_logs.action`` has no CHECK constraint on purpose: a third-party plugin records events
+of its own (``ActionContext.record_event``), and manual entries are named ``MANUAL_<NAME>``, a
+prefix no member uses.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
 
 class AuditEvent(StrEnum):
@@ -53,10 +62,53 @@ class AuditEvent(StrEnum):
     HUMAN_TASK_REJECTED = "HUMAN_TASK_REJECTED"
     HUMAN_TASK_CANCELED = "HUMAN_TASK_CANCELED"
     HUMAN_TASK_EXPIRED = "HUMAN_TASK_EXPIRED"
-    # Access.
+    WORKFLOW_EXECUTION_RECOVERY_TRIGGERED = "WORKFLOW_EXECUTION_RECOVERY_TRIGGERED"
+    """An ADMIN or MANAGER ran the stale-step recovery through the API."""
+    # Workflows.
+    WORKFLOW_CREATED = "WORKFLOW_CREATED"
+    WORKFLOW_VERSION_CREATED = "WORKFLOW_VERSION_CREATED"
+    WORKFLOW_VERSION_RESTORED = "WORKFLOW_VERSION_RESTORED"
+    """A workflow's file holds an older version's content again: that version is current."""
+    WORKFLOW_ACTIVATED = "WORKFLOW_ACTIVATED"
+    WORKFLOW_DEACTIVATED = "WORKFLOW_DEACTIVATED"
+    # Sign-in and passwords.
+    LOGIN_SUCCESS = "LOGIN_SUCCESS"
+    LOGIN_FAILED = "LOGIN_FAILED"
+    LOGIN_THROTTLED = "LOGIN_THROTTLED"
+    LOGOUT = "LOGOUT"
+    REFRESH_TOKEN_REUSE_DETECTED = "REFRESH_TOKEN_REUSE_DETECTED"
+    """A rotated refresh token came back: its whole family is revoked."""
+    PASSWORD_CHANGED = "PASSWORD_CHANGED"
+    PASSWORD_CHANGE_FAILED = "PASSWORD_CHANGE_FAILED"
+    PASSWORD_CHANGE_THROTTLED = "PASSWORD_CHANGE_THROTTLED"
+    PASSWORD_RESET_REQUESTED = "PASSWORD_RESET_REQUESTED"
+    PASSWORD_RESET_COMPLETED = "PASSWORD_RESET_COMPLETED"
+    PASSWORD_RESET_THROTTLED = "PASSWORD_RESET_THROTTLED"
+    # Users and departments.
+    USER_CREATED = "USER_CREATED"
+    USER_UPDATED = "USER_UPDATED"
+    USER_ENABLED = "USER_ENABLED"
+    USER_DISABLED = "USER_DISABLED"
+    USER_SESSIONS_REVOKED = "USER_SESSIONS_REVOKED"
+    DEPARTMENT_CREATED = "DEPARTMENT_CREATED"
+    DEPARTMENT_UPDATED = "DEPARTMENT_UPDATED"
+    # Access and operations.
     ACCESS_DENIED = "ACCESS_DENIED"
     """Requests refused to a caller (403, 404 to a department-scoped user, 401 for a presented
     token), counted per user, route and status over a window; the count is in the metadata."""
+    HEALTH_CHECK_DEEP_EXECUTED = "HEALTH_CHECK_DEEP_EXECUTED"
+    # Built-in plugins.
+    NOTIFICATION_SENT = "NOTIFICATION_SENT"
+    """The ``notification`` action delivered a message on the ``log`` channel."""
+
+    STEP: ClassVar[frozenset[AuditEvent]]
+    """Events about one step (their entity is the ``execution_step``); named
+    ``WORKFLOW_EXECUTION_STEP_*``. The other engine events are about the execution."""
+
+
+AuditEvent.STEP = frozenset(
+    event for event in AuditEvent if event.startswith("WORKFLOW_EXECUTION_STEP_")
+)
 
 
 class SkipReason(StrEnum):
@@ -66,3 +118,14 @@ class SkipReason(StrEnum):
     ALREADY_COMPLETED = "already_completed"
     ALREADY_APPLIED_REMOTE = "already_applied_remote"
     OPERATOR_SKIP = "operator_skip"
+
+
+class LateEventReason(StrEnum):
+    """Why an event was reported (``WORKFLOW_EXECUTION_PROCESS_SKIPPED``) instead of applied."""
+
+    EXECUTION_TERMINAL = "execution_terminal"
+    """The execution had already ended."""
+    STALE_EVENT = "stale_event"
+    """The step had moved on (another attempt, or an operator) before the event arrived."""
+    LATE_RESULT = "late_result"
+    """A worker's result arrived after its lease was taken over or the execution canceled."""

@@ -1,9 +1,14 @@
-"""The statuses of executions, steps and human tasks, with their named groups.
+"""The statuses of executions, steps and human tasks, and the outcomes of attempts and recoveries.
 
-Values are the upper-case names: they are stored as-is in PostgreSQL text columns. Each enum
-carries frozensets that name the groups other code asks about (``ExecutionStatus.TERMINAL``,
-``StepStatus.DONE`` ...), so no caller spells a status list out by hand. The transitions between
-statuses are tables in :mod:`govflow.core.machines`; ``docs/engine.md`` draws them.
+This module is the one place these words are defined. Values are the upper-case names (the
+recovery outcomes, which are metric labels, are lower case): they are stored as-is in PostgreSQL
+text columns, which migration ``0010_status_checks.sql`` keeps to these values with CHECK
+constraints. Each enum carries frozensets that name the groups other code asks about
+(``ExecutionStatus.TERMINAL``, ``StepStatus.DONE`` ...), so no caller spells a status list out by
+hand. SQL that names a status spells the value out; a test parses every SQL text of the package
+and the migrations and fails on a word that is not a member of its column's enum, and on a member
+the CHECK constraint does not allow. The transitions between statuses are tables in
+:mod:`govflow.core.machines`; ``docs/engine.md`` draws them and says how to add a status.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ class ExecutionStatus(StrEnum):
     """Statuses the engine never leaves on its own (late events are reported, not applied)."""
     OPERATOR_ACTIONABLE: ClassVar[frozenset[ExecutionStatus]]
     """Statuses an operator can resolve (retry, skip, mark done)."""
+    RUNNABLE: ClassVar[frozenset[ExecutionStatus]]
+    """Statuses in which a worker may claim one of the execution's steps."""
+    SETTLED: ClassVar[frozenset[ExecutionStatus]]
+    """Statuses in which the execution waits for nobody but a person: terminal, suspended on a
+    human task, or held for an operator. Someone waiting for it to finish can stop there."""
 
 
 ExecutionStatus.ACTIVE = frozenset(
@@ -47,6 +57,11 @@ ExecutionStatus.TERMINAL = frozenset(
 ExecutionStatus.OPERATOR_ACTIONABLE = frozenset(
     {ExecutionStatus.FAILED, ExecutionStatus.NEEDS_ATTENTION}
 )
+ExecutionStatus.RUNNABLE = frozenset({ExecutionStatus.PENDING, ExecutionStatus.RUNNING})
+ExecutionStatus.SETTLED = ExecutionStatus.TERMINAL | {
+    ExecutionStatus.WAITING,
+    ExecutionStatus.NEEDS_ATTENTION,
+}
 
 
 class StepStatus(StrEnum):
@@ -125,3 +140,40 @@ HumanTaskStatus.ACTIVE = frozenset(
 HumanTaskStatus.TERMINAL = frozenset(
     {HumanTaskStatus.APPROVED, HumanTaskStatus.CANCELED, HumanTaskStatus.EXPIRED}
 )
+
+
+class AttemptOutcome(StrEnum):
+    """How one attempt of a step ended, as recorded in ``execution_step_attempts.outcome``.
+
+    The column is ``NULL`` while the attempt runs.
+    """
+
+    COMPLETED = "COMPLETED"
+    """The action returned its output (or a lookup found the effect already applied)."""
+    FAILED = "FAILED"
+    """A business error, or the step's inputs could not be evaluated: not retried."""
+    SKIPPED = "SKIPPED"
+    """The step's ``if:`` was false; the action was not called."""
+    RETRY = "RETRY"
+    """A technical failure (transport error, timeout, unexpected exception): retried per policy."""
+    SUSPENDED = "SUSPENDED"
+    """The action suspended the step on an external event (a human task)."""
+    RECOVERED = "RECOVERED"
+    """The worker stopped renewing its lease; the sweeper decided what happens to the step."""
+    LOST = "LOST"
+    """The lease was gone before the action ran: nothing happened and nothing is recorded."""
+
+
+class RecoveryOutcome(StrEnum):
+    """What the sweeper did with one step whose lease expired (a metric label, a report field)."""
+
+    RECOVERED = "recovered"
+    """The step goes back to ``PENDING`` for another attempt."""
+    NEEDS_ATTENTION = "needs_attention"
+    """The attempt may have had an effect the strategy forbids repeating: an operator decides."""
+    COMPLETED_BY_LOOKUP = "completed_by_lookup"
+    """The plugin's lookup found the effect already applied: the step completed."""
+    FAILED = "failed"
+    """No attempt is left: the step and the execution failed."""
+    LOOKUP_FAILED = "lookup_failed"
+    """The plugin's lookup could not answer; the next sweep tries again."""

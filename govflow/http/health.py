@@ -11,6 +11,7 @@ from govflow import __version__
 from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.migrations import discover
 from govflow.bootstrap import Container
+from govflow.core.audit_events import AuditEvent
 from govflow.http.envelope import Envelope, ok
 from govflow.http.policy import public, roles
 from govflow.usecases.audit import AuditEntry
@@ -110,7 +111,7 @@ class HealthController(Controller):
                     conn,
                     [
                         AuditEntry(
-                            action="HEALTH_CHECK_DEEP_EXECUTED",
+                            action=AuditEvent.HEALTH_CHECK_DEEP_EXECUTED,
                             actor=principal.actor(),
                             request_id=principal.request_id,
                             metadata={"status": report.status, "checks": checks},

@@ -8,13 +8,16 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
+from govflow.core.roles import Role
+
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
     """Who did something: a user, or GovFlow itself (``user_id`` None, ``name`` 'system')."""
 
     user_id: UUID | None = None
     email: str | None = None
-    role: str | None = None
+    role: Role | None = None
     department_id: UUID | None = None
     name: str = "system"
 
@@ -23,7 +26,13 @@ SYSTEM = Actor()
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
-    action: str
+    """One row of the audit log.
+
+    :ivar action: a member of :class:`~govflow.core.audit_events.AuditEvent` for every entry
+        GovFlow writes; a plugin's own event name, or ``MANUAL_<NAME>`` for a manual entry.
+    """
+
+    action: AuditEvent | str
     actor: Actor = SYSTEM
     entity_type: str | None = None
     entity_id: str | None = None

@@ -18,7 +18,9 @@ from uuid import UUID, uuid4
 import msgspec
 import structlog
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.passwords import password_problems
+from govflow.core.roles import Role
 from govflow.usecases.access_errors import NotAuthenticatedError
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.department_status import DepartmentInactiveError
@@ -36,7 +38,7 @@ class AuthUser(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     email: str
     full_name: str
-    role: str
+    role: Role
     department_id: UUID | None
     is_active: bool
     token_version: int
@@ -227,7 +229,7 @@ class Auth:
         )
         refresh, stored = self._refresh(uuid4(), client)
         audit = AuditEntry(
-            action="LOGIN_SUCCESS",
+            action=AuditEvent.LOGIN_SUCCESS,
             actor=user_actor(user),
             entity_type="user",
             entity_id=str(user.id),
@@ -245,7 +247,7 @@ class Auth:
         await self._store.append_audit(
             [
                 AuditEntry(
-                    action="LOGIN_FAILED",
+                    action=AuditEvent.LOGIN_FAILED,
                     actor=Actor(email=account, name=account),
                     entity_type="user" if user else None,
                     entity_id=str(user.id) if user else None,
@@ -266,7 +268,7 @@ class Auth:
         def on_reuse(user_id: UUID, family_id: UUID) -> list[AuditEntry]:
             return [
                 AuditEntry(
-                    action="REFRESH_TOKEN_REUSE_DETECTED",
+                    action=AuditEvent.REFRESH_TOKEN_REUSE_DETECTED,
                     entity_type="user",
                     entity_id=str(user_id),
                     request_id=client.request_id,
@@ -289,7 +291,7 @@ class Auth:
     async def logout(self, principal: Principal) -> None:
         """End every session of the caller: access and refresh tokens alike."""
         await self._store.revoke_sessions(
-            principal.user_id, [_entry(principal, "LOGOUT", principal.user_id)]
+            principal.user_id, [_entry(principal, AuditEvent.LOGOUT, principal.user_id)]
         )
 
     async def change_password(
@@ -312,7 +314,7 @@ class Auth:
             await self._store.append_audit(
                 [
                     AuditEntry(
-                        action="PASSWORD_CHANGE_FAILED",
+                        action=AuditEvent.PASSWORD_CHANGE_FAILED,
                         actor=principal.actor(),
                         entity_type="user",
                         entity_id=str(user.id),
@@ -329,7 +331,7 @@ class Auth:
         new_hash = await self._background_hasher.hash(new_password)
         refresh, stored = self._refresh(uuid4(), client)
         version = await self._store.set_password(
-            user.id, new_hash, stored, [_entry(principal, "PASSWORD_CHANGED", user.id)]
+            user.id, new_hash, stored, [_entry(principal, AuditEvent.PASSWORD_CHANGED, user.id)]
         )
         await self._guard.password_changed(limit)
         return self._pair(user, refresh, version)
@@ -352,7 +354,7 @@ def user_actor(user: AuthUser) -> Actor:
     )
 
 
-def _entry(principal: Principal, action: str, user_id: UUID) -> AuditEntry:
+def _entry(principal: Principal, action: AuditEvent, user_id: UUID) -> AuditEntry:
     return AuditEntry(
         action=action,
         actor=principal.actor(),

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import InvalidInputError, NotFoundError
 from govflow.usecases.paging import Page, PageRequest
@@ -73,7 +74,7 @@ def normalise_code(code: str) -> str:
 
 
 def _entry(
-    principal: Principal, action: str, department_id: UUID, metadata: dict[str, Any]
+    principal: Principal, action: AuditEvent, department_id: UUID, metadata: dict[str, Any]
 ) -> AuditEntry:
     return AuditEntry(
         action=action,
@@ -105,7 +106,9 @@ class Departments:
     async def create(self, principal: Principal, department: NewDepartment) -> DepartmentView:
         department = msgspec.structs.replace(department, code=normalise_code(department.code))
         department_id = uuid4()
-        audit = _entry(principal, "DEPARTMENT_CREATED", department_id, {"code": department.code})
+        audit = _entry(
+            principal, AuditEvent.DEPARTMENT_CREATED, department_id, {"code": department.code}
+        )
         return await self._store.create(department_id, department, [audit])
 
     async def update(
@@ -116,7 +119,7 @@ class Departments:
             raise InvalidInputError([("body", "name at least one field to change")])
         if "code" in values:
             values["code"] = normalise_code(values["code"])
-        audit = _entry(principal, "DEPARTMENT_UPDATED", department_id, {"changes": values})
+        audit = _entry(principal, AuditEvent.DEPARTMENT_UPDATED, department_id, {"changes": values})
         updated = await self._store.update(department_id, values, [audit])
         if updated is None:
             raise NotFoundError("Department not found")

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
@@ -39,7 +40,6 @@ from govflow.usecases.principal import Principal, scope_department
 from govflow.usecases.start_execution import StartRequest, StartResult
 from govflow.usecases.sweep import SweepReport
 
-RECOVERY_TRIGGERED = "WORKFLOW_EXECUTION_RECOVERY_TRIGGERED"
 T = TypeVar("T")
 
 
@@ -213,7 +213,7 @@ class ExecutionAdmin:
         await self._reader.record(
             [
                 AuditEntry(
-                    action=RECOVERY_TRIGGERED,
+                    action=AuditEvent.WORKFLOW_EXECUTION_RECOVERY_TRIGGERED,
                     actor=principal.actor(),
                     entity_type="execution",
                     department_id=None if scope is None else principal.department_id,

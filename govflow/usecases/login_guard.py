@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.usecases.access_errors import RateLimitedError
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.throttling import Attempts, KnownSources, Limit, RefusalTally
@@ -67,7 +68,7 @@ class GuardPolicy(msgspec.Struct, frozen=True, kw_only=True):
 class Refused(msgspec.Struct, frozen=True, kw_only=True):
     """What to audit when a limit refuses: the event name, who and from where."""
 
-    action: str
+    action: AuditEvent
     actor: Actor
     ip: str
     request_id: str | None
@@ -151,7 +152,7 @@ class Guard:
         await self.check(
             limits,
             Refused(
-                action="LOGIN_THROTTLED",
+                action=AuditEvent.LOGIN_THROTTLED,
                 actor=Actor(email=account, name=account),
                 ip=ip,
                 request_id=request_id,
@@ -178,7 +179,7 @@ class Guard:
         await self.check(
             [self._limit(RESET_CONFIRM_ADDRESS, ip)],
             Refused(
-                action="PASSWORD_RESET_THROTTLED",
+                action=AuditEvent.PASSWORD_RESET_THROTTLED,
                 actor=Actor(name="anonymous"),
                 ip=ip,
                 request_id=request_id,
@@ -191,7 +192,7 @@ class Guard:
         await self.check(
             [limit],
             Refused(
-                action="PASSWORD_CHANGE_THROTTLED",
+                action=AuditEvent.PASSWORD_CHANGE_THROTTLED,
                 actor=actor,
                 ip=ip,
                 request_id=request_id,

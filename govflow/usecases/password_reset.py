@@ -17,6 +17,7 @@ from uuid import UUID
 
 import structlog
 
+from govflow.core.audit_events import AuditEvent
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.auth import (
     RESET_TTL,
@@ -81,7 +82,7 @@ class PasswordReset:
             return
         token = self._opaque.new()
         audit = AuditEntry(
-            action="PASSWORD_RESET_REQUESTED",
+            action=AuditEvent.PASSWORD_RESET_REQUESTED,
             actor=user_actor(user),
             entity_type="user",
             entity_id=str(user.id),
@@ -116,7 +117,7 @@ class PasswordReset:
         def audit(user_id: UUID) -> list[AuditEntry]:
             return [
                 AuditEntry(
-                    action="PASSWORD_RESET_COMPLETED",
+                    action=AuditEvent.PASSWORD_RESET_COMPLETED,
                     entity_type="user",
                     entity_id=str(user_id),
                     request_id=client.request_id,

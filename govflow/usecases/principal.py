@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from uuid import UUID
 
 import msgspec
 
+from govflow.core.roles import Role
 from govflow.usecases.audit import Actor
 
-
-class Role(StrEnum):
-    ADMIN = "ADMIN"
-    MANAGER = "MANAGER"
-    OPERATOR = "OPERATOR"
-
+__all__ = ["NO_DEPARTMENT", "Principal", "Role", "scope_department"]
 
 NO_DEPARTMENT = UUID(int=0)
 """The scope of a non-admin without a department: an id no department has, so it matches nothing."""
@@ -38,7 +33,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return Actor(
             user_id=self.user_id,
             email=self.email,
-            role=self.role.value,
+            role=self.role,
             department_id=self.department_id,
             name=self.email,
         )

@@ -12,12 +12,14 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.passwords import password_problems
+from govflow.core.roles import Role
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.auth import Hasher
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
 from govflow.usecases.paging import Page, PageRequest
-from govflow.usecases.principal import Principal, Role
+from govflow.usecases.principal import Principal
 
 
 class UserView(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,7 +86,7 @@ class UserStore(Protocol):
 
 
 def _entry(
-    principal: Principal, action: str, user_id: UUID, metadata: dict[str, Any] | None = None
+    principal: Principal, action: AuditEvent, user_id: UUID, metadata: dict[str, Any] | None = None
 ) -> AuditEntry:
     return AuditEntry(
         action=action,
@@ -121,7 +123,7 @@ class Users:
         user_id = uuid4()
         audit = _entry(
             principal,
-            "USER_CREATED",
+            AuditEvent.USER_CREATED,
             user_id,
             {
                 "email": user.email,
@@ -140,7 +142,7 @@ class Users:
             raise ConflictError("You cannot remove your own ADMIN role")
         revoke = "role" in values or "department_id" in values
         metadata = {key: _text(value) for key, value in values.items()}
-        audit = _entry(principal, "USER_UPDATED", user_id, {"changes": metadata})
+        audit = _entry(principal, AuditEvent.USER_UPDATED, user_id, {"changes": metadata})
         updated = await self._store.update(user_id, values, revoke, [audit])
         if updated is None:
             raise NotFoundError("User not found")
@@ -149,7 +151,7 @@ class Users:
     async def set_active(self, principal: Principal, user_id: UUID, active: bool) -> UserView:
         if user_id == principal.user_id and not active:
             raise ConflictError("You cannot disable your own account")
-        action = "USER_ENABLED" if active else "USER_DISABLED"
+        action = AuditEvent.USER_ENABLED if active else AuditEvent.USER_DISABLED
         updated = await self._store.set_active(
             user_id, active, [_entry(principal, action, user_id)]
         )
@@ -158,7 +160,7 @@ class Users:
         return updated
 
     async def revoke_sessions(self, principal: Principal, user_id: UUID) -> None:
-        audit = [_entry(principal, "USER_SESSIONS_REVOKED", user_id)]
+        audit = [_entry(principal, AuditEvent.USER_SESSIONS_REVOKED, user_id)]
         if not await self._store.revoke_sessions(user_id, audit):
             raise NotFoundError("User not found")
 

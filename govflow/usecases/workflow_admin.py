@@ -17,6 +17,7 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
@@ -40,9 +41,6 @@ from govflow.usecases.workflows import (
     save_workflows,
     validate_workflow_files,
 )
-
-WORKFLOW_ACTIVATED = "WORKFLOW_ACTIVATED"
-WORKFLOW_DEACTIVATED = "WORKFLOW_DEACTIVATED"
 
 
 class FieldForbiddenError(ForbiddenError):
@@ -171,7 +169,7 @@ class WorkflowAdmin:
         self, principal: Principal, workflow_id: UUID, active: bool, reason: str | None
     ) -> WorkflowDetail:
         """Activate or deactivate; audited when the flag changes (a repeat is a no-op)."""
-        event = WORKFLOW_ACTIVATED if active else WORKFLOW_DEACTIVATED
+        event = AuditEvent.WORKFLOW_ACTIVATED if active else AuditEvent.WORKFLOW_DEACTIVATED
         audit = AuditEntry(
             action=event,
             actor=principal.actor(),

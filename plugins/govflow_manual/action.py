@@ -8,9 +8,9 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 from govflow.core.durations import DURATION_PATTERN
+from govflow.core.roles import Role
 from govflow.plugins import Action, ActionContext, Idempotency, Suspend
 
-Role = Literal["ADMIN", "MANAGER", "OPERATOR"]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Duration = Annotated[str, msgspec.Meta(pattern=DURATION_PATTERN)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]

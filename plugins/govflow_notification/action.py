@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.plugins import Action, ActionContext, Idempotency
 from govflow_notification.inputs import NotificationInputs
 from govflow_notification.senders import send_email
@@ -53,5 +54,5 @@ class NotificationAction(Action):
                 "notification": params.message,
             },
         )
-        ctx.record_event("NOTIFICATION_SENT", channel="log", message=params.message)
+        ctx.record_event(AuditEvent.NOTIFICATION_SENT, channel="log", message=params.message)
         return {"channel": "log", "delivered": True, "message": params.message}

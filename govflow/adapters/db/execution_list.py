@@ -1,5 +1,8 @@
 """Reading executions for the API: lists, detail, steps with attempts, queue state, runnable
-steps. Every query is restricted to a department scope in SQL (``None``: every department)."""
+steps. Every query is restricted to a department scope in SQL (``None``: every department).
+
+The statuses the queries ask about are parameters bound from the enums' named groups: these
+lookups go through one execution's rows, so no partial index depends on a spelled-out value."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import asyncpg
 import msgspec
 
 from govflow.adapters.db.audit import append_audit
+from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.execution_views import (
     AttemptView,
@@ -81,12 +85,12 @@ _JOB = """
 SELECT e.id AS execution_id, e.status AS execution_status, s.id AS step_id, s.step_key,
        s.status AS step_status, s.attempt, s.max_attempts, s.next_attempt_at, s.enqueued_at,
        s.lease_owner, s.lease_expires_at, s.updated_at,
-       coalesce(s.status = 'RUNNING' AND s.lease_expires_at < now(), false) AS lease_expired,
+       coalesce(s.status = $3 AND s.lease_expires_at < now(), false) AS lease_expired,
        coalesce(s.next_attempt_at > now(), false) AS delayed
   FROM executions e
   LEFT JOIN LATERAL (
         SELECT * FROM execution_steps x WHERE x.execution_id = e.id
-         ORDER BY (x.status IN ('COMPLETED', 'SKIPPED')), x.position LIMIT 1) s ON true
+         ORDER BY (x.status = ANY($4::text[])), x.position LIMIT 1) s ON true
  WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
 """
 _RUNNABLE = """
@@ -94,12 +98,13 @@ SELECT e.status,
        coalesce(array_agg(s.id ORDER BY s.position)
                 FILTER (WHERE s.id IS NOT NULL), '{}') AS step_ids
   FROM executions e
-  LEFT JOIN execution_steps s ON s.execution_id = e.id AND s.status = 'PENDING'
-       AND s.next_attempt_at IS NOT NULL AND e.status IN ('PENDING', 'RUNNING')
+  LEFT JOIN execution_steps s ON s.execution_id = e.id AND s.status = $3
+       AND s.next_attempt_at IS NOT NULL AND e.status = ANY($4::text[])
  WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
  GROUP BY e.id
 """
-_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELED"})
+_STEP_DONE = sorted(StepStatus.DONE)
+_EXECUTION_RUNNABLE = sorted(ExecutionStatus.RUNNABLE)
 
 
 def _json(text: str | None) -> Any:
@@ -165,10 +170,13 @@ async def steps_with_attempts(
 
 
 def _state(row: asyncpg.Record) -> str:
-    if row["execution_status"] in _TERMINAL or row["step_status"] is None:
+    if (
+        row["step_status"] is None
+        or ExecutionStatus(row["execution_status"]) in ExecutionStatus.TERMINAL
+    ):
         return "finished"
     step_status: str = row["step_status"]
-    if step_status == "PENDING":
+    if step_status == StepStatus.PENDING:
         return "scheduled" if row["delayed"] else "pending"
     return step_status.lower()
 
@@ -177,7 +185,7 @@ async def job_status(
     conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None, queue: str
 ) -> JobView | None:
     """Where the execution's current step stands in the queue."""
-    row = await conn.fetchrow(_JOB, execution_id, scope)
+    row = await conn.fetchrow(_JOB, execution_id, scope, StepStatus.RUNNING, _STEP_DONE)
     if row is None:
         return None
     fields = {k: row[k] for k in JobView.__struct_fields__ if k not in ("state", "queue")}
@@ -188,7 +196,9 @@ async def runnable_steps(
     conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None
 ) -> RunnableSteps | None:
     """The execution's status and its PENDING steps that have been made runnable."""
-    row = await conn.fetchrow(_RUNNABLE, execution_id, scope)
+    row = await conn.fetchrow(
+        _RUNNABLE, execution_id, scope, StepStatus.PENDING, _EXECUTION_RUNNABLE
+    )
     if row is None:
         return None
     return RunnableSteps(execution_status=row["status"], step_ids=list(row["step_ids"]))

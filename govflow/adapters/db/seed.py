@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 
 from govflow.adapters.security.passwords import Passwords
+from govflow.core.roles import Role
 
 DEPARTMENTS = (
     ("general-administration", "General Administration"),
@@ -17,16 +18,16 @@ DEPARTMENTS = (
 )
 
 DEMO_USERS = (
-    ("admin@govflow.local", "Demo Admin", "ADMIN", "general-administration"),
-    ("manager@govflow.local", "Demo Manager", "MANAGER", "urban-planning"),
-    ("operator@govflow.local", "Demo Operator", "OPERATOR", "urban-planning"),
+    ("admin@govflow.local", "Demo Admin", Role.ADMIN, "general-administration"),
+    ("manager@govflow.local", "Demo Manager", Role.MANAGER, "urban-planning"),
+    ("operator@govflow.local", "Demo Operator", Role.OPERATOR, "urban-planning"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class DemoCredential:
     email: str
-    role: str
+    role: Role
     password: str
 
 
@@ -41,7 +42,7 @@ def read_demo_credentials(home: Path) -> list[DemoCredential]:
     rows = []
     for line in path.read_text().splitlines():
         email, role, password = line.split("\t")
-        rows.append(DemoCredential(email, role, password))
+        rows.append(DemoCredential(email, Role(role), password))
     return rows
 
 
@@ -92,5 +93,5 @@ def _write_credentials(home: Path, credentials: list[DemoCredential]) -> None:
     path.chmod(0o600)
 
 
-def _demo_password(role: str) -> str:
+def _demo_password(role: Role) -> str:
     return f"{role.capitalize()}-{secrets.token_urlsafe(9)}-2a"
