@@ -14,6 +14,9 @@ import ast
 import asyncio
 import contextlib
 import inspect
+import os
+import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -25,11 +28,13 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import click
 import pytest
 
 from govflow.adapters.db.seed import seed_departments
 from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.bootstrap import Container, container
+from govflow.cli.main import cli
 from govflow.core.spec_errors import SpecError
 from govflow.core.statuses import StepStatus
 from govflow.plugins import PluginManager
@@ -406,3 +411,104 @@ async def test_the_readme_commands_run_against_a_worker(settings: Settings) -> N
     assert first.split()[-1] == "COMPLETED"
     assert greet.split()[1:4] == ["greet", "notification", "COMPLETED"]
     assert '"message": "Hello, Ada!"' in greet
+
+
+# -- the command lines shown parse -----------------------------------------------------------
+
+PLACEHOLDER_ID = "0190c3a2-7e21-7c6f-8b2e-6f1c4d9a2b10"
+
+
+def _command_lines() -> list[tuple[str, list[str]]]:
+    """Every ``govflow`` command of a ``sh`` or ``console`` block, as its words after
+    ``govflow`` (``$ ``, variable assignments and ``.venv/bin/`` dropped; ``6f1c...`` stands for
+    an execution id)."""
+    found = []
+    for block in ALL_BLOCKS:
+        if block.lang not in ("sh", "console"):
+            continue
+        text = re.sub(r"\\\n\s*", " ", block.text)
+        for line in text.splitlines():
+            if block.lang == "console" and not line.startswith("$ "):
+                continue
+            words = shlex.split(line.removeprefix("$ "), comments=True)
+            while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                words.pop(0)
+            if words and Path(words[0]).name == "govflow":
+                arguments = [PLACEHOLDER_ID if w.endswith("...") else w for w in words[1:]]
+                found.append((f"{block.where}: {line.strip()}", arguments))
+    return found
+
+
+def _parse(arguments: list[str]) -> click.Command:
+    """Parse ``arguments`` as the real ``govflow`` command line does, running nothing."""
+    command: click.Command = cli
+    while isinstance(command, click.Group):
+        name, *arguments = arguments
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"no command {name!r}"
+        command = found
+    command.make_context(command.name or "", list(arguments))
+    return command
+
+
+@pytest.mark.parametrize(
+    ("where", "arguments"), [pytest.param(*line, id=line[0]) for line in _command_lines()]
+)
+def test_documented_command_line_parses(where: str, arguments: list[str]) -> None:
+    _parse(arguments)
+
+
+def test_the_configuration_error_shown_is_what_govflow_up_prints(tmp_path: Path) -> None:
+    """docs/operations.md's malformed-settings example, run: exit code 2, the lines shown."""
+    (shown,) = [
+        block
+        for block in blocks(ROOT / "docs" / "operations.md")
+        if block.lang == "console" and "govflow up" in block.text
+    ]
+    command, *expected = shown.text.splitlines()
+    words = shlex.split(command.removeprefix("$ "))
+    assignments = dict(word.split("=", 1) for word in words if "=" in word)
+    assert words[len(assignments) :] == ["govflow", "up"]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **assignments}
+    result = subprocess.run(
+        [sys.executable, "-m", "govflow", "up"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == expected
+
+
+def test_command_line_check_refuses_what_the_cli_refuses() -> None:
+    assert len(_command_lines()) >= 8
+    with pytest.raises(click.UsageError):
+        _parse(["executions", "start", "hello", "--colour", "red"])
+    with pytest.raises(AssertionError):
+        _parse(["executions", "begin", "hello"])
+
+
+def _table_commands(path: Path) -> list[tuple[str, list[list[str]]]]:
+    """The ``govflow ...`` commands of a document's tables, alternatives (``a|b``) expanded."""
+    found = []
+    for cell in re.findall(r"\|\s*`govflow ([a-z][^`]*)`", path.read_text()):
+        words = [w for w in cell.replace("\\|", "|").split() if not w.startswith(("-", "["))]
+        names = [word.split("|") for word in words if re.fullmatch(r"[a-z|-]+", word)]
+        found.append((cell, names))
+    return found
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", ROOT / "docs" / "operations.md"])
+def test_the_command_tables_name_real_commands(path: Path) -> None:
+    rows = _table_commands(path)
+    assert len(rows) >= 4
+    for cell, names in rows:
+        command: click.Command = cli
+        for alternatives in names:
+            assert isinstance(command, click.Group), f"{path.name}: {cell}"
+            found = [command.get_command(click.Context(command), name) for name in alternatives]
+            assert all(found), f"{path.name}: {cell}: no command among {alternatives}"
+            command = found[0]  # type: ignore[assignment]
