@@ -54,9 +54,8 @@ class Api:
 
 def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -> Api:
     settings = services.settings
-    pool = services.db.pool
     prefix = redis_prefix(settings.queue_name)
-    store = PgAuthStore(pool)
+    store = PgAuthStore(services.db)
     guard = Guard(
         Throttle(services.redis, prefix=prefix),
         RedisKnownSources(services.redis, prefix=prefix),
@@ -96,7 +95,7 @@ def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -
         services=services,
         auth=auth,
         password_reset=password_reset,
-        users=Users(PgUserStore(pool), passwords.background),
-        departments=Departments(PgDepartmentStore(pool)),
-        audit_logs=AuditLogs(PgAuditLogStore(pool)),
+        users=Users(PgUserStore(services.db), passwords.background),
+        departments=Departments(PgDepartmentStore(services.db)),
+        audit_logs=AuditLogs(PgAuditLogStore(services.db)),
     )

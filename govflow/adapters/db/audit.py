@@ -1,4 +1,5 @@
-"""Appending audit entries with one statement, inside the caller's transaction."""
+"""Audit entries as rows: the one mapping from :class:`AuditEntry` to ``audit_logs`` columns, and
+appending entries with one statement inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -15,22 +16,42 @@ SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
 """
 
 
+AUDIT_COLUMNS = (
+    "action",
+    "actor_id",
+    "actor_email",
+    "entity_type",
+    "entity_id",
+    "department_id",
+    "request_id",
+    "reason",
+    "metadata",
+)
+"""The columns an entry fills, in the order of :func:`audit_row` (the database sets ``id`` and
+``occurred_at``)."""
+
+
+def audit_row(entry: AuditEntry) -> tuple[object, ...]:
+    """The entry's values for :data:`AUDIT_COLUMNS`; ``metadata`` as JSON text."""
+    return (
+        entry.action,
+        entry.actor.user_id,
+        entry.actor.email,
+        entry.entity_type,
+        entry.entity_id,
+        entry.department_id,
+        entry.request_id,
+        entry.reason,
+        msgspec.json.encode(dict(entry.metadata)).decode(),
+    )
+
+
 async def append_audit(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
     """Insert ``entries`` in one round trip."""
     if not entries:
         return
-    encode = msgspec.json.encode
     await conn.execute(
-        _INSERT,
-        [e.action for e in entries],
-        [e.actor.user_id for e in entries],
-        [e.actor.email for e in entries],
-        [e.entity_type for e in entries],
-        [e.entity_id for e in entries],
-        [e.department_id for e in entries],
-        [e.request_id for e in entries],
-        [e.reason for e in entries],
-        [encode(dict(e.metadata)).decode() for e in entries],
+        _INSERT, *(list(column) for column in zip(*map(audit_row, entries), strict=True))
     )
 
 

@@ -1,89 +1,86 @@
-"""The ``AuditLogStore`` port: filtered, department-scoped reads and single manual entries."""
+"""The ``AuditLogStore`` port: filtered, department-scoped reads and single manual entries.
+
+Rows become :class:`AuditLogView` here and nowhere else; entries become rows through
+:func:`~govflow.adapters.db.audit.audit_row`, as every audit entry GovFlow writes does.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
+from govflow.adapters.db.audit import AUDIT_COLUMNS, audit_row
+from govflow.adapters.db.crud import now, paged
+from govflow.adapters.db.engine import Database
+from govflow.adapters.db.tables import AuditLog
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.audit_logs import AuditLogFilter, AuditLogView
 from govflow.usecases.paging import PageRequest
 
 _COLUMNS = (
-    "id, occurred_at, action, actor_id, actor_email, entity_type, entity_id, department_id, "
-    "request_id, reason, metadata::text AS metadata"
-)
-_WHERE = (
-    "($1::text IS NULL OR action = $1) AND ($2::uuid IS NULL OR actor_id = $2) "
-    "AND ($3::text IS NULL OR entity_type = $3) AND ($4::text IS NULL OR entity_id = $4) "
-    "AND ($5::timestamptz IS NULL OR occurred_at >= $5) "
-    "AND ($6::timestamptz IS NULL OR occurred_at <= $6) "
-    "AND ($7::uuid IS NULL OR department_id = $7)"
+    AuditLog.id,
+    AuditLog.occurred_at,
+    AuditLog.action,
+    AuditLog.actor_id,
+    AuditLog.actor_email,
+    AuditLog.entity_type,
+    AuditLog.entity_id,
+    AuditLog.department_id,
+    AuditLog.request_id,
+    AuditLog.reason,
+    AuditLog.metadata,
 )
 
 
-def _view(row: asyncpg.Record) -> AuditLogView:
-    return AuditLogView(
-        id=row["id"],
-        occurred_at=row["occurred_at"],
-        action=row["action"],
-        actor_id=row["actor_id"],
-        actor_email=row["actor_email"],
-        entity_type=row["entity_type"],
-        entity_id=row["entity_id"],
-        department_id=row["department_id"],
-        request_id=row["request_id"],
-        reason=row["reason"],
-        metadata=msgspec.json.decode(row["metadata"]),
-    )
+def audit_view(row: dict[str, Any]) -> AuditLogView:
+    """An ``audit_logs`` row (``metadata`` as JSON text) as the API shows it."""
+    return msgspec.convert({**row, "metadata": msgspec.json.decode(row["metadata"])}, AuditLogView)
+
+
+def _matching(where: AuditLogFilter, scope: UUID | None) -> list[Any]:
+    conditions: list[Any] = []
+    if where.action is not None:
+        conditions.append(AuditLog.action == where.action)
+    if where.actor_id is not None:
+        conditions.append(AuditLog.actor_id == where.actor_id)
+    if where.entity_type is not None:
+        conditions.append(AuditLog.entity_type == where.entity_type)
+    if where.entity_id is not None:
+        conditions.append(AuditLog.entity_id == where.entity_id)
+    if where.occurred_from is not None:
+        conditions.append(AuditLog.occurred_at >= where.occurred_from)
+    if where.occurred_to is not None:
+        conditions.append(AuditLog.occurred_at <= where.occurred_to)
+    if scope is not None:
+        conditions.append(AuditLog.department_id == scope)
+    return conditions
 
 
 class PgAuditLogStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def search(
         self, where: AuditLogFilter, scope: UUID | None, page: PageRequest
     ) -> tuple[list[AuditLogView], int]:
-        args = (
-            where.action,
-            where.actor_id,
-            where.entity_type,
-            where.entity_id,
-            where.occurred_from,
-            where.occurred_to,
-            scope,
+        conditions = _matching(where, scope)
+        rows, total = await paged(
+            self._db,
+            AuditLog.select(*_COLUMNS)
+            .where(*conditions)
+            .order_by(AuditLog.occurred_at, AuditLog.id, ascending=False),
+            AuditLog.count().where(*conditions),
+            page,
         )
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM audit_logs WHERE {_WHERE} "
-                "ORDER BY occurred_at DESC, id DESC LIMIT $8 OFFSET $9",
-                *args,
-                page.limit,
-                page.offset,
-            )
-            total = (
-                rows[0]["total"]
-                if rows
-                else await conn.fetchval(f"SELECT count(*) FROM audit_logs WHERE {_WHERE}", *args)
-            )
-        return [_view(row) for row in rows], int(total)
+        return [audit_view(row) for row in rows], total
 
     async def add(self, entry: AuditEntry) -> AuditLogView:
-        row = await self._pool.fetchrow(
-            "INSERT INTO audit_logs (action, actor_id, actor_email, entity_type, entity_id, "
-            "department_id, request_id, reason, metadata) "
-            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING {_COLUMNS}",
-            entry.action,
-            entry.actor.user_id,
-            entry.actor.email,
-            entry.entity_type,
-            entry.entity_id,
-            entry.department_id,
-            entry.request_id,
-            entry.reason,
-            msgspec.json.encode(dict(entry.metadata)).decode(),
-        )
-        return _view(row)
+        values: dict[Any, Any] = {
+            AuditLog._meta.get_column_by_name(name): value
+            for name, value in zip(AUDIT_COLUMNS, audit_row(entry), strict=True)
+        }
+        values[AuditLog.occurred_at] = now()
+        rows = await self._db.run(AuditLog.insert(AuditLog(values)).returning(*_COLUMNS))
+        return audit_view(rows[0])

@@ -1,4 +1,4 @@
-"""The ``DepartmentStore`` port over PostgreSQL."""
+"""The ``DepartmentStore`` port over PostgreSQL, with Piccolo's query builder."""
 
 from __future__ import annotations
 
@@ -8,25 +8,29 @@ from uuid import UUID
 import asyncpg
 
 from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.crud import now, paged, views
+from govflow.adapters.db.engine import Database
+from govflow.adapters.db.tables import Department
 from govflow.usecases.access_errors import FieldConflictError
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.departments import DepartmentView, NewDepartment
 from govflow.usecases.paging import PageRequest
 
-_COLUMNS = "id, code, name, description, is_active, created_at, updated_at"
-_UPDATABLE = ("code", "name", "description", "is_active")
-
-
-def _view(row: asyncpg.Record) -> DepartmentView:
-    return DepartmentView(
-        id=row["id"],
-        code=row["code"],
-        name=row["name"],
-        description=row["description"],
-        is_active=row["is_active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+_COLUMNS = (
+    Department.id,
+    Department.code,
+    Department.name,
+    Department.description,
+    Department.is_active,
+    Department.created_at,
+    Department.updated_at,
+)
+_UPDATABLE = {
+    "code": Department.code,
+    "name": Department.name,
+    "description": Department.description,
+    "is_active": Department.is_active,
+}
 
 
 def _code_taken() -> FieldConflictError:
@@ -35,74 +39,71 @@ def _code_taken() -> FieldConflictError:
     )
 
 
+def _in_scope(scope: UUID | None) -> list[Any]:
+    """The condition that keeps a non-admin to their own department (none for an admin)."""
+    return [] if scope is None else [Department.id == scope]
+
+
 class PgDepartmentStore:
     """Departments in PostgreSQL; scoping is a ``WHERE`` clause, never a check afterwards."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def search(
         self, scope: UUID | None, page: PageRequest
     ) -> tuple[list[DepartmentView], int]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM departments "
-                "WHERE ($1::uuid IS NULL OR id = $1) ORDER BY code LIMIT $2 OFFSET $3",
-                scope,
-                page.limit,
-                page.offset,
-            )
-            total = (
-                rows[0]["total"]
-                if rows
-                else await conn.fetchval(
-                    "SELECT count(*) FROM departments WHERE ($1::uuid IS NULL OR id = $1)", scope
-                )
-            )
-        return [_view(row) for row in rows], int(total)
+        where = _in_scope(scope)
+        rows, total = await paged(
+            self._db,
+            Department.select(*_COLUMNS).where(*where).order_by(Department.code),
+            Department.count().where(*where),
+            page,
+        )
+        return views(rows, DepartmentView), total
 
     async def get(self, department_id: UUID, scope: UUID | None) -> DepartmentView | None:
-        row = await self._pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM departments WHERE id = $1 AND ($2::uuid IS NULL OR id = $2)",
-            department_id,
-            scope,
+        rows = await self._db.run(
+            Department.select(*_COLUMNS).where(Department.id == department_id, *_in_scope(scope))
         )
-        return _view(row) if row else None
+        return views(rows, DepartmentView)[0] if rows else None
 
     async def create(
         self, department_id: UUID, department: NewDepartment, audit: list[AuditEntry]
     ) -> DepartmentView:
+        row = Department(
+            id=department_id,
+            code=department.code,
+            name=department.name,
+            description=department.description,
+            created_at=now(),
+            updated_at=now(),
+        )
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(
-                    "INSERT INTO departments (id, code, name, description) "
-                    f"VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
-                    department_id,
-                    department.code,
-                    department.name,
-                    department.description,
-                )
+            async with self._db.transaction() as conn:
+                rows = await self._db.run(Department.insert(row).returning(*_COLUMNS))
                 await append_audit(conn, audit)
         except asyncpg.UniqueViolationError:
             raise _code_taken() from None
-        return _view(row)
+        return views(rows, DepartmentView)[0]
 
     async def update(
         self, department_id: UUID, changes: dict[str, Any], audit: list[AuditEntry]
     ) -> DepartmentView | None:
-        names = [name for name in _UPDATABLE if name in changes]
-        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
+        values: dict[Any, Any] = {
+            column: changes[name] for name, column in _UPDATABLE.items() if name in changes
+        }
+        values[Department.updated_at] = now()
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(
-                    f"UPDATE departments SET {assignments}, updated_at = now() WHERE id = $1 "
-                    f"RETURNING {_COLUMNS}",
-                    department_id,
-                    *(changes[name] for name in names),
+            async with self._db.transaction() as conn:
+                rows = await self._db.run(
+                    Department.update(values)
+                    .where(Department.id == department_id)
+                    .returning(*_COLUMNS)
                 )
-                if row is None:
+                if not rows:
                     return None
                 await append_audit(conn, audit)
         except asyncpg.UniqueViolationError:
             raise _code_taken() from None
-        return _view(row)
+        return views(rows, DepartmentView)[0]

@@ -1,7 +1,16 @@
-"""The database engine: one asyncpg pool, shared by Piccolo tables and hand-written SQL.
+"""The database engine: one asyncpg pool, shared by Piccolo queries and hand-written SQL.
 
-The pool has no custom type codecs, so Piccolo's JSON columns work as Piccolo expects; hand-written
-SQL passes JSON as text (``$1::jsonb``) and decodes it with :func:`decode_json`.
+The CRUD adapters build their statements with Piccolo's query builder on the tables of
+:mod:`govflow.adapters.db.tables`; the engine's hot path keeps hand-written SQL
+(``docs/decisions.md`` says why). The pool has no custom type codecs, so Piccolo's JSON columns
+work as Piccolo expects; hand-written SQL passes JSON as text (``$1::jsonb``).
+
+No ``piccolo_conf`` and no process-wide engine decide where a query runs. The tables are declared
+with :data:`TABLES_ENGINE`, which gives Piccolo its SQL dialect and refuses to run anything; each
+:class:`Database` registers its own engine (over its own pool) as one of that engine's nodes, and
+:meth:`Database.run` runs a query on it (``query.run(node=...)``, Piccolo's API for read replicas).
+Two databases open in one process (tests do that) can therefore never swap pools or
+transactions.
 
 Every connection acts as the least-privileged role (``govflow_app``, see
 :mod:`govflow.adapters.db.roles`), asked for in the startup packet rather than by a ``SET ROLE``
@@ -10,10 +19,14 @@ statement: the role is then the session's default, so no ``RESET`` brings the lo
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, NoReturn
 
 import asyncpg
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.query.base import Query
 
 from govflow.adapters.db.roles import APP_ROLE
 from govflow.adapters.db.tables import ALL_TABLES
@@ -27,6 +40,30 @@ class GovflowEngine(PostgresEngine):  # type: ignore[misc]
 
     async def prep_database(self) -> None:
         """Nothing to prepare: GovFlow needs no extension."""
+
+
+class _TablesEngine(GovflowEngine):
+    """The engine the tables are declared with: it names the dialect and runs no query."""
+
+    def _refuse(self) -> NoReturn:
+        raise RuntimeError("a Piccolo query names the database it runs on: use Database.run(query)")
+
+    async def run_querystring(self, querystring: Any, in_pool: bool = True) -> Any:
+        self._refuse()
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        self._refuse()
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        self._refuse()
+
+
+_NODES: dict[str, PostgresEngine] = {}
+TABLES_ENGINE = _TablesEngine(config={}, extra_nodes=_NODES)
+"""Every table's ``_meta.db``; the started databases are its nodes."""
+
+for _table in ALL_TABLES:
+    _table._meta.db = TABLES_ENGINE
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -57,8 +94,8 @@ class Database:
         self._max_size = max_size
         self._role = role
         self._pool: asyncpg.Pool | None = None
-        for table in ALL_TABLES:
-            table._meta._db = self.engine
+        self.node = f"govflow-{uuid.uuid4().hex}"
+        """This database's name among :data:`TABLES_ENGINE`'s nodes."""
 
     async def start(self) -> None:
         if self._pool is None:
@@ -80,12 +117,30 @@ class Database:
                     f"(GRANT {self._role} TO <login>) unless it is a superuser"
                 ) from exc
             self.engine.pool = self._pool
+            _NODES[self.node] = self.engine
 
     async def close(self) -> None:
         if self._pool is not None:
+            _NODES.pop(self.node, None)
             await self._pool.close()
             self._pool = None
             self.engine.pool = None
+
+    async def run(self, query: Query[Any, Any]) -> Any:
+        """Run a Piccolo query here: in this task's open :meth:`transaction`, if there is one,
+        otherwise on a pooled connection. Database errors are asyncpg's, unchanged."""
+        if self._pool is None:
+            raise RuntimeError("the database pool is not started")
+        return await query.run(node=self.node)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A Piccolo transaction on a pooled connection: the queries :meth:`run` runs in this
+        task inside the block belong to it; the block gets the asyncpg connection, for
+        hand-written statements (the audit rows) in the same transaction. Nested, it joins the
+        open one."""
+        async with self.engine.transaction() as transaction:
+            yield transaction.connection
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -1,7 +1,9 @@
 """Piccolo tables mapping the schema that ``migrations/`` creates.
 
 The migrations are the source of truth; ``tests/integration/test_schema.py`` proves that these
-declarations and the migrated schema agree column by column.
+declarations and the migrated schema agree column by column. A column whose values come from an
+enum in ``govflow/core`` names it as its ``choices``: ``tests/integration/test_sql_literals.py``
+checks that each such column has a CHECK constraint allowing exactly the enum's values.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from piccolo.columns import (
 )
 from piccolo.columns.column_types import UUID
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
+
+from govflow.core.idempotency import Idempotency
+from govflow.core.roles import Role
+from govflow.core.statuses import AttemptOutcome, ExecutionStatus, HumanTaskStatus, StepStatus
 
 
 class Department(Table, tablename="departments"):
@@ -37,7 +44,7 @@ class User(Table, tablename="users"):
     email = Varchar(length=320)
     full_name = Varchar(length=200, default="")
     password_hash = Text()
-    role = Varchar(length=16)
+    role = Varchar(length=16, choices=Role)
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     is_active = Boolean(default=True)
     token_version = Integer(default=0)
@@ -89,7 +96,11 @@ class Workflow(Table, tablename="workflows"):
     description = Text(default="")
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     is_active = Boolean(default=True)
-    current_version_id = UUID(null=True, default=None)
+    current_version_id: ForeignKey[WorkflowVersion] = ForeignKey(
+        LazyTableReference("WorkflowVersion", module_path=__name__),
+        null=True,
+        db_column_name="current_version_id",
+    )
     created_by = ForeignKey(User, null=True, db_column_name="created_by")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -125,7 +136,7 @@ class Execution(Table, tablename="executions"):
         WorkflowVersion, null=False, db_column_name="workflow_version_id"
     )
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
-    status = Varchar(length=20, default="PENDING")
+    status = Varchar(length=20, default=ExecutionStatus.PENDING, choices=ExecutionStatus)
     inputs = JSONB(default={})
     error = JSONB(null=True, default=None)
     idempotency_key = Varchar(length=200, null=True, default=None)
@@ -142,7 +153,7 @@ class ExecutionStep(Table, tablename="execution_steps"):
     position = Integer()
     step_key = Varchar(length=64)
     action = Varchar(length=100)
-    status = Varchar(length=20, default="PENDING")
+    status = Varchar(length=20, default=StepStatus.PENDING, choices=StepStatus)
     attempt = Integer(default=0)
     max_attempts = Integer(default=1)
     next_attempt_at = Timestamptz(null=True, default=None)
@@ -157,7 +168,7 @@ class ExecutionStep(Table, tablename="execution_steps"):
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
-    idempotency = Varchar(length=20, null=True, default=None)
+    idempotency = Varchar(length=20, null=True, default=None, choices=Idempotency)
     params = JSONB(null=True, default=None)
     wait_reason = Varchar(length=64, null=True, default=None)
 
@@ -170,7 +181,7 @@ class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
     worker = Varchar(length=200, null=True, default=None)
     started_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
-    outcome = Varchar(length=32, null=True, default=None)
+    outcome = Varchar(length=32, null=True, default=None, choices=AttemptOutcome)
     output = JSONB(null=True, default=None)
     error = JSONB(null=True, default=None)
 
@@ -184,10 +195,10 @@ class HumanTask(Table, tablename="human_tasks"):
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     title = Varchar(length=500)
     description = Text(default="")
-    status = Varchar(length=20, default="OPEN")
+    status = Varchar(length=20, default=HumanTaskStatus.OPEN, choices=HumanTaskStatus)
     assignee_id = ForeignKey(User, null=True, db_column_name="assignee_id")
-    assignee_role = Varchar(length=16, null=True, default=None)
-    reviewer_role = Varchar(length=16, null=True, default=None)
+    assignee_role = Varchar(length=16, null=True, default=None, choices=Role)
+    reviewer_role = Varchar(length=16, null=True, default=None, choices=Role)
     form = JSONB(default={})
     submission = JSONB(null=True, default=None)
     submitted_by = ForeignKey(User, null=True, db_column_name="submitted_by")

@@ -41,7 +41,7 @@ VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 def provide_workflows(services: NamedDependency[Container]) -> WorkflowAdmin:
     """The workflow use cases over the container's pool and installed actions."""
     return WorkflowAdmin(
-        PgWorkflowAdmin(services.db.pool),
+        PgWorkflowAdmin(services.db),
         services.actions.inputs(),
         departments=PgDepartmentStatus(services.db.pool),
     )
