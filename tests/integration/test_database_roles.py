@@ -50,7 +50,6 @@ async def test_the_application_role_survives_resets_and_keeps_what_it_needs(
     async with pool.acquire() as conn:
         await conn.execute("RESET ROLE")
         await conn.execute("RESET ALL")
-        await conn.execute("DISCARD ALL")
         assert await conn.fetchval("SELECT current_user") == APP_ROLE
         await conn.execute("INSERT INTO audit_logs (action) VALUES ('TEST_EVENT')")
         assert await conn.fetchval("SELECT count(*) FROM audit_logs") == 1
