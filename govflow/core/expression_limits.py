@@ -51,6 +51,9 @@ class ExpressionLimits(msgspec.Struct, frozen=True, kw_only=True):
         syntax nodes in the loop's body; each filter, operator, call and output costs one.
     :ivar max_produced: characters and items produced over one evaluation, all values summed.
     :ivar time_limit_seconds: the wall-clock limit of one evaluation.
+    :ivar max_value_size: the largest value a single ``{{ expr }}`` may give as data, counted
+        as items and characters with a shared part counted every time it appears (the size
+        it takes once serialised: ``[[[1]*1000]*1000]*1000`` is small in memory, not on the wire).
     :ivar max_json_indent: the largest ``indent`` of ``tojson``.
     :ivar max_round_digits: the largest precision of ``round``, either sign.
     :ivar inline_source_length: templates longer than this are never evaluated inline.
@@ -63,6 +66,7 @@ class ExpressionLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_operations: int = 1_000_000
     max_produced: int = 16_777_216
     time_limit_seconds: float = 2.0
+    max_value_size: int = 4_194_304
     max_json_indent: int = 16
     max_round_digits: int = 400
     inline_source_length: int = 4096
@@ -177,6 +181,39 @@ def check_items(size: int, budget: Budget) -> None:
     """Refuse a list of ``size`` items before it is built."""
     if size > budget.limits.max_items:
         raise too_many_items(budget.limits, size)
+
+
+def value_too_large(limits: ExpressionLimits) -> ExpressionLimitError:
+    return ExpressionLimitError(
+        f"value larger than {limits.max_value_size:,} items and characters once serialised"
+    )
+
+
+def check_value_size(value: object, budget: Budget) -> None:
+    """Refuse a data value whose serialised form would be larger than ``max_value_size``.
+
+    Shared parts count every time they appear; the walk stops as soon as the cap is passed, and
+    charges one operation per 1,024 parts so that the time limit still applies."""
+    cap = budget.limits.max_value_size
+    size = 0
+    pending: list[object] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            size += len(item) + 1
+        elif isinstance(item, dict):
+            size += len(item) + 1
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            size += len(item) + 1
+            pending.extend(item)
+        else:
+            size += 1
+        if size > cap:
+            raise value_too_large(budget.limits)
+        if size & 1023 == 0:
+            budget.spend()
 
 
 def checked(value: T, budget: Budget) -> T:

@@ -42,6 +42,7 @@ from govflow.core.expression_limits import (
     ExpressionLimitError,
     charged_to,
     check_items,
+    check_value_size,
     current_budget,
 )
 from govflow.core.expression_sandbox import BoundedEnvironment, printable
@@ -309,6 +310,8 @@ _DATA = frozenset({str, int, float, bool, dict, list, type(None)})
 def _native(result: Any) -> Any:
     """A single expression's value as data: iterators read into lists, methods refused."""
     if type(result) in _DATA:
+        if isinstance(result, list | dict):
+            check_value_size(result, current_budget())
         return result
     if isinstance(result, Undefined) or callable(result):
         printable(result)
@@ -318,6 +321,7 @@ def _native(result: Any) -> Any:
         for item in result:
             items.append(item)
             check_items(len(items), budget)
+        check_value_size(items, budget)
         return items
     return result
 

@@ -293,3 +293,10 @@ def test_conditions_are_classified_the_same_way() -> None:
     assert condition_inline("{{ inputs.n > 3 }}")
     assert not condition_inline("inputs.n * 3 > 3")
     assert not condition_inline("inputs.l | select('odd') | list")
+
+
+def test_shared_parts_count_every_time_they_appear_in_a_value() -> None:
+    # small in memory (three lists), a billion items once serialised for the step's parameters
+    with pytest.raises(ExpressionLimitError, match="once serialised"):
+        render({"m": "{{ [[[1] * 1000] * 1000] * 1000 }}"}, CTX)
+    assert len(render({"m": "{{ [[1] * 1000] * 1000 }}"}, CTX)["m"]) == 1000
