@@ -190,6 +190,13 @@ Event = (
 
 
 @dataclass(frozen=True)
+class StartAttempt:
+    """Start the step's next attempt for its claimer: count it, move the fencing token on, take
+    the lease and record the attempt. The number it gets is counted where it is carried out, and
+    recorded on the audit records of the claim."""
+
+
+@dataclass(frozen=True)
 class ScheduleRetry:
     """Set the step's ``next_attempt_at``; it is claimable from then on."""
 
@@ -252,7 +259,8 @@ class Audit:
 
 
 Command = (
-    ScheduleRetry
+    StartAttempt
+    | ScheduleRetry
     | ResetAttempts
     | ContinueWithNextStep
     | CompleteExecution
@@ -271,6 +279,16 @@ class Decision:
 
     step_status: StepStatus
     execution_status: ExecutionStatus | None
+    commands: tuple[Command, ...]
+
+
+@dataclass(frozen=True)
+class ExecutionDecision:
+    """A decision over a whole execution: its new status, the decision for each step that
+    changes (by position), and the commands that concern the execution itself."""
+
+    execution_status: ExecutionStatus
+    steps: Mapping[int, Decision]
     commands: tuple[Command, ...]
 
 
@@ -330,8 +348,7 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
     Raises ``IllegalTransition`` for an operator request the machines refuse (or an event that
     cannot happen in the state given) and ``ValueError`` for a naive ``now``.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
+    _check_now(now)
     plan = _Plan(state, now, state.step_status, state.execution_status)
     if type(event) in _WORKER_EVENTS and _is_stale(plan, event):
         return plan.decision()
@@ -388,6 +405,11 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
     return plan.decision()
 
 
+def _check_now(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+
+
 def _is_stale(plan: _Plan, event: Event) -> bool:
     """Report (and drop) a worker event that comes too late; True when it was dropped."""
     state = plan.state
@@ -398,6 +420,13 @@ def _is_stale(plan: _Plan, event: Event) -> bool:
     }
     if state.execution_status in ExecutionStatus.TERMINAL:
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "execution_terminal", **data)
+        if isinstance(event, LeaseExpired) and state.step_status is StepStatus.RUNNING:
+            # Nobody else closes a step whose execution ended while it was held.
+            plan.step(StepEvent.CANCEL)
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED, "execution_ended")
+        return True
+    if isinstance(event, StepClaimed) and state.execution_status not in ExecutionStatus.RUNNABLE:
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "stale_event", **data)
         return True
     if state.step_status in _WORKER_EVENTS[type(event)]:
         return False
@@ -410,10 +439,11 @@ def _is_stale(plan: _Plan, event: Event) -> bool:
 
 def _on_claimed(plan: _Plan) -> None:
     plan.step(StepEvent.CLAIM)
+    plan.add(StartAttempt())
     if plan.execution_status is ExecutionStatus.PENDING:
         plan.execution(ExecutionEvent.START)
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_STARTED)
-    plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_STARTED, attempt=plan.state.attempt + 1)
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_STARTED)
 
 
 def _on_lease_expired(plan: _Plan, rand: float) -> None:
@@ -459,6 +489,36 @@ def _on_cancel(plan: _Plan, reason: str) -> None:
         plan.step(StepEvent.CANCEL)
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED, reason or None)
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_CANCELED, reason or None)
+
+
+def decide_cancel(
+    execution_status: ExecutionStatus,
+    step_statuses: Sequence[StepStatus],
+    event: CancelRequested,
+    now: datetime,
+) -> ExecutionDecision:
+    """Cancel a whole execution: the execution, and each of its steps that has not ended.
+
+    Raises ``IllegalTransition`` when the execution cannot be canceled (it ended already).
+    """
+    _check_now(now)
+    status = transition(EXECUTION_MACHINE, execution_status, ExecutionEvent.CANCEL)
+    reason = event.reason or None
+    steps: dict[int, Decision] = {}
+    for position, step_status in enumerate(step_statuses):
+        if step_status not in _CANCELABLE_STEP:
+            continue
+        commands: list[Command] = []
+        if step_status is StepStatus.WAITING:
+            commands.append(CancelHumanTask())
+        commands.append(Audit(AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED, reason))
+        canceled = transition(STEP_MACHINE, step_status, StepEvent.CANCEL)
+        steps[position] = Decision(canceled, None, tuple(commands))
+    return ExecutionDecision(
+        execution_status=status,
+        steps=steps,
+        commands=(Audit(AuditEvent.WORKFLOW_EXECUTION_CANCELED, reason),),
+    )
 
 
 def _retry_or_fail(

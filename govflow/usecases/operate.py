@@ -16,18 +16,24 @@ from uuid import UUID
 import msgspec
 
 from govflow.core.engine import (
+    Audit,
+    CancelHumanTask,
     CancelRequested,
+    Command,
     CompleteExecution,
     ContinueWithNextStep,
     Decision,
     Event,
+    ExecutionDecision,
     OperatorMarkDone,
     OperatorRetry,
     OperatorSkip,
     RecordOutput,
     ResetAttempts,
+    ScheduleRetry,
     StepState,
     decide,
+    decide_cancel,
 )
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import IllegalTransition
@@ -35,43 +41,60 @@ from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.errors import ConflictError, NotFoundError
 from govflow.usecases.ports import StepQueue
+from govflow.usecases.translate import EXECUTION, STEP, entity_type, jsonable
 
 
 class StepSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     step_id: UUID
     position: int
     step_key: str
-    status: str
+    status: StepStatus
     attempt: int
     attempt_started: bool
-    idempotency: str | None
+    idempotency: Idempotency | None
 
 
 class ExecutionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     execution_id: UUID
-    status: str
+    status: ExecutionStatus
     department_id: UUID | None
     steps: list[StepSnapshot]
 
 
 class StepChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One step's part of a decision, carried out only while the step is still ``from_status``.
+
+    :ivar runnable_now: claimable from now on, and woken (a retry, or the next step).
+    """
+
     step_id: UUID
-    status: str
+    from_status: StepStatus
+    status: StepStatus
     output: Mapping[str, Any] | None = None
     reset_attempts: bool = False
     runnable_now: bool = False
     cancel_human_task: bool = False
 
 
+class ExecutionChange(msgspec.Struct, frozen=True, kw_only=True):
+    """An operator's decision as the port carries it out, in the execution's transaction.
+
+    :ivar execution_status: the execution's new status (``None``: unchanged), applied only while
+        it is still ``execution_from``.
+    """
+
+    execution_from: ExecutionStatus
+    execution_status: ExecutionStatus | None
+    steps: tuple[StepChange, ...]
+    audit: tuple[AuditEntry, ...]
+
+
 class LockedExecution(Protocol):
     snapshot: ExecutionSnapshot
 
-    async def apply(
-        self,
-        changes: Sequence[StepChange],
-        execution_status: str | None,
-        audit: Sequence[AuditEntry],
-    ) -> None: ...
+    async def apply(self, change: ExecutionChange) -> None:
+        """Carry ``change`` out; ``ConflictError`` (and nothing written) if a guard fails."""
+        ...
 
 
 class ExecutionControl(Protocol):
@@ -94,40 +117,90 @@ class OperatorResult(msgspec.Struct, frozen=True, kw_only=True):
 
 def _state(snapshot: ExecutionSnapshot, step: StepSnapshot) -> StepState:
     return StepState(
-        execution_status=ExecutionStatus(snapshot.status),
-        step_status=StepStatus(step.status),
+        execution_status=snapshot.status,
+        step_status=step.status,
         attempt=step.attempt,
-        idempotency=Idempotency(step.idempotency or Idempotency.NONE),
+        idempotency=step.idempotency or Idempotency.NONE,
         attempt_started=step.attempt_started,
         is_last_step=step.position == len(snapshot.steps) - 1,
     )
 
 
 def _audit(
-    decision: Decision, snapshot: ExecutionSnapshot, step: StepSnapshot, actor: Actor, reason: str
+    commands: Sequence[Command],
+    snapshot: ExecutionSnapshot,
+    step: StepSnapshot | None,
+    actor: Actor,
+    reason: str,
 ) -> list[AuditEntry]:
-    from govflow.core.engine import Audit
-
+    """The audit records among ``commands``, about ``step`` or (without one) the execution."""
     entries = []
-    for command in decision.commands:
-        if isinstance(command, Audit):
-            step_level = command.event_name.value.startswith("WORKFLOW_EXECUTION_STEP_")
-            entries.append(
-                AuditEntry(
-                    action=command.event_name.value,
-                    actor=actor,
-                    entity_type="execution_step" if step_level else "execution",
-                    entity_id=str(step.step_id if step_level else snapshot.execution_id),
-                    department_id=snapshot.department_id,
-                    reason=reason or command.reason,
-                    metadata={
-                        "execution_id": str(snapshot.execution_id),
-                        "step": step.step_key,
-                        **{k: str(v) for k, v in command.data.items()},
-                    },
-                )
+    for command in commands:
+        if not isinstance(command, Audit):
+            continue
+        subject = step if step is not None and entity_type(command.event_name) == STEP else None
+        entries.append(
+            AuditEntry(
+                action=command.event_name,
+                actor=actor,
+                entity_type=STEP if subject is not None else EXECUTION,
+                entity_id=str(subject.step_id if subject is not None else snapshot.execution_id),
+                department_id=snapshot.department_id,
+                reason=reason or command.reason,
+                metadata={
+                    "execution_id": str(snapshot.execution_id),
+                    **({"step": step.step_key} if step is not None else {}),
+                    **{k: str(v) for k, v in jsonable(command.data).items()},
+                },
             )
+        )
     return entries
+
+
+def _step_changes(
+    snapshot: ExecutionSnapshot, step: StepSnapshot, decision: Decision
+) -> list[StepChange]:
+    """The changes ``decision`` makes to ``step`` (and to the next step, when it goes on)."""
+    output: Mapping[str, Any] | None = None
+    reset = runnable = cancel_task = go_on = False
+    for command in decision.commands:
+        match command:
+            case RecordOutput(output=recorded):
+                output = recorded
+            case ResetAttempts():
+                reset = True
+            case ScheduleRetry():
+                runnable = True  # an operator's retry is due at once
+            case CancelHumanTask():
+                cancel_task = True
+            case ContinueWithNextStep():
+                go_on = True
+            case Audit() | CompleteExecution():
+                pass
+            case _:
+                raise ValueError(f"an operator action cannot carry out {command!r}")
+    changes = [
+        StepChange(
+            step_id=step.step_id,
+            from_status=step.status,
+            status=decision.step_status,
+            output=output,
+            reset_attempts=reset,
+            runnable_now=runnable,
+            cancel_human_task=cancel_task,
+        )
+    ]
+    if go_on:
+        following = snapshot.steps[step.position + 1]
+        changes.append(
+            StepChange(
+                step_id=following.step_id,
+                from_status=following.status,
+                status=following.status,
+                runnable_now=True,
+            )
+        )
+    return changes
 
 
 @contextlib.asynccontextmanager
@@ -155,29 +228,50 @@ async def cancel_execution(
     reason: str = "",
     department_scope: UUID | None = None,
 ) -> OperatorResult:
-    """Cancel an execution that has not ended; its unfinished steps are canceled with it."""
+    """Cancel an execution that has not ended; its unfinished steps are canceled with it (and
+    the human task of a waiting one)."""
     async with _locked(control, execution_id, department_scope) as locked:
         snapshot = locked.snapshot
-        if ExecutionStatus(snapshot.status) in ExecutionStatus.TERMINAL:
-            raise ConflictError(f"execution is {snapshot.status}: it cannot be canceled")
-        open_steps = [s for s in snapshot.steps if StepStatus(s.status) not in StepStatus.DONE]
-        current = open_steps[0] if open_steps else snapshot.steps[-1]
-        decision = _decide(_state(snapshot, current), CancelRequested(reason))
-        changes = [
-            StepChange(
-                step_id=step.step_id,
-                status=StepStatus.CANCELED.value,
-                cancel_human_task=step.status == StepStatus.WAITING.value,
+        try:
+            decision = decide_cancel(
+                snapshot.status,
+                [step.status for step in snapshot.steps],
+                CancelRequested(reason),
+                datetime.now(UTC),
             )
-            for step in open_steps
-            if StepStatus(step.status) in {*StepStatus.ACTIVE, StepStatus.NEEDS_ATTENTION}
-        ]
-        await locked.apply(
-            changes,
-            decision.execution_status.value if decision.execution_status else None,
-            _audit(decision, snapshot, current, actor, reason),
-        )
-        return OperatorResult(execution_id=execution_id, execution_status="CANCELED")
+        except IllegalTransition:
+            raise ConflictError(f"execution is {snapshot.status}: it cannot be canceled") from None
+        await locked.apply(_cancel_change(snapshot, decision, actor, reason))
+        return OperatorResult(execution_id=execution_id, execution_status=decision.execution_status)
+
+
+def _cancel_change(
+    snapshot: ExecutionSnapshot, decision: ExecutionDecision, actor: Actor, reason: str
+) -> ExecutionChange:
+    steps: list[StepChange] = []
+    audit: list[AuditEntry] = []
+    for position, step_decision in sorted(decision.steps.items()):
+        step = snapshot.steps[position]
+        steps.extend(_step_changes(snapshot, step, step_decision))
+        audit.extend(_audit(step_decision.commands, snapshot, step, actor, reason))
+    audit.extend(_audit(decision.commands, snapshot, None, actor, reason))
+    return ExecutionChange(
+        execution_from=snapshot.status,
+        execution_status=decision.execution_status,
+        steps=tuple(steps),
+        audit=tuple(audit),
+    )
+
+
+def _step_change(
+    snapshot: ExecutionSnapshot, step: StepSnapshot, decision: Decision, actor: Actor, reason: str
+) -> ExecutionChange:
+    return ExecutionChange(
+        execution_from=snapshot.status,
+        execution_status=decision.execution_status,
+        steps=tuple(_step_changes(snapshot, step, decision)),
+        audit=tuple(_audit(decision.commands, snapshot, step, actor, reason)),
+    )
 
 
 async def retry_execution(
@@ -192,19 +286,19 @@ async def retry_execution(
     """Run a failed execution again from its failed step, with a fresh attempt budget."""
     async with _locked(control, execution_id, department_scope) as locked:
         snapshot = locked.snapshot
-        failed = [s for s in snapshot.steps if s.status == StepStatus.FAILED.value]
-        if snapshot.status != ExecutionStatus.FAILED.value or not failed:
+        failed = [s for s in snapshot.steps if s.status is StepStatus.FAILED]
+        if snapshot.status is not ExecutionStatus.FAILED or not failed:
             raise ConflictError(f"execution is {snapshot.status}: only a FAILED one can be retried")
         step = failed[0]
         decision = _decide(_state(snapshot, step), OperatorRetry(reason))
-        await locked.apply(
-            [_change(step, decision)],
-            decision.execution_status.value if decision.execution_status else None,
-            _audit(decision, snapshot, step, actor, reason),
-        )
-    await queue.wake([step.step_id])
+        change = _step_change(snapshot, step, decision, actor, reason)
+        await locked.apply(change)
+    woken = [c.step_id for c in change.steps if c.runnable_now]
+    await queue.wake(woken)
     return OperatorResult(
-        execution_id=execution_id, execution_status="RUNNING", woken=[step.step_id]
+        execution_id=execution_id,
+        execution_status=change.execution_status or snapshot.status,
+        woken=woken,
     )
 
 
@@ -227,7 +321,7 @@ async def resolve_step(
         if not steps:
             raise NotFoundError(f"execution {execution_id} has no step {step_key!r}")
         step = steps[0]
-        if step.status != StepStatus.NEEDS_ATTENTION.value:
+        if step.status is not StepStatus.NEEDS_ATTENTION:
             raise ConflictError(f"step {step_key} is {step.status}, not NEEDS_ATTENTION")
         event: Event
         match resolution:
@@ -238,31 +332,13 @@ async def resolve_step(
             case Resolution.MARK_DONE:
                 event = OperatorMarkDone(dict(output or {}), reason)
         decision = _decide(_state(snapshot, step), event)
-        changes = [_change(step, decision)]
-        woken = [step.step_id] if resolution is Resolution.RETRY else []
-        if any(isinstance(c, ContinueWithNextStep) for c in decision.commands):
-            following = snapshot.steps[step.position + 1]
-            changes.append(
-                StepChange(step_id=following.step_id, status=following.status, runnable_now=True)
-            )
-            woken = [following.step_id]
-        status = decision.execution_status.value if decision.execution_status else None
-        if any(isinstance(c, CompleteExecution) for c in decision.commands):
-            status = ExecutionStatus.COMPLETED.value
-        await locked.apply(changes, status, _audit(decision, snapshot, step, actor, reason))
+        change = _step_change(snapshot, step, decision, actor, reason)
+        await locked.apply(change)
+    woken = [c.step_id for c in change.steps if c.runnable_now]
     if woken:
         await queue.wake(woken)
     return OperatorResult(
-        execution_id=execution_id, execution_status=status or snapshot.status, woken=woken
-    )
-
-
-def _change(step: StepSnapshot, decision: Decision) -> StepChange:
-    output = next((c.output for c in decision.commands if isinstance(c, RecordOutput)), None)
-    return StepChange(
-        step_id=step.step_id,
-        status=decision.step_status.value,
-        output=output,
-        reset_attempts=any(isinstance(c, ResetAttempts) for c in decision.commands),
-        runnable_now=decision.step_status is StepStatus.PENDING,
+        execution_id=execution_id,
+        execution_status=change.execution_status or snapshot.status,
+        woken=woken,
     )

@@ -12,12 +12,53 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
+from govflow.core.idempotency import Idempotency
 from govflow.core.spec import WorkflowSpec
+from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.audit import AuditEntry
 
 
+class ClaimAudit(msgspec.Struct, frozen=True, kw_only=True):
+    """An audit record a claim decision asks for. The statement that claims fills in whose it
+    is (the execution or the claimed step) and adds ``execution_id``, ``step`` and ``attempt``
+    to ``data``: they are known only once the step is claimed."""
+
+    action: AuditEvent
+    entity_type: str
+    reason: str | None = None
+    data: Mapping[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ClaimRule(msgspec.Struct, frozen=True, kw_only=True):
+    """The engine's decision for claiming a ``PENDING`` step of an execution found in
+    ``execution_status``: the step becomes ``step_status``, the execution ``execution_becomes``
+    (``None``: unchanged), and these audit records are written."""
+
+    execution_status: ExecutionStatus
+    step_status: StepStatus
+    execution_becomes: ExecutionStatus | None
+    audit: tuple[ClaimAudit, ...]
+
+
+class ClaimOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """A claim as the engine decided it, one rule per execution status a step may be claimed
+    in. The worker asks for a step by id only; the claim statement finds the execution's status
+    under its guards and carries out that status's rule (no rule: no claim)."""
+
+    rules: tuple[ClaimRule, ...]
+
+    def rule(self, execution_status: ExecutionStatus) -> ClaimRule | None:
+        """The rule for an execution found in ``execution_status``."""
+        return next((r for r in self.rules if r.execution_status is execution_status), None)
+
+
 class ClaimedStep(msgspec.Struct, frozen=True, kw_only=True):
-    """A step this worker holds: its lease is valid while ``fencing_token`` is current."""
+    """A step this worker holds: its lease is valid while ``fencing_token`` is current.
+
+    :ivar execution_status: the execution's status as the claim found it, before the claim's own
+        change (a claim by a recovery: as it is).
+    """
 
     step_id: UUID
     execution_id: UUID
@@ -29,6 +70,7 @@ class ClaimedStep(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int
     fencing_token: int
     idempotency_key: str
+    execution_status: ExecutionStatus
     queue_lag_seconds: float = 0.0
 
 
@@ -45,19 +87,23 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
     """How an attempt ends, as the engine decided; carried out in one transaction.
 
     :ivar step_status: the step's new status.
+    :ivar execution_from: the execution's status the decision was made on: the statement changes
+        the execution, and goes on with the next step, only while it is still in it.
     :ivar execution_status: the execution's new status, or None to keep it.
     :ivar retry_in: with ``PENDING``: the delay before the next attempt may be claimed.
-    :ivar claim_next: claim the next step for this worker in the same transaction.
+    :ivar claim_next: claim the next step for this worker in the same transaction, as this
+        rule (decided for the status the execution is left in) says.
     :ivar release_next: make the next step claimable by any worker (and return its id).
     """
 
-    step_status: str
-    execution_status: str | None = None
-    outcome: str
+    step_status: StepStatus
+    execution_from: ExecutionStatus
+    execution_status: ExecutionStatus | None = None
+    outcome: AttemptOutcome
     output: Mapping[str, Any] | None = None
     error: Mapping[str, Any] | None = None
     retry_in: timedelta | None = None
-    claim_next: bool = False
+    claim_next: ClaimRule | None = None
     release_next: bool = False
     human_task: Mapping[str, Any] | None = None
     wait_reason: str | None = None
@@ -69,7 +115,8 @@ class FinishResult(msgspec.Struct, frozen=True, kw_only=True):
 
     applied: bool
     """False when the fencing token was stale: another worker or a recovery owns the step."""
-    execution_status: str | None = None
+    execution_status: ExecutionStatus | None = None
+    """The execution's status after the statement (None: not found active, left untouched)."""
     next_claim: ClaimedStep | None = None
     released_step_id: UUID | None = None
 
@@ -78,9 +125,8 @@ class ExpiredStep(msgspec.Struct, frozen=True, kw_only=True):
     """A step whose worker stopped renewing its lease; the recovery holds it now."""
 
     claim: ClaimedStep
-    execution_status: str
     attempt_started: bool
-    idempotency: str | None
+    idempotency: Idempotency | None
     params: Mapping[str, Any] | None
 
 
@@ -88,28 +134,44 @@ class StepStore(Protocol):
     """Claims, finishes and recovers steps; every write is guarded by status and token."""
 
     async def claim(
-        self, step_id: UUID, worker: str, lease: timedelta
+        self, step_id: UUID, worker: str, lease: timedelta, order: ClaimOrder
     ) -> tuple[ClaimedStep, ExecutionContext] | None:
-        """Claim a runnable step; with it, what its templates see."""
+        """Carry out ``order`` on a runnable step (``PENDING``, due, its execution in a status
+        the order has a rule for); with the claimed step, what its templates see. ``None``: the
+        guards found nothing to claim."""
         ...
 
     async def mark_attempt_started(
-        self, claim: ClaimedStep, idempotency: str, params: Mapping[str, Any]
-    ) -> bool: ...
+        self, claim: ClaimedStep, idempotency: Idempotency, params: Mapping[str, Any]
+    ) -> bool:
+        """Record that the plugin is about to be called; False: the token is no longer current."""
+        ...
 
-    async def extend_lease(self, claim: ClaimedStep, lease: timedelta) -> bool: ...
+    async def extend_lease(self, claim: ClaimedStep, lease: timedelta) -> bool:
+        """Renew the lease; False: the token is no longer current."""
+        ...
 
     async def finish(
         self, claim: ClaimedStep, finish: StepFinish, worker: str, lease: timedelta
-    ) -> FinishResult: ...
+    ) -> FinishResult:
+        """Carry out an attempt's decision, if ``claim``'s token is still current."""
+        ...
 
     async def record_audit(self, entries: Sequence[AuditEntry]) -> None: ...
 
     async def take_expired(
-        self, worker: str, lease: timedelta, limit: int
-    ) -> list[ExpiredStep]: ...
+        self, worker: str, lease: timedelta, limit: int, department: UUID | None = None
+    ) -> list[ExpiredStep]:
+        """Take over steps whose lease expired (a new fencing token each), oldest first; only
+        those of ``department``'s executions when one is given."""
+        ...
 
-    async def due_unclaimed(self, resend_after: timedelta, limit: int) -> list[UUID]: ...
+    async def due_unclaimed(
+        self, resend_after: timedelta, limit: int, department: UUID | None = None
+    ) -> list[UUID]:
+        """Runnable steps nobody claimed within ``resend_after`` of their last wake-up (marked
+        woken now); only those of ``department``'s executions when one is given."""
+        ...
 
 
 class SpecSource(Protocol):

@@ -2,6 +2,12 @@
 
 A worker that finishes step *k* records it and claims step *k+1* in the same statement and
 goes on in-process: no queue round trip between the steps of one execution.
+
+Every status change is the engine's: a claim is decided before its statement (the claim port
+carries the engine's rule out for the execution status it finds, and reports that status), an
+attempt's end is decided from the real state the claim left, and each statement re-checks its
+guards, so a race can only make it do less. Every line logged while a step runs carries the
+execution id, the step key, the attempt and the workflow (bound as logging context).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from typing import Annotated, Any, get_args, get_origin
 from uuid import UUID
 
 import msgspec
+from structlog.contextvars import bound_contextvars
 
-from govflow.core.audit_events import AuditEvent
+from govflow.core.audit_events import AuditEvent, SkipReason
 from govflow.core.durations import DURATION_PATTERN
 from govflow.core.engine import (
     AttemptFailedBusiness,
@@ -37,16 +44,16 @@ from govflow.core.engine import (
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.idempotency import Idempotency
 from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
-from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, BusinessError, TechnicalError
 from govflow.plugins.action import RecordedEvent, Suspend
 from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.expression_runner import ExpressionRunner
-from govflow.usecases.ports import ClaimedStep, SpecSource, StepQueue, StepStore
+from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
-from govflow.usecases.translate import retry_schedule, to_finish
+from govflow.usecases.translate import claim_order, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.engine")
 
@@ -85,15 +92,26 @@ class StepRunner:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _wakers: set[asyncio.Task[None]] = field(default_factory=set)
+    _claims: ClaimOrder | None = None
+
+    @property
+    def claims(self) -> ClaimOrder:
+        """The engine's claim decisions (the same for every claim: decided once)."""
+        if self._claims is None:
+            self._claims = claim_order(self.clock())
+        return self._claims
 
     async def run(self, step_id: UUID) -> None:
         """Claim ``step_id`` if it is runnable, then go on with the execution's next steps."""
-        claimed = await self.store.claim(step_id, self.worker_id, self.lease)
+        order = self.claims
+        claimed = await self.store.claim(step_id, self.worker_id, self.lease, order)
         if claimed is None:
             return
         claim, context = claimed
         self.metrics.queue_lag(claim.queue_lag_seconds)
-        spec = await self.specs.spec(claim.workflow_version_id)
+        rule = order.rule(claim.execution_status)
+        assert rule is not None, "the claim port claims only where the order has a rule"
+        execution_status: ExecutionStatus | None = rule.execution_becomes or claim.execution_status
         run_context = RunContext(
             inputs=context.inputs,
             steps={k: dict(v) for k, v in context.steps.items()},
@@ -103,17 +121,34 @@ class StepRunner:
                 "version": str(claim.workflow_version_id),
             },
         )
-        next_claim: ClaimedStep | None = claim
-        while next_claim is not None:
-            next_claim = await self._run_claimed(next_claim, spec, run_context)
+        with bound_contextvars(
+            execution_id=str(claim.execution_id), workflow=context.workflow_name
+        ):
+            spec = await self.specs.spec(claim.workflow_version_id)
+            next_claim: ClaimedStep | None = claim
+            while next_claim is not None and execution_status is not None:
+                with bound_contextvars(
+                    step_id=str(next_claim.step_id),
+                    step=next_claim.step_key,
+                    attempt=next_claim.attempt,
+                ):
+                    next_claim, execution_status = await self._run_claimed(
+                        next_claim, execution_status, spec, run_context
+                    )
 
     async def _run_claimed(
-        self, claim: ClaimedStep, spec: WorkflowSpec, context: RunContext
-    ) -> ClaimedStep | None:
+        self,
+        claim: ClaimedStep,
+        execution_status: ExecutionStatus,
+        spec: WorkflowSpec,
+        context: RunContext,
+    ) -> tuple[ClaimedStep | None, ExecutionStatus | None]:
+        """Run one attempt of ``claim`` and carry its decision out; the next step this worker
+        claimed with it (if any) and the execution's status after it."""
         step = spec.steps[claim.position]
         action = self.host.actions.get(step.action)
         state = StepState(
-            execution_status=ExecutionStatus.RUNNING,
+            execution_status=execution_status,
             step_status=StepStatus.RUNNING,
             attempt=claim.attempt,
             idempotency=action.idempotency if action else Idempotency.NONE,
@@ -126,15 +161,17 @@ class StepRunner:
             claim, spec, step, action, state, context, recorded
         )
         if event is None:  # the lease was lost before the action ran
-            return None
+            return None, None
         now = self.clock()
         decision = decide(state, event, now)
+        after = decision.execution_status or execution_status
         finish = to_finish(
             decision,
             claim,
             now,
+            execution_from=state.execution_status,
             outcome=outcome,
-            continue_in_process=not self.stopping.is_set(),
+            next_claim=None if self.stopping.is_set() else self.claims.rule(after),
             attempt_error=getattr(event, "error", None),
         )
         if recorded:
@@ -145,8 +182,8 @@ class StepRunner:
         self.metrics.step_finished(step.action, outcome, time.perf_counter() - started)
         if not result.applied:
             await self._report_late(claim, outcome)
-            return None
-        if finish.output is not None or outcome == "SKIPPED":
+            return None, None
+        if finish.output is not None or outcome is AttemptOutcome.SKIPPED:
             context.steps[claim.step_key] = {"output": finish.output, "status": finish.step_status}
         for command in decision.commands:
             if isinstance(command, ScheduleRetry):
@@ -154,7 +191,7 @@ class StepRunner:
                 self._wake_later(claim.step_id, finish.retry_in or timedelta(0))
         if result.released_step_id is not None:
             await self.queue.wake([result.released_step_id])
-        return result.next_claim
+        return result.next_claim, result.execution_status
 
     async def _attempt(
         self,
@@ -165,42 +202,45 @@ class StepRunner:
         state: StepState,
         context: RunContext,
         recorded: list[RecordedEvent],
-    ) -> tuple[Event | None, StepState, str]:
+    ) -> tuple[Event | None, StepState, AttemptOutcome]:
         """Run one attempt; the event that describes how it ended (None: lease lost)."""
         values = context.as_mapping()
         try:
             if step.if_ is not None and not await self.expressions.condition(step.if_, values):
-                self.metrics.skip("condition_false")
-                return ConditionFalse(), state, "SKIPPED"
+                self.metrics.skip(SkipReason.CONDITION_FALSE)
+                return ConditionFalse(), state, AttemptOutcome.SKIPPED
             if action is None:
                 raise BusinessError(f"no installed plugin provides the action {step.action!r}")
             rendered = await self.expressions.render(step.with_, values)
             params = _convert_inputs(action.inputs, rendered)
         except ExpressionLimitError as exc:
-            return AttemptFailedBusiness(StepError("EXPRESSION_LIMIT", str(exc))), state, "FAILED"
+            error = StepError("EXPRESSION_LIMIT", str(exc))
+            return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except (ExpressionError, ValueError, BusinessError) as exc:
-            return AttemptFailedBusiness(StepError("INVALID_STEP_INPUT", str(exc))), state, "FAILED"
+            error = StepError("INVALID_STEP_INPUT", str(exc))
+            return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # MemoryError and the like: recorded, retried per policy
             log.exception("preparing step %s failed unexpectedly", claim.step_key)
             error = StepError("UNEXPECTED_ERROR", describe(exc))
-            return AttemptFailedTechnical(error, self.rng.random()), state, "RETRY"
+            return AttemptFailedTechnical(error, self.rng.random()), state, AttemptOutcome.RETRY
         strategy = action.idempotency_for(params)
         state = replace(state, idempotency=strategy)
         if strategy in STARTED_BEFORE_EXECUTE:
             params_data = msgspec.to_builtins(params)
-            if not await self.store.mark_attempt_started(claim, strategy.value, params_data):
-                return None, state, "LOST"
+            if not await self.store.mark_attempt_started(claim, strategy, params_data):
+                return None, state, AttemptOutcome.LOST
             state = replace(state, attempt_started=True)
         ctx = self.host.context(claim, action, recorded)
         timeout = effective_timeout(spec, step).total_seconds()
         try:
             output = await self._with_lease(claim, _contained(action.execute(ctx, params)), timeout)
         except Suspend as suspended:
-            return AttemptSuspended(suspended.payload), state, "SUSPENDED"
+            return AttemptSuspended(suspended.payload), state, AttemptOutcome.SUSPENDED
         except BusinessError as exc:
-            return AttemptFailedBusiness(StepError("BUSINESS_ERROR", str(exc))), state, "FAILED"
+            error = StepError("BUSINESS_ERROR", str(exc))
+            return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except TechnicalError as exc:
             error = StepError("TECHNICAL_ERROR", str(exc))
         except TimeoutError:
@@ -212,8 +252,8 @@ class StepRunner:
             cause = exc.cause if isinstance(exc, _Escaped) else exc
             error = StepError("UNEXPECTED_ERROR", describe(cause))
         else:
-            return AttemptSucceeded(dict(output)), state, "COMPLETED"
-        return AttemptFailedTechnical(error, self.rng.random()), state, "RETRY"
+            return AttemptSucceeded(dict(output)), state, AttemptOutcome.COMPLETED
+        return AttemptFailedTechnical(error, self.rng.random()), state, AttemptOutcome.RETRY
 
     async def _with_lease(
         self, claim: ClaimedStep, work: Awaitable[Mapping[str, Any]], timeout: float
@@ -238,7 +278,7 @@ class StepRunner:
                 with contextlib.suppress(BaseException):
                     await task
 
-    async def _report_late(self, claim: ClaimedStep, outcome: str) -> None:
+    async def _report_late(self, claim: ClaimedStep, outcome: AttemptOutcome) -> None:
         """The step moved on without this worker (canceled or recovered): report, change nothing."""
         log.warning(
             "late result for step %s of execution %s discarded", claim.step_key, claim.execution_id
@@ -246,7 +286,7 @@ class StepRunner:
         await self.store.record_audit(
             [
                 AuditEntry(
-                    action=AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED.value,
+                    action=AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED,
                     entity_type="execution",
                     entity_id=str(claim.execution_id),
                     department_id=claim.department_id,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -26,10 +27,10 @@ from govflow.core.engine import (
 )
 from govflow.core.idempotency import Idempotency
 from govflow.core.spec import effective_retry
-from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.statuses import AttemptOutcome, RecoveryOutcome, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.usecases.action_host import ActionHost
-from govflow.usecases.ports import ExpiredStep, SpecSource, StepFinish, StepQueue, StepStore
+from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
 
@@ -42,6 +43,12 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     completed_by_lookup: int = 0
     failed: int = 0
     resent: int = 0
+
+
+class _Found(msgspec.Struct, frozen=True):
+    """What a plugin's lookup answered: the effect's output, or ``None`` (no effect found)."""
+
+    output: Mapping[str, Any] | None
 
 
 @dataclass
@@ -58,27 +65,32 @@ class Sweeper:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     batch: int = 200
 
-    async def sweep_once(self) -> SweepReport:
-        """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed."""
-        counts = {"recovered": 0, "needs_attention": 0, "completed_by_lookup": 0, "failed": 0}
-        for expired in await self.store.take_expired(self.worker_id, self.lease, self.batch):
+    async def sweep_once(self, department: UUID | None = None) -> SweepReport:
+        """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
+        only those of ``department``'s executions when one is given."""
+        counts = dict.fromkeys(SweepReport.__struct_fields__, 0)
+        taken = await self.store.take_expired(self.worker_id, self.lease, self.batch, department)
+        for expired in taken:
             outcome = await self._recover(expired)
-            counts[outcome] = counts.get(outcome, 0) + 1
+            if outcome.value in counts:
+                counts[outcome.value] += 1
             self.metrics.recovery(outcome)
-        due = await self.store.due_unclaimed(self.resend_after, self.batch * 5)
+        due = await self.store.due_unclaimed(self.resend_after, self.batch * 5, department)
         if due:
             await self.queue.wake(due)
-        return SweepReport(resent=len(due), **counts)
+        counts["resent"] = len(due)
+        return SweepReport(**counts)
 
-    async def _recover(self, expired: ExpiredStep) -> str:
+    async def _recover(self, expired: ExpiredStep) -> RecoveryOutcome:
+        """Decide the lease expiry (and the lookup it may ask for) and carry the decision out."""
         claim = expired.claim
         spec = await self.specs.spec(claim.workflow_version_id)
         step = spec.steps[claim.position]
         state = StepState(
-            execution_status=ExecutionStatus(expired.execution_status),
+            execution_status=claim.execution_status,
             step_status=StepStatus.RUNNING,
             attempt=claim.attempt,
-            idempotency=Idempotency(expired.idempotency or Idempotency.NONE),
+            idempotency=expired.idempotency or Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
             attempt_started=expired.attempt_started,
             is_last_step=claim.position == len(spec.steps) - 1,
@@ -88,41 +100,46 @@ class Sweeper:
         earlier_audit = []
         if any(isinstance(c, CallLookup) for c in decision.commands):
             found = await self._lookup(expired)
-            if found is _LOOKUP_FAILED:
-                return "lookup_failed"  # the lease taken above expires; the next sweep retries
+            if found is None:  # the lease taken above expires; the next sweep retries
+                return RecoveryOutcome.LOOKUP_FAILED
             earlier_audit = audit_entries(decision, claim)
-            decision = decide(state, LookupResult(found, self.rng.random()), now)  # type: ignore[arg-type]
-        finish = to_finish(decision, claim, now, outcome="RECOVERED", continue_in_process=False)
-        if decision.step_status is StepStatus.RUNNING:  # stale: the execution ended meanwhile
-            finish = msgspec.structs.replace(finish, step_status=StepStatus.CANCELED.value)
+            decision = decide(state, LookupResult(found.output, self.rng.random()), now)
+        finish = to_finish(
+            decision,
+            claim,
+            now,
+            execution_from=state.execution_status,
+            outcome=AttemptOutcome.RECOVERED,
+            next_claim=None,
+        )
         finish = msgspec.structs.replace(finish, audit=[*earlier_audit, *finish.audit])
         result = await self.store.finish(claim, finish, self.worker_id, self.lease)
         if result.released_step_id is not None:
             await self.queue.wake([result.released_step_id])
-        return _outcome(decision, finish)
+        return _outcome(decision)
 
-    async def _lookup(self, expired: ExpiredStep) -> Mapping[str, Any] | object | None:
+    async def _lookup(self, expired: ExpiredStep) -> _Found | None:
+        """Ask the plugin whether the step's effect happened; ``None`` when it cannot say."""
         claim = expired.claim
         action = self.host.actions.get(claim.action)
         if action is None:
-            return _LOOKUP_FAILED
+            return None
         try:
             params = convert_action_inputs(action.inputs, expired.params or {})
             found = await action.lookup(self.host.context(claim, action), params)
         except Exception:  # the remote system may be down: try again on the next sweep
             log.exception("lookup for step %s failed", claim.step_id)
-            return _LOOKUP_FAILED
-        return None if found is None else dict(found)
+            return None
+        return _Found(None if found is None else dict(found))
 
 
-_LOOKUP_FAILED = object()
-
-
-def _outcome(decision: Decision, finish: StepFinish) -> str:
-    if finish.step_status == StepStatus.NEEDS_ATTENTION.value:
-        return "needs_attention"
-    if finish.step_status == StepStatus.COMPLETED.value:
-        return "completed_by_lookup"
-    if finish.step_status == StepStatus.FAILED.value:
-        return "failed"
-    return "recovered"
+def _outcome(decision: Decision) -> RecoveryOutcome:
+    match decision.step_status:
+        case StepStatus.NEEDS_ATTENTION:
+            return RecoveryOutcome.NEEDS_ATTENTION
+        case StepStatus.COMPLETED:
+            return RecoveryOutcome.COMPLETED_BY_LOOKUP
+        case StepStatus.FAILED:
+            return RecoveryOutcome.FAILED
+        case _:
+            return RecoveryOutcome.RECOVERED

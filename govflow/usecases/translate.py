@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.durations import parse_duration
 from govflow.core.engine import (
     Audit,
@@ -18,12 +19,21 @@ from govflow.core.engine import (
     FailExecution,
     RecordOutput,
     ScheduleRetry,
+    StartAttempt,
+    StepClaimed,
     StepError,
+    StepState,
+    decide,
 )
+from govflow.core.idempotency import Idempotency
 from govflow.core.retry import Backoff, RetrySchedule
 from govflow.core.spec import RetryPolicy
+from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.audit import AuditEntry
-from govflow.usecases.ports import ClaimedStep, StepFinish
+from govflow.usecases.ports import ClaimAudit, ClaimedStep, ClaimOrder, ClaimRule, StepFinish
+
+EXECUTION = "execution"
+STEP = "execution_step"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -57,6 +67,11 @@ def human_task_row(payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def entity_type(event: AuditEvent) -> str:
+    """Whether an engine audit record is about the step or about its execution."""
+    return STEP if event.value.startswith("WORKFLOW_EXECUTION_STEP_") else EXECUTION
+
+
 def audit_entries(
     decision: Decision, claim: ClaimedStep, extra: Mapping[str, Any] | None = None
 ) -> list[AuditEntry]:
@@ -64,18 +79,18 @@ def audit_entries(
     for command in decision.commands:
         if not isinstance(command, Audit):
             continue
-        step_level = command.event_name.value.startswith("WORKFLOW_EXECUTION_STEP_")
+        kind = entity_type(command.event_name)
         entries.append(
             AuditEntry(
-                action=command.event_name.value,
-                entity_type="execution_step" if step_level else "execution",
-                entity_id=str(claim.step_id if step_level else claim.execution_id),
+                action=command.event_name,
+                entity_type=kind,
+                entity_id=str(claim.step_id if kind == STEP else claim.execution_id),
                 department_id=claim.department_id,
                 reason=command.reason,
                 metadata={
                     "execution_id": str(claim.execution_id),
                     "step": claim.step_key,
-                    **{k: _jsonable(v) for k, v in command.data.items()},
+                    **jsonable(command.data),
                     **(extra or {}),
                 },
             )
@@ -83,10 +98,59 @@ def audit_entries(
     return entries
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, UUID | datetime):
-        return str(value)
-    return value
+def jsonable(data: Mapping[str, object]) -> dict[str, object]:
+    """Audit data as JSON values (ids and times as text)."""
+    return {k: str(v) if isinstance(v, UUID | datetime) else v for k, v in data.items()}
+
+
+def claim_rule(execution_status: ExecutionStatus, decision: Decision) -> ClaimRule:
+    """A claim decision, made for an execution in ``execution_status``, as the claim port's rule.
+
+    Raises ``ValueError`` for a decision that is not a claim (a stale one included)."""
+    audit: list[ClaimAudit] = []
+    for command in decision.commands:
+        match command:
+            case StartAttempt():
+                pass
+            case Audit(event_name=name, reason=reason, data=data):
+                audit.append(
+                    ClaimAudit(
+                        action=name,
+                        entity_type=entity_type(name),
+                        reason=reason,
+                        data=jsonable(data),
+                    )
+                )
+            case _:
+                raise ValueError(f"a claim cannot carry out {command!r}")
+    if not any(isinstance(c, StartAttempt) for c in decision.commands):
+        raise ValueError(f"not a claim: {decision!r}")
+    return ClaimRule(
+        execution_status=execution_status,
+        step_status=decision.step_status,
+        execution_becomes=decision.execution_status,
+        audit=tuple(audit),
+    )
+
+
+def claim_order(now: datetime) -> ClaimOrder:
+    """The engine's decisions for claiming a ``PENDING`` step, one per status its execution may
+    be claimed in.
+
+    The claim statement's guard makes the step ``PENDING``; what else a claim does depends on the
+    execution's status only (the attempt it starts is counted by the statement), so the claim is
+    decided before the statement and the statement carries out the rule of the status it finds.
+    """
+    rules = []
+    for status in sorted(ExecutionStatus.RUNNABLE):
+        state = StepState(
+            execution_status=status,
+            step_status=StepStatus.PENDING,
+            attempt=0,
+            idempotency=Idempotency.NONE,
+        )
+        rules.append(claim_rule(status, decide(state, StepClaimed(), now)))
+    return ClaimOrder(rules=tuple(rules))
 
 
 def to_finish(
@@ -94,11 +158,19 @@ def to_finish(
     claim: ClaimedStep,
     now: datetime,
     *,
-    outcome: str,
-    continue_in_process: bool,
+    execution_from: ExecutionStatus,
+    outcome: AttemptOutcome,
+    next_claim: ClaimRule | None,
     attempt_error: StepError | None = None,
 ) -> StepFinish:
-    """The one statement that carries ``decision`` out."""
+    """The one statement that carries ``decision`` out.
+
+    :param execution_from: the execution's status ``decision`` was made on.
+    :param next_claim: when the decision goes on with the next step, claim it for this worker
+        as this rule says (decided for the status the execution is left in); ``None``: release
+        it to any worker instead.
+    Raises ``ValueError`` for a command a step's finish does not carry out.
+    """
     output: Mapping[str, Any] | None = None
     error: Mapping[str, Any] | None = error_payload(attempt_error) if attempt_error else None
     retry_in: timedelta | None = None
@@ -116,17 +188,20 @@ def to_finish(
                 human_task = human_task_row(payload)
             case ContinueWithNextStep():
                 go_on = True
-            case CompleteExecution():
+            case CompleteExecution() | Audit():
                 pass
+            case _:
+                raise ValueError(f"a step's finish cannot carry out {command!r}")
     return StepFinish(
-        step_status=decision.step_status.value,
-        execution_status=decision.execution_status.value if decision.execution_status else None,
+        step_status=decision.step_status,
+        execution_from=execution_from,
+        execution_status=decision.execution_status,
         outcome=outcome,
         output=output,
         error=error,
         retry_in=retry_in,
-        claim_next=go_on and continue_in_process,
-        release_next=go_on and not continue_in_process,
+        claim_next=next_claim if go_on else None,
+        release_next=go_on and next_claim is None,
         human_task=human_task,
         wait_reason="human_task" if human_task is not None else None,
         audit=audit_entries(decision, claim),

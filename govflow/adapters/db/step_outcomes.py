@@ -16,43 +16,16 @@ from uuid import UUID
 
 import asyncpg
 
+from govflow.adapters.db.queries import load_queries
+from govflow.core.statuses import StepStatus
 from govflow.usecases.ports import ClaimedStep, StepFinish
 
-# The same columns as the claim statement returns, for a step this worker already holds: RUNNING
-# under its lease, the action not started, and the attempt row of the current token its own.
-CLAIMED_BY = """
-SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
-       s.fencing_token, s.idempotency_key, 0.0::float8 AS lag,
-       e.workflow_version_id, e.department_id, e.inputs::text AS inputs,
-       (SELECT w.name FROM workflows w WHERE w.id = e.workflow_id) AS workflow_name,
-       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
-                                                               'status', p.status))
-          FROM execution_steps p
-         WHERE p.execution_id = s.execution_id AND p.position < s.position)::text AS steps
-  FROM execution_steps s
-  JOIN executions e ON e.id = s.execution_id
- WHERE s.id = $1 AND s.status = 'RUNNING' AND s.lease_owner = $2 AND NOT s.attempt_started
-   AND EXISTS (SELECT 1 FROM execution_step_attempts a
-                WHERE a.execution_step_id = s.id AND a.fencing_token = s.fencing_token
-                  AND a.worker = $2 AND a.finished_at IS NULL)
-"""
+CLAIMED_BY = load_queries("steps.sql")["claimed_by"]
+"""The claim's columns for a step this worker already holds: RUNNING under its lease, the action
+not started, and the attempt row of the current token its own."""
 
-# A finish applied with token $2 when the attempt row of that token was closed (only the finish
-# closes it), or when the step left RUNNING still carrying that token (every other writer - a
-# claim, a recovery, a cancel - moves the token on). The next step is returned as it is now.
-FINISH_OUTCOME = """
-SELECT (EXISTS (SELECT 1 FROM execution_step_attempts a
-                 WHERE a.execution_step_id = $1 AND a.fencing_token = $2
-                   AND a.finished_at IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM execution_steps s
-                    WHERE s.id = $1 AND s.fencing_token = $2 AND s.status <> 'RUNNING'))
-         AS applied,
-       (SELECT e.status FROM executions e WHERE e.id = $3) AS execution_status,
-       n.id AS step_id, n.execution_id, n.position, n.step_key, n.action, n.attempt,
-       n.fencing_token, n.idempotency_key, n.status AS next_status, n.lease_owner AS next_owner
-  FROM (VALUES (1)) AS one
-  LEFT JOIN execution_steps n ON n.execution_id = $3 AND n.position = $4 + 1
-"""
+FINISH_OUTCOME = load_queries("steps.sql")["finish_outcome"]
+"""Whether a finish with the claim's token applied, and the next step as it is now."""
 
 
 async def finish_outcome(
@@ -64,22 +37,30 @@ async def finish_outcome(
     step for ``worker`` (and it still holds it); ``released_id`` only when it released it.
     """
     row = await conn.fetchrow(
-        FINISH_OUTCOME, claim.step_id, claim.fencing_token, claim.execution_id, claim.position
+        FINISH_OUTCOME.sql,
+        *FINISH_OUTCOME.args(
+            {
+                "step_id": claim.step_id,
+                "token": claim.fencing_token,
+                "execution_id": claim.execution_id,
+                "position": claim.position,
+            }
+        ),
     )
     assert row is not None  # one row, always
     result = dict(row)
     applied = bool(result["applied"])
     ours = (
         applied
-        and finish.claim_next
-        and result["next_status"] == "RUNNING"
+        and finish.claim_next is not None
+        and result["next_status"] == finish.claim_next.step_status
         and result["next_owner"] == worker
     )
     if not ours:
         for column in ("step_id", "execution_id", "position", "step_key", "action", "attempt"):
             result[column] = None
         result["fencing_token"] = result["idempotency_key"] = None
-    released = applied and finish.release_next and result["next_status"] == "PENDING"
+    released = applied and finish.release_next and result["next_status"] == StepStatus.PENDING
     result["released_id"] = row["step_id"] if released else None
     return result
 

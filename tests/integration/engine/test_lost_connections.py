@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -25,6 +25,7 @@ from govflow.core.audit_events import AuditEvent
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.start_execution import StartRequest, StartResult
 from govflow.usecases.sweep import Sweeper
+from govflow.usecases.translate import claim_order
 from tests.support.engine import install_workflow, step_rows
 from tests.support.pg_proxy import PgProxy
 
@@ -41,6 +42,7 @@ steps:
 T = TypeVar("T")
 LEASE = timedelta(seconds=30)
 QUICK = RetryPolicy(attempts=4, first_wait=0.001, max_wait=0.01, max_elapsed=5.0)
+CLAIMS = claim_order(datetime.now(UTC))
 
 
 class Terminator:
@@ -196,16 +198,16 @@ async def test_a_claim_whose_reply_is_lost_after_commit_is_still_this_workers(
     assert started.first_step_id is not None
     store = PgStepStore(pool, QUICK)
     cutter.cut_reply(b"worker-cut-claim")
-    claimed = await store.claim(started.first_step_id, "worker-cut-claim", LEASE)
+    claimed = await store.claim(started.first_step_id, "worker-cut-claim", LEASE, CLAIMS)
     assert cutter.cuts == 1
     assert claimed is not None
     claim, context = claimed
     assert (claim.step_id, claim.step_key, claim.attempt) == (started.first_step_id, "a", 1)
     assert context.workflow_name == "three-echoes"
     # The step is held now: claiming it again, or a reply lost again, gives nothing.
-    assert await store.claim(started.first_step_id, "worker-cut-claim", LEASE) is None
+    assert await store.claim(started.first_step_id, "worker-cut-claim", LEASE, CLAIMS) is None
     cutter.cut_reply(b"worker-cut-claim")
-    assert await store.claim(started.first_step_id, "worker-cut-claim", LEASE) is None
+    assert await store.claim(started.first_step_id, "worker-cut-claim", LEASE, CLAIMS) is None
     assert cutter.cuts == 2
     assert [r[:2] for r in await attempt_rows(admin, started.execution_id)] == [("a", 1)]
 
@@ -218,7 +220,7 @@ async def test_the_sweeper_recovers_an_expired_lease_through_killed_sessions(
 ) -> None:
     started = await start(engine, admin)
     assert started.first_step_id is not None
-    claimed = await engine.steps.claim(started.first_step_id, "a-worker-that-dies", LEASE)
+    claimed = await engine.steps.claim(started.first_step_id, "a-worker-that-dies", LEASE, CLAIMS)
     assert claimed is not None
     await admin.execute(  # the worker died; its lease ran out
         "UPDATE execution_steps SET lease_expires_at = now() - interval '1 second' WHERE id = $1",

@@ -306,7 +306,10 @@ async def test_the_backoff_delay_is_kept_by_the_database(engine: Container) -> N
             assert timedelta(seconds=2) <= delay < timedelta(seconds=3), delay
 
             # Before next_attempt_at nobody can claim it, whatever wakes the worker.
-            assert await engine.steps.claim(step_id, "early-worker", engine.lease) is None
+            assert (
+                await engine.steps.claim(step_id, "early-worker", engine.lease, runner.claims)
+                is None
+            )
             await runner.run(step_id)
             assert (await _step(conn, step_id))["attempt"] == 1
 

@@ -45,9 +45,18 @@ WORKER_EVENTS: list[Event] = [
 ]
 
 
-@pytest.mark.parametrize("execution", sorted(X.TERMINAL))
-@pytest.mark.parametrize("step", list(S))
-@pytest.mark.parametrize("event", WORKER_EVENTS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    ("execution", "step", "event"),
+    [
+        pytest.param(x, s, e, id=f"{x}-{s}-{type(e).__name__}")
+        for x in sorted(X.TERMINAL)
+        for s in S
+        for e in WORKER_EVENTS
+        # the one exception, tested on its own: a lease expiring on a step still RUNNING in an
+        # ended execution closes the step (test_engine_whole_executions.py)
+        if not (isinstance(e, LeaseExpired) and s is S.RUNNING)
+    ],
+)
 def test_worker_events_for_a_terminal_execution_are_reported_not_applied(
     execution: X, step: S, event: Event
 ) -> None:

@@ -1,0 +1,68 @@
+"""Named SQL queries, read once from the ``.sql`` files beside the adapters that run them.
+
+A file holds complete queries, each under a ``-- name: <name>`` line and the comment lines that
+say what it does (procrastinate's ``sql/queries.sql`` is the model). Parameters are written by
+name, ``:step_id``; loading turns them into asyncpg's ``$1, $2...`` once, in order of first use,
+and :meth:`Query.args` puts the values in that order. Nothing is assembled at run time: the text
+sent is the text in the file.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import msgspec
+
+_HEADER = re.compile(r"^-- name: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+class Query(msgspec.Struct, frozen=True, kw_only=True):
+    """One named query: its text for asyncpg and the names of its parameters, by position."""
+
+    name: str
+    sql: str
+    params: tuple[str, ...]
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        """The values of this query's parameters, in order; ``KeyError`` for a missing one."""
+        return [values[name] for name in self.params]
+
+
+def _numbered(name: str, text: str) -> Query:
+    params: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        param = match.group(1)
+        if param not in params:
+            params.append(param)
+        return f"${params.index(param) + 1}"
+
+    lines = []
+    for line in text.splitlines():
+        code, dashes, comment = line.partition("--")
+        lines.append(_PARAMETER.sub(number, code) + dashes + comment)
+    return Query(name=name, sql="\n".join(lines).strip() + "\n", params=tuple(params))
+
+
+def parse_queries(text: str) -> dict[str, Query]:
+    """The queries of one file's ``text``, by name; ``ValueError`` for a name used twice."""
+    parts = _HEADER.split(text)
+    queries: dict[str, Query] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in queries:
+            raise ValueError(f"query {name!r} is defined twice")
+        queries[name] = _numbered(name, body)
+    return queries
+
+
+@functools.cache
+def load_queries(filename: str) -> Mapping[str, Query]:
+    """The queries of ``govflow/adapters/db/sql/<filename>``, by name."""
+    folder = resources.files("govflow.adapters.db").joinpath("sql")
+    text = folder.joinpath(filename).read_text("utf-8")
+    return parse_queries(text)

@@ -1,0 +1,60 @@
+-- Operator actions on an execution (cancel, retry, resolve a step): the execution and its steps
+-- are locked (SELECT ... FOR UPDATE) in one transaction, the pure engine decides, and the
+-- decision is carried out by the statements below in the same transaction. Each re-checks the
+-- status the decision was made on; one that finds another status fails the whole transaction.
+
+
+-- name: lock_execution
+-- The execution :execution_id (in :department only, when it is not NULL), locked.
+SELECT id, status, department_id
+  FROM executions
+ WHERE id = :execution_id::uuid
+   AND (:department::uuid IS NULL OR department_id = :department::uuid)
+   FOR UPDATE;
+
+
+-- name: lock_steps
+-- The execution's steps in order, locked.
+SELECT id, position, step_key, status, attempt, attempt_started, idempotency
+  FROM execution_steps
+ WHERE execution_id = :execution_id::uuid
+ ORDER BY position
+   FOR UPDATE;
+
+
+-- name: change_step
+-- Step :step_id moves from :from_status to :status; :output is recorded when given; a fresh
+-- attempt budget when :reset_attempts; claimable (and marked woken) now when :runnable_now. Its
+-- fencing token moves on and its lease ends, so a worker still holding it is refused.
+UPDATE execution_steps
+   SET status = :status::varchar, output = COALESCE(:output::jsonb, output),
+       attempt = CASE WHEN :reset_attempts::bool THEN 0 ELSE attempt END,
+       next_attempt_at = CASE WHEN :runnable_now::bool THEN now() ELSE next_attempt_at END,
+       enqueued_at = CASE WHEN :runnable_now::bool THEN now() ELSE enqueued_at END,
+       finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'SKIPPED', 'CANCELED') THEN now()
+                          WHEN :status::varchar = 'PENDING' THEN NULL
+                          ELSE finished_at END,
+       fencing_token = fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL,
+       error = CASE WHEN :status::varchar = 'PENDING' THEN NULL ELSE error END,
+       updated_at = now()
+ WHERE id = :step_id::uuid AND status = :from_status::varchar;
+
+
+-- name: cancel_human_task
+-- The step's human task, if it has not ended, is canceled.
+UPDATE human_tasks
+   SET status = 'CANCELED', updated_at = now(), version = version + 1
+ WHERE execution_step_id = :step_id::uuid
+   AND status NOT IN ('APPROVED', 'CANCELED', 'EXPIRED');
+
+
+-- name: change_execution
+-- The execution moves from :from_status to :status (finished when it ends; its error cleared
+-- when it runs again).
+UPDATE executions
+   SET status = :status::varchar,
+       finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'CANCELED')
+                          THEN now() END,
+       error = CASE WHEN :status::varchar = 'RUNNING' THEN NULL ELSE error END,
+       updated_at = now()
+ WHERE id = :execution_id::uuid AND status = :from_status::varchar;

@@ -1,0 +1,554 @@
+-- The engine's statements: claiming, finishing and recovering execution steps.
+--
+-- Each query is one statement: one implicit transaction, one round trip. Each carries out a
+-- decision of the pure engine (govflow/core/engine.py) that the caller passes in as parameters
+-- (new statuses, audit records) and re-checks the guards that decision was made under, so a
+-- race can only make it do less:
+--   * a claim takes only a PENDING, due step of an execution in a status the claim rules cover;
+--   * a finish applies only with the step's current fencing token while it is RUNNING (every
+--     other writer - a claim, a recovery, an operator - moves the token on);
+--   * an execution changes only from the status the decision was made on, and a next step is
+--     claimed or released only while the execution is in the status the claim rule is for.
+-- Every table is reached by an index equality on a parameter (or on a value computed from one):
+-- a generic plan made while the tables were nearly empty must not scan them once they have
+-- grown (tests/integration/engine/test_explain.py keeps these on index scans).
+--
+-- Audit records come in as parallel arrays (action, entity type, entity id, reason, metadata).
+-- A claim's records (:c_* / :a_* of claim_step) name no entity: the claim fills in the execution
+-- or the claimed step, and adds execution_id, step and attempt to their metadata.
+
+
+-- name: claim_step
+-- Claim step :step_id for :worker with a lease of :lease seconds. Claim rule i applies to an
+-- execution found in :r_execution[i]: the step moves to :r_step[i], the execution to
+-- :r_becomes[i] (NULL: unchanged). The audit records whose :a_when is the execution's status
+-- are written; those about the execution only with its change. Returns the claimed step, the
+-- execution status found, and what its templates see (inputs, the earlier steps' results).
+WITH rule AS (
+    SELECT r.execution_status, r.step_status, r.becomes
+      FROM unnest(:r_execution::text[], :r_step::text[], :r_becomes::text[])
+           AS r(execution_status, step_status, becomes)
+), target AS (
+    SELECT s.id, s.next_attempt_at, x.status AS execution_status, rule.step_status, rule.becomes
+      FROM execution_steps s
+     CROSS JOIN LATERAL (SELECT e.status FROM executions e WHERE e.id = s.execution_id) x
+      JOIN rule ON rule.execution_status = x.status
+     WHERE s.id = :step_id::uuid AND s.status = 'PENDING' AND s.next_attempt_at <= now()
+       FOR UPDATE OF s SKIP LOCKED
+), claimed AS (
+    UPDATE execution_steps s
+       SET status = target.step_status, attempt = s.attempt + 1,
+           fencing_token = s.fencing_token + 1, lease_owner = :worker::varchar,
+           lease_expires_at = now() + make_interval(secs => :lease::float8),
+           attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
+           started_at = COALESCE(s.started_at, now()), updated_at = now()
+      FROM target
+     WHERE s.id = :step_id::uuid AND s.id = target.id
+ RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+           s.fencing_token, s.idempotency_key, target.execution_status,
+           extract(epoch FROM now() - target.next_attempt_at) AS lag
+), execution AS MATERIALIZED (
+    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs
+      FROM executions e
+     WHERE e.id = (SELECT execution_id FROM claimed)
+), started AS (
+    UPDATE executions e
+       SET status = target.becomes, started_at = COALESCE(e.started_at, now()),
+           updated_at = now()
+      FROM target
+     WHERE e.id = (SELECT execution_id FROM claimed) AND e.status = target.execution_status
+       AND target.becomes IS NOT NULL
+ RETURNING e.id
+), attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, :worker::varchar FROM claimed
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type,
+           CASE a.entity_type WHEN 'execution' THEN claimed.execution_id
+                              ELSE claimed.step_id END::text,
+           execution.department_id, a.reason,
+           a.data || jsonb_build_object('execution_id', claimed.execution_id,
+                                        'step', claimed.step_key, 'attempt', claimed.attempt)
+      FROM claimed, execution,
+           unnest(:a_when::text[], :a_action::text[], :a_entity_type::text[],
+                  :a_reason::text[], :a_data::jsonb[])
+             AS a(execution_status, action, entity_type, reason, data)
+     WHERE a.execution_status = claimed.execution_status
+       AND (a.entity_type <> 'execution' OR EXISTS (SELECT 1 FROM started))
+)
+SELECT claimed.*, execution.workflow_version_id, execution.department_id,
+       execution.inputs::text AS inputs,
+       (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = claimed.execution_id
+           AND p.position < claimed.position)::text AS steps
+  FROM claimed, execution;
+
+
+-- name: claimed_by
+-- After a claim met a lost connection: step :step_id as the claim returns it, if :worker holds
+-- it (RUNNING under its lease, the action not started, the attempt row of the current token
+-- its own and open). Read only then, never on the hot path.
+SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+       s.fencing_token, s.idempotency_key, 0.0::float8 AS lag,
+       e.status AS execution_status,
+       e.workflow_version_id, e.department_id, e.inputs::text AS inputs,
+       (SELECT w.name FROM workflows w WHERE w.id = e.workflow_id) AS workflow_name,
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = s.execution_id AND p.position < s.position)::text AS steps
+  FROM execution_steps s
+  JOIN executions e ON e.id = s.execution_id
+ WHERE s.id = :step_id::uuid AND s.status = 'RUNNING' AND s.lease_owner = :worker::varchar
+   AND NOT s.attempt_started
+   AND EXISTS (SELECT 1 FROM execution_step_attempts a
+                WHERE a.execution_step_id = s.id AND a.fencing_token = s.fencing_token
+                  AND a.worker = :worker::varchar AND a.finished_at IS NULL);
+
+
+-- name: mark_attempt_started
+-- The plugin is about to be called: record it, with the strategy and the rendered parameters.
+UPDATE execution_steps
+   SET attempt_started = true, idempotency = :idempotency::varchar, params = :params::jsonb,
+       updated_at = now()
+ WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING';
+
+
+-- name: extend_lease
+-- Renew the lease of a step still held with :token.
+UPDATE execution_steps SET lease_expires_at = now() + make_interval(secs => :lease::float8)
+ WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING';
+
+
+-- name: finish_step
+-- An attempt ends and the execution's status stays: the step moves to :status, the attempt
+-- row is closed with :outcome, the audit records are written. The execution row is locked as
+-- an update would lock it (a cancel holding it is waited for and then re-checked) without
+-- writing a new row version.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS MATERIALIZED (
+    SELECT e.id, e.status
+      FROM executions e
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+       FOR NO KEY UPDATE OF e
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true;
+
+
+-- name: finish_step_claim_next
+-- finish_step, and the worker goes on: the next step (:position + 1), if PENDING and the
+-- execution is in :next_when, is claimed for :worker with a lease of :lease seconds and moves to
+-- :next_status; its attempt row and the claim's audit records (:c_*) are written with it.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS MATERIALIZED (
+    SELECT e.id, e.status
+      FROM executions e
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+       FOR NO KEY UPDATE OF e
+), claimed AS (
+    UPDATE execution_steps s
+       SET status = :next_status::varchar, attempt = s.attempt + 1, fencing_token = s.fencing_token + 1,
+           lease_owner = :worker::varchar, lease_expires_at = now() + make_interval(secs => :lease::float8),
+           attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
+           started_at = COALESCE(s.started_at, now()), updated_at = now()
+      FROM done, execution
+     WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
+       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+ RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+           s.fencing_token, s.idempotency_key
+), claimed_attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, :worker::varchar FROM claimed
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+    UNION ALL
+    SELECT c.action, c.entity_type,
+           CASE c.entity_type WHEN 'execution' THEN claimed.execution_id
+                              ELSE claimed.step_id END::text,
+           :department::uuid, c.reason,
+           c.data || jsonb_build_object('execution_id', claimed.execution_id,
+                                        'step', claimed.step_key, 'attempt', claimed.attempt)
+      FROM claimed,
+           unnest(:c_action::text[], :c_entity_type::text[], :c_reason::text[],
+                  :c_data::jsonb[])
+             AS c(action, entity_type, reason, data)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status, claimed.*
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true
+  LEFT JOIN claimed ON true;
+
+
+-- name: finish_step_release_next
+-- finish_step, and the next step (:position + 1), if PENDING and the execution is in
+-- :next_when, is made claimable by any worker now; its id is returned for the wake-up.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS MATERIALIZED (
+    SELECT e.id, e.status
+      FROM executions e
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+       FOR NO KEY UPDATE OF e
+), released AS (
+    UPDATE execution_steps s
+       SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
+      FROM done, execution
+     WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
+       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+ RETURNING s.id
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status,
+       released.id AS released_id
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true
+  LEFT JOIN released ON true;
+
+
+-- name: finish_execution
+-- An attempt ends and the execution's status changes with it: as finish_step, and the
+-- execution moves from :execution_from to :execution_status (with :execution_error when one is
+-- given; finished when COMPLETED or FAILED).
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = :execution_status::varchar, error = COALESCE(:execution_error::jsonb, e.error),
+           finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
+                              ELSE e.finished_at END,
+           updated_at = now()
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+ RETURNING e.id, e.status
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true;
+
+
+-- name: finish_execution_claim_next
+-- finish_execution, and the worker goes on with the next step as in finish_step_claim_next
+-- (e.g. a step that ends a wait resumes the execution and the next step runs).
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = :execution_status::varchar, error = COALESCE(:execution_error::jsonb, e.error),
+           finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
+                              ELSE e.finished_at END,
+           updated_at = now()
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+ RETURNING e.id, e.status
+), claimed AS (
+    UPDATE execution_steps s
+       SET status = :next_status::varchar, attempt = s.attempt + 1, fencing_token = s.fencing_token + 1,
+           lease_owner = :worker::varchar, lease_expires_at = now() + make_interval(secs => :lease::float8),
+           attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
+           started_at = COALESCE(s.started_at, now()), updated_at = now()
+      FROM done, execution
+     WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
+       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+ RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+           s.fencing_token, s.idempotency_key
+), claimed_attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, :worker::varchar FROM claimed
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+    UNION ALL
+    SELECT c.action, c.entity_type,
+           CASE c.entity_type WHEN 'execution' THEN claimed.execution_id
+                              ELSE claimed.step_id END::text,
+           :department::uuid, c.reason,
+           c.data || jsonb_build_object('execution_id', claimed.execution_id,
+                                        'step', claimed.step_key, 'attempt', claimed.attempt)
+      FROM claimed,
+           unnest(:c_action::text[], :c_entity_type::text[], :c_reason::text[],
+                  :c_data::jsonb[])
+             AS c(action, entity_type, reason, data)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status, claimed.*
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true
+  LEFT JOIN claimed ON true;
+
+
+-- name: finish_execution_release_next
+-- finish_execution, and the next step is released to any worker as in finish_step_release_next.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = :execution_status::varchar, error = COALESCE(:execution_error::jsonb, e.error),
+           finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
+                              ELSE e.finished_at END,
+           updated_at = now()
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+ RETURNING e.id, e.status
+), released AS (
+    UPDATE execution_steps s
+       SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
+      FROM done, execution
+     WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
+       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+ RETURNING s.id
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status,
+       released.id AS released_id
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true
+  LEFT JOIN released ON true;
+
+
+-- name: finish_suspended
+-- The action waits on a person: as finish_execution, and a human task is opened for the step
+-- from :task (title, description, roles, form, due_in_seconds).
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = NULL, enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = :execution_status::varchar, updated_at = now()
+     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+       AND EXISTS (SELECT 1 FROM done)
+ RETURNING e.id, e.status
+), task AS (
+    INSERT INTO human_tasks (execution_id, execution_step_id, department_id, title,
+                             description, assignee_role, reviewer_role, form, due_at)
+    SELECT done.execution_id, done.id, :department::uuid,
+           COALESCE(:task::jsonb ->> 'title', 'Task'),
+           COALESCE(:task::jsonb ->> 'description', ''),
+           :task::jsonb ->> 'assignee_role', :task::jsonb ->> 'reviewer_role',
+           COALESCE(:task::jsonb -> 'form', '{}'::jsonb),
+           now() + make_interval(secs => (:task::jsonb ->> 'due_in_seconds')::float8)
+      FROM done JOIN execution ON execution.id = done.execution_id
+    ON CONFLICT (execution_step_id) DO NOTHING
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true;
+
+
+-- name: finish_outcome
+-- After a finish met a lost connection: whether the finish with :token applied (the attempt row
+-- of that token was closed - only a finish closes it - or the step left RUNNING still carrying
+-- that token: every other writer moves the token on), the execution's status, and the next step
+-- as it is now. Read only then, never on the hot path.
+SELECT (EXISTS (SELECT 1 FROM execution_step_attempts a
+                 WHERE a.execution_step_id = :step_id::uuid AND a.fencing_token = :token::int8
+                   AND a.finished_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM execution_steps s
+                    WHERE s.id = :step_id::uuid AND s.fencing_token = :token::int8
+                      AND s.status <> 'RUNNING'))
+         AS applied,
+       (SELECT e.status FROM executions e WHERE e.id = :execution_id::uuid) AS execution_status,
+       n.id AS step_id, n.execution_id, n.position, n.step_key, n.action, n.attempt,
+       n.fencing_token, n.idempotency_key, n.status AS next_status, n.lease_owner AS next_owner
+  FROM (VALUES (1)) AS one
+  LEFT JOIN execution_steps n ON n.execution_id = :execution_id::uuid
+                             AND n.position = :position::int4 + 1;
+
+
+-- name: take_expired
+-- The recovery takes over up to :limit steps whose lease expired, oldest first (only those of
+-- :department's executions when it is not NULL): a new fencing token, :worker's lease of :lease
+-- seconds. The step's status is left to the engine's decision (finish_* carries it out).
+WITH expired AS (
+    SELECT s.id FROM execution_steps s
+     WHERE s.status = 'RUNNING' AND s.lease_expires_at < now()
+       AND (:department::uuid IS NULL
+            OR (SELECT x.department_id FROM executions x WHERE x.id = s.execution_id)
+               = :department::uuid)
+     ORDER BY s.lease_expires_at
+     LIMIT :limit::int4
+       FOR UPDATE OF s SKIP LOCKED
+), taken AS (
+    UPDATE execution_steps s
+       SET fencing_token = s.fencing_token + 1, lease_owner = :worker::varchar,
+           lease_expires_at = now() + make_interval(secs => :lease::float8), updated_at = now()
+      FROM expired
+     WHERE s.id = expired.id
+ RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+           s.fencing_token, s.idempotency_key, s.attempt_started, s.idempotency,
+           s.params::text AS params
+)
+SELECT taken.*, e.workflow_version_id, e.department_id, e.status AS execution_status
+  FROM taken
+ CROSS JOIN LATERAL (SELECT x.workflow_version_id, x.department_id, x.status
+                       FROM executions x WHERE x.id = taken.execution_id OFFSET 0) e;
+
+
+-- name: due_unclaimed
+-- Up to :limit runnable steps (PENDING, due, their execution PENDING or RUNNING) whose wake-up
+-- was not sent or not taken within :resend_after seconds (only those of :department's
+-- executions when it is not NULL): marked woken now, their ids returned to be woken again.
+UPDATE execution_steps s SET enqueued_at = now()
+ WHERE s.id IN (
+    SELECT p.id FROM execution_steps p
+     WHERE p.status = 'PENDING' AND p.next_attempt_at <= now()
+       AND (p.enqueued_at IS NULL
+            OR p.enqueued_at < now() - make_interval(secs => :resend_after::float8))
+       AND (SELECT e.status IN ('PENDING', 'RUNNING')
+                   AND (:department::uuid IS NULL OR e.department_id = :department::uuid)
+              FROM executions e WHERE e.id = p.execution_id)
+     ORDER BY p.next_attempt_at
+     LIMIT :limit::int4
+       FOR UPDATE OF p SKIP LOCKED)
+RETURNING s.id;
