@@ -6,9 +6,7 @@ import sys
 
 import click
 
-from govflow.adapters.audit_sealing import audit_sealing
-from govflow.adapters.db.audit_seals import SealRefused, seal_pending, verify_chain
-from govflow.bootstrap import container
+from govflow.bootstrap.audit import SealRefused, audit_sealing, seal_audit, verify_audit
 from govflow.cli.common import fail, run, settings_or_exit
 
 
@@ -24,8 +22,7 @@ def seal() -> None:
     sealing = audit_sealing(settings)
 
     async def go() -> str:
-        async with container(settings) as services, services.db.pool.acquire() as conn:
-            report = await seal_pending(conn, sealing)
+        report = await seal_audit(settings, sealing)
         if report.busy:
             return f"another process is sealing (it holds {sealing.anchor.lock_path})"
         text = f"sealed {report.rows} row(s) in {report.seals} seal(s)"
@@ -46,8 +43,7 @@ def verify() -> None:
     sealing = audit_sealing(settings)
 
     async def go() -> tuple[bool, str]:
-        async with container(settings) as services, services.db.pool.acquire() as conn:
-            report = await verify_chain(conn, sealing)
+        report = await verify_audit(settings, sealing)
         lines = [
             f"{report.seals} seal(s), {report.rows} row(s) verified; "
             f"{report.anchored} seal head(s) anchored in {sealing.anchor.path}; "

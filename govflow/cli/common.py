@@ -9,10 +9,12 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from govflow.adapters.db.readiness import database_problem
-from govflow.adapters.embedded import EmbeddedServerError
-from govflow.adapters.logs import configure_logging
-from govflow.adapters.services import command_lifetime
+from govflow.bootstrap.instance import (
+    EmbeddedServerError,
+    command_lifetime,
+    configure_logging,
+    database_problem,
+)
 from govflow.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")

@@ -1,4 +1,8 @@
-"""``govflow executions ...`` and ``govflow recover``: run and operate executions."""
+"""``govflow executions ...`` and ``govflow recover``: run and operate executions.
+
+An execution is read as the API reads it (the container's execution reader, every department);
+``show --json`` prints the API's ``ExecutionView``.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from uuid import UUID
 import click
 import msgspec
 
-from govflow.adapters.db.execution_queries import execution_detail
 from govflow.bootstrap import Container, container
 from govflow.cli.common import fail, run, settings_or_exit
 from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import Actor
 from govflow.usecases.errors import UseCaseError
+from govflow.usecases.execution_views import ExecutionView
 from govflow.usecases.operate import (
     Resolution,
     cancel_execution,
@@ -42,24 +46,22 @@ def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, Any]:
     return inputs
 
 
-def _print_detail(detail: dict[str, Any]) -> None:
+def _print_detail(detail: ExecutionView) -> None:
     click.echo(
-        f"execution {detail['id']}  {detail['workflow']} v{detail['workflow_version']}  "
-        f"{detail['status']}"
+        f"execution {detail.id}  {detail.workflow} v{detail.workflow_version}  {detail.status}"
     )
-    if detail["error"]:
-        click.echo(f"  error: {detail['error'].get('message')}")
-    for step in detail["steps"]:
-        output = json.dumps(step["output"], sort_keys=True) if step["output"] is not None else ""
+    if detail.error:
+        click.echo(f"  error: {detail.error.get('message')}")
+    for step in detail.steps:
+        output = json.dumps(step.output, sort_keys=True) if step.output is not None else ""
         click.echo(
-            f"  {step['position'] + 1}. {step['step_key']:<20} {step['action']:<18} "
-            f"{step['status']:<16} attempt {step['attempt']}  {output}"
+            f"  {step.position + 1}. {step.step_key:<20} {step.action:<18} "
+            f"{step.status:<16} attempt {step.attempt}  {output}"
         )
 
 
-async def _detail(services: Container, execution_id: UUID) -> dict[str, Any]:
-    async with services.db.pool.acquire() as conn:
-        detail = await execution_detail(conn, execution_id)
+async def _detail(services: Container, execution_id: UUID) -> ExecutionView:
+    detail = await services.execution_reader.get(execution_id, None)
     if detail is None:
         fail(f"execution {execution_id} not found")
     return detail
@@ -83,7 +85,7 @@ def start(
     settings = settings_or_exit()
     inputs = _parse_inputs(pairs)
 
-    async def go() -> dict[str, Any] | None:
+    async def go() -> ExecutionView | None:
         async with container(settings) as services:
             try:
                 result = await services.start_execution(
@@ -105,16 +107,16 @@ def start(
             deadline = time.monotonic() + timeout
             while True:
                 detail = await _detail(services, result.execution_id)
-                if ExecutionStatus(detail["status"]) in ExecutionStatus.SETTLED:
+                if ExecutionStatus(detail.status) in ExecutionStatus.SETTLED:
                     return detail
                 if time.monotonic() > deadline:
-                    fail(f"still {detail['status']} after {timeout:g}s", code=3)
+                    fail(f"still {detail.status} after {timeout:g}s", code=3)
                 await asyncio.sleep(0.1)
 
     detail = run(go())
     if detail is not None:
         _print_detail(detail)
-        if detail["status"] == ExecutionStatus.FAILED:
+        if detail.status == ExecutionStatus.FAILED:
             raise SystemExit(1)
 
 
@@ -125,7 +127,7 @@ def show(execution_id: UUID, as_json: bool) -> None:
     """Show an execution and each step's status and output."""
     settings = settings_or_exit()
 
-    async def go() -> dict[str, Any]:
+    async def go() -> ExecutionView:
         async with container(settings) as services:
             return await _detail(services, execution_id)
 

@@ -9,11 +9,19 @@ import sys
 
 import click
 
-from govflow.adapters.audit_sealing import development_audit_seal_key
-from govflow.adapters.db.roles import embedded_app_url
-from govflow.adapters.db.seed import read_demo_credentials
-from govflow.adapters.embedded import EmbeddedServerError
-from govflow.adapters.services import ServiceUrls, resolve_service_urls, stop_embedded
+from govflow.bootstrap.audit import development_audit_seal_key
+from govflow.bootstrap.database import (
+    apply_migrations,
+    embedded_app_url,
+    read_demo_credentials,
+    seed,
+)
+from govflow.bootstrap.instance import (
+    EmbeddedServerError,
+    ServiceUrls,
+    resolve_service_urls,
+    stop_embedded,
+)
 from govflow.cli.common import fail, settings_or_exit
 from govflow.cli.supervisor import StartupError, Supervisor, check_home_writable, check_port_free
 from govflow.settings import Settings, development_jwt_secret
@@ -41,7 +49,6 @@ def _development_env(settings: Settings) -> dict[str, str]:
 async def _prepare(settings: Settings, urls: ServiceUrls) -> ServiceUrls:
     """Migrate as the owner, then seed and load as the application; return the URLs the
     processes use (on the embedded cluster: a login of its own acting as ``govflow_app``)."""
-    from govflow.cli.database import apply_migrations, seed
     from govflow.cli.workflows import load_workflows
 
     await apply_migrations(settings)

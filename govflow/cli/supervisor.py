@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from govflow.adapters.services import ServiceUrls
+from govflow.bootstrap.instance import ServiceUrls
 from govflow.settings import Settings
 
 CHILDREN = ("api", "worker", "scheduler")

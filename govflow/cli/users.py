@@ -4,43 +4,11 @@ from __future__ import annotations
 
 import click
 
-from govflow.adapters.security.passwords import Passwords
-from govflow.bootstrap import container
+from govflow.bootstrap.database import UserRefused, create_user
 from govflow.cli.common import fail, run, settings_or_exit
-from govflow.settings import Settings
+from govflow.core.roles import Role
 
-ROLES = ("ADMIN", "MANAGER", "OPERATOR")
-
-
-async def create_user(
-    settings: Settings, email: str, role: str, department: str | None, password: str, name: str
-) -> str:
-    async with container(settings) as c, c.db.pool.acquire() as conn, conn.transaction():
-        department_id = None
-        if department:
-            department_id = await conn.fetchval(
-                "SELECT id FROM departments WHERE code = $1", department
-            )
-            if department_id is None:
-                fail(f"--department: no department with code {department!r}")
-        if await conn.fetchval("SELECT 1 FROM users WHERE lower(email) = lower($1)", email):
-            fail(f"--email: a user with email {email!r} exists already")
-        user_id = await conn.fetchval(
-            """INSERT INTO users (email, full_name, password_hash, role, department_id)
-               VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-            email,
-            name,
-            await Passwords().hash(password),
-            role,
-            department_id,
-        )
-        await conn.execute(
-            """INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason)
-               VALUES ('USER_CREATED', 'user', $1, $2, 'created with govflow users create')""",
-            str(user_id),
-            department_id,
-        )
-        return str(user_id)
+ROLES = tuple(role.value for role in Role)
 
 
 @click.group("users")
@@ -66,7 +34,19 @@ def create(email: str, role: str, department: str | None, name: str, password: s
     problems = password_problems(password)
     if problems:
         fail("password: " + "; ".join(problems))
-    user_id = run(create_user(settings, email, role.upper(), department, password, name))
+    try:
+        user_id = run(
+            create_user(
+                settings,
+                email=email,
+                role=Role(role.upper()),
+                department=department,
+                password=password,
+                full_name=name,
+            )
+        )
+    except UserRefused as exc:
+        fail(str(exc))
     click.echo(f"created user {email} ({role.upper()}) with id {user_id}")
 
 

@@ -15,7 +15,6 @@ from typing import NoReturn
 import click
 import msgspec
 
-from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.bootstrap import container
 from govflow.cli.common import fail, run, settings_or_exit
 from govflow.core.schema import generate_schema
@@ -23,7 +22,9 @@ from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.yaml_source import ROOT
 from govflow.plugins import PluginError, PluginManager
 from govflow.settings import Settings
-from govflow.usecases.ports_workflows import SaveResult, WorkflowStoreError, WorkflowSummary
+from govflow.usecases.paging import MAX_LIMIT, PageRequest
+from govflow.usecases.ports_workflows import SaveResult, WorkflowStoreError
+from govflow.usecases.workflow_views import WorkflowFilter, WorkflowView
 from govflow.usecases.workflows import SourceFile, load_workflow_files, validate_workflow_files
 
 SUFFIXES = (".yaml", ".yml")
@@ -97,9 +98,9 @@ async def load_workflows(settings: Settings, directory: Path, *, quiet: bool) ->
             click.echo(f"workflows: no directory {directory}; nothing loaded")
         return []
     actions = action_inputs()
-    async with container(settings) as c, c.db.pool.acquire() as conn:
+    async with container(settings) as c, c.workflows.definitions() as store:
         try:
-            results = await load_workflow_files(files, actions, PgWorkflowStore(conn))
+            results = await load_workflow_files(files, actions, store)
         except SpecError as error:
             _report(error.problems, "nothing was loaded")
         except WorkflowStoreError as error:
@@ -177,9 +178,17 @@ def load(directory: Path | None) -> None:
     run(load_workflows(settings, directory or settings.workflows_dir, quiet=False))
 
 
-async def _list(settings: Settings) -> list[WorkflowSummary]:
-    async with container(settings) as c, c.db.pool.acquire() as conn:
-        return await PgWorkflowStore(conn).list_workflows()
+async def _list(settings: Settings) -> list[WorkflowView]:
+    """Every workflow, read page by page as the API lists them (every department)."""
+    found: list[WorkflowView] = []
+    async with container(settings) as c:
+        page = PageRequest(1, MAX_LIMIT)
+        while True:
+            listed = await c.workflows.search(WorkflowFilter(), page, None)
+            found.extend(listed.items)
+            if page.page >= listed.total_pages:
+                return found
+            page = PageRequest(page.page + 1, MAX_LIMIT)
 
 
 @command.command("list")
@@ -187,7 +196,7 @@ def list_workflows() -> None:
     """List the loaded workflows: name, current version, department, active."""
     rows = [("NAME", "VERSION", "DEPARTMENT", "ACTIVE")]
     for item in run(_list(settings_or_exit())):
-        version = str(item.version_number) if item.version_number is not None else "-"
+        version = str(item.current_version) if item.current_version is not None else "-"
         active = "yes" if item.is_active else "no"
         rows.append((item.name, version, item.department or "-", active))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -21,10 +21,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from govflow import __version__
-from govflow.adapters.security.denial_counter import PoolAuditAppender, RedisDenialCounter
-from govflow.adapters.security.passwords import Passwords
-from govflow.adapters.security.tokens import AccessTokens
 from govflow.bootstrap import Container, container
+from govflow.bootstrap.api import access_tokens, build_api, denial_audit, passwords
 from govflow.http.actions.controller import ActionsController
 from govflow.http.audit_logs.controller import AuditLogsController
 from govflow.http.auth.controller import AuthController
@@ -43,10 +41,8 @@ from govflow.http.openapi_contract import ClosedStructSchemaPlugin
 from govflow.http.options import full_allow_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
 from govflow.http.users.controller import UsersController
-from govflow.http.wiring import build_api, redis_prefix
 from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
-from govflow.usecases.denials import DenialAudit
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -97,13 +93,8 @@ def openapi_config() -> OpenAPIConfig:
 
 def create_app(settings: Settings, services: Container | None = None) -> Litestar:
     """The app; it builds its own container unless one is given (tests share theirs)."""
-    passwords = Passwords(cheap=settings.mode is Mode.TEST)
-    tokens = AccessTokens(
-        signing_secret(settings),
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl_seconds=settings.jwt_access_ttl_seconds,
-    )
+    hashing = passwords(settings)
+    tokens = access_tokens(settings, signing_secret(settings))
     state: dict[str, Container] = {}
     denials = DenialRecorder()
 
@@ -116,7 +107,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
                 else await stack.enter_async_context(container(settings))
             )
             state["services"] = built
-            app.state[API_STATE_KEY] = build_api(built, passwords, tokens)
+            app.state[API_STATE_KEY] = build_api(built, hashing, tokens)
             await stack.enter_async_context(denials.flushing(denial_audit(built)))
             yield
 
@@ -157,16 +148,6 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     # for every request (401s raised by the bearer middleware, unknown routes included).
     app.asgi_handler = AccessLog(app.asgi_handler, denials.observe)
     return app
-
-
-def denial_audit(services: Container) -> DenialAudit:
-    """Denials counted in Redis (shared by every API worker), flushed to the audit log."""
-    settings = services.settings
-    return DenialAudit(
-        RedisDenialCounter(services.redis, prefix=redis_prefix(settings.queue_name)),
-        PoolAuditAppender(services.db.pool),
-        window_seconds=settings.denial_audit_window_seconds,
-    )
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:

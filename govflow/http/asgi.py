@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from govflow.adapters.logs import configure_logging
+from govflow.bootstrap.instance import configure_logging
 from govflow.http.app import create_app
 from govflow.settings import load_settings
 

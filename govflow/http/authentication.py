@@ -17,7 +17,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Method
 
-from govflow.adapters.security.tokens import AccessTokens, InvalidToken
+from govflow.bootstrap.api import AccessTokens, InvalidToken
 from govflow.http.denials import REFUSED_TOKEN_KEY
 from govflow.usecases.principal import Principal, Role
 

@@ -12,10 +12,10 @@ from typing import Any
 from litestar import Request
 from litestar.di import Provide
 
+from govflow.bootstrap.api import Api
 from govflow.http.authentication import provide_principal
 from govflow.http.client_ip import Network, client_ip
 from govflow.http.observability import request_id_of
-from govflow.http.wiring import Api
 from govflow.usecases.auth import ClientInfo
 
 API_STATE_KEY = "govflow_api"

@@ -8,8 +8,6 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from govflow import __version__
-from govflow.adapters.db.audit import append_audit
-from govflow.adapters.db.migrations import discover
 from govflow.bootstrap import Container
 from govflow.core.audit_events import AuditEvent
 from govflow.http.envelope import Envelope, ok
@@ -40,12 +38,7 @@ class DeepHealth(msgspec.Struct, frozen=True):
 
 
 async def _migrations(services: Container) -> MigrationStatus:
-    try:
-        rows = await services.db.pool.fetch("SELECT name FROM schema_migrations ORDER BY name")
-    except Exception:
-        rows = []
-    applied = [row["name"] for row in rows]
-    pending = [m.name for m in discover() if m.name not in set(applied)]
+    applied, pending = await services.migrations()
     return MigrationStatus(applied=applied, pending=pending)
 
 
@@ -106,16 +99,14 @@ class HealthController(Controller):
             migrations=migrations,
         )
         if checks["database"] == "up":
-            async with services.db.pool.acquire() as conn:
-                await append_audit(
-                    conn,
-                    [
-                        AuditEntry(
-                            action=AuditEvent.HEALTH_CHECK_DEEP_EXECUTED,
-                            actor=principal.actor(),
-                            request_id=principal.request_id,
-                            metadata={"status": report.status, "checks": checks},
-                        )
-                    ],
-                )
+            await services.record_audit(
+                [
+                    AuditEntry(
+                        action=AuditEvent.HEALTH_CHECK_DEEP_EXECUTED,
+                        actor=principal.actor(),
+                        request_id=principal.request_id,
+                        metadata={"status": report.status, "checks": checks},
+                    )
+                ]
+            )
         return ok(report, "Deep health check completed")

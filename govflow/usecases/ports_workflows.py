@@ -1,16 +1,20 @@
 """The workflow store port: where loaded workflow definitions and their versions are kept.
 
+Stored workflows are read through one catalog, the one that starting an execution uses
+(:class:`govflow.usecases.start_execution.WorkflowCatalog`), the versions' specs through the
+engine's :class:`~govflow.usecases.ports.SpecSource`, and the API's and the CLI's listings
+through :class:`~govflow.usecases.workflow_admin.WorkflowAdminStore`.
+
 Error tree::
 
     WorkflowStoreError          the store refused a request
-    ├── UnknownDepartmentError  a workflow names a department that does not exist
-    └── WorkflowNotFoundError   no workflow (version) by that name or id
+    └── UnknownDepartmentError  a workflow names a department that does not exist
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import NamedTuple, Protocol
+from typing import Protocol
 from uuid import UUID
 
 import msgspec
@@ -31,10 +35,6 @@ class UnknownDepartmentError(WorkflowStoreError):
         super().__init__(f"{where}department: unknown department {code!r}")
         self.code = code
         self.source_path = source_path
-
-
-class WorkflowNotFoundError(WorkflowStoreError, LookupError):
-    """No workflow or workflow version matches."""
 
 
 class SaveResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,39 +66,6 @@ class SaveResult(msgspec.Struct, frozen=True, kw_only=True):
         return "unchanged"
 
 
-class VersionRecord(NamedTuple):
-    """A stored workflow version, as an execution pinned to it needs it."""
-
-    spec: WorkflowSpec
-    workflow_id: UUID
-    department_id: UUID | None
-
-
-class CurrentWorkflow(msgspec.Struct, frozen=True, kw_only=True):
-    """A workflow with its current version."""
-
-    workflow_id: UUID
-    name: str
-    title: str
-    is_active: bool
-    department_id: UUID | None
-    version_id: UUID
-    version_number: int
-    spec: WorkflowSpec
-
-
-class WorkflowSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of the workflow list."""
-
-    workflow_id: UUID
-    name: str
-    title: str
-    department: str | None
-    is_active: bool
-    version_number: int | None
-    version_id: UUID | None
-
-
 class WorkflowStore(Protocol):
     """Keeps workflow definitions, one version per distinct content."""
 
@@ -117,23 +84,4 @@ class WorkflowStore(Protocol):
 
         :raises UnknownDepartmentError: ``spec.department`` does not exist.
         """
-        ...
-
-
-class WorkflowCatalog(Protocol):
-    """Reads stored workflows (the engine pins executions to a version read from here)."""
-
-    async def get_version(self, version_id: UUID) -> VersionRecord:
-        """The version ``version_id``.
-
-        :raises WorkflowNotFoundError: there is no such version.
-        """
-        ...
-
-    async def find_current(self, name: str) -> CurrentWorkflow | None:
-        """The workflow called ``name`` with its current version, if it exists."""
-        ...
-
-    async def list_workflows(self) -> list[WorkflowSummary]:
-        """Every workflow with its current version, by name."""
         ...

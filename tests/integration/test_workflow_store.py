@@ -1,8 +1,13 @@
-"""Loading workflow files into PostgreSQL: versions, no-ops, concurrency, all or nothing."""
+"""Loading workflow files into PostgreSQL: versions, no-ops, concurrency, all or nothing.
+
+What was saved is read back the way the application reads it: the one workflow catalog that
+starting an execution uses, the engine's spec source, and the listing of the API and the CLI.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +15,11 @@ import asyncpg
 import msgspec
 import pytest
 
+from govflow.adapters.db.engine import Database
+from govflow.adapters.db.executions import PgWorkflowCatalog
 from govflow.adapters.db.seed import DEPARTMENTS, seed_departments
+from govflow.adapters.db.specs import CachedSpecSource, UnknownVersionError
+from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.core.spec import WorkflowSpec
 from govflow.core.spec_errors import SpecError
@@ -18,7 +27,9 @@ from govflow.core.validation import validate_workflow
 from govflow.core.versioning import content_hash, normalise
 from govflow.plugins import PluginManager
 from govflow.usecases.audit import Actor
-from govflow.usecases.ports_workflows import UnknownDepartmentError, WorkflowNotFoundError
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.ports_workflows import UnknownDepartmentError
+from govflow.usecases.workflow_views import WorkflowFilter
 from govflow.usecases.workflows import SourceFile, load_workflow_files
 
 EXAMPLES = Path(__file__).parents[2] / "workflows.d"
@@ -54,6 +65,14 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await seed_departments(connection)
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, min_size=1, max_size=2)
+    await database.start()
+    yield database
+    await database.close()
 
 
 async def add_example_departments(conn: asyncpg.Connection) -> None:
@@ -115,7 +134,7 @@ async def test_an_unchanged_reload_is_a_no_op(conn: asyncpg.Connection) -> None:
 
 
 async def test_changed_content_adds_a_version_and_keeps_the_old_one(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection, db: Database
 ) -> None:
     store = PgWorkflowStore(conn)
     actor = Actor(email="loader@example.org")
@@ -132,8 +151,7 @@ async def test_changed_content_adds_a_version_and_keeps_the_old_one(
     workflow = await conn.fetchrow("SELECT * FROM workflows WHERE id = $1", v1.workflow_id)
     assert workflow["current_version_id"] == v2.version_id
     assert workflow["title"] == "Simple, renamed"
-    old = await store.get_version(v1.version_id)
-    assert old.spec.title == "Simple"
+    assert (await CachedSpecSource(db.pool).spec(v1.version_id)).title == "Simple"
     audit = await conn.fetch("SELECT action, actor_email FROM audit_logs ORDER BY id")
     assert [r["action"] for r in audit] == [
         "WORKFLOW_CREATED",
@@ -144,7 +162,7 @@ async def test_changed_content_adds_a_version_and_keeps_the_old_one(
 
 
 async def test_going_back_to_older_content_makes_that_version_current_again(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection, db: Database
 ) -> None:
     store = PgWorkflowStore(conn)
     (v1,) = await load_workflow_files([simple()], INPUTS, store)
@@ -153,7 +171,7 @@ async def test_going_back_to_older_content_makes_that_version_current_again(
     assert back.describe() == "restored version 1"
     assert back.version_id == v1.version_id
     assert await count(conn, "workflow_versions") == 2
-    current = await store.find_current("simple-case")
+    current = await PgWorkflowCatalog(db.pool).current("simple-case", None)
     assert current is not None
     assert current.version_id == v1.version_id
 
@@ -241,9 +259,10 @@ async def test_the_store_itself_refuses_an_unknown_department(conn: asyncpg.Conn
     assert await count(conn, "workflows") == 0
 
 
-async def test_the_stored_spec_round_trips(conn: asyncpg.Connection) -> None:
+async def test_the_stored_spec_round_trips(conn: asyncpg.Connection, db: Database) -> None:
     await add_example_departments(conn)
     store = PgWorkflowStore(conn)
+    specs, catalog = CachedSpecSource(db.pool), PgWorkflowCatalog(db.pool)
     results = await load_workflow_files(example_files(), INPUTS, store)
     for file, result in zip(example_files(), results, strict=True):
         spec = validate_workflow(file.text, file.path, INPUTS)
@@ -253,13 +272,15 @@ async def test_the_stored_spec_round_trips(conn: asyncpg.Connection) -> None:
         spec_json = msgspec.json.decode(stored)
         assert spec_json == normalise(spec)
         assert msgspec.convert(spec_json, WorkflowSpec) == spec
-        record = await store.get_version(result.version_id)
-        assert record.spec == spec
-        assert content_hash(record.spec) == result.content_hash
+        stored_spec = await specs.spec(result.version_id)
+        assert stored_spec == spec
+        assert content_hash(stored_spec) == result.content_hash
         department = await conn.fetchval(
             "SELECT id FROM departments WHERE code = $1", spec.department
         )
-        assert (record.workflow_id, record.department_id) == (result.workflow_id, department)
+        current = await catalog.current(result.workflow_id, None)
+        assert current is not None
+        assert (current.version_id, current.department_id) == (result.version_id, department)
         steps = await conn.fetch(
             "SELECT position, step_key, action, config::text AS config FROM workflow_steps "
             "WHERE workflow_version_id = $1 ORDER BY position",
@@ -271,24 +292,31 @@ async def test_the_stored_spec_round_trips(conn: asyncpg.Connection) -> None:
         assert [msgspec.json.decode(s["config"]) for s in steps] == normalise(spec)["steps"]
 
 
-async def test_reading_workflows(conn: asyncpg.Connection) -> None:
-    store = PgWorkflowStore(conn)
-    (result,) = await load_workflow_files([simple()], INPUTS, store)
-    current = await store.find_current("simple-case")
-    assert current is not None
-    assert (current.workflow_id, current.version_id, current.version_number) == (
+async def test_reading_workflows(conn: asyncpg.Connection, db: Database) -> None:
+    (result,) = await load_workflow_files([simple()], INPUTS, PgWorkflowStore(conn))
+    catalog = PgWorkflowCatalog(db.pool)
+    by_name = await catalog.current("simple-case", None)
+    by_id = await catalog.current(result.workflow_id, None)
+    assert by_name is not None
+    assert by_name == by_id
+    assert (by_name.workflow_id, by_name.version_id, by_name.name) == (
         result.workflow_id,
         result.version_id,
-        1,
+        "simple-case",
     )
-    assert current.spec.name == "simple-case"
-    assert await store.find_current("absent") is None
-    (summary,) = await store.list_workflows()
-    assert (summary.name, summary.version_number, summary.department, summary.is_active) == (
+    assert await catalog.current("absent", None) is None
+    public_works = await conn.fetchval("SELECT id FROM departments WHERE code = 'public-works'")
+    assert await catalog.current("simple-case", public_works) is not None
+    assert await catalog.current("simple-case", uuid.uuid4()) is None
+    assert (await CachedSpecSource(db.pool).spec(result.version_id)).name == "simple-case"
+    listed = await PgWorkflowAdmin(db).search(WorkflowFilter(), PageRequest(1, 10), None)
+    (summary,) = listed.items
+    assert (summary.name, summary.current_version, summary.department, summary.is_active) == (
         "simple-case",
         1,
         "public-works",
         True,
     )
-    with pytest.raises(WorkflowNotFoundError):
-        await store.get_version(result.workflow_id)
+    assert summary.content_hash == result.content_hash
+    with pytest.raises(UnknownVersionError):
+        await CachedSpecSource(db.pool).spec(result.workflow_id)

@@ -68,6 +68,11 @@ class PgDepartmentStore:
         )
         return views(rows, DepartmentView)[0] if rows else None
 
+    async def id_of(self, code: str) -> UUID | None:
+        """The id of the department with ``code`` (codes are stored lowercase)."""
+        rows = await self._db.run(Department.select(Department.id).where(Department.code == code))
+        return rows[0]["id"] if rows else None
+
     async def create(
         self, department_id: UUID, department: NewDepartment, audit: list[AuditEntry]
     ) -> DepartmentView:

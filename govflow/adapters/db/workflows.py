@@ -1,4 +1,4 @@
-"""Workflow definitions in PostgreSQL: the ``WorkflowStore`` and ``WorkflowCatalog`` ports.
+"""Workflow definitions in PostgreSQL: the ``WorkflowStore`` port (saving loaded files).
 
 A save runs in one transaction (a savepoint inside the caller's, if there is one) under
 ``pg_advisory_xact_lock(hashtext('govflow.workflow:' || name))``, so that loads running at the
@@ -18,22 +18,11 @@ import asyncpg
 import msgspec
 
 from govflow.adapters.db.audit import append_audit
+from govflow.core.audit_events import AuditEvent
 from govflow.core.spec import WorkflowSpec
 from govflow.core.versioning import content_hash, normalise
 from govflow.usecases.audit import Actor, AuditEntry
-from govflow.usecases.ports_workflows import (
-    CurrentWorkflow,
-    SaveResult,
-    UnknownDepartmentError,
-    VersionRecord,
-    WorkflowNotFoundError,
-    WorkflowSummary,
-)
-
-WORKFLOW_CREATED = "WORKFLOW_CREATED"
-WORKFLOW_VERSION_CREATED = "WORKFLOW_VERSION_CREATED"
-WORKFLOW_VERSION_RESTORED = "WORKFLOW_VERSION_RESTORED"
-"""The file holds again the content of an older version, which becomes current."""
+from govflow.usecases.ports_workflows import SaveResult, UnknownDepartmentError
 
 LOCK_PREFIX = "govflow.workflow:"
 
@@ -63,34 +52,10 @@ INSERT INTO workflow_steps (workflow_version_id, position, step_key, action, con
 SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::jsonb[])
 """
 _SET_CURRENT = "UPDATE workflows SET current_version_id = $2, updated_at = now() WHERE id = $1"
-_GET_VERSION = """
-SELECT v.spec::text AS spec, v.workflow_id, coalesce(d.id, w.department_id) AS department_id
-FROM workflow_versions v
-JOIN workflows w ON w.id = v.workflow_id
-LEFT JOIN departments d ON d.code = v.spec ->> 'department'
-WHERE v.id = $1
-"""
-_CURRENT = """
-SELECT w.id, w.name, w.title, w.is_active, w.department_id, v.id AS version_id, v.version,
-       v.spec::text AS spec
-FROM workflows w JOIN workflow_versions v ON v.id = w.current_version_id
-WHERE w.name = $1
-"""
-_LIST = """
-SELECT w.id, w.name, w.title, w.is_active, d.code AS department, v.id AS version_id, v.version
-FROM workflows w
-LEFT JOIN departments d ON d.id = w.department_id
-LEFT JOIN workflow_versions v ON v.id = w.current_version_id
-ORDER BY w.name
-"""
 
 
 def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
-
-
-def _spec(text: str) -> WorkflowSpec:
-    return msgspec.json.decode(text, type=WorkflowSpec)
 
 
 class PgWorkflowStore:
@@ -202,48 +167,6 @@ class PgWorkflowStore:
         )
         return row["id"], row["version"]
 
-    async def get_version(self, version_id: UUID) -> VersionRecord:
-        """The version ``version_id`` with its workflow and the department it belongs to (the
-        department its spec names; the workflow's, should that one be gone).
-
-        :raises WorkflowNotFoundError: there is no such version.
-        """
-        row = await self._conn.fetchrow(_GET_VERSION, version_id)
-        if row is None:
-            raise WorkflowNotFoundError(f"no workflow version {version_id}")
-        return VersionRecord(_spec(row["spec"]), row["workflow_id"], row["department_id"])
-
-    async def find_current(self, name: str) -> CurrentWorkflow | None:
-        """The workflow called ``name`` with its current version, if it exists."""
-        row = await self._conn.fetchrow(_CURRENT, name)
-        if row is None:
-            return None
-        return CurrentWorkflow(
-            workflow_id=row["id"],
-            name=row["name"],
-            title=row["title"],
-            is_active=row["is_active"],
-            department_id=row["department_id"],
-            version_id=row["version_id"],
-            version_number=row["version"],
-            spec=_spec(row["spec"]),
-        )
-
-    async def list_workflows(self) -> list[WorkflowSummary]:
-        """Every workflow with its current version, by name."""
-        return [
-            WorkflowSummary(
-                workflow_id=row["id"],
-                name=row["name"],
-                title=row["title"],
-                department=row["department"],
-                is_active=row["is_active"],
-                version_number=row["version"],
-                version_id=row["version_id"],
-            )
-            for row in await self._conn.fetch(_LIST)
-        ]
-
 
 def _audit(
     result: SaveResult, department_id: UUID, source_path: str | None, actor: Actor
@@ -255,8 +178,12 @@ def _audit(
         "content_hash": result.content_hash,
         "source_path": source_path,
     }
-    actions = [WORKFLOW_CREATED] if result.created else []
-    actions.append(WORKFLOW_VERSION_RESTORED if result.restored else WORKFLOW_VERSION_CREATED)
+    actions = [AuditEvent.WORKFLOW_CREATED] if result.created else []
+    actions.append(
+        AuditEvent.WORKFLOW_VERSION_RESTORED
+        if result.restored
+        else AuditEvent.WORKFLOW_VERSION_CREATED
+    )
     return [
         AuditEntry(
             action=action,

@@ -11,10 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
+from govflow.bootstrap.api import Api
 from govflow.http.audit_logs.schemas import AuditLogCreateIn
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.policy import roles
-from govflow.http.wiring import Api
 from govflow.usecases.audit_logs import AuditLogFilter, AuditLogView
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from govflow.bootstrap.api import Api
 from govflow.http.auth.schemas import (
     AdminCheckOut,
     LoginIn,
@@ -26,7 +27,6 @@ from govflow.http.auth.schemas import (
 )
 from govflow.http.envelope import Envelope, ok
 from govflow.http.policy import authenticated, public, roles
-from govflow.http.wiring import Api
 from govflow.usecases.auth import ClientInfo
 from govflow.usecases.principal import Principal, Role
 

@@ -9,10 +9,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from govflow.bootstrap.api import Api
 from govflow.http.departments.schemas import DepartmentCreateIn, DepartmentUpdateIn
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.policy import roles
-from govflow.http.wiring import Api
 from govflow.usecases.departments import DepartmentView
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role

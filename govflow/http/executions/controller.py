@@ -6,7 +6,6 @@ A non-ADMIN works within their own department: another department's workflow or 
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from uuid import UUID
 
@@ -15,15 +14,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from govflow.adapters.db.department_sweep import PgDepartmentSteps
-from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.bootstrap import Container
 from govflow.core.statuses import ExecutionStatus
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.executions.schemas import IdempotencyKey, ReasonIn, ResolveIn, StartIn
 from govflow.http.policy import roles
 from govflow.http.workflows.openapi import with_responses
-from govflow.usecases.execution_admin import ExecutionAdmin, SweepFactory
+from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.execution_views import (
     ExecutionFilter,
     ExecutionSummary,
@@ -36,33 +33,14 @@ from govflow.usecases.execution_views import (
 from govflow.usecases.operate import OperatorResult
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role
-from govflow.usecases.sweep import Sweeper
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 EVERYONE = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
 
 
-def department_sweepers(services: Container) -> SweepFactory:
-    """The container's sweeper, over one department's steps when a department is named."""
-
-    def build(department: UUID | None) -> Sweeper:
-        sweeper = services.sweeper()
-        if department is None:
-            return sweeper
-        return dataclasses.replace(sweeper, store=PgDepartmentSteps(services.db.pool, department))
-
-    return build
-
-
 def provide_executions(services: NamedDependency[Container]) -> ExecutionAdmin:
-    """The execution use cases over the container's pool, engine and queue."""
-    return ExecutionAdmin(
-        PgExecutionReader(services.db.pool, services.settings.queue_name),
-        services.start_execution,
-        services.control,
-        services.queue,
-        department_sweepers(services),
-    )
+    """The execution use cases, as the container builds them (over its current queue)."""
+    return services.execution_admin()
 
 
 EXECUTIONS = {"executions": Provide(provide_executions, sync_to_thread=False)}

@@ -10,8 +10,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
-from govflow.adapters.db.department_status import PgDepartmentStatus
-from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.bootstrap import Container
 from govflow.core.spec_errors import SpecError
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
@@ -39,12 +37,8 @@ VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
 def provide_workflows(services: NamedDependency[Container]) -> WorkflowAdmin:
-    """The workflow use cases over the container's pool and installed actions."""
-    return WorkflowAdmin(
-        PgWorkflowAdmin(services.db),
-        services.actions.inputs(),
-        departments=PgDepartmentStatus(services.db.pool),
-    )
+    """The workflow use cases, as the container builds them."""
+    return services.workflow_admin()
 
 
 def spec_error(request: Request[Any, Any, Any], exc: Exception) -> Response[SpecErrorBody]:

@@ -15,8 +15,8 @@ import structlog
 
 from govflow.adapters.security.denial_counter import PoolAuditAppender, RedisDenialCounter
 from govflow.bootstrap import Container
+from govflow.bootstrap.api import redis_prefix
 from govflow.http.denials import DENIALS_STATE_KEY, DenialRecorder
-from govflow.http.wiring import redis_prefix
 from govflow.usecases.denials import Denial, DenialAudit
 from tests.integration.api.conftest import ApiHarness
 

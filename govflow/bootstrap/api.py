@@ -1,4 +1,8 @@
-"""The use cases the HTTP edge calls, built once per app from the started container."""
+"""What the HTTP edge runs on: its use cases (built once per app from the started container),
+the access tokens and password hashing it authenticates with, and the denial audit.
+
+``govflow.http`` imports these from here, never from :mod:`govflow.adapters`.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,54 @@ from govflow.adapters.db.departments import PgDepartmentStore
 from govflow.adapters.db.tokens import PgAuthStore
 from govflow.adapters.db.users import PgUserStore
 from govflow.adapters.reset_delivery import NotificationResetDelivery
+from govflow.adapters.security.denial_counter import PoolAuditAppender, RedisDenialCounter
 from govflow.adapters.security.known_sources import RedisKnownSources
 from govflow.adapters.security.passwords import Passwords
 from govflow.adapters.security.refusals import RedisRefusalTally
 from govflow.adapters.security.throttle import Throttle
-from govflow.adapters.security.tokens import AccessTokens, hash_opaque_token, new_opaque_token
-from govflow.bootstrap import Container
-from govflow.settings import Mode
+from govflow.adapters.security.tokens import (
+    AccessTokens,
+    InvalidToken,
+    hash_opaque_token,
+    new_opaque_token,
+)
+from govflow.bootstrap.graph import Container
+from govflow.settings import Mode, Settings
 from govflow.usecases.audit_logs import AuditLogs
 from govflow.usecases.auth import RESET_TTL, Auth
+from govflow.usecases.denials import DenialAudit
 from govflow.usecases.departments import Departments
 from govflow.usecases.login_guard import Guard, GuardPolicy
 from govflow.usecases.password_reset import PasswordReset
 from govflow.usecases.users import Users
+
+__all__ = [
+    "AccessTokens",
+    "Api",
+    "InvalidToken",
+    "OpaqueTokens",
+    "Passwords",
+    "access_tokens",
+    "build_api",
+    "denial_audit",
+    "passwords",
+    "redis_prefix",
+]
+
+
+def passwords(settings: Settings) -> Passwords:
+    """Password hashing: argon2id, with the cheapest parameters in test mode only."""
+    return Passwords(cheap=settings.mode is Mode.TEST)
+
+
+def access_tokens(settings: Settings, secret: str) -> AccessTokens:
+    """Access tokens signed with ``secret`` (HMAC), with the configured issuer, audience, TTL."""
+    return AccessTokens(
+        secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.jwt_access_ttl_seconds,
+    )
 
 
 class OpaqueTokens:
@@ -98,4 +137,14 @@ def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -
         users=Users(PgUserStore(services.db), passwords.background),
         departments=Departments(PgDepartmentStore(services.db)),
         audit_logs=AuditLogs(PgAuditLogStore(services.db)),
+    )
+
+
+def denial_audit(services: Container) -> DenialAudit:
+    """Denials counted in Redis (shared by every API worker), flushed to the audit log."""
+    settings = services.settings
+    return DenialAudit(
+        RedisDenialCounter(services.redis, prefix=redis_prefix(settings.queue_name)),
+        PoolAuditAppender(services.db.pool),
+        window_seconds=settings.denial_audit_window_seconds,
     )

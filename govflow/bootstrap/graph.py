@@ -1,6 +1,9 @@
-"""The composition root: builds GovFlow's object graph from settings, for every process.
+"""The object graph every GovFlow process runs on: stores, use cases, queue and plugins.
 
-The API, the worker, the scheduler and the CLI all start here; nothing else constructs adapters.
+The API, the worker, the scheduler and the CLI all start here (:func:`container`); nothing outside
+:mod:`govflow.bootstrap` constructs an adapter. Stores without state of their own are built once;
+use cases that hold the queue are built when asked for, so that a test swapping the queue is
+seen by the next request.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ import httpx
 import redis.asyncio as aioredis
 from taskiq import AsyncBroker
 
+from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.department_status import PgDepartmentStatus
+from govflow.adapters.db.department_sweep import PgDepartmentSteps
 from govflow.adapters.db.engine import Database
+from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
+from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
+from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.metrics import PrometheusStepMetrics
 from govflow.adapters.outbound import guarded_client
 from govflow.adapters.queue.broker import build_broker
@@ -35,9 +43,12 @@ from govflow.plugins.registry import ActionRegistry
 from govflow.plugins.settings import PluginSettings
 from govflow.settings import Settings
 from govflow.usecases.action_host import ActionHost
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.start_execution import StartRequest, StartResult, start_execution
 from govflow.usecases.sweep import Sweeper
+from govflow.usecases.workflow_admin import WorkflowAdmin
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +76,28 @@ class Container:
     catalog: PgWorkflowCatalog
     executions: PgExecutionWriter
     control: PgExecutionControl
+    departments: PgDepartmentStatus
+    workflows: PgWorkflowAdmin
+    """Workflow definitions: the one listing, detail and version read path (API and CLI), and
+    the store that saves loaded files."""
+    execution_reader: PgExecutionReader
+    """Executions as the API and the CLI read them."""
     extras: Mapping[str, object] = field(default_factory=dict)
+
+    async def migrations(self) -> tuple[list[str], list[str]]:
+        """The migrations the database has applied, and those this code has that it lacks
+        (every one, when the database cannot say)."""
+        try:
+            rows = await self.db.pool.fetch("SELECT name FROM schema_migrations ORDER BY name")
+        except Exception:
+            rows = []
+        applied = [str(row["name"]) for row in rows]
+        return applied, [m.name for m in discover() if m.name not in set(applied)]
+
+    async def record_audit(self, entries: list[AuditEntry]) -> None:
+        """Append audit entries in a transaction of their own."""
+        async with self.db.transaction() as conn:
+            await append_audit(conn, entries)
 
     async def redis_ok(self) -> bool:
         try:
@@ -84,7 +116,7 @@ class Container:
             specs=self.specs,
             writer=self.executions,
             queue=self.queue,
-            departments=PgDepartmentStatus(self.db.pool),
+            departments=self.departments,
         )
 
     @property
@@ -107,9 +139,11 @@ class Container:
             metrics=PrometheusStepMetrics(),
         )
 
-    def sweeper(self) -> Sweeper:
+    def sweeper(self, department: uuid.UUID | None = None) -> Sweeper:
+        """The sweeper; over one department's steps only when ``department`` is named (a
+        MANAGER's recovery)."""
         return Sweeper(
-            store=self.steps,
+            store=self.steps if department is None else PgDepartmentSteps(self.db.pool, department),
             specs=self.specs,
             queue=self.queue,
             host=self.action_host,
@@ -117,6 +151,16 @@ class Container:
             lease=self.lease,
             resend_after=timedelta(seconds=self.settings.unclaimed_resend_seconds),
             metrics=PrometheusStepMetrics(),
+        )
+
+    def workflow_admin(self) -> WorkflowAdmin:
+        """The workflow endpoints' use cases, over the installed actions."""
+        return WorkflowAdmin(self.workflows, self.actions.inputs(), departments=self.departments)
+
+    def execution_admin(self) -> ExecutionAdmin:
+        """The execution endpoints' use cases."""
+        return ExecutionAdmin(
+            self.execution_reader, self.start_execution, self.control, self.queue, self.sweeper
         )
 
 
@@ -181,6 +225,9 @@ async def container(
             catalog=PgWorkflowCatalog(db.pool),
             executions=PgExecutionWriter(db.pool),
             control=PgExecutionControl(db.pool),
+            departments=PgDepartmentStatus(db.pool),
+            workflows=PgWorkflowAdmin(db),
+            execution_reader=PgExecutionReader(db.pool, settings.queue_name),
         )
     finally:
         if not worker:
