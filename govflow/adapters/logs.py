@@ -1,7 +1,10 @@
 """Structured logging: JSON lines (or a console renderer in development) for stdlib and structlog.
 
-Context such as ``request_id``, ``execution_id`` and ``step_id`` is bound with
-``structlog.contextvars`` and appears on every line logged while it is bound.
+Context such as ``request_id``, or a worker's ``execution_id``, ``step``, ``step_id``,
+``attempt`` and ``workflow`` while it runs a step, is bound with ``structlog.contextvars`` and
+appears on every line logged while it is bound, by structlog loggers and stdlib loggers alike.
+The fields a stdlib call passes as ``extra={...}`` (an action's ``ctx.logger`` included) and the
+keyword arguments of a structlog call appear on their line too.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,

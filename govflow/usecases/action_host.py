@@ -4,7 +4,7 @@ attempt. One object, shared by the worker's step runner and the sweeper's lookup
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,17 @@ from govflow.plugins import Action, ActionContext
 from govflow.plugins.action import RecordedEvent
 from govflow.plugins.registry import ActionRegistry
 from govflow.usecases.ports import ClaimedStep
+
+
+class StepLogger(logging.LoggerAdapter[logging.Logger]):
+    """An action's logger: its lines carry the step's ids, and the caller's ``extra`` fields
+    with them (a plain ``LoggerAdapter`` would replace those with its own)."""
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
+        return msg, kwargs
 
 
 @dataclass
@@ -36,9 +47,14 @@ class ActionHost:
             attempt=claim.attempt,
             idempotency_key=claim.idempotency_key,
             settings=self.plugin_settings(self.actions.owner(action.name)),
-            logger=logging.LoggerAdapter(
+            logger=StepLogger(
                 logging.getLogger(f"govflow.action.{action.name}"),
-                {"execution_id": str(claim.execution_id), "step": claim.step_key},
+                {
+                    "execution_id": str(claim.execution_id),
+                    "step": claim.step_key,
+                    "step_id": str(claim.step_id),
+                    "attempt": claim.attempt,
+                },
             ),
             http=self.http,
             extras=self.extras,
