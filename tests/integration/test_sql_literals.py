@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from enum import StrEnum
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -66,6 +67,31 @@ def test_the_sql_texts_are_found() -> None:
     listing = [t.text for t in python_sql() if "count(*) OVER ()" in t.text]
     assert listing
     assert "e.department_id = $1" in listing[0]
+
+
+def test_named_queries_of_an_adapters_sql_file_are_read_one_by_one(tmp_path: Path) -> None:
+    sql = tmp_path / "govflow" / "adapters" / "db" / "sql" / "sample.sql"
+    sql.parent.mkdir(parents=True)
+    sql.write_text(
+        "-- What these queries are for.\n"
+        "\n"
+        "-- name: pause\n"
+        "-- Pause one execution.\n"
+        "UPDATE executions SET status = 'PAUSED', inputs = '{}'::jsonb WHERE id = :execution_id;\n"
+        "\n"
+        "-- name: running\n"
+        "SELECT id FROM execution_steps WHERE status = 'RUNNING' AND id = :step_id\n"
+    )
+    (tmp_path / "migrations").mkdir()
+    texts = sql_files(tmp_path)
+    assert [(t.where, t.first_line) for t in texts] == [
+        ("govflow/adapters/db/sql/sample.sql", 3),
+        ("govflow/adapters/db/sql/sample.sql", 7),
+    ]
+    assert [str(p) for p in check_texts(texts)] == [
+        "govflow/adapters/db/sql/sample.sql:5: 'PAUSED' (executions.status) is no member of "
+        "ExecutionStatus"
+    ]
 
 
 def test_the_vocabulary_columns_are_the_declared_ones() -> None:

@@ -70,6 +70,8 @@ class SqlText:
     text: str
     complete: bool
     """A ``.sql`` file must parse; a Python string may be a fragment (then it is only scanned)."""
+    first_line: int = 1
+    """The line of the file the text starts on (a named query of a ``.sql`` file)."""
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,47 @@ class Problem:
 # Finding SQL texts ------------------------------------------------------------------------------
 
 
+QUERY_NAME = re.compile(r"^-- name: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+"""The header of a named query in an adapter's ``.sql`` file."""
+
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+"""``:step_id``, which the loader numbers ``$1, $2...`` (``::jsonb`` is a cast, not one)."""
+
+
 def sql_files(root: Path = ROOT) -> list[SqlText]:
-    """Every ``.sql`` file of the package and of the migrations."""
+    """Every ``.sql`` file of the package and of the migrations; a file of named queries gives
+    one text per query, its ``:name`` parameters read as ``$1`` (the same length, so positions
+    stay those of the file)."""
     paths = sorted(
         [*root.joinpath("govflow").rglob("*.sql"), *root.joinpath("migrations").glob("*.sql")]
     )
-    return [SqlText(str(p.relative_to(root)), p.read_text(), complete=True) for p in paths]
+    texts = []
+    for path in paths:
+        where, text = str(path.relative_to(root)), path.read_text()
+        headers = list(QUERY_NAME.finditer(text))
+        if not headers:
+            texts.append(SqlText(where, text, complete=True))
+            continue
+        for header, following in zip(headers, [*headers[1:], None], strict=True):
+            body = text[header.end() : following.start() if following else len(text)]
+            texts.append(
+                SqlText(
+                    where,
+                    _positional(body),
+                    complete=True,
+                    first_line=text.count("\n", 0, header.end()) + 1,
+                )
+            )
+    return texts
+
+
+def _positional(body: str) -> str:
+    lines = []
+    for line in body.split("\n"):
+        code, dashes, comment = line.partition("--")
+        code = NAMED_PARAMETER.sub(lambda m: "$1".ljust(len(m.group(0))), code)
+        lines.append(code + dashes + comment)
+    return "\n".join(lines)
 
 
 def python_sql(root: Path = ROOT) -> list[SqlText]:
@@ -186,10 +223,19 @@ def literals(text: str) -> list[Literal]:
     for raw in parse_sql(text):
         walker = _Walker(_relations(raw.stmt))
         walker.walk(raw.stmt, None, None)
-        found.extend(walker.found)
+        found.extend(
+            Literal(lit.value, _quoted_at(text, lit.value, lit.offset), lit.columns)
+            for lit in walker.found
+        )
         for body, offset in walker.bodies:
             found.extend(Literal(v, offset, None) for v, _ in scanned_literals(body))
     return found
+
+
+def _quoted_at(text: str, value: str, near: int) -> int:
+    """Where ``'value'`` is written, from ``near`` (the position of the node around it) on."""
+    position = text.find("'" + value.replace("'", "''") + "'", near)
+    return position if position >= 0 else near
 
 
 def scanned_literals(text: str) -> list[tuple[str, int]]:
@@ -233,6 +279,8 @@ class _Walker:
     aliases: dict[str, str]
     found: list[Literal] = field(default_factory=list)
     bodies: list[tuple[str, int]] = field(default_factory=list)
+    at: int = 0
+    """The position of the innermost node that has one (pglast gives constants none)."""
 
     def walk(self, node: object, context: frozenset[Column] | None, primary: str | None) -> None:
         """Walk ``node``; ``context``: the columns a literal here stands for; ``primary``: the
@@ -243,9 +291,19 @@ class _Walker:
             return
         if not isinstance(node, pg.Node):
             return
+        outer = self.at
+        location = getattr(node, "location", None)
+        if isinstance(location, int) and location >= 0:
+            self.at = location
+        try:
+            self._walk(node, context, primary)
+        finally:
+            self.at = outer
+
+    def _walk(self, node: pg.Node, context: frozenset[Column] | None, primary: str | None) -> None:
         match node:
             case pg.A_Const(val=pg.String(sval=value)):
-                self.found.append(Literal(value, getattr(node, "location", 0) or 0, context))
+                self.found.append(Literal(value, self.at, context))
             case pg.TypeCast() | pg.A_ArrayExpr() | pg.CoalesceExpr():
                 self._children(node, context, primary)
             case pg.CaseExpr():
@@ -259,7 +317,7 @@ class _Walker:
             case pg.UpdateStmt() | pg.DeleteStmt():
                 table = node.relation.relname
                 for target in getattr(node, "targetList", None) or ():
-                    self.walk(target.val, frozenset({(table, target.name)}), table)
+                    self._target(target, frozenset({(table, target.name)}), table)
                 for name in set(node.__slots__) - {"relation", "targetList"}:
                     self.walk(getattr(node, name, None), None, table)
             case pg.InsertStmt():
@@ -285,6 +343,19 @@ class _Walker:
                             self.bodies.append((part.sval, option.location or 0))
             case _:
                 self._children(node, None, primary)
+
+    def _target(
+        self, target: pg.ResTarget, context: frozenset[Column] | None, primary: str | None
+    ) -> None:
+        """The value of ``SET column = value`` or of a selected column, at the target's place."""
+        outer = self.at
+        location = target.location
+        if isinstance(location, int) and location >= 0:
+            self.at = location
+        try:
+            self.walk(target.val, context, primary)
+        finally:
+            self.at = outer
 
     def _children(
         self, node: pg.Node, context: frozenset[Column] | None, primary: str | None
@@ -329,10 +400,14 @@ class _Walker:
             return
         rows = [list(row) for row in select.valuesLists or ()]
         if select.targetList:
-            rows.append([target.val for target in select.targetList])
+            rows.append(list(select.targetList))
         for row in rows:
             for index, value in enumerate(row):
-                self.walk(value, columns[index] if index < len(columns) else None, None)
+                column = columns[index] if index < len(columns) else None
+                if isinstance(value, pg.ResTarget):
+                    self._target(value, column, None)
+                else:
+                    self.walk(value, column, None)
         tables = [t for t in select.fromClause or () if isinstance(t, pg.RangeVar)]
         only = tables[0].relname if len(tables) == 1 else None
         for name in ("withClause", "fromClause", "whereClause", "groupClause", "havingClause"):
@@ -417,7 +492,7 @@ def _unknown_word(value: str, words: set[str]) -> bool:
 def _where(sql: SqlText, offset: int) -> str:
     if not sql.complete:
         return sql.where
-    line = sql.text.count("\n", 0, offset) + 1
+    line = sql.first_line + sql.text.count("\n", 0, offset)
     return f"{sql.where}:{line}"
 
 
