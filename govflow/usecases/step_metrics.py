@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from govflow.core.audit_events import SkipReason
+from govflow.core.statuses import AttemptOutcome, RecoveryOutcome
+
 
 class StepMetrics:
     """Does nothing; subclassed by the Prometheus adapter."""
 
-    def step_finished(self, action: str, outcome: str, seconds: float) -> None:
+    def step_finished(self, action: str, outcome: AttemptOutcome, seconds: float) -> None:
         """An attempt ended with ``outcome`` after ``seconds``."""
 
     def retry(self, action: str) -> None:
         """A retry was scheduled."""
 
-    def skip(self, reason: str) -> None:
+    def skip(self, reason: SkipReason) -> None:
         """A step was skipped for ``reason``."""
 
-    def recovery(self, outcome: str) -> None:
+    def recovery(self, outcome: RecoveryOutcome) -> None:
         """The sweeper recovered a step whose lease had expired."""
 
     def queue_lag(self, seconds: float) -> None:
