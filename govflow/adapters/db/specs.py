@@ -1,4 +1,8 @@
-"""Workflow version specs, cached per process: a version never changes once stored."""
+"""Workflow version specs, cached per process: a version never changes once stored.
+
+The first read of a version is a step's first statement after its claim: a lost connection is
+ridden out like the step statements' (:mod:`.resilience`); a read is safe to run again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from govflow.adapters.db.resilience import DEFAULT_POLICY, Resilient, RetryPolicy
 from govflow.core.spec import WorkflowSpec
+
+_SPEC = "SELECT spec::text FROM workflow_versions WHERE id = $1"
 
 
 class UnknownVersionError(LookupError):
@@ -17,8 +24,10 @@ class UnknownVersionError(LookupError):
 class CachedSpecSource:
     """The ``SpecSource`` port: reads ``workflow_versions.spec`` once per version."""
 
-    def __init__(self, pool: asyncpg.Pool, max_entries: int = 1024) -> None:
-        self._pool = pool
+    def __init__(
+        self, pool: asyncpg.Pool, max_entries: int = 1024, policy: RetryPolicy = DEFAULT_POLICY
+    ) -> None:
+        self._db = Resilient(pool, policy)
         self._cache: dict[UUID, WorkflowSpec] = {}
         self._max = max_entries
 
@@ -26,10 +35,10 @@ class CachedSpecSource:
         cached = self._cache.get(version_id)
         if cached is not None:
             return cached
-        async with self._pool.acquire() as conn:
-            text = await conn.fetchval(
-                "SELECT spec::text FROM workflow_versions WHERE id = $1", version_id
-            )
+        text = await self._db.run(
+            lambda conn: conn.fetchval(_SPEC, version_id),
+            lambda: f"reading the spec of workflow version {version_id}",
+        )
         if text is None:
             raise UnknownVersionError(str(version_id))
         spec = msgspec.json.decode(text, type=WorkflowSpec)
