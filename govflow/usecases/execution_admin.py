@@ -113,7 +113,7 @@ class ExecutionAdmin:
             )
         except InvalidInputError as exc:
             raise InvalidInputError([(f"body.{f}", m) for f, m in exc.problems]) from None
-        status = ExecutionStatus.PENDING.value
+        status = ExecutionStatus.PENDING
         if not result.created:
             found = await self._reader.get(result.execution_id, None)
             status = found.status if found else status

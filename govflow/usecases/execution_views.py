@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from govflow.core.statuses import ExecutionStatus
+from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.errors import InvalidInputError
 
 
@@ -35,7 +35,7 @@ class ExecutionSummary(msgspec.Struct, frozen=True, kw_only=True):
     workflow: str
     workflow_version: int
     department_id: UUID | None
-    status: str
+    status: ExecutionStatus
     idempotency_key: str | None
     created_by: UUID | None
     created_at: datetime
@@ -50,7 +50,7 @@ class StepView(msgspec.Struct, frozen=True, kw_only=True):
     position: int
     step_key: str
     action: str
-    status: str
+    status: StepStatus
     attempt: int
     max_attempts: int
     output: Any | None
@@ -69,7 +69,7 @@ class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):
     workflow: str
     workflow_version: int
     department_id: UUID | None
-    status: str
+    status: ExecutionStatus
     inputs: dict[str, Any]
     error: Any | None
     idempotency_key: str | None
@@ -88,7 +88,7 @@ class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
     worker: str | None
     started_at: datetime
     finished_at: datetime | None
-    outcome: str | None
+    outcome: AttemptOutcome | None
     output: Any | None
     error: Any | None
 
@@ -109,12 +109,12 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     execution_id: UUID
-    execution_status: str
+    execution_status: ExecutionStatus
     state: str
     queue: str
     step_id: UUID | None
     step_key: str | None
-    step_status: str | None
+    step_status: StepStatus | None
     attempt: int | None
     max_attempts: int | None
     next_attempt_at: datetime | None
@@ -130,7 +130,7 @@ class StartedView(msgspec.Struct, frozen=True, kw_only=True):
 
     execution_id: UUID
     workflow_id: UUID
-    status: str
+    status: ExecutionStatus
     created: bool
     idempotency_key: str | None
 
@@ -138,7 +138,7 @@ class StartedView(msgspec.Struct, frozen=True, kw_only=True):
 class RunnableSteps(msgspec.Struct, frozen=True, kw_only=True):
     """An execution's status and the steps a wake-up may start now."""
 
-    execution_status: str
+    execution_status: ExecutionStatus
     step_ids: list[UUID]
 
 
