@@ -20,6 +20,7 @@ from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.crud import now
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.tables import PasswordResetToken, RefreshToken, User
+from govflow.core.roles import Role
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.auth import (
     AuthUser,
@@ -49,7 +50,7 @@ def _user(row: dict[str, Any]) -> AuthUser:
         id=row["id"],
         email=row["email"],
         full_name=row["full_name"],
-        role=row["role"],
+        role=Role(row["role"]),
         department_id=row["department_id"],
         is_active=row["is_active"],
         token_version=row["token_version"],
