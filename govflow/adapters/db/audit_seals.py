@@ -17,7 +17,7 @@ import msgspec
 
 from govflow.adapters.audit_sealing import AuditSealing
 from govflow.adapters.audit_witness import post_head
-from govflow.core.audit_chain import GENESIS, SEALED_COLUMNS, SealHead, chain_hash, mac_ok, signed
+from govflow.core.audit_chain import GENESIS, SealHead, chain_hash, mac_ok, signed
 from govflow.core.audit_verification import SealCheck, anchor_problems, seal_problems
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,13 @@ BATCH = 5000
 MAX_SEALS = 100
 """Seals written by one call (one transaction); the next call goes on."""
 
-_ROWS = f"""
-SELECT {", ".join(c if c != "metadata" else "metadata::text" for c in SEALED_COLUMNS)}
+_ROWS = """
+SELECT id, occurred_at, action, actor_id, actor_email, entity_type, entity_id, department_id,
+       request_id, reason, metadata::text
   FROM audit_logs WHERE id > $1 AND id <= $2 ORDER BY audit_logs.id
 """
+"""The sealed columns, in the order of :data:`~govflow.core.audit_chain.SEALED_COLUMNS` (a test
+compares them)."""
 
 _PENDING = """
 SELECT max(id) FROM (
@@ -42,7 +45,25 @@ SELECT max(id) FROM (
      ORDER BY id LIMIT $3) batch
 """
 
-_HEAD_COLUMNS = "id, first_id, last_id, row_count, previous_hash, hash, mac"
+_SEAL_BY_ID = """
+SELECT id, first_id, last_id, row_count, previous_hash, hash, mac FROM audit_seals WHERE id = $1
+"""
+_SEALS_AFTER = """
+SELECT id, first_id, last_id, row_count, previous_hash, hash, mac FROM audit_seals
+ WHERE last_id > $1 ORDER BY last_id
+"""
+_NEWEST_SEAL = """
+SELECT id, first_id, last_id, row_count, previous_hash, hash, mac FROM audit_seals
+ ORDER BY last_id DESC LIMIT 1
+"""
+_ALL_SEALS = """
+SELECT id, first_id, last_id, row_count, previous_hash, hash, mac FROM audit_seals
+ ORDER BY last_id
+"""
+_INSERT_SEAL = """
+INSERT INTO audit_seals (id, first_id, last_id, row_count, previous_hash, hash, mac)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
 
 
 class SealRefused(Exception):
@@ -83,7 +104,7 @@ def _head(row: asyncpg.Record) -> SealHead:
 
 
 async def _seal(conn: asyncpg.Connection, seal_id: int) -> SealHead | None:
-    row = await conn.fetchrow(f"SELECT {_HEAD_COLUMNS} FROM audit_seals WHERE id = $1", seal_id)
+    row = await conn.fetchrow(_SEAL_BY_ID, seal_id)
     return _head(row) if row else None
 
 
@@ -120,7 +141,7 @@ async def _anchored_head(
                 "database: run `govflow audit verify`"
             )
     later = await conn.fetch(
-        f"SELECT {_HEAD_COLUMNS} FROM audit_seals WHERE last_id > $1 ORDER BY last_id",
+        _SEALS_AFTER,
         head.last_id if head else 0,
     )
     unanchored: list[SealHead] = []
@@ -154,9 +175,7 @@ async def _seal_batches(
     async with conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEAL_LOCK_KEY):
             return new
-        newest = await conn.fetchrow(
-            f"SELECT {_HEAD_COLUMNS} FROM audit_seals ORDER BY last_id DESC LIMIT 1"
-        )
+        newest = await conn.fetchrow(_NEWEST_SEAL)
         if (_head(newest) if newest else None) != head:
             return new  # sealed meanwhile by a process with another anchor: catch up next time
         after, previous = (head.last_id, head.hash) if head else (0, GENESIS)
@@ -181,7 +200,7 @@ async def _seal_batches(
                 ),
             )
             await conn.execute(
-                f"INSERT INTO audit_seals ({_HEAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                _INSERT_SEAL,
                 seal.id,
                 seal.first_id,
                 seal.last_id,
@@ -230,10 +249,7 @@ async def seal_pending(
 
 async def verify_chain(conn: asyncpg.Connection, sealing: AuditSealing) -> VerifyReport:
     """Recompute every seal and compare the chain with the anchor; name every problem."""
-    heads = [
-        _head(row)
-        for row in await conn.fetch(f"SELECT {_HEAD_COLUMNS} FROM audit_seals ORDER BY last_id")
-    ]
+    heads = [_head(row) for row in await conn.fetch(_ALL_SEALS)]
     checks: list[SealCheck] = []
     after = 0
     for head in heads:

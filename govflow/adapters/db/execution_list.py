@@ -28,16 +28,26 @@ from govflow.usecases.execution_views import (
 )
 from govflow.usecases.paging import Page, PageRequest
 
-_SUMMARY_COLUMNS = """
-e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e.department_id,
-e.status, e.idempotency_key, e.created_by, e.created_at, e.started_at, e.finished_at
-"""
-_FROM = """
+_LIST = """
+SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e.department_id,
+       e.status, e.idempotency_key, e.created_by, e.created_at, e.started_at, e.finished_at,
+       count(*) OVER () AS total
   FROM executions e
   JOIN workflows w ON w.id = e.workflow_id
   JOIN workflow_versions v ON v.id = e.workflow_version_id
+ WHERE ($1::uuid IS NULL OR e.department_id = $1)
+   AND ($2::text IS NULL OR e.status = $2)
+   AND ($3::uuid IS NULL OR e.workflow_id = $3)
+   AND ($4::text IS NULL OR w.name = $4)
+   AND ($5::uuid IS NULL OR e.department_id = $5)
+   AND ($6::timestamptz IS NULL OR e.created_at >= $6)
+   AND ($7::timestamptz IS NULL OR e.created_at <= $7)
+ ORDER BY e.created_at DESC, e.id LIMIT $8 OFFSET $9
 """
-_WHERE = """
+_COUNT = """
+SELECT count(*)
+  FROM executions e
+  JOIN workflows w ON w.id = e.workflow_id
  WHERE ($1::uuid IS NULL OR e.department_id = $1)
    AND ($2::text IS NULL OR e.status = $2)
    AND ($3::uuid IS NULL OR e.workflow_id = $3)
@@ -46,13 +56,11 @@ _WHERE = """
    AND ($6::timestamptz IS NULL OR e.created_at >= $6)
    AND ($7::timestamptz IS NULL OR e.created_at <= $7)
 """
-_LIST = f"""
-SELECT {_SUMMARY_COLUMNS}, count(*) OVER () AS total {_FROM} {_WHERE}
- ORDER BY e.created_at DESC, e.id LIMIT $8 OFFSET $9
-"""
-_COUNT = f"SELECT count(*) {_FROM} {_WHERE}"
-_DETAIL = f"""
-SELECT {_SUMMARY_COLUMNS}, e.inputs::text AS inputs, e.error::text AS error,
+"""The filter of :data:`_LIST`, counted: run only for a page beyond the last."""
+_DETAIL = """
+SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e.department_id,
+       e.status, e.idempotency_key, e.created_by, e.created_at, e.started_at, e.finished_at,
+       e.inputs::text AS inputs, e.error::text AS error,
        (SELECT coalesce(json_agg(json_build_object(
             'id', s.id, 'position', s.position, 'step_key', s.step_key, 'action', s.action,
             'status', s.status, 'attempt', s.attempt, 'max_attempts', s.max_attempts,
@@ -60,16 +68,15 @@ SELECT {_SUMMARY_COLUMNS}, e.inputs::text AS inputs, e.error::text AS error,
             'started_at', s.started_at, 'finished_at', s.finished_at,
             'wait_reason', s.wait_reason) ORDER BY s.position), '[]')::text
           FROM execution_steps s WHERE s.execution_id = e.id) AS steps
-{_FROM}
+  FROM executions e
+  JOIN workflows w ON w.id = e.workflow_id
+  JOIN workflow_versions v ON v.id = e.workflow_version_id
  WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
 """
-_STEP_COLUMNS = """
-s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
-s.output::text AS output, s.error::text AS error, s.next_attempt_at, s.started_at,
-s.finished_at, s.wait_reason
-"""
-_STEPS = f"""
-SELECT {_STEP_COLUMNS}
+_STEPS = """
+SELECT s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
+       s.output::text AS output, s.error::text AS error, s.next_attempt_at, s.started_at,
+       s.finished_at, s.wait_reason
   FROM execution_steps s JOIN executions e ON e.id = s.execution_id
  WHERE s.execution_id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
  ORDER BY s.position
