@@ -1,0 +1,271 @@
+"""The engine's statements stay on index scans once the tables have grown.
+
+100,000 steps (20,000 executions of five steps, most completed, some running, pending or due)
+are inserted with ``generate_series`` and analyzed; then every named query of the engine's
+``.sql`` files is explained with representative parameters, as the custom plan a first run gets
+and as the generic plan a connection settles on after a few runs (``force_generic_plan``): no
+plan may read ``execution_steps``, ``executions`` or ``execution_step_attempts`` sequentially.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from govflow.adapters.db.queries import Query, load_queries
+from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
+from govflow.usecases.translate import claim_order
+from tests.support.engine import install_workflow
+
+pytestmark = pytest.mark.slow
+
+WATCHED = {"execution_steps", "executions", "execution_step_attempts"}
+EXECUTIONS = 20_000  # as in FILL
+STEPS = 5
+
+WORKFLOW = """
+name: explained
+title: Five echoes
+department: general-administration
+steps:
+  - {id: s0, action: echo, with: {value: 0}}
+  - {id: s1, action: echo, with: {value: 1}}
+  - {id: s2, action: echo, with: {value: 2}}
+  - {id: s3, action: echo, with: {value: 3}}
+  - {id: s4, action: echo, with: {value: 4}}
+"""
+
+# Every hundredth execution is running (its first step leased, the others pending), every
+# hundredth but one has not started (its first step due); the rest completed.
+FILL = """
+WITH version AS (SELECT id, workflow_id FROM workflow_versions LIMIT 1),
+department AS (SELECT id FROM departments ORDER BY id LIMIT 1)
+INSERT INTO executions (workflow_id, workflow_version_id, department_id, status, created_at,
+                        started_at, finished_at)
+SELECT version.workflow_id, version.id, department.id,
+       CASE i % 100 WHEN 0 THEN 'RUNNING' WHEN 1 THEN 'PENDING' ELSE 'COMPLETED' END,
+       now() - make_interval(secs => i), now() - make_interval(secs => i),
+       CASE WHEN i % 100 > 1 THEN now() END
+  FROM generate_series(1, 20000) AS i, version, department;
+
+INSERT INTO execution_steps (execution_id, position, step_key, action, status, attempt,
+                             fencing_token, idempotency_key, next_attempt_at, lease_owner,
+                             lease_expires_at, started_at, finished_at)
+SELECT e.id, p, 's' || p, 'echo',
+       CASE WHEN e.status = 'COMPLETED' THEN 'COMPLETED'
+            WHEN e.status = 'RUNNING' AND p = 0 THEN 'RUNNING' ELSE 'PENDING' END,
+       CASE WHEN e.status = 'COMPLETED' OR (e.status = 'RUNNING' AND p = 0) THEN 1 ELSE 0 END,
+       1, e.id || ':' || p,
+       CASE WHEN e.status = 'PENDING' AND p = 0 THEN now() - interval '1 second' END,
+       CASE WHEN e.status = 'RUNNING' AND p = 0 THEN 'worker' END,
+       CASE WHEN e.status = 'RUNNING' AND p = 0 THEN now() + interval '30 seconds' END,
+       now(), CASE WHEN e.status = 'COMPLETED' THEN now() END
+  FROM executions e, generate_series(0, 4) AS p;
+
+INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker,
+                                     finished_at, outcome)
+SELECT s.id, 1, 1, 'worker', s.finished_at,
+       CASE WHEN s.status = 'COMPLETED' THEN 'COMPLETED' END
+  FROM execution_steps s WHERE s.attempt = 1;
+
+ANALYZE;
+"""
+
+
+@pytest.fixture(scope="module")
+def queries() -> dict[str, Query]:
+    return {**load_queries("steps.sql"), **load_queries("operations.sql")}
+
+
+@pytest.fixture
+async def grown(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await install_workflow(conn, WORKFLOW)
+        await conn.execute(FILL)
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def representative(conn: asyncpg.Connection) -> dict[str, Any]:
+    """One value for every parameter name the queries use, taken from the grown tables."""
+    running = await conn.fetchrow(
+        "SELECT s.id, s.execution_id, s.position, s.fencing_token, e.department_id "
+        "FROM execution_steps s JOIN executions e ON e.id = s.execution_id "
+        "WHERE s.status = 'RUNNING' LIMIT 1"
+    )
+    pending = await conn.fetchval(
+        "SELECT id FROM execution_steps WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL "
+        "LIMIT 1"
+    )
+    assert running is not None
+    assert pending is not None
+    order = claim_order(datetime.now(UTC))
+    rule = order.rule(ExecutionStatus.RUNNING)
+    assert rule is not None
+    audit_one = {
+        "a_action": ["WORKFLOW_EXECUTION_STEP_COMPLETED"],
+        "a_entity_type": ["execution_step"],
+        "a_entity_id": [str(running["id"])],
+        "a_reason": [None],
+        "a_metadata": ['{"attempt": 1}'],
+    }
+    return {
+        "step_id": pending,
+        "token": running["fencing_token"],
+        "execution_id": running["execution_id"],
+        "execution_from": ExecutionStatus.RUNNING.value,
+        "position": running["position"],
+        "status": StepStatus.COMPLETED.value,
+        "output": '{"value": 1}',
+        "error": None,
+        "outcome": AttemptOutcome.COMPLETED.value,
+        "retry_in": 0.0,
+        "wait_reason": None,
+        "department": running["department_id"],
+        "execution_status": ExecutionStatus.COMPLETED.value,
+        "execution_error": None,
+        "worker": "worker-explained",
+        "lease": 30.0,
+        "task": '{"title": "Review"}',
+        "next_when": ExecutionStatus.RUNNING.value,
+        "next_status": StepStatus.RUNNING.value,
+        "c_action": [a.action.value for a in rule.audit],
+        "c_entity_type": [a.entity_type for a in rule.audit],
+        "c_reason": [a.reason for a in rule.audit],
+        "c_data": ["{}" for _ in rule.audit],
+        "r_execution": [r.execution_status.value for r in order.rules],
+        "r_step": [r.step_status.value for r in order.rules],
+        "r_becomes": [
+            r.execution_becomes.value if r.execution_becomes else None for r in order.rules
+        ],
+        "a_when": [r.execution_status.value for r in order.rules for _ in r.audit],
+        "a_data": ["{}" for r in order.rules for _ in r.audit],
+        "idempotency": "at_most_once",
+        "params": "{}",
+        "limit": 200,
+        "resend_after": 5.0,
+        "from_status": StepStatus.RUNNING.value,
+        "reset_attempts": False,
+        "runnable_now": False,
+        **audit_one,
+    }
+
+
+def claim_arrays(values: Mapping[str, Any]) -> dict[str, Any]:
+    order = claim_order(datetime.now(UTC))
+    audit = [(r.execution_status, a) for r in order.rules for a in r.audit]
+    return {
+        **values,
+        "a_action": [a.action.value for _, a in audit],
+        "a_entity_type": [a.entity_type for _, a in audit],
+        "a_reason": [a.reason for _, a in audit],
+    }
+
+
+def literal(value: Any) -> str:
+    """``value`` as an SQL literal of unknown type (the prepared statement's parameter types
+    decide what it becomes)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        items = ",".join(
+            "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in value
+        )
+        text = "{" + items + "}"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sequential_scans(plan: Any) -> list[str]:
+    """The watched tables a plan (EXPLAIN's JSON) reads with a sequential scan."""
+    found = []
+    if isinstance(plan, dict):
+        if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in WATCHED:
+            found.append(plan["Relation Name"])
+        for child in plan.values():
+            found.extend(sequential_scans(child))
+    elif isinstance(plan, list):
+        for child in plan:
+            found.extend(sequential_scans(child))
+    return found
+
+
+async def plans(
+    conn: asyncpg.Connection, query: Query, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The custom plan (parameters bound) and the generic plan of ``query``."""
+    args = query.args(values)
+    custom = json.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + query.sql, *args))
+    name = f"explained_{uuid.uuid4().hex[:8]}"
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE {name} AS {query.sql}")
+        arguments = f"({', '.join(map(literal, args))})" if args else ""
+        execute = f"EXPLAIN (FORMAT JSON) EXECUTE {name}{arguments}"
+        generic = json.loads(await conn.fetchval(execute))
+        await conn.execute(f"DEALLOCATE {name}")
+    return {"custom": custom, "generic": generic}
+
+
+async def test_the_engine_statements_use_indexes_on_grown_tables(
+    grown: asyncpg.Connection, queries: dict[str, Query]
+) -> None:
+    counts = await grown.fetchrow(
+        "SELECT (SELECT count(*) FROM execution_steps) AS steps, "
+        "(SELECT count(*) FROM executions) AS executions"
+    )
+    assert counts is not None
+    assert (counts["steps"], counts["executions"]) == (EXECUTIONS * STEPS, EXECUTIONS)
+    values = await representative(grown)
+    hot_path = {
+        "claim_step",
+        "mark_attempt_started",
+        "extend_lease",
+        "finish_step",
+        "finish_step_claim_next",
+        "finish_step_release_next",
+        "finish_execution",
+        "finish_execution_claim_next",
+        "finish_execution_release_next",
+        "finish_suspended",
+        "take_expired",
+        "due_unclaimed",
+    }
+    assert hot_path <= set(queries)
+    offenders = {}
+    for name, query in sorted(queries.items()):
+        bound = claim_arrays(values) if name == "claim_step" else values
+        for kind, plan in (await plans(grown, query, bound)).items():
+            scans = sequential_scans(plan)
+            if scans:
+                offenders[f"{name} ({kind})"] = scans
+    assert offenders == {}
+
+
+async def test_a_sequential_scan_is_noticed(grown: asyncpg.Connection) -> None:
+    """The check itself: a query that must scan the steps is reported."""
+    query = Query(
+        name="scan", sql="SELECT count(*) FROM execution_steps WHERE output IS NULL", params=()
+    )
+    planned = await plans(grown, query, {})
+    assert sequential_scans(planned["custom"]) == ["execution_steps"]
+    assert sequential_scans(planned["generic"]) == ["execution_steps"]
+
+
+def test_literals_keep_their_text() -> None:
+    assert literal(None) == "NULL"
+    assert literal(["a", None, "q\"o'te"]) == '\'{"a",NULL,"q\\"o\'\'te"}\''
+    assert literal(timedelta(seconds=1)) == "'0:00:01'"
+    assert literal(True) == "'true'"
