@@ -23,6 +23,7 @@ def test_the_wheel_carries_the_plugins_the_migrations_and_the_entry_points(
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = {f"govflow/_migrations/{m.name}" for m in discover()}
     assert migrations <= names
+    assert {"govflow/adapters/db/sql/steps.sql", "govflow/adapters/db/sql/operations.sql"} <= names
     for plugin in ("govflow_manual", "govflow_notification", "govflow_jira"):
         assert f"{plugin}/__init__.py" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
