@@ -77,9 +77,13 @@ class InlineQueue:
         self.runner: StepRunner | None = None
         self.running: set[asyncio.Task[None]] = set()
         self.errors: list[BaseException] = []
+        self.held = False
+        """While true, wake-ups are dropped: an execution stays where it was started."""
 
     async def wake(self, step_ids: Sequence[UUID]) -> None:
         assert self.runner is not None
+        if self.held:
+            return
         for step_id in step_ids:
             task = asyncio.create_task(self.runner.run(step_id))
             self.running.add(task)
@@ -93,6 +97,16 @@ class InlineQueue:
     def check(self) -> None:
         if self.errors:
             raise self.errors[0]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a started execution settled: its status, each step's status and output."""
+
+    execution_id: UUID
+    status: str
+    steps: list[tuple[str, str]]
+    outputs: dict[str, Any]
 
 
 @dataclass
@@ -114,9 +128,8 @@ class DocEngine:
             )
         return result.name
 
-    async def run(self, run: Run) -> tuple[str, list[tuple[str, str]], dict[str, Any]]:
-        """Start ``run`` and wait until it settles as ``--wait`` does: the execution's status,
-        each step's status and each step's output."""
+    async def run(self, run: Run) -> Outcome:
+        """Start ``run`` and wait until it settles, as ``--wait`` does."""
         started = await self.services.start_execution(
             StartRequest(workflow=run.workflow, inputs=run.inputs)
         )
@@ -134,7 +147,8 @@ class DocEngine:
         async with self.services.db.pool.acquire() as conn:
             steps = await step_rows(conn, started.execution_id)
         outputs = {row["step_key"]: row["output"] for row in steps}
-        return status, [(row["step_key"], row["status"]) for row in steps], outputs
+        statuses = [(row["step_key"], row["status"]) for row in steps]
+        return Outcome(started.execution_id, status, statuses, outputs)
 
 
 @contextlib.asynccontextmanager
@@ -223,8 +237,9 @@ async def test_workflow_example_runs_as_documented(block: Block, settings: Setti
             name = await engine.load(block)
             documented = runs(block, name)
             for run in documented:
-                status, steps, _ = await engine.run(run)
-                assert (status, steps) == (run.status, run.expected([key for key, _ in steps])), (
+                done = await engine.run(run)
+                expected = run.expected([key for key, _ in done.steps])
+                assert (done.status, done.steps) == (run.status, expected), (
                     f"{block.where}: {run.workflow} with {run.inputs}"
                 )
 
@@ -292,12 +307,12 @@ async def test_the_plugin_guide_workflow_runs_with_the_guide_plugin(settings: Se
         async with doc_engine(settings, plugin) as engine:
             block = Block("docs/plugins.md", 0, "yaml", text, None)
             name = await engine.load(block)
-            status, steps, outputs = await engine.run(Run(name, inputs))
+            done = await engine.run(Run(name, inputs))
     finally:
         sys.modules.pop(plugin.__name__, None)
-    assert status == "COMPLETED"
-    assert steps == [("greet", "COMPLETED"), ("again", "COMPLETED")]
-    assert outputs["again"] == '{"greeting": "Hello, Hello, Ada"}'
+    assert done.status == "COMPLETED"
+    assert done.steps == [("greet", "COMPLETED"), ("again", "COMPLETED")]
+    assert done.outputs["again"] == '{"greeting": "Hello, Hello, Ada"}'
     assert vars(plugin)["opened"] == {"greeting": "Hello"}  # govflow_startup ran
     assert vars(plugin)["closed"] == ["hello"]  # and govflow_shutdown
 
@@ -407,10 +422,12 @@ async def test_the_readme_commands_run_against_a_worker(settings: Settings) -> N
     for result in results:
         assert result.returncode == 0, result.stdout + result.stderr
     assert "workflows.d/hello.yaml: hello, 1 step" in results[0].stdout
-    first, greet = results[1].stdout.splitlines()[1:3]
-    assert first.split()[-1] == "COMPLETED"
-    assert greet.split()[1:4] == ["greet", "notification", "COMPLETED"]
-    assert '"message": "Hello, Ada!"' in greet
+    printed = results[1].stdout.splitlines()
+    (execution,) = [line for line in printed if line.startswith("execution ")]
+    (greet,) = [line for line in printed if " greet " in line]
+    assert execution.split()[-1] == "COMPLETED"  # runs it ...
+    assert {"notification", "COMPLETED"} <= set(greet.split())  # ... and prints each step
+    assert "Hello, Ada!" in greet
 
 
 # -- the command lines shown parse -----------------------------------------------------------
@@ -512,3 +529,120 @@ def test_the_command_tables_name_real_commands(path: Path) -> None:
             found = [command.get_command(click.Context(command), name) for name in alternatives]
             assert all(found), f"{path.name}: {cell}: no command among {alternatives}"
             command = found[0]  # type: ignore[assignment]
+
+
+# -- the operator's commands run -------------------------------------------------------------
+
+OPERATIONS_WORKFLOW = """
+name: operations-tour
+title: What operators meet
+department: general-administration
+steps:
+  - id: notify
+    action: notification
+    with: {channel: log, message: "Hello"}
+  - id: comment
+    action: jira_comment
+    with: {issue: PERMIT-42, body: Notified.}
+"""
+
+
+async def _execution_state(engine: DocEngine, execution_id: UUID) -> tuple[str, dict[str, str]]:
+    async with engine.services.db.pool.acquire() as conn:
+        status = await conn.fetchval("SELECT status FROM executions WHERE id = $1", execution_id)
+        steps = await step_rows(conn, execution_id)
+    return str(status), {row["step_key"]: row["status"] for row in steps}
+
+
+async def _started_not_run(engine: DocEngine) -> UUID:
+    """An execution started while no worker takes its wake-up: it stays ``PENDING``."""
+    engine.queue.held = True
+    try:
+        started = await engine.services.start_execution(StartRequest(workflow="operations-tour"))
+    finally:
+        engine.queue.held = False
+    return started.execution_id
+
+
+async def _needing_attention(engine: DocEngine) -> UUID:
+    """An execution whose ``notify`` step is where an ``at_most_once`` step lands after its
+    worker died mid-attempt (the state ``resolve`` is for; set as test_executions_api.py does)."""
+    execution_id = await _started_not_run(engine)
+    async with engine.services.db.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE execution_steps SET status = 'NEEDS_ATTENTION', attempt = 1, "
+            "attempt_started = true WHERE execution_id = $1 AND step_key = 'notify'",
+            execution_id,
+        )
+        await conn.execute(
+            "UPDATE executions SET status = 'NEEDS_ATTENTION' WHERE id = $1", execution_id
+        )
+    return execution_id
+
+
+@pytest.mark.e2e
+async def test_the_operator_commands_shown_run(settings: Settings) -> None:
+    """docs/operations.md's ``show``, ``retry``, ``resolve`` and ``cancel`` lines, run as written
+    through the CLI on executions in the state each is for, do what the comments say and are
+    audited with their reason."""
+    shown = [
+        arguments
+        for where, arguments in _command_lines()
+        if where.startswith("docs/operations.md") and PLACEHOLDER_ID in arguments
+    ]
+    assert [arguments[:2] for arguments in shown] == [
+        ["executions", verb] for verb in ("show", "retry", "resolve", "cancel")
+    ]
+    async with doc_engine(settings) as engine:
+        await engine.load(Block("operations", 0, "yaml", OPERATIONS_WORKFLOW, None))
+        failed = await engine.run(Run("operations-tour", {}))  # Jira is not configured
+        assert (failed.status, failed.steps) == (
+            "FAILED",
+            [("notify", "COMPLETED"), ("comment", "FAILED")],
+        )
+        pending = await _started_not_run(engine)
+        attention = await _needing_attention(engine)
+        targets = {"show": failed.execution_id, "retry": failed.execution_id,
+                   "resolve": attention, "cancel": pending}  # fmt: skip
+        env = process_env(settings, GOVFLOW_PLUGINS_MODULES="")
+        printed = {}
+        for arguments in shown:
+            target = str(targets[arguments[1]])
+            command = [target if word == PLACEHOLDER_ID else word for word in arguments]
+            result = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "govflow", *command],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+            printed[arguments[1]] = result.stdout
+        retried = await _execution_state(engine, failed.execution_id)
+        resolved = await _execution_state(engine, attention)
+        canceled = await _execution_state(engine, pending)
+        async with engine.services.db.pool.acquire() as conn:
+            output = await conn.fetchval(
+                "SELECT output::text FROM execution_steps "
+                "WHERE execution_id = $1 AND step_key = 'notify'",
+                attention,
+            )
+            reasons = {
+                row["action"]: row["reason"]
+                for row in await conn.fetch(
+                    "SELECT action, reason FROM audit_logs WHERE actor_email IS NULL "
+                    "AND reason IS NOT NULL"
+                )
+            }
+    assert "comment" in printed["show"]  # each step's status ...
+    assert "FAILED" in printed["show"]
+    assert retried == ("RUNNING", {"notify": "COMPLETED", "comment": "PENDING"})
+    assert resolved[1] == {"notify": "COMPLETED", "comment": "PENDING"}
+    assert output == '{"sent": true}'
+    assert canceled == ("CANCELED", {"notify": "CANCELED", "comment": "CANCELED"})
+    assert reasons["WORKFLOW_EXECUTION_OPERATOR_RETRY"] == "Jira was down"
+    assert reasons["WORKFLOW_EXECUTION_STEP_MARKED_DONE"] == "checked the mail log"
+    assert reasons["WORKFLOW_EXECUTION_CANCELED"] == "filed twice"
