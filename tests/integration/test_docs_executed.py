@@ -646,3 +646,58 @@ async def test_the_operator_commands_shown_run(settings: Settings) -> None:
     assert reasons["WORKFLOW_EXECUTION_OPERATOR_RETRY"] == "Jira was down"
     assert reasons["WORKFLOW_EXECUTION_STEP_MARKED_DONE"] == "checked the mail log"
     assert reasons["WORKFLOW_EXECUTION_CANCELED"] == "filed twice"
+
+
+def _console_pattern(line: str) -> re.Pattern[str]:
+    """An output line shown in a document, with its numbers and absolute paths as wildcards."""
+    parts = re.split(r"(\d+|/\S+)", line)
+    return re.compile(
+        "".join(
+            r"\d+" if part.isdigit() else r"/\S+" if part.startswith("/") else re.escape(part)
+            for part in parts
+        )
+    )
+
+
+@pytest.mark.e2e
+async def test_the_audit_commands_print_what_operations_md_shows(settings: Settings) -> None:
+    """``govflow audit verify`` and ``govflow audit seal`` on a real database print lines of
+    the shape shown (the figures and the anchor path are the reader's own)."""
+    (shown,) = [
+        block
+        for block in blocks(ROOT / "docs" / "operations.md")
+        if block.lang == "console" and "govflow audit verify" in block.text
+    ]
+    exchanges: list[tuple[list[str], list[str]]] = []
+    for line in shown.text.splitlines():
+        if line.startswith("$ "):
+            exchanges.append((shlex.split(line.removeprefix("$ "), comments=True), []))
+        else:
+            exchanges[-1][1].append(line)
+    assert [words[:3] for words, _ in exchanges] == [
+        ["govflow", "audit", "verify"],
+        ["govflow", "audit", "seal"],
+    ]
+    env = process_env(settings, GOVFLOW_PLUGINS_MODULES="")
+    for words, expected in exchanges:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "govflow", *words[1:]],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        printed = result.stdout.splitlines()
+        assert len(printed) == len(expected), printed
+        for line, pattern in zip(printed, map(_console_pattern, expected), strict=True):
+            assert pattern.fullmatch(line), f"{line!r} is not shaped like {pattern.pattern!r}"
+
+
+def test_console_patterns_keep_the_words() -> None:
+    pattern = _console_pattern("sealed 120 row(s) in 1 seal(s) at /var/x.jsonl")
+    assert pattern.fullmatch("sealed 0 row(s) in 0 seal(s) at /tmp/home/a.jsonl")
+    assert not pattern.fullmatch("sealed 0 rows in 0 seals at /tmp/a")
