@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from govflow.adapters.db.seed import seed_departments
+from govflow.core.statuses import RecoveryOutcome
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.api.routes import route_cases
 from tests.support.doc_examples import ROOT, blocks
@@ -141,3 +142,24 @@ async def _needs_attention(api: ApiHarness, execution_id: str) -> None:
     await pool.execute(
         "UPDATE executions SET status = 'NEEDS_ATTENTION' WHERE id = $1", UUID(execution_id)
     )
+
+
+def _documented_metrics() -> dict[str, str]:
+    """docs/operations.md's metrics table: name -> the row's text."""
+    section = (ROOT / "docs" / "operations.md").read_text().split("## Metrics")[1].split("\n## ")[0]
+    return dict(re.findall(r"^\| `(govflow_\w+)` \|(.*)$", section, flags=re.MULTILINE))
+
+
+async def test_the_metrics_table_lists_what_metrics_serves(api: ApiHarness) -> None:
+    """Every ``govflow_*`` family ``/metrics`` serves is in the table and the other way round;
+    the recovery outcomes listed are the sweeper's."""
+    await api.client.get("/health")
+    served = await api.client.get("/metrics")
+    names = set(re.findall(r"^# TYPE (govflow_\w+) (\w+)$", served.text, flags=re.MULTILINE))
+    families = {name for name, kind in names if not name.endswith("_created")}
+    documented = _documented_metrics()
+    assert families == set(documented) - {"govflow_requests_error_total"}  # after an exception
+    missing = [
+        o.value for o in RecoveryOutcome if o.value not in documented["govflow_recoveries_total"]
+    ]
+    assert missing == []
