@@ -1,5 +1,6 @@
 """Reading executions for the API: lists, detail, steps with attempts, queue state, runnable
 steps. Every query is restricted to a department scope in SQL (``None``: every department).
+Rows become the views through ``msgspec.convert``, so a status read is its enum member.
 
 The statuses the queries ask about are parameters bound from the enums' named groups: these
 lookups go through one execution's rows, so no partial index depends on a spelled-out value."""
@@ -119,13 +120,15 @@ def _json(text: str | None) -> Any:
 
 
 def _summary(row: asyncpg.Record) -> ExecutionSummary:
-    return ExecutionSummary(**{k: row[k] for k in ExecutionSummary.__struct_fields__})
+    return msgspec.convert(
+        {k: row[k] for k in ExecutionSummary.__struct_fields__}, ExecutionSummary
+    )
 
 
 def _step(row: asyncpg.Record) -> StepView:
     data = dict(row)
     data["output"], data["error"] = _json(data["output"]), _json(data["error"])
-    return StepView(**data)
+    return msgspec.convert(data, StepView)
 
 
 async def list_executions(
@@ -157,7 +160,7 @@ async def execution_view(
     data["inputs"] = _json(row["inputs"]) or {}
     data["error"] = _json(row["error"])
     data["steps"] = msgspec.json.decode(row["steps"], type=list[StepView])
-    return ExecutionView(**data)
+    return msgspec.convert(data, ExecutionView)
 
 
 async def steps_with_attempts(
@@ -172,7 +175,7 @@ async def steps_with_attempts(
         data = dict(attempt)
         step_id = data.pop("execution_step_id")
         data["output"], data["error"] = _json(data["output"]), _json(data["error"])
-        attempts[step_id].append(AttemptView(**data))
+        attempts[step_id].append(msgspec.convert(data, AttemptView))
     return [StepDetail(step=_step(row), attempts=attempts[row["id"]]) for row in rows]
 
 
@@ -196,7 +199,7 @@ async def job_status(
     if row is None:
         return None
     fields = {k: row[k] for k in JobView.__struct_fields__ if k not in ("state", "queue")}
-    return JobView(state=_state(row), queue=queue, **fields)
+    return msgspec.convert({**fields, "state": _state(row), "queue": queue}, JobView)
 
 
 async def runnable_steps(
@@ -208,7 +211,9 @@ async def runnable_steps(
     )
     if row is None:
         return None
-    return RunnableSteps(execution_status=row["status"], step_ids=list(row["step_ids"]))
+    return msgspec.convert(
+        {"execution_status": row["status"], "step_ids": list(row["step_ids"])}, RunnableSteps
+    )
 
 
 class PgExecutionReader:
