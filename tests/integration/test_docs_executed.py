@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import importlib
 import inspect
 import os
 import re
@@ -701,3 +702,46 @@ def test_console_patterns_keep_the_words() -> None:
     pattern = _console_pattern("sealed 120 row(s) in 1 seal(s) at /var/x.jsonl")
     assert pattern.fullmatch("sealed 0 row(s) in 0 seal(s) at /tmp/home/a.jsonl")
     assert not pattern.fullmatch("sealed 0 rows in 0 seals at /tmp/a")
+
+
+# -- what the documents point at exists ------------------------------------------------------
+
+_PATH_REFERENCE = re.compile(
+    r"`((?:govflow|tests|migrations|docs|bench|workflows\.d|deploy|plugins|tools)/[^` ]*)`"
+)
+_MODULE_REFERENCE = re.compile(r"`(govflow(?:\.[a-z_]+)+)`")
+WHEEL_ONLY = frozenset({"govflow/_migrations"})
+"""Paths that exist in the built wheel, not in the repository."""
+
+
+def test_the_files_and_tests_the_documents_name_exist() -> None:
+    missing = []
+    for path in DOCUMENTS:
+        for reference in _PATH_REFERENCE.findall(path.read_text(encoding="utf-8")):
+            file, _, name = reference.partition("::")
+            found = sorted(ROOT.glob(file.rstrip("/")))
+            if file in WHEEL_ONLY:
+                continue
+            if not found or (name and f"def {name}(" not in found[0].read_text()):
+                missing.append(f"{path.relative_to(ROOT)}: {reference}")
+    assert missing == []
+
+
+def test_the_modules_and_loggers_the_documents_name_exist() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "govflow").rglob("*.py"))
+    missing = []
+    for path in DOCUMENTS:
+        for name in set(_MODULE_REFERENCE.findall(path.read_text(encoding="utf-8"))):
+            parent, _, last = name.rpartition(".")
+            try:
+                importlib.import_module(name)
+                continue
+            except ImportError:
+                pass
+            with contextlib.suppress(ImportError):
+                if hasattr(importlib.import_module(parent), last):
+                    continue
+            if f'getLogger("{name}")' in sources or f'getLogger(f"{parent}.{{' in sources:
+                continue  # a logger's name
+            missing.append(f"{path.relative_to(ROOT)}: {name}")
+    assert missing == []
