@@ -23,7 +23,6 @@ from taskiq import AsyncBroker
 
 from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.department_status import PgDepartmentStatus
-from govflow.adapters.db.department_sweep import PgDepartmentSteps
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
@@ -139,11 +138,11 @@ class Container:
             metrics=PrometheusStepMetrics(),
         )
 
-    def sweeper(self, department: uuid.UUID | None = None) -> Sweeper:
-        """The sweeper; over one department's steps only when ``department`` is named (a
+    def sweeper(self) -> Sweeper:
+        """The sweeper (``sweep_once(department)`` sweeps one department's steps only: a
         MANAGER's recovery)."""
         return Sweeper(
-            store=self.steps if department is None else PgDepartmentSteps(self.db.pool, department),
+            store=self.steps,
             specs=self.specs,
             queue=self.queue,
             host=self.action_host,
@@ -160,7 +159,7 @@ class Container:
     def execution_admin(self) -> ExecutionAdmin:
         """The execution endpoints' use cases."""
         return ExecutionAdmin(
-            self.execution_reader, self.start_execution, self.control, self.queue, self.sweeper
+            self.execution_reader, self.start_execution, self.control, self.queue, self.sweeper()
         )
 
 

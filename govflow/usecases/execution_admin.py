@@ -62,11 +62,9 @@ class ExecutionReader(Protocol):
 
 
 class Sweep(Protocol):
-    async def sweep_once(self) -> SweepReport: ...
-
-
-SweepFactory = Callable[[UUID | None], Sweep]
-"""A sweeper over one department's executions (``None``: every department's)."""
+    async def sweep_once(self, department: UUID | None = None) -> SweepReport:
+        """One sweep over ``department``'s executions (``None``: every department's)."""
+        ...
 
 
 class ExecutionAdmin:
@@ -78,7 +76,7 @@ class ExecutionAdmin:
         start: Callable[[StartRequest], Awaitable[StartResult]],
         control: ExecutionControl,
         queue: StepQueue,
-        sweeper: SweepFactory,
+        sweeper: Sweep,
     ) -> None:
         self._reader = reader
         self._start = start
@@ -202,7 +200,7 @@ class ExecutionAdmin:
         A MANAGER's sweep touches, counts and audits their own department's executions only.
         """
         scope = scope_department(principal)
-        report = await self._sweeper(scope).sweep_once()
+        report = await self._sweeper.sweep_once(scope)
         view = RecoveryView(
             recovered=report.recovered,
             needs_attention=report.needs_attention,
