@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from structlog.contextvars import bound_contextvars
 
 from govflow.core.engine import (
     CallLookup,
@@ -82,7 +83,18 @@ class Sweeper:
         return SweepReport(**counts)
 
     async def _recover(self, expired: ExpiredStep) -> RecoveryOutcome:
-        """Decide the lease expiry (and the lookup it may ask for) and carry the decision out."""
+        """Decide the lease expiry (and the lookup it may ask for) and carry the decision out;
+        what is logged meanwhile carries the step's ids."""
+        claim = expired.claim
+        with bound_contextvars(
+            execution_id=str(claim.execution_id),
+            step=claim.step_key,
+            step_id=str(claim.step_id),
+            attempt=claim.attempt,
+        ):
+            return await self._recover_step(expired)
+
+    async def _recover_step(self, expired: ExpiredStep) -> RecoveryOutcome:
         claim = expired.claim
         spec = await self.specs.spec(claim.workflow_version_id)
         step = spec.steps[claim.position]
