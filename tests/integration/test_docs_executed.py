@@ -601,6 +601,9 @@ async def test_the_operator_commands_shown_run(settings: Settings) -> None:
             "FAILED",
             [("notify", "COMPLETED"), ("comment", "FAILED")],
         )
+        async with engine.services.db.pool.acquire() as conn:
+            (comment,) = [r for r in await step_rows(conn, failed.execution_id) if r["error"]]
+        assert "Jira is not configured (JIRA_ENABLED=false)" in comment["error"]  # as dsl.md says
         pending = await _started_not_run(engine)
         attention = await _needing_attention(engine)
         targets = {"show": failed.execution_id, "retry": failed.execution_id,
