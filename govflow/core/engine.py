@@ -10,8 +10,15 @@ Rules
 - **Guarded terminal statuses.** A worker or recovery event (claim, attempt outcome, lease
   expiry, lookup result, condition) for an execution that is already terminal, or for a step
   that has moved on (a zombie worker reporting late), changes nothing and yields an
-  ``Audit(WORKFLOW_EXECUTION_PROCESS_SKIPPED)``. Operator requests (cancel, retry, skip, mark
-  done) are checked instead: a request the machines refuse raises ``IllegalTransition``.
+  ``Audit(WORKFLOW_EXECUTION_PROCESS_SKIPPED)``; so does a claim while the execution waits for a
+  person. The exception: a lease expiring on a step still ``RUNNING`` in an ended execution
+  cancels the step, since nothing else will. Operator requests (cancel, retry, skip, mark done)
+  are checked instead: a request the machines refuse raises ``IllegalTransition``.
+- **Claims.** A claim (``StartAttempt``, and the execution's start when it is ``PENDING``)
+  depends on the execution's status alone, not on the attempt count (the statement that carries
+  ``StartAttempt`` out counts it): callers decide it before the statement that finds the step.
+- **Whole executions.** :func:`decide_cancel` cancels an execution and every step of it that
+  has not ended (and the human task of a waiting one).
 - **Attempts.** ``StepState.attempt`` is the number of the attempt the step is on; every claim
   counts one, including attempts cut off by a crash, so a step that kills its worker cannot
   loop forever: it fails when ``max_attempts`` is reached. An operator retry starts a fresh
