@@ -1,5 +1,8 @@
 """Bearer-token authentication: verify the JWT, then check the user is active and current.
 
+A member of a deactivated department is refused (403 naming ``department_id``) on every route
+from the moment the department is deactivated, with the tokens issued before.
+
 The middleware sets ``scope["user"]`` to a :class:`Principal` (one indexed SELECT per request);
 handlers receive it with ``principal: NamedDependency[Principal]``. When it refuses a presented
 token it notes so in the scope state (with the token's user when the signature held), for the
@@ -19,11 +22,13 @@ from litestar.types import ASGIApp, Method
 
 from govflow.bootstrap.api import AccessTokens, InvalidToken
 from govflow.http.denials import REFUSED_TOKEN_KEY
+from govflow.usecases.department_status import DepartmentInactiveError
 from govflow.usecases.principal import Principal, Role
 
 _CURRENT_USER = (
-    "SELECT email, role, department_id FROM users "
-    "WHERE id = $1 AND is_active AND token_version = $2"
+    "SELECT u.email, u.role, u.department_id, COALESCE(d.is_active, true) AS department_active "
+    "FROM users u LEFT JOIN departments d ON d.id = u.department_id "
+    "WHERE u.id = $1 AND u.is_active AND u.token_version = $2"
 )
 
 
@@ -55,6 +60,8 @@ class Authenticator:
         row = await pool.fetchrow(_CURRENT_USER, claims.user_id, claims.token_version)
         if row is None:
             raise TokenRefused("Invalid or expired token", claims.user_id)
+        if not row["department_active"]:
+            raise DepartmentInactiveError()
         return Principal(
             user_id=claims.user_id,
             email=row["email"],

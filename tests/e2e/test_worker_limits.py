@@ -200,8 +200,10 @@ async def test_failures_beyond_the_limits_are_recorded_and_the_worker_goes_on(
         assert repeated["error"]["code"] == "EXPRESSION_LIMIT"
         assert "string result longer than 1,048,576 characters" in repeated["error"]["message"]
         lost = await conn.fetchval(
-            "SELECT count(*) FROM execution_steps WHERE execution_id = ANY($1) "
-            "AND status = 'LEASE_EXPIRED'",
+            "SELECT count(*) FROM execution_step_attempts a "
+            "JOIN execution_steps s ON s.id = a.execution_step_id "
+            "WHERE s.execution_id = ANY($1) "
+            "AND 'LEASE_EXPIRED' IN (a.error ->> 'code', s.error ->> 'code')",
             ids,
         )
         assert lost == 0

@@ -232,6 +232,8 @@ async def test_an_inactive_department_blocks_its_members(api: ApiHarness) -> Non
             f"/workflows/{workflow_a}/executions", json={"inputs": {}}, headers=operator.headers
         )
     )
+    forbidden(await api.client.get("/workflows", headers=operator.headers))
+    forbidden(await api.client.get("/auth/me", headers=manager.headers))
     assert await api.count("executions") == 0
     assert await api.count("workflows") == 2
     reasons = [row["reason"] for row in await rows(api, "LOGIN_FAILED")]
