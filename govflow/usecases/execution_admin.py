@@ -111,14 +111,10 @@ class ExecutionAdmin:
             )
         except InvalidInputError as exc:
             raise InvalidInputError([(f"body.{f}", m) for f, m in exc.problems]) from None
-        status = ExecutionStatus.PENDING
-        if not result.created:
-            found = await self._reader.get(result.execution_id, None)
-            status = found.status if found else status
         return StartedView(
             execution_id=result.execution_id,
             workflow_id=workflow_id,
-            status=status,
+            status=result.status,
             created=result.created,
             idempotency_key=idempotency_key,
         )

@@ -17,7 +17,10 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="The same key for the same workflow gives the same execution (200).",
+        description=(
+            "Yours alone: the same key with the same workflow and inputs gives the execution "
+            "it started (200); the key reused for another workflow or other inputs is a 409."
+        ),
     ),
 ]
 
