@@ -109,4 +109,5 @@ def decide_deadline(task: TaskState, now: datetime) -> TaskDecision | None:
     if verdict.escalate and task.policy.escalate_to is not None:
         state, escalation = _escalate(state, task.policy.escalate_to, now)
         commands.extend(escalation)
+    state = msgspec.structs.replace(state, version=task.version + 1)
     return TaskDecision(state=state, commands=tuple(commands))

@@ -349,7 +349,11 @@ def decide_task(
     check_state(task, action.name)
     step = _Step(task, actor, now)
     _HANDLERS[type(action)](step, action)
-    return step.decision()
+    decided = step.decision()
+    return TaskDecision(
+        state=msgspec.structs.replace(decided.state, version=task.version + 1),
+        commands=decided.commands,
+    )
 
 
 def create_task(

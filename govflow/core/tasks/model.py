@@ -91,6 +91,8 @@ class TaskState(msgspec.Struct, frozen=True, kw_only=True):
     :ivar offer: the role and/or department the task is offered to (claim, release), from the
         step's ``assignee``.
     :ivar rejections: how many times the task was sent back.
+    :ivar version: bumped by one by every decision, so the store can write a decision only over
+        the version it was decided on (of two concurrent approvals, exactly one wins).
     """
 
     id: UUID
@@ -115,6 +117,7 @@ class TaskState(msgspec.Struct, frozen=True, kw_only=True):
     overdue: bool = False
     escalated: bool = False
     updated_at: datetime | None = None
+    version: int = 1
 
 
 class TaskActor(msgspec.Struct, frozen=True, kw_only=True):

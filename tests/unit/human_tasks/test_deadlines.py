@@ -38,6 +38,7 @@ def test_the_first_sweep_marks_the_task_overdue_and_tells_its_holder() -> None:
     assert decision is not None
     assert decision.state.overdue
     assert decision.state.status == TaskStatus.ASSIGNED
+    assert decision.state.version == 2
     audit, notice = decision.commands
     assert isinstance(audit, RecordAudit)
     assert audit.event == "HUMAN_TASK_OVERDUE"

@@ -208,6 +208,7 @@ def _run(status: str, action: str, who: str, *, step_bound: bool) -> None:
     assert audits[0].actor_id == ACTORS[who].user_id
     assert audits[0].data["from"] == status
     assert decision.state.updated_at == NOW
+    assert decision.state.version == task.version + 1
 
 
 @pytest.mark.parametrize(("status", "action", "who"), CASES)

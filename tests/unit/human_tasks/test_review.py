@@ -203,3 +203,12 @@ def test_named_reviewers_outside_the_role_may_review_and_the_system_never_does()
         decide_task(task, Approve(), MANAGER, NOW)
     with pytest.raises(TaskActorRefusal, match="not_reviewer"):
         decide_task(task, Approve(), TaskActor.SYSTEM, NOW)
+
+
+def test_concurrent_approvals_decided_on_one_version_both_claim_the_next_version() -> None:
+    task = task_in(TaskStatus.SUBMITTED, step_bound=True, version=7)
+    first = decide_task(task, Approve(), MANAGER, NOW)
+    second = decide_task(task, Approve(), SECOND_MANAGER, NOW)
+    assert first.state.version == second.state.version == 8
+    with pytest.raises(TaskStateRefusal, match="invalid_state"):
+        decide_task(first.state, Approve(), SECOND_MANAGER, NOW)
