@@ -50,7 +50,10 @@ class ClaimOrder(msgspec.Struct, frozen=True, kw_only=True):
 
     def rule(self, execution_status: ExecutionStatus) -> ClaimRule | None:
         """The rule for an execution found in ``execution_status``."""
-        return next((r for r in self.rules if r.execution_status is execution_status), None)
+        for rule in self.rules:
+            if rule.execution_status is execution_status:
+                return rule
+        return None
 
 
 class ClaimedStep(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,7 +25,7 @@ from typing import Annotated, Any, get_args, get_origin
 from uuid import UUID
 
 import msgspec
-from structlog.contextvars import bound_contextvars
+from structlog.contextvars import bind_contextvars, bound_contextvars
 
 from govflow.core.audit_events import AuditEvent, SkipReason
 from govflow.core.durations import DURATION_PATTERN
@@ -121,20 +121,27 @@ class StepRunner:
                 "version": str(claim.workflow_version_id),
             },
         )
+        # Restored as they were when the execution is left; each step's own ids replace the
+        # previous step's (one binding per step: this is the hot path).
         with bound_contextvars(
-            execution_id=str(claim.execution_id), workflow=context.workflow_name
+            execution_id=str(claim.execution_id),
+            workflow=context.workflow_name,
+            step_id=str(claim.step_id),
+            step=claim.step_key,
+            attempt=claim.attempt,
         ):
             spec = await self.specs.spec(claim.workflow_version_id)
             next_claim: ClaimedStep | None = claim
             while next_claim is not None and execution_status is not None:
-                with bound_contextvars(
-                    step_id=str(next_claim.step_id),
-                    step=next_claim.step_key,
-                    attempt=next_claim.attempt,
-                ):
-                    next_claim, execution_status = await self._run_claimed(
-                        next_claim, execution_status, spec, run_context
+                if next_claim is not claim:
+                    bind_contextvars(
+                        step_id=str(next_claim.step_id),
+                        step=next_claim.step_key,
+                        attempt=next_claim.attempt,
                     )
+                next_claim, execution_status = await self._run_claimed(
+                    next_claim, execution_status, spec, run_context
+                )
 
     async def _run_claimed(
         self,

@@ -69,7 +69,7 @@ def human_task_row(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def entity_type(event: AuditEvent) -> str:
     """Whether an engine audit record is about the step or about its execution."""
-    return STEP if event.value.startswith("WORKFLOW_EXECUTION_STEP_") else EXECUTION
+    return STEP if event in AuditEvent.STEP else EXECUTION
 
 
 def audit_entries(
@@ -100,6 +100,8 @@ def audit_entries(
 
 def jsonable(data: Mapping[str, object]) -> dict[str, object]:
     """Audit data as JSON values (ids and times as text)."""
+    if not data:
+        return {}
     return {k: str(v) if isinstance(v, UUID | datetime) else v for k, v in data.items()}
 
 

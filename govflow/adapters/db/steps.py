@@ -69,76 +69,60 @@ def finish_query(finish: StepFinish) -> Query:
 
 
 def _claim_values(order: ClaimOrder) -> dict[str, Any]:
-    rules = order.rules
-    audit = [(rule.execution_status, a) for rule in rules for a in rule.audit]
-    return {
-        "r_execution": [r.execution_status.value for r in rules],
-        "r_step": [r.step_status.value for r in rules],
-        "r_becomes": [r.execution_becomes.value if r.execution_becomes else None for r in rules],
-        "a_when": [status.value for status, _ in audit],
-        "a_action": [a.action.value for _, a in audit],
-        "a_entity_type": [a.entity_type for _, a in audit],
-        "a_reason": [a.reason for _, a in audit],
-        "a_data": [_encode(dict(a.data)).decode() for _, a in audit],
-    }
+    return {"rules": _encode(order.rules).decode()}
 
 
 def _finish_values(
     claim: ClaimedStep, finish: StepFinish, worker: str, lease: timedelta
 ) -> dict[str, Any]:
+    """The parameters of ``finish``'s query, by name (only those of its shape)."""
     audit = finish.audit
-    next_claim = finish.claim_next
     values: dict[str, Any] = {
         "step_id": claim.step_id,
         "token": claim.fencing_token,
         "execution_id": claim.execution_id,
-        "execution_from": finish.execution_from.value,
+        "execution_from": finish.execution_from,
         "position": claim.position,
-        "status": finish.step_status.value,
+        "status": finish.step_status,
         "output": _json(finish.output),
         "error": _json(finish.error),
-        "outcome": finish.outcome.value,
+        "outcome": finish.outcome,
         "retry_in": (
             max(0.0, finish.retry_in.total_seconds()) if finish.retry_in is not None else 0.0
         ),
         "wait_reason": finish.wait_reason,
         "department": claim.department_id,
-        "a_action": [str(e.action) for e in audit],
+        "a_action": [e.action for e in audit],
         "a_entity_type": [e.entity_type for e in audit],
         "a_entity_id": [e.entity_id for e in audit],
         "a_reason": [e.reason for e in audit],
         "a_metadata": [_encode(dict(e.metadata)).decode() for e in audit],
-        "execution_status": finish.execution_status.value if finish.execution_status else None,
-        "execution_error": (
-            _json(finish.error) if finish.execution_status is ExecutionStatus.FAILED else None
-        ),
-        "worker": worker,
-        "lease": lease.total_seconds(),
-        "task": _json(finish.human_task),
-        "next_when": (
-            next_claim.execution_status.value
-            if next_claim
-            else (finish.execution_status or finish.execution_from).value
-        ),
     }
+    if finish.execution_status is not None:
+        values["execution_status"] = finish.execution_status
+        failed = finish.execution_status is ExecutionStatus.FAILED
+        values["execution_error"] = values["error"] if failed else None
+    if finish.human_task is not None:
+        values["task"] = _json(finish.human_task)
+    next_claim = finish.claim_next
     if next_claim is not None:
         if next_claim.execution_becomes is not None:
             raise ValueError("a next step is claimed only in an execution that keeps its status")
-        values |= {
-            "next_status": next_claim.step_status.value,
-            "c_action": [a.action.value for a in next_claim.audit],
-            "c_entity_type": [a.entity_type for a in next_claim.audit],
-            "c_reason": [a.reason for a in next_claim.audit],
-            "c_data": [_encode(dict(a.data)).decode() for a in next_claim.audit],
-        }
+        values["worker"] = worker
+        values["lease"] = lease.total_seconds()
+        values["next_when"] = next_claim.execution_status
+        values["next_status"] = next_claim.step_status
+        values["next_audit"] = _encode(next_claim.audit).decode()
+    elif finish.release_next:
+        values["next_when"] = finish.execution_status or finish.execution_from
     return values
 
 
-def _claimed(row: Mapping[str, Any], workflow_version_id: UUID | None = None) -> ClaimedStep:
+def _claimed(row: Mapping[str, Any]) -> ClaimedStep:
     return ClaimedStep(
         step_id=row["step_id"],
         execution_id=row["execution_id"],
-        workflow_version_id=workflow_version_id or row["workflow_version_id"],
+        workflow_version_id=row["workflow_version_id"],
         department_id=row["department_id"],
         position=row["position"],
         step_key=row["step_key"],
@@ -255,13 +239,18 @@ class PgStepStore:
                 log.warning("%s had been recorded before its connection was lost", what())
         next_claim = None
         if finish.claim_next is not None and row.get("step_id") is not None:
-            next_claim = _claimed(
-                {
-                    **dict(row),
-                    "department_id": claim.department_id,
-                    "execution_status": finish.claim_next.execution_status,
-                },
-                claim.workflow_version_id,
+            next_claim = ClaimedStep(
+                step_id=row["step_id"],
+                execution_id=row["execution_id"],
+                workflow_version_id=claim.workflow_version_id,
+                department_id=claim.department_id,
+                position=row["position"],
+                step_key=row["step_key"],
+                action=row["action"],
+                attempt=row["attempt"],
+                fencing_token=row["fencing_token"],
+                idempotency_key=row["idempotency_key"],
+                execution_status=finish.claim_next.execution_status,
             )
             if not self._grants.take(next_claim.step_id, next_claim.fencing_token):
                 next_claim = None

@@ -14,22 +14,25 @@
 -- grown (tests/integration/engine/test_explain.py keeps these on index scans).
 --
 -- Audit records come in as parallel arrays (action, entity type, entity id, reason, metadata).
--- A claim's records (:c_* / :a_* of claim_step) name no entity: the claim fills in the execution
--- or the claimed step, and adds execution_id, step and attempt to their metadata.
+-- A claim's records (the audit of a claim rule, :next_audit) come as JSON and name no entity:
+-- the claim fills in the execution or the claimed step, and adds execution_id, step and attempt
+-- to their metadata.
 
 
 -- name: claim_step
--- Claim step :step_id for :worker with a lease of :lease seconds. Claim rule i applies to an
--- execution found in :r_execution[i]: the step moves to :r_step[i], the execution to
--- :r_becomes[i] (NULL: unchanged). The audit records whose :a_when is the execution's status
--- are written; those about the execution only with its change. Returns the claimed step, the
--- execution status found, and what its templates see (inputs, the earlier steps' results).
+-- Claim step :step_id for :worker with a lease of :lease seconds, carrying out the claim rules
+-- :rules (the engine's ClaimOrder rules as JSON): the rule whose execution_status is the
+-- execution's status applies; the step moves to its step_status, the execution to its
+-- execution_becomes (NULL: unchanged), and its audit records are written (those about the
+-- execution only with its change). Returns the claimed step, the execution status found, and
+-- what its templates see (inputs, the earlier steps' results).
 WITH rule AS (
-    SELECT r.execution_status, r.step_status, r.becomes
-      FROM unnest(:r_execution::text[], :r_step::text[], :r_becomes::text[])
-           AS r(execution_status, step_status, becomes)
+    SELECT r.execution_status, r.step_status, r.execution_becomes AS becomes, r.audit
+      FROM jsonb_to_recordset(:rules::jsonb)
+           AS r(execution_status text, step_status text, execution_becomes text, audit jsonb)
 ), target AS (
-    SELECT s.id, s.next_attempt_at, x.status AS execution_status, rule.step_status, rule.becomes
+    SELECT s.id, s.next_attempt_at, x.status AS execution_status, rule.step_status, rule.becomes,
+           rule.audit
       FROM execution_steps s
      CROSS JOIN LATERAL (SELECT e.status FROM executions e WHERE e.id = s.execution_id) x
       JOIN rule ON rule.execution_status = x.status
@@ -70,12 +73,10 @@ WITH rule AS (
            execution.department_id, a.reason,
            a.data || jsonb_build_object('execution_id', claimed.execution_id,
                                         'step', claimed.step_key, 'attempt', claimed.attempt)
-      FROM claimed, execution,
-           unnest(:a_when::text[], :a_action::text[], :a_entity_type::text[],
-                  :a_reason::text[], :a_data::jsonb[])
-             AS a(execution_status, action, entity_type, reason, data)
-     WHERE a.execution_status = claimed.execution_status
-       AND (a.entity_type <> 'execution' OR EXISTS (SELECT 1 FROM started))
+      FROM claimed, execution, target,
+           jsonb_to_recordset(target.audit)
+             AS a(action text, entity_type text, reason text, data jsonb)
+     WHERE a.entity_type <> 'execution' OR EXISTS (SELECT 1 FROM started)
 )
 SELECT claimed.*, execution.workflow_version_id, execution.department_id,
        execution.inputs::text AS inputs,
@@ -168,7 +169,7 @@ SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status
 -- name: finish_step_claim_next
 -- finish_step, and the worker goes on: the next step (:position + 1), if PENDING and the
 -- execution is in :next_when, is claimed for :worker with a lease of :lease seconds and moves to
--- :next_status; its attempt row and the claim's audit records (:c_*) are written with it.
+-- :next_status; its attempt row and the claim's audit records (:next_audit) are written with it.
 WITH done AS (
     UPDATE execution_steps
        SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
@@ -220,9 +221,8 @@ WITH done AS (
            c.data || jsonb_build_object('execution_id', claimed.execution_id,
                                         'step', claimed.step_key, 'attempt', claimed.attempt)
       FROM claimed,
-           unnest(:c_action::text[], :c_entity_type::text[], :c_reason::text[],
-                  :c_data::jsonb[])
-             AS c(action, entity_type, reason, data)
+           jsonb_to_recordset(:next_audit::jsonb)
+             AS c(action text, entity_type text, reason text, data jsonb)
 )
 SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status, claimed.*
   FROM (VALUES (1)) AS one
@@ -379,9 +379,8 @@ WITH done AS (
            c.data || jsonb_build_object('execution_id', claimed.execution_id,
                                         'step', claimed.step_key, 'attempt', claimed.attempt)
       FROM claimed,
-           unnest(:c_action::text[], :c_entity_type::text[], :c_reason::text[],
-                  :c_data::jsonb[])
-             AS c(action, entity_type, reason, data)
+           jsonb_to_recordset(:next_audit::jsonb)
+             AS c(action text, entity_type text, reason text, data jsonb)
 )
 SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status, claimed.*
   FROM (VALUES (1)) AS one
