@@ -3,14 +3,17 @@ linear-time engine refuses is a 422 at upload, positioned in the file."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from uuid import UUID
 
+import httpx
 import pytest
 
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.api.workflow_support import lowercase_departments, unique_name
+from tests.support.liveness import LivenessProbe
 
 YAML = {"Content-Type": "application/x-yaml"}
 LIVEZ_BOUND = 0.05
@@ -34,35 +37,10 @@ async def workflow_departments(api: ApiHarness) -> None:
     await lowercase_departments(api)
 
 
-class LivenessProbe:
-    """Asks ``/livez`` over and over in its own task and keeps every answer's latency."""
-
-    def __init__(self, api: ApiHarness) -> None:
-        self.api = api
-        self.latencies: list[float] = []
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.perf_counter()
-            response = await self.api.client.get("/livez")
-            self.latencies.append(time.perf_counter() - started)
-            assert response.status_code == 200
-            await asyncio.sleep(0.002)
-
-    async def __aenter__(self) -> LivenessProbe:
-        self._task = asyncio.create_task(self._run())
-        deadline = time.monotonic() + 5
-        while not self.latencies:  # the probe answers before the attack starts
-            assert time.monotonic() < deadline, "/livez never answered"
-            await asyncio.sleep(0.001)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._stop.set()
-        assert self._task is not None
-        await self._task
+@contextlib.asynccontextmanager
+async def shared(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """The test's in-process client, lent to the probe without closing it."""
+    yield client
 
 
 async def upload(api: ApiHarness, pattern: str) -> UUID:
@@ -80,8 +58,7 @@ async def test_a_backtracking_bomb_answers_400_fast_and_livez_keeps_answering(
 ) -> None:
     workflow_id = await upload(api, "^(a+)+$")
     url = f"/workflows/{workflow_id}/executions"
-    async with LivenessProbe(api) as probe:
-        answered = len(probe.latencies)
+    async with LivenessProbe(lambda: shared(api.client)) as probe:
         started = time.perf_counter()
         for size in (24, 30, 5_000, 200_000):
             response = await api.client.post(
@@ -92,10 +69,9 @@ async def test_a_backtracking_bomb_answers_400_fast_and_livez_keeps_answering(
             assert error["field"] == "body.inputs.x"
             assert "does not match the pattern" in error["message"]
         elapsed = time.perf_counter() - started
-        while len(probe.latencies) < answered + 3:
-            await asyncio.sleep(0.001)
+        await probe.answered_more()
     assert elapsed < 1.0
-    assert max(probe.latencies) < LIVEZ_BOUND, probe.latencies
+    probe.assert_answered_within(LIVEZ_BOUND)
     assert await api.count("executions") == 0
     ok = await api.client.post(url, json={"inputs": {"x": "aaaa"}}, headers=api.headers("OPERATOR"))
     assert ok.status_code == 201, ok.text
