@@ -1,4 +1,4 @@
-"""The state machines of executions, steps and human tasks, as transition tables.
+"""The state machines of executions and steps, as transition tables.
 
 Each machine is data: ``{from_status: {event: to_status}}``. :func:`transition` is the only way
 statuses change; a pair missing from the table raises :class:`IllegalTransition`. Terminal
@@ -6,10 +6,8 @@ statuses have no way out except explicit operator events (a ``FAILED`` execution
 a ``CANCELED`` one never leaves). :func:`to_mermaid` draws a machine from its table; the
 diagrams in ``docs/engine.md`` are exactly its output (a test keeps them in step).
 
-Human tasks follow section 7 of the design: OPEN -> ASSIGNED -> IN_PROGRESS -> SUBMITTED ->
-APPROVED | REJECTED. ``REJECTED`` is a visible status ("sent back with a reason") whose only
-way forward is ``START`` back to ``IN_PROGRESS`` (or a reassignment), so a rejection always
-returns to ``IN_PROGRESS`` and the status still shows in the inbox that it came back.
+The human-task lifecycle is a machine of the same kind, its one table in
+:mod:`govflow.core.tasks.table`.
 
 Errors::
 
@@ -24,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
+from govflow.core.statuses import ExecutionStatus, StepStatus
 
 S = TypeVar("S", bound=StrEnum)
 E = TypeVar("E", bound=StrEnum)
@@ -65,21 +63,6 @@ class ExecutionEvent(StrEnum):
     OPERATOR_RETRY = "OPERATOR_RETRY"
     OPERATOR_RESOLVE = "OPERATOR_RESOLVE"
     """An operator skipped or marked done the step that needed attention."""
-
-
-class HumanTaskEvent(StrEnum):
-    """What users (and the sweeper) can do to a human task."""
-
-    ASSIGN = "ASSIGN"
-    CLAIM = "CLAIM"
-    RELEASE = "RELEASE"
-    REASSIGN = "REASSIGN"
-    START = "START"
-    SUBMIT = "SUBMIT"
-    APPROVE = "APPROVE"
-    REJECT = "REJECT"
-    CANCEL = "CANCEL"
-    EXPIRE = "EXPIRE"
 
 
 @dataclass(frozen=True)
@@ -200,54 +183,9 @@ STEP_MACHINE: Machine[StepStatus, StepEvent] = Machine(
     },
 )
 
-_HS = HumanTaskStatus
-_HE = HumanTaskEvent
-HUMAN_TASK_MACHINE: Machine[HumanTaskStatus, HumanTaskEvent] = Machine(
-    name="human_task",
-    statuses=HumanTaskStatus,
-    events=HumanTaskEvent,
-    initial=_HS.OPEN,
-    table={
-        _HS.OPEN: {
-            _HE.ASSIGN: _HS.ASSIGNED,
-            _HE.CLAIM: _HS.ASSIGNED,
-            _HE.CANCEL: _HS.CANCELED,
-            _HE.EXPIRE: _HS.EXPIRED,
-        },
-        _HS.ASSIGNED: {
-            _HE.START: _HS.IN_PROGRESS,
-            _HE.RELEASE: _HS.OPEN,
-            _HE.REASSIGN: _HS.ASSIGNED,
-            _HE.CANCEL: _HS.CANCELED,
-            _HE.EXPIRE: _HS.EXPIRED,
-        },
-        _HS.IN_PROGRESS: {
-            _HE.SUBMIT: _HS.SUBMITTED,
-            _HE.RELEASE: _HS.OPEN,
-            _HE.REASSIGN: _HS.ASSIGNED,
-            _HE.CANCEL: _HS.CANCELED,
-            _HE.EXPIRE: _HS.EXPIRED,
-        },
-        _HS.SUBMITTED: {
-            _HE.APPROVE: _HS.APPROVED,
-            _HE.REJECT: _HS.REJECTED,
-            _HE.CANCEL: _HS.CANCELED,
-            _HE.EXPIRE: _HS.EXPIRED,
-        },
-        _HS.REJECTED: {
-            _HE.START: _HS.IN_PROGRESS,
-            _HE.REASSIGN: _HS.ASSIGNED,
-            _HE.CANCEL: _HS.CANCELED,
-            _HE.EXPIRE: _HS.EXPIRED,
-        },
-        _HS.APPROVED: {},
-        _HS.CANCELED: {},
-        _HS.EXPIRED: {},
-    },
-)
-
-MACHINES: tuple[Machine[Any, Any], ...] = (EXECUTION_MACHINE, STEP_MACHINE, HUMAN_TASK_MACHINE)
-"""Every machine, in the order ``docs/engine.md`` shows them."""
+MACHINES: tuple[Machine[Any, Any], ...] = (EXECUTION_MACHINE, STEP_MACHINE)
+"""The engine's machines, in the order ``docs/engine.md`` shows them (the human-task lifecycle's
+table is :data:`govflow.core.tasks.table.TASK_MACHINE`, drawn in ``docs/human-tasks.md``)."""
 
 
 def to_mermaid(machine: Machine[Any, Any]) -> str:

@@ -103,29 +103,37 @@ StepStatus.OPERATOR_ACTIONABLE = frozenset({StepStatus.FAILED, StepStatus.NEEDS_
 
 
 class HumanTaskStatus(StrEnum):
-    """Where a human task (a ``manual`` step) stands."""
+    """Where a human task (a ``manual`` step's, or a standalone one) stands.
+
+    The lifecycle's transitions are the table in :mod:`govflow.core.tasks.table`. A task has no
+    ``EXPIRED`` status: a missed deadline marks it overdue and may escalate it, and it goes on.
+    """
 
     OPEN = "OPEN"
-    """Created, nobody assigned."""
+    """Created, nobody assigned: a user may claim it if it is offered to a role or department."""
     ASSIGNED = "ASSIGNED"
-    """Assigned to (or claimed by) one user, not started."""
+    """Assigned to (claimed by, delegated to) one user, not started."""
     IN_PROGRESS = "IN_PROGRESS"
-    """The assignee is filling in the form."""
+    """The assignee is working on it (filling in the form)."""
     SUBMITTED = "SUBMITTED"
-    """Submitted, waiting for a reviewer who is not the submitter."""
+    """Submitted; waiting for its reviewers (or for a close when no review is asked)."""
     APPROVED = "APPROVED"
-    """Approved: the step completes with the submitted form."""
+    """Approved by as many distinct reviewers as it asks; a standalone task waits for a close."""
     REJECTED = "REJECTED"
-    """Sent back with a reason; the assignee starts again (back to ``IN_PROGRESS``)."""
+    """Sent back to the assignee with a reason; the assignee starts again."""
+    CLOSED = "CLOSED"
+    """Over: decided and ended (a ``manual`` step's task closes with its decision)."""
     CANCELED = "CANCELED"
-    """Canceled (the execution was canceled, or by an operator)."""
-    EXPIRED = "EXPIRED"
-    """Its deadline passed before approval."""
+    """Canceled (its execution was canceled, or a manager canceled a standalone task)."""
+    DELETED = "DELETED"
+    """Soft-deleted: kept and audited, hidden from lists; no action leaves it."""
 
     ACTIVE: ClassVar[frozenset[HumanTaskStatus]]
-    """Statuses in which someone can still act on the task."""
+    """Statuses in which someone still has to act before the task is decided."""
     TERMINAL: ClassVar[frozenset[HumanTaskStatus]]
-    """Statuses no action leaves."""
+    """Statuses in which the task is over (only reactivate or delete may follow)."""
+    LISTED: ClassVar[frozenset[HumanTaskStatus]]
+    """Statuses lists show (every status but ``DELETED``)."""
 
 
 HumanTaskStatus.ACTIVE = frozenset(
@@ -138,8 +146,9 @@ HumanTaskStatus.ACTIVE = frozenset(
     }
 )
 HumanTaskStatus.TERMINAL = frozenset(
-    {HumanTaskStatus.APPROVED, HumanTaskStatus.CANCELED, HumanTaskStatus.EXPIRED}
+    {HumanTaskStatus.CLOSED, HumanTaskStatus.CANCELED, HumanTaskStatus.DELETED}
 )
+HumanTaskStatus.LISTED = frozenset(HumanTaskStatus) - {HumanTaskStatus.DELETED}
 
 
 class AttemptOutcome(StrEnum):

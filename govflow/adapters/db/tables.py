@@ -27,6 +27,7 @@ from piccolo.table import Table
 from govflow.core.idempotency import Idempotency
 from govflow.core.roles import Role
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, HumanTaskStatus, StepStatus
+from govflow.core.tasks.model import OnReject
 
 
 class Department(Table, tablename="departments"):
@@ -188,9 +189,9 @@ class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
 
 class HumanTask(Table, tablename="human_tasks"):
     id = UUID(primary_key=True)
-    execution_id = ForeignKey(Execution, null=False, db_column_name="execution_id")
+    execution_id = ForeignKey(Execution, null=True, db_column_name="execution_id")
     execution_step_id = ForeignKey(
-        ExecutionStep, unique=True, null=False, db_column_name="execution_step_id"
+        ExecutionStep, unique=True, null=True, db_column_name="execution_step_id"
     )
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     title = Varchar(length=500)
@@ -211,6 +212,21 @@ class HumanTask(Table, tablename="human_tasks"):
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, null=True, db_column_name="created_by")
+    offer_department_id = ForeignKey(Department, null=True, db_column_name="offer_department_id")
+    offer_users = JSONB(default=[])
+    reviewer_department_id = ForeignKey(
+        Department, null=True, db_column_name="reviewer_department_id"
+    )
+    reviewer_users = JSONB(default=[])
+    approvals_required = Integer(default=1)
+    approvals = JSONB(default=[])
+    starter_cannot_approve = Boolean(default=False)
+    on_reject = Varchar(length=8, default=OnReject.REWORK, choices=OnReject)
+    escalate_to = JSONB(null=True, default=None)
+    rejections = Integer(default=0)
+    overdue = Boolean(default=False)
+    escalated = Boolean(default=False)
 
 
 class HttpIdempotencyKey(Table, tablename="http_idempotency_keys"):

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.tasks.model import (
     Notify,
     Party,
@@ -25,7 +26,7 @@ from govflow.core.tasks.model import (
     TaskState,
 )
 from govflow.core.tasks.table import TASK_MACHINE
-from govflow.core.tasks.vocabulary import TaskActionName, TaskAuditEvent, TaskStatus
+from govflow.core.tasks.vocabulary import TaskActionName, TaskStatus
 
 
 class DeadlineVerdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,7 +76,7 @@ def _escalate(task: TaskState, target: Party, now: datetime) -> tuple[TaskState,
     escalated = msgspec.structs.replace(task, updated_at=now, **changes)
     commands: list[TaskCommand] = [
         RecordAudit(
-            event=TaskAuditEvent.HUMAN_TASK_ESCALATED,
+            event=AuditEvent.HUMAN_TASK_ESCALATED,
             actor_id=TaskActor.SYSTEM.user_id,
             reason="deadline passed",
             data=data,
@@ -96,7 +97,7 @@ def decide_deadline(task: TaskState, now: datetime) -> TaskDecision | None:
         state = msgspec.structs.replace(state, overdue=True, updated_at=now)
         commands.append(
             RecordAudit(
-                event=TaskAuditEvent.HUMAN_TASK_OVERDUE,
+                event=AuditEvent.HUMAN_TASK_OVERDUE,
                 actor_id=None,
                 reason="deadline passed",
                 data={

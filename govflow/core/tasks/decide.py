@@ -51,7 +51,6 @@ from govflow.core.tasks.table import TASK_MACHINE
 from govflow.core.tasks.vocabulary import (
     ACTION_EVENTS,
     TaskActionName,
-    TaskAuditEvent,
     TaskEventName,
     TaskStatus,
 )
@@ -223,7 +222,7 @@ def _approve(step: _Step, action: Approve) -> None:
         step.task = msgspec.structs.replace(task, approvals=approvals, updated_at=step.now)
         step.add(
             RecordAudit(
-                event=TaskAuditEvent.HUMAN_TASK_APPROVAL_RECORDED,
+                event=AuditEvent.HUMAN_TASK_APPROVAL_RECORDED,
                 actor_id=step.actor.user_id,
                 reason=action.comment or None,
                 data={"from": task.status.value, "to": task.status.value, **counts},

@@ -14,17 +14,15 @@ import pytest
 
 from govflow.core.machines import (
     EXECUTION_MACHINE,
-    HUMAN_TASK_MACHINE,
     MACHINES,
     STEP_MACHINE,
     ExecutionEvent,
-    HumanTaskEvent,
     IllegalTransition,
     Machine,
     StepEvent,
     transition,
 )
-from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
+from govflow.core.statuses import ExecutionStatus, StepStatus
 
 EXPECTED_EXECUTION: dict[tuple[str, str], str] = {
     ("PENDING", "START"): "RUNNING",
@@ -68,35 +66,9 @@ EXPECTED_STEP: dict[tuple[str, str], str] = {
     ("FAILED", "OPERATOR_RETRY"): "PENDING",
 }
 
-EXPECTED_HUMAN_TASK: dict[tuple[str, str], str] = {
-    ("OPEN", "ASSIGN"): "ASSIGNED",
-    ("OPEN", "CLAIM"): "ASSIGNED",
-    ("OPEN", "CANCEL"): "CANCELED",
-    ("OPEN", "EXPIRE"): "EXPIRED",
-    ("ASSIGNED", "START"): "IN_PROGRESS",
-    ("ASSIGNED", "RELEASE"): "OPEN",
-    ("ASSIGNED", "REASSIGN"): "ASSIGNED",
-    ("ASSIGNED", "CANCEL"): "CANCELED",
-    ("ASSIGNED", "EXPIRE"): "EXPIRED",
-    ("IN_PROGRESS", "SUBMIT"): "SUBMITTED",
-    ("IN_PROGRESS", "RELEASE"): "OPEN",
-    ("IN_PROGRESS", "REASSIGN"): "ASSIGNED",
-    ("IN_PROGRESS", "CANCEL"): "CANCELED",
-    ("IN_PROGRESS", "EXPIRE"): "EXPIRED",
-    ("SUBMITTED", "APPROVE"): "APPROVED",
-    ("SUBMITTED", "REJECT"): "REJECTED",
-    ("SUBMITTED", "CANCEL"): "CANCELED",
-    ("SUBMITTED", "EXPIRE"): "EXPIRED",
-    ("REJECTED", "START"): "IN_PROGRESS",
-    ("REJECTED", "REASSIGN"): "ASSIGNED",
-    ("REJECTED", "CANCEL"): "CANCELED",
-    ("REJECTED", "EXPIRE"): "EXPIRED",
-}
-
 CASES: list[tuple[Machine[Any, Any], dict[tuple[str, str], str]]] = [
     (EXECUTION_MACHINE, EXPECTED_EXECUTION),
     (STEP_MACHINE, EXPECTED_STEP),
-    (HUMAN_TASK_MACHINE, EXPECTED_HUMAN_TASK),
 ]
 
 
@@ -136,7 +108,7 @@ def test_every_pair_is_allowed_with_its_exact_target_or_illegal(
 
 def test_the_cartesian_product_is_complete() -> None:
     sizes = {m.name: len(m.statuses.__members__) * len(m.events.__members__) for m in MACHINES}
-    assert sizes == {"execution": 7 * 9, "step": 8 * 14, "human_task": 8 * 10}
+    assert sizes == {"execution": 7 * 9, "step": 8 * 14}
     assert len(ALL_PAIRS) == sum(sizes.values())
 
 
@@ -170,9 +142,6 @@ def test_illegal_transition_is_a_value_error() -> None:
         (STEP_MACHINE, StepStatus.CANCELED),
         (STEP_MACHINE, StepStatus.COMPLETED),
         (STEP_MACHINE, StepStatus.SKIPPED),
-        (HUMAN_TASK_MACHINE, HumanTaskStatus.APPROVED),
-        (HUMAN_TASK_MACHINE, HumanTaskStatus.CANCELED),
-        (HUMAN_TASK_MACHINE, HumanTaskStatus.EXPIRED),
     ],
 )
 def test_final_statuses_never_leave(machine: Machine[Any, Any], status: StrEnum) -> None:
@@ -185,13 +154,6 @@ def test_terminal_statuses_leave_only_by_operator_events(machine: Machine[Any, A
     for status in terminal:
         for event in machine.allowed(status):
             assert event.value.startswith("OPERATOR_"), (status, event)
-
-
-def test_rejection_returns_to_in_progress() -> None:
-    status = transition(HUMAN_TASK_MACHINE, HumanTaskStatus.SUBMITTED, HumanTaskEvent.REJECT)
-    assert transition(HUMAN_TASK_MACHINE, status, HumanTaskEvent.START) is (
-        HumanTaskStatus.IN_PROGRESS
-    )
 
 
 def test_failed_execution_can_be_retried_by_an_operator() -> None:

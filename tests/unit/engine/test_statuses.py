@@ -25,7 +25,7 @@ def test_groups_are_not_members() -> None:
         "NEEDS_ATTENTION",
     ]
     assert len(list(StepStatus)) == 8
-    assert len(list(HumanTaskStatus)) == 8
+    assert len(list(HumanTaskStatus)) == 9
 
 
 def test_execution_groups() -> None:
@@ -45,4 +45,7 @@ def test_step_groups() -> None:
 
 def test_human_task_groups_partition() -> None:
     assert HumanTaskStatus.ACTIVE.isdisjoint(HumanTaskStatus.TERMINAL)
-    assert set(HumanTaskStatus) == HumanTaskStatus.ACTIVE | HumanTaskStatus.TERMINAL
+    assert set(HumanTaskStatus) == (
+        HumanTaskStatus.ACTIVE | HumanTaskStatus.TERMINAL | {HumanTaskStatus.APPROVED}
+    )
+    assert HumanTaskStatus.LISTED == set(HumanTaskStatus) - {HumanTaskStatus.DELETED}

@@ -41,11 +41,12 @@ UPDATE execution_steps
 
 
 -- name: cancel_human_task
--- The step's human task, if it has not ended, is canceled.
+-- The step's human task, if it has not ended, is canceled (its HUMAN_TASK_CANCELED audit record
+-- comes with the execution's).
 UPDATE human_tasks
    SET status = 'CANCELED', updated_at = now(), version = version + 1
  WHERE execution_step_id = :step_id::uuid
-   AND status NOT IN ('APPROVED', 'CANCELED', 'EXPIRED');
+   AND status NOT IN ('CLOSED', 'CANCELED', 'DELETED');
 
 
 -- name: change_execution
