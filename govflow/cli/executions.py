@@ -16,9 +16,9 @@ import click
 import msgspec
 
 from govflow.bootstrap import Container, container
+from govflow.bootstrap.actors import CLI_ACTOR, acting_as
 from govflow.cli.common import fail, run, settings_or_exit
 from govflow.core.statuses import ExecutionStatus
-from govflow.usecases.audit import Actor
 from govflow.usecases.errors import UseCaseError
 from govflow.usecases.execution_views import ExecutionView
 from govflow.usecases.operate import (
@@ -28,8 +28,6 @@ from govflow.usecases.operate import (
     retry_execution,
 )
 from govflow.usecases.start_execution import StartRequest
-
-CLI_ACTOR = Actor(name="cli")
 
 
 def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -78,10 +76,26 @@ def executions() -> None:
 @click.option("--idempotency-key", default=None, help="The same key returns the same execution.")
 @click.option("--wait", is_flag=True, help="Wait until it completes, fails or waits on a human.")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds --wait waits at most.")
+@click.option(
+    "--as",
+    "as_email",
+    default=None,
+    metavar="EMAIL",
+    help="Start it on behalf of this (active) user, recorded as created_by; default: no user.",
+)
 def start(
-    workflow: str, pairs: tuple[str, ...], idempotency_key: str | None, wait: bool, timeout: float
+    workflow: str,
+    pairs: tuple[str, ...],
+    idempotency_key: str | None,
+    wait: bool,
+    timeout: float,
+    as_email: str | None,
 ) -> None:
-    """Start WORKFLOW (by name or id) with the given inputs."""
+    """Start WORKFLOW (by name or id) with the given inputs.
+
+    The execution's ``created_by`` is the user named by ``--as`` (its department must be
+    active); without it, no user (the CLI), and the idempotency key is the CLI's.
+    """
     settings = settings_or_exit()
     inputs = _parse_inputs(pairs)
 
@@ -93,7 +107,7 @@ def start(
                         workflow=workflow,
                         inputs=inputs,
                         idempotency_key=idempotency_key,
-                        actor=CLI_ACTOR,
+                        actor=await acting_as(services, as_email),
                     )
                 )
             except UseCaseError as exc:

@@ -5,6 +5,7 @@ Declare a policy by unpacking one of these into the route decorator::
     @get("/users", operation_id="listUsers", **roles(Role.ADMIN))
     @get("/auth/me", operation_id="getMe", **authenticated())
     @post("/auth/login", operation_id="login", **public())
+    @get("/workflow-executions", **roles(*ALL_ROLES, own_only=[Role.OPERATOR]))
 
 It sets ``opt["policy"]`` (read by :func:`enforce_policy`, an app-level guard), marks public
 routes ``exclude_from_auth``, and documents the bearer security requirement, the error
@@ -36,10 +37,17 @@ ALL_ROLES = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """``public`` routes need no token; otherwise the caller's role must be in ``roles``."""
+    """``public`` routes need no token; otherwise the caller's role must be in ``roles``.
+
+    A role in ``own_only`` reaches only its own objects through the route (for executions:
+    those the user started or, in their department, has a task assigned in); anything else is
+    a 404, in its own department too. The use case enforces it; the declaration documents it
+    and tells the authorization matrix what to expect.
+    """
 
     public: bool = False
     roles: frozenset[Role] = frozenset()
+    own_only: frozenset[Role] = frozenset()
 
     def allows(self, role: Role) -> bool:
         return self.public or role in self.roles
@@ -73,12 +81,16 @@ def public() -> RouteKwargs:
     }
 
 
-def roles(*allowed: Role) -> RouteKwargs:
-    """Only users with one of ``allowed`` roles may call the route."""
+def roles(*allowed: Role, own_only: Sequence[Role] = ()) -> RouteKwargs:
+    """Only users with one of ``allowed`` roles may call the route; those of ``own_only``
+    reach only their own objects through it."""
     if not allowed:
         raise ValueError("name at least one role, or use public()")
+    if not set(own_only) <= set(allowed):
+        raise ValueError("own_only names a role the route does not allow")
+    policy = Policy(roles=frozenset(allowed), own_only=frozenset(own_only))
     return {
-        "opt": {POLICY_KEY: Policy(roles=frozenset(allowed))},
+        "opt": {POLICY_KEY: policy},
         "security": [{BEARER_SCHEME: []}],
         "responses": _errors(*_PROTECTED_ERRORS),
         "operation_class": ContractOperation,

@@ -2,8 +2,9 @@
 
 Every read and every operator action is restricted to the caller's department
 (:func:`~govflow.usecases.principal.scope_department`): another department's execution is "not
-found". Operator actions are the engine's (:mod:`govflow.usecases.operate`), audited there with
-the principal as the actor.
+found". An OPERATOR reads only the executions it started or has a task assigned in
+(:func:`viewer_of`); any other is "not found" as well. Operator actions are the engine's
+(:mod:`govflow.usecases.operate`), audited there with the principal as the actor.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from govflow.usecases.operate import (
 )
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports import StepQueue
-from govflow.usecases.principal import Principal, scope_department
+from govflow.usecases.principal import Principal, Role, scope_department
 from govflow.usecases.start_execution import StartRequest, StartResult
 from govflow.usecases.sweep import SweepReport
 
@@ -47,12 +48,23 @@ class ExecutionReader(Protocol):
     """Executions as the API reads them, restricted to a scope."""
 
     async def search(
-        self, where: ExecutionFilter, page: PageRequest, scope: UUID | None
-    ) -> Page[ExecutionSummary]: ...
+        self,
+        where: ExecutionFilter,
+        page: PageRequest,
+        scope: UUID | None,
+        viewer: UUID | None = None,
+    ) -> Page[ExecutionSummary]:
+        """Executions in ``scope``; with a ``viewer``, only those that user started or has a
+        task assigned in."""
+        ...
 
-    async def get(self, execution_id: UUID, scope: UUID | None) -> ExecutionView | None: ...
+    async def get(
+        self, execution_id: UUID, scope: UUID | None, viewer: UUID | None = None
+    ) -> ExecutionView | None: ...
 
-    async def steps(self, execution_id: UUID, scope: UUID | None) -> list[StepDetail] | None: ...
+    async def steps(
+        self, execution_id: UUID, scope: UUID | None, viewer: UUID | None = None
+    ) -> list[StepDetail] | None: ...
 
     async def job(self, execution_id: UUID, scope: UUID | None) -> JobView | None: ...
 
@@ -87,12 +99,13 @@ class ExecutionAdmin:
     async def start(
         self,
         principal: Principal,
-        workflow_id: UUID,
+        workflow: UUID | str,
         inputs: Mapping[str, Any],
         idempotency_key: str | None,
     ) -> StartedView:
-        """Start the workflow's current version; the same idempotency key gives the same
-        execution (``created`` false).
+        """Start the current version of the workflow (by id, or by name); the same idempotency
+        key gives the same execution (``created`` false). The caller is recorded as the
+        execution's ``created_by``.
 
         :raises NotFoundError: no such workflow in the caller's department.
         :raises ConflictError: the workflow is deactivated.
@@ -101,7 +114,7 @@ class ExecutionAdmin:
         try:
             result = await self._start(
                 StartRequest(
-                    workflow=workflow_id,
+                    workflow=workflow,
                     inputs=inputs,
                     idempotency_key=idempotency_key,
                     actor=principal.actor(),
@@ -113,7 +126,7 @@ class ExecutionAdmin:
             raise InvalidInputError([(f"body.{f}", m) for f, m in exc.problems]) from None
         return StartedView(
             execution_id=result.execution_id,
-            workflow_id=workflow_id,
+            workflow_id=result.workflow_id,
             status=result.status,
             created=result.created,
             idempotency_key=idempotency_key,
@@ -122,13 +135,17 @@ class ExecutionAdmin:
     async def search(
         self, principal: Principal, where: ExecutionFilter, page: PageRequest
     ) -> Page[ExecutionSummary]:
-        return await self._reader.search(where, page, scope_department(principal))
+        return await self._reader.search(
+            where, page, scope_department(principal), viewer_of(principal)
+        )
 
     async def get(self, principal: Principal, execution_id: UUID) -> ExecutionView:
-        return _found(await self._reader.get(execution_id, scope_department(principal)))
+        scope = scope_department(principal)
+        return _found(await self._reader.get(execution_id, scope, viewer_of(principal)))
 
     async def steps(self, principal: Principal, execution_id: UUID) -> list[StepDetail]:
-        return _found(await self._reader.steps(execution_id, scope_department(principal)))
+        scope = scope_department(principal)
+        return _found(await self._reader.steps(execution_id, scope, viewer_of(principal)))
 
     async def job(self, principal: Principal, execution_id: UUID) -> JobView:
         return _found(await self._reader.job(execution_id, scope_department(principal)))
@@ -218,6 +235,12 @@ class ExecutionAdmin:
             ]
         )
         return view
+
+
+def viewer_of(principal: Principal) -> UUID | None:
+    """The user whose executions alone the principal may read: an OPERATOR's own (started, or
+    with a task assigned to it); ``None`` (the whole department scope) for the other roles."""
+    return principal.user_id if principal.role is Role.OPERATOR else None
 
 
 def _found(value: T | None) -> T:

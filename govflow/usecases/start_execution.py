@@ -52,6 +52,8 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
 
 class StartResult(msgspec.Struct, frozen=True, kw_only=True):
     execution_id: UUID
+    workflow_id: UUID
+    """The workflow started (a start may name it by name)."""
     first_step_id: UUID | None
     created: bool
     """False when the caller's idempotency key gave the execution it started before."""
@@ -169,7 +171,11 @@ def _replayed(taken: KeyTaken, workflow_id: UUID, inputs: Mapping[str, Any]) -> 
     if taken.workflow_id != workflow_id or not same_inputs:
         raise IdempotencyKeyReused
     return StartResult(
-        execution_id=taken.execution_id, first_step_id=None, created=False, status=taken.status
+        execution_id=taken.execution_id,
+        workflow_id=taken.workflow_id,
+        first_step_id=None,
+        created=False,
+        status=taken.status,
     )
 
 

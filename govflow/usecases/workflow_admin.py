@@ -5,7 +5,8 @@ An upload is validated exactly as ``govflow workflows load`` validates a file
 (:func:`~govflow.usecases.workflows.validate_workflow_files`), in a thread of the off-loop pool so
 that an expensive file never stalls the event loop; the same content is a no-op, new content
 adds a version. A non-ADMIN may only upload a workflow of their own department, and may
-not take over a workflow name another department owns.
+not take over a workflow name another department owns. An OPERATOR lists only the workflows it
+may start: its own department's active ones.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from govflow.usecases.errors import ConflictError, NotFoundError
 from govflow.usecases.off_loop import run_off_loop
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports_workflows import WorkflowStore, WorkflowStoreError
-from govflow.usecases.principal import Principal, scope_department
+from govflow.usecases.principal import Principal, Role, scope_department
 from govflow.usecases.workflow_views import (
     UploadResult,
     ValidationResult,
@@ -92,6 +93,12 @@ class WorkflowAdmin:
     async def search(
         self, principal: Principal, where: WorkflowFilter, page: PageRequest
     ) -> Page[WorkflowView]:
+        """Workflows in the caller's department (every one for an ADMIN); for an OPERATOR the
+        active ones only (``active=false`` finds none)."""
+        if principal.role is Role.OPERATOR:
+            if where.active is False:
+                return Page(items=[], total=0, request=page)
+            where = msgspec.structs.replace(where, active=True)
         return await self._store.search(where, page, scope_department(principal))
 
     async def get(self, principal: Principal, workflow_id: UUID) -> WorkflowDetail:

@@ -1,5 +1,7 @@
 """Reading executions for the API: lists, detail, steps with attempts, queue state, runnable
-steps. Every query is restricted to a department scope in SQL (``None``: every department).
+steps. Every query is restricted to a department scope in SQL (``None``: every department);
+the lists, details and steps also to a ``viewer`` when one is given: the executions that user
+started, or has a task assigned in (an OPERATOR's reads).
 Rows become the views through ``msgspec.convert``, so a status read is its enum member.
 
 The statuses the queries ask about are parameters bound from the enums' named groups: these
@@ -43,7 +45,9 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
    AND ($5::uuid IS NULL OR e.department_id = $5)
    AND ($6::timestamptz IS NULL OR e.created_at >= $6)
    AND ($7::timestamptz IS NULL OR e.created_at <= $7)
- ORDER BY e.created_at DESC, e.id LIMIT $8 OFFSET $9
+   AND ($8::uuid IS NULL OR e.created_by = $8 OR EXISTS (
+        SELECT 1 FROM human_tasks t WHERE t.execution_id = e.id AND t.assignee_id = $8))
+ ORDER BY e.created_at DESC, e.id LIMIT $9 OFFSET $10
 """
 _COUNT = """
 SELECT count(*)
@@ -56,6 +60,8 @@ SELECT count(*)
    AND ($5::uuid IS NULL OR e.department_id = $5)
    AND ($6::timestamptz IS NULL OR e.created_at >= $6)
    AND ($7::timestamptz IS NULL OR e.created_at <= $7)
+   AND ($8::uuid IS NULL OR e.created_by = $8 OR EXISTS (
+        SELECT 1 FROM human_tasks t WHERE t.execution_id = e.id AND t.assignee_id = $8))
 """
 """The filter of :data:`_LIST`, counted: run only for a page beyond the last."""
 _DETAIL = """
@@ -73,6 +79,8 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
   JOIN workflows w ON w.id = e.workflow_id
   JOIN workflow_versions v ON v.id = e.workflow_version_id
  WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+   AND ($3::uuid IS NULL OR e.created_by = $3 OR EXISTS (
+        SELECT 1 FROM human_tasks t WHERE t.execution_id = e.id AND t.assignee_id = $3))
 """
 _STEPS = """
 SELECT s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
@@ -80,9 +88,16 @@ SELECT s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attemp
        s.finished_at, s.wait_reason
   FROM execution_steps s JOIN executions e ON e.id = s.execution_id
  WHERE s.execution_id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+   AND ($3::uuid IS NULL OR e.created_by = $3 OR EXISTS (
+        SELECT 1 FROM human_tasks t WHERE t.execution_id = e.id AND t.assignee_id = $3))
  ORDER BY s.position
 """
-_VISIBLE = "SELECT 1 FROM executions WHERE id = $1 AND ($2::uuid IS NULL OR department_id = $2)"
+_VISIBLE = """
+SELECT 1 FROM executions e
+ WHERE e.id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
+   AND ($3::uuid IS NULL OR e.created_by = $3 OR EXISTS (
+        SELECT 1 FROM human_tasks t WHERE t.execution_id = e.id AND t.assignee_id = $3))
+"""
 _ATTEMPTS = """
 SELECT execution_step_id, attempt, fencing_token, worker, started_at, finished_at, outcome,
        output::text AS output, error::text AS error
@@ -132,9 +147,13 @@ def _step(row: asyncpg.Record) -> StepView:
 
 
 async def list_executions(
-    conn: asyncpg.Connection, where: ExecutionFilter, page: PageRequest, scope: UUID | None
+    conn: asyncpg.Connection,
+    where: ExecutionFilter,
+    page: PageRequest,
+    scope: UUID | None,
+    viewer: UUID | None = None,
 ) -> Page[ExecutionSummary]:
-    """One page of executions, newest first."""
+    """One page of executions, newest first (only ``viewer``'s when given)."""
     args = (
         scope,
         where.status.value if where.status else None,
@@ -143,6 +162,7 @@ async def list_executions(
         where.department_id,
         where.created_from,
         where.created_to,
+        viewer,
     )
     rows = await conn.fetch(_LIST, *args, page.limit, page.offset)
     total = rows[0]["total"] if rows else int(await conn.fetchval(_COUNT, *args))
@@ -150,10 +170,10 @@ async def list_executions(
 
 
 async def execution_view(
-    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None
+    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None, viewer: UUID | None = None
 ) -> ExecutionView | None:
     """The execution and its steps, in one statement."""
-    row = await conn.fetchrow(_DETAIL, execution_id, scope)
+    row = await conn.fetchrow(_DETAIL, execution_id, scope, viewer)
     if row is None:
         return None
     data = {k: row[k] for k in ExecutionSummary.__struct_fields__}
@@ -164,11 +184,11 @@ async def execution_view(
 
 
 async def steps_with_attempts(
-    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None
+    conn: asyncpg.Connection, execution_id: UUID, scope: UUID | None, viewer: UUID | None = None
 ) -> list[StepDetail] | None:
     """The execution's steps, each with its attempts; ``None`` when not in the scope."""
-    rows = await conn.fetch(_STEPS, execution_id, scope)
-    if not rows and await conn.fetchval(_VISIBLE, execution_id, scope) is None:
+    rows = await conn.fetch(_STEPS, execution_id, scope, viewer)
+    if not rows and await conn.fetchval(_VISIBLE, execution_id, scope, viewer) is None:
         return None
     attempts: dict[UUID, list[AttemptView]] = {row["id"]: [] for row in rows}
     for attempt in await conn.fetch(_ATTEMPTS, list(attempts)):
@@ -224,18 +244,26 @@ class PgExecutionReader:
         self._queue_name = queue_name
 
     async def search(
-        self, where: ExecutionFilter, page: PageRequest, scope: UUID | None
+        self,
+        where: ExecutionFilter,
+        page: PageRequest,
+        scope: UUID | None,
+        viewer: UUID | None = None,
     ) -> Page[ExecutionSummary]:
         async with self._pool.acquire() as conn:
-            return await list_executions(conn, where, page, scope)
+            return await list_executions(conn, where, page, scope, viewer)
 
-    async def get(self, execution_id: UUID, scope: UUID | None) -> ExecutionView | None:
+    async def get(
+        self, execution_id: UUID, scope: UUID | None, viewer: UUID | None = None
+    ) -> ExecutionView | None:
         async with self._pool.acquire() as conn:
-            return await execution_view(conn, execution_id, scope)
+            return await execution_view(conn, execution_id, scope, viewer)
 
-    async def steps(self, execution_id: UUID, scope: UUID | None) -> list[StepDetail] | None:
+    async def steps(
+        self, execution_id: UUID, scope: UUID | None, viewer: UUID | None = None
+    ) -> list[StepDetail] | None:
         async with self._pool.acquire() as conn:
-            return await steps_with_attempts(conn, execution_id, scope)
+            return await steps_with_attempts(conn, execution_id, scope, viewer)
 
     async def job(self, execution_id: UUID, scope: UUID | None) -> JobView | None:
         async with self._pool.acquire() as conn:

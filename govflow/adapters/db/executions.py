@@ -89,7 +89,10 @@ class PgExecutionWriter:
             )
             if row is not None:
                 return StartResult(
-                    execution_id=row["id"], first_step_id=row["first_step_id"], created=True
+                    execution_id=row["id"],
+                    workflow_id=new.workflow_id,
+                    first_step_id=row["first_step_id"],
+                    created=True,
                 )
             # The insert met the key's row, committed (ON CONFLICT waits for the other writer).
             existing = await conn.fetchrow(_EXISTING, new.idempotency_key, new.actor.user_id)

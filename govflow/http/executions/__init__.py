@@ -1,2 +1,2 @@
-"""``/workflow-executions`` and ``POST /workflows/{workflow_id}/executions``: start, read,
+"""``/workflow-executions`` and ``POST /workflows/{workflow}/executions``: start, read,
 operate (cancel, retry, resolve), wake up and recover executions."""

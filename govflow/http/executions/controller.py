@@ -1,17 +1,19 @@
-"""Execution endpoints. Reads and operator actions: ADMIN, MANAGER; starting: every role.
+"""Execution endpoints. Starting: every role; reads: every role, an OPERATOR its own
+executions only (those it started or has a task assigned in); operator actions: ADMIN, MANAGER.
 
 A non-ADMIN works within their own department: another department's workflow or execution is a
-404, in lists too.
+404, in lists too; so is, for an OPERATOR, an execution that is not its own.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from govflow.bootstrap import Container
@@ -36,6 +38,17 @@ from govflow.usecases.principal import Principal, Role
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 EVERYONE = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
+OPERATORS_OWN = [Role.OPERATOR]
+"""An OPERATOR reads only its own executions (see the module docstring)."""
+WorkflowRef = Annotated[
+    str,
+    PathParameter(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="The workflow's id, or its name (like `building-permit`).",
+    ),
+]
 
 
 def provide_executions(services: NamedDependency[Container]) -> ExecutionAdmin:
@@ -47,7 +60,7 @@ EXECUTIONS = {"executions": Provide(provide_executions, sync_to_thread=False)}
 
 
 @post(
-    "/workflows/{workflow_id:uuid}/executions",
+    "/workflows/{workflow:str}/executions",
     operation_id="startExecution",
     tags=["executions"],
     status_code=HTTP_201_CREATED,
@@ -58,18 +71,27 @@ EXECUTIONS = {"executions": Provide(provide_executions, sync_to_thread=False)}
     ),
 )
 async def start_execution(
-    workflow_id: FromPath[UUID],
+    workflow: WorkflowRef,
     data: JSONBody[StartIn],
     executions: NamedDependency[ExecutionAdmin],
     principal: NamedDependency[Principal],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Envelope[StartedView]]:
-    """Start the workflow's current version: 201, or 200 with the earlier execution when the
-    ``Idempotency-Key`` was used before for this workflow."""
-    started = await executions.start(principal, workflow_id, data.inputs, idempotency_key)
+    """Start the current version of the workflow named by id or by name: 201, or 200 with the
+    earlier execution when the ``Idempotency-Key`` was used before for this workflow. The
+    caller is recorded as the execution's ``created_by``."""
+    started = await executions.start(principal, _reference(workflow), data.inputs, idempotency_key)
     status = HTTP_201_CREATED if started.created else HTTP_200_OK
     message = "Execution created" if started.created else "Execution already exists"
     return Response(ok(started, message), status_code=status)
+
+
+def _reference(workflow: str) -> UUID | str:
+    """A workflow id when the path segment is one, else a workflow name."""
+    try:
+        return UUID(workflow)
+    except ValueError:
+        return workflow
 
 
 class ExecutionsController(Controller):
@@ -77,7 +99,7 @@ class ExecutionsController(Controller):
     tags = ["executions"]
     dependencies = EXECUTIONS
 
-    @get("/", operation_id="listExecutions", **roles(*MANAGERS))
+    @get("/", operation_id="listExecutions", **roles(*EVERYONE, own_only=OPERATORS_OWN))
     async def list_executions(
         self,
         executions: NamedDependency[ExecutionAdmin],
@@ -91,7 +113,8 @@ class ExecutionsController(Controller):
         page: FromQuery[int] = 1,
         limit: FromQuery[int] = 20,
     ) -> PagedEnvelope[ExecutionSummary]:
-        """Newest first; filters by status, workflow (id or name), department, creation time."""
+        """Newest first; filters by status, workflow (id or name), department, creation time.
+        An OPERATOR sees its own executions only."""
         where = ExecutionFilter(
             status=status,
             workflow_id=workflow_id,
@@ -102,7 +125,11 @@ class ExecutionsController(Controller):
         )
         return paged(await executions.search(principal, where, PageRequest(page, limit)))
 
-    @get("/{execution_id:uuid}", operation_id="getExecution", **roles(*MANAGERS))
+    @get(
+        "/{execution_id:uuid}",
+        operation_id="getExecution",
+        **roles(*EVERYONE, own_only=OPERATORS_OWN),
+    )
     async def get_execution(
         self,
         execution_id: FromPath[UUID],
@@ -112,7 +139,11 @@ class ExecutionsController(Controller):
         """The execution with its inputs, error and steps."""
         return ok(await executions.get(principal, execution_id))
 
-    @get("/{execution_id:uuid}/steps", operation_id="listExecutionSteps", **roles(*MANAGERS))
+    @get(
+        "/{execution_id:uuid}/steps",
+        operation_id="listExecutionSteps",
+        **roles(*EVERYONE, own_only=OPERATORS_OWN),
+    )
     async def list_steps(
         self,
         execution_id: FromPath[UUID],

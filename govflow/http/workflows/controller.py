@@ -1,4 +1,7 @@
-"""``/workflows`` endpoints (ADMIN, MANAGER; a MANAGER works within their own department)."""
+"""``/workflows`` endpoints (ADMIN, MANAGER; a MANAGER works within their own department).
+
+An OPERATOR may list the workflows it may start (its department's active ones).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from govflow.usecases.workflow_views import (
 )
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
+EVERYONE = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
 NameFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=100)]
 VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
@@ -61,7 +65,7 @@ class WorkflowsController(Controller):
     dependencies = {"workflows": Provide(provide_workflows, sync_to_thread=False)}
     exception_handlers = {SpecError: spec_error}
 
-    @get("/", operation_id="listWorkflows", **roles(*MANAGERS))
+    @get("/", operation_id="listWorkflows", **roles(*EVERYONE))
     async def list_workflows(
         self,
         workflows: NamedDependency[WorkflowAdmin],
@@ -73,7 +77,8 @@ class WorkflowsController(Controller):
         limit: FromQuery[int] = 20,
     ) -> PagedEnvelope[WorkflowView]:
         """Workflows by name; ``name`` matches name or title. A MANAGER sees their own
-        department's only."""
+        department's only, an OPERATOR their own department's active ones (those it may
+        start)."""
         where = WorkflowFilter(active=active, department_id=department_id, name=name)
         return paged(await workflows.search(principal, where, PageRequest(page, limit)))
 

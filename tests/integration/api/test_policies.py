@@ -48,6 +48,7 @@ TARGETS: dict[str, Target] = {
     "user_id": _user_in,
     "department_id": _department,
     "workflow_id": _workflow_in,
+    "workflow": _workflow_in,
     "execution_id": _execution_in,
     "version": lambda api, department: _constant("1"),
     "step_key": lambda api, department: _constant(HELLO_STEP),
@@ -55,7 +56,7 @@ TARGETS: dict[str, Target] = {
 }
 """Path parameter -> a factory of an object in a department."""
 
-SCOPED = {"department_id", "workflow_id", "execution_id"}
+SCOPED = {"department_id", "workflow_id", "workflow", "execution_id"}
 """Path parameters naming objects that belong to a department (404 for other departments)."""
 
 BODIES: dict[str, object] = {
@@ -117,7 +118,10 @@ async def test_authorization_matrix(api: ApiHarness, case: RouteCase) -> None:
                 continue
             assert status not in (401, 403), (case, role, department, status)
             scoped = any(name in SCOPED for name in case.params)
-            if scoped and department == "B" and role != "ADMIN":
+            if scoped and role in {r.value for r in policy.own_only}:
+                # The object is not the caller's own (a factory made it): hidden everywhere.
+                assert status == 404, (case, role, department, status)
+            elif scoped and department == "B" and role != "ADMIN":
                 assert status == 404, (case, role, department, status)
             elif any(name in TARGETS for name in case.params):
                 assert status != 404, (case, role, department, status)
