@@ -28,6 +28,7 @@ from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
 from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
+from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
@@ -81,6 +82,8 @@ class Container:
     the store that saves loaded files."""
     execution_reader: PgExecutionReader
     """Executions as the API and the CLI read them."""
+    tasks: PgTaskStore
+    """Human tasks: read, and decided on (with their execution locked)."""
     extras: Mapping[str, object] = field(default_factory=dict)
 
     async def migrations(self) -> tuple[list[str], list[str]]:
@@ -227,6 +230,7 @@ async def container(
             departments=PgDepartmentStatus(db.pool),
             workflows=PgWorkflowAdmin(db),
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),
+            tasks=PgTaskStore(db.pool),
         )
     finally:
         if not worker:

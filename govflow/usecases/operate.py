@@ -25,6 +25,7 @@ from govflow.core.engine import (
     Decision,
     Event,
     ExecutionDecision,
+    FailExecution,
     OperatorMarkDone,
     OperatorRetry,
     OperatorSkip,
@@ -41,7 +42,7 @@ from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.errors import ConflictError, NotFoundError
 from govflow.usecases.ports import StepQueue
-from govflow.usecases.translate import EXECUTION, STEP, entity_type, jsonable
+from govflow.usecases.translate import EXECUTION, STEP, entity_type, error_payload, jsonable
 
 
 class StepSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +72,8 @@ class StepChange(msgspec.Struct, frozen=True, kw_only=True):
     from_status: StepStatus
     status: StepStatus
     output: Mapping[str, Any] | None = None
+    error: Mapping[str, Any] | None = None
+    """The step's error, when the decision fails it (a rejected human task)."""
     reset_attempts: bool = False
     runnable_now: bool = False
     cancel_human_task: bool = False
@@ -87,6 +90,8 @@ class ExecutionChange(msgspec.Struct, frozen=True, kw_only=True):
     execution_status: ExecutionStatus | None
     steps: tuple[StepChange, ...]
     audit: tuple[AuditEntry, ...]
+    error: Mapping[str, Any] | None = None
+    """The execution's error, when the decision fails it."""
 
 
 class LockedExecution(Protocol):
@@ -115,7 +120,8 @@ class OperatorResult(msgspec.Struct, frozen=True, kw_only=True):
     woken: list[UUID] = msgspec.field(default_factory=list)
 
 
-def _state(snapshot: ExecutionSnapshot, step: StepSnapshot) -> StepState:
+def step_state(snapshot: ExecutionSnapshot, step: StepSnapshot) -> StepState:
+    """What the engine decides on for ``step`` of the locked execution."""
     return StepState(
         execution_status=snapshot.status,
         step_status=step.status,
@@ -162,11 +168,14 @@ def _step_changes(
 ) -> list[StepChange]:
     """The changes ``decision`` makes to ``step`` (and to the next step, when it goes on)."""
     output: Mapping[str, Any] | None = None
+    error: Mapping[str, Any] | None = None
     reset = runnable = cancel_task = go_on = False
     for command in decision.commands:
         match command:
             case RecordOutput(output=recorded):
                 output = recorded
+            case FailExecution(error=failed):
+                error = error_payload(failed)
             case ResetAttempts():
                 reset = True
             case ScheduleRetry():
@@ -185,6 +194,7 @@ def _step_changes(
             from_status=step.status,
             status=decision.step_status,
             output=output,
+            error=error,
             reset_attempts=reset,
             runnable_now=runnable,
             cancel_human_task=cancel_task,
@@ -263,14 +273,17 @@ def _cancel_change(
     )
 
 
-def _step_change(
+def step_change(
     snapshot: ExecutionSnapshot, step: StepSnapshot, decision: Decision, actor: Actor, reason: str
 ) -> ExecutionChange:
+    """The engine's ``decision`` on ``step`` as the port carries it out, audited as ``actor``."""
+    steps = tuple(_step_changes(snapshot, step, decision))
     return ExecutionChange(
         execution_from=snapshot.status,
         execution_status=decision.execution_status,
-        steps=tuple(_step_changes(snapshot, step, decision)),
+        steps=steps,
         audit=tuple(_audit(decision.commands, snapshot, step, actor, reason)),
+        error=steps[0].error,
     )
 
 
@@ -290,8 +303,8 @@ async def retry_execution(
         if snapshot.status is not ExecutionStatus.FAILED or not failed:
             raise ConflictError(f"execution is {snapshot.status}: only a FAILED one can be retried")
         step = failed[0]
-        decision = _decide(_state(snapshot, step), OperatorRetry(reason))
-        change = _step_change(snapshot, step, decision, actor, reason)
+        decision = _decide(step_state(snapshot, step), OperatorRetry(reason))
+        change = step_change(snapshot, step, decision, actor, reason)
         await locked.apply(change)
     woken = [c.step_id for c in change.steps if c.runnable_now]
     await queue.wake(woken)
@@ -331,8 +344,8 @@ async def resolve_step(
                 event = OperatorSkip(reason)
             case Resolution.MARK_DONE:
                 event = OperatorMarkDone(dict(output or {}), reason)
-        decision = _decide(_state(snapshot, step), event)
-        change = _step_change(snapshot, step, decision, actor, reason)
+        decision = _decide(step_state(snapshot, step), event)
+        change = step_change(snapshot, step, decision, actor, reason)
         await locked.apply(change)
     woken = [c.step_id for c in change.steps if c.runnable_now]
     if woken:

@@ -20,6 +20,10 @@ from govflow.usecases.operate import ExecutionChange, ExecutionSnapshot, StepSna
 QUERIES = load_queries("operations.sql")
 
 
+def _json(value: object) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
+
+
 class _Locked:
     def __init__(self, conn: asyncpg.Connection, snapshot: ExecutionSnapshot) -> None:
         self._conn = conn
@@ -39,6 +43,7 @@ class _Locked:
                 from_status=step.from_status.value,
                 status=step.status.value,
                 output=output,
+                error=_json(step.error),
                 reset_attempts=step.reset_attempts,
                 runnable_now=step.runnable_now,
             )
@@ -52,6 +57,7 @@ class _Locked:
                 execution_id=self.snapshot.execution_id,
                 from_status=change.execution_from.value,
                 status=change.execution_status.value,
+                error=_json(change.error),
             )
             if changed != "UPDATE 1":
                 raise ConflictError(f"the execution is no longer {change.execution_from}")
@@ -69,31 +75,35 @@ class PgExecutionControl:
         self, execution_id: UUID, department_scope: UUID | None
     ) -> AsyncIterator[_Locked | None]:
         async with self._pool.acquire() as conn, conn.transaction():
-            lock = QUERIES["lock_execution"]
-            row = await conn.fetchrow(
-                lock.sql, *lock.args({"execution_id": execution_id, "department": department_scope})
+            yield await lock_execution(conn, execution_id, department_scope)
+
+
+async def lock_execution(
+    conn: asyncpg.Connection, execution_id: UUID, department_scope: UUID | None
+) -> _Locked | None:
+    """The execution and its steps locked in ``conn``'s transaction (``None``: not found)."""
+    lock = QUERIES["lock_execution"]
+    row = await conn.fetchrow(
+        lock.sql, *lock.args({"execution_id": execution_id, "department": department_scope})
+    )
+    if row is None:
+        return None
+    steps = QUERIES["lock_steps"]
+    snapshot = ExecutionSnapshot(
+        execution_id=row["id"],
+        status=ExecutionStatus(row["status"]),
+        department_id=row["department_id"],
+        steps=[
+            StepSnapshot(
+                step_id=s["id"],
+                position=s["position"],
+                step_key=s["step_key"],
+                status=StepStatus(s["status"]),
+                attempt=s["attempt"],
+                attempt_started=s["attempt_started"],
+                idempotency=Idempotency(s["idempotency"]) if s["idempotency"] else None,
             )
-            if row is None:
-                yield None
-                return
-            steps = QUERIES["lock_steps"]
-            snapshot = ExecutionSnapshot(
-                execution_id=row["id"],
-                status=ExecutionStatus(row["status"]),
-                department_id=row["department_id"],
-                steps=[
-                    StepSnapshot(
-                        step_id=s["id"],
-                        position=s["position"],
-                        step_key=s["step_key"],
-                        status=StepStatus(s["status"]),
-                        attempt=s["attempt"],
-                        attempt_started=s["attempt_started"],
-                        idempotency=Idempotency(s["idempotency"]) if s["idempotency"] else None,
-                    )
-                    for s in await conn.fetch(
-                        steps.sql, *steps.args({"execution_id": execution_id})
-                    )
-                ],
-            )
-            yield _Locked(conn, snapshot)
+            for s in await conn.fetch(steps.sql, *steps.args({"execution_id": execution_id}))
+        ],
+    )
+    return _Locked(conn, snapshot)

@@ -23,7 +23,7 @@ SELECT id, position, step_key, status, attempt, attempt_started, idempotency
 
 
 -- name: change_step
--- Step :step_id moves from :from_status to :status; :output is recorded when given; a fresh
+-- Step :step_id moves from :from_status to :status; :output and :error are recorded when given; a fresh
 -- attempt budget when :reset_attempts; claimable (and marked woken) now when :runnable_now. Its
 -- fencing token moves on and its lease ends, so a worker still holding it is refused.
 UPDATE execution_steps
@@ -35,7 +35,8 @@ UPDATE execution_steps
                           WHEN :status::varchar = 'PENDING' THEN NULL
                           ELSE finished_at END,
        fencing_token = fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL,
-       error = CASE WHEN :status::varchar = 'PENDING' THEN NULL ELSE error END,
+       error = CASE WHEN :status::varchar = 'PENDING' THEN NULL
+                    ELSE COALESCE(:error::jsonb, error) END,
        updated_at = now()
  WHERE id = :step_id::uuid AND status = :from_status::varchar;
 
@@ -51,11 +52,12 @@ UPDATE human_tasks
 
 -- name: change_execution
 -- The execution moves from :from_status to :status (finished when it ends; its error cleared
--- when it runs again).
+-- when it runs again, :error recorded when given).
 UPDATE executions
    SET status = :status::varchar,
        finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'CANCELED')
                           THEN now() END,
-       error = CASE WHEN :status::varchar = 'RUNNING' THEN NULL ELSE error END,
+       error = CASE WHEN :status::varchar = 'RUNNING' THEN NULL
+                    ELSE COALESCE(:error::jsonb, error) END,
        updated_at = now()
  WHERE id = :execution_id::uuid AND status = :from_status::varchar;

@@ -1,0 +1,179 @@
+"""The ``TaskStore`` port over PostgreSQL: a human task read as the lifecycle's
+:class:`~govflow.core.tasks.model.TaskState`, and a decision written only over the version it
+was decided on (``sql/tasks.sql``), in the transaction that also locks the task's execution and
+carries out the engine's decision for its step."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.operations import lock_execution
+from govflow.adapters.db.queries import load_queries
+from govflow.core.roles import Role
+from govflow.core.tasks.forms import FormField
+from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState
+from govflow.core.tasks.vocabulary import TaskStatus
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.errors import ConflictError
+from govflow.usecases.operate import LockedExecution
+from govflow.usecases.task_ports import StoredTask
+
+QUERIES = load_queries("tasks.sql")
+
+
+def _json(value: Any) -> Any:
+    """A jsonb column's value: asyncpg hands jsonb over as its text."""
+    return msgspec.json.decode(value) if isinstance(value, str) else value
+
+
+def _users(value: Any) -> tuple[UUID, ...]:
+    return tuple(UUID(str(user)) for user in _json(value) or ())
+
+
+def _party(role: str | None, department_id: UUID | None, users: Any) -> Party:
+    return Party(
+        users=_users(users),
+        role=None if role is None else Role(role),
+        department_id=department_id,
+    )
+
+
+def _form(value: Any) -> dict[str, FormField]:
+    """The task's form fields (a field's unset keys are stored as null by the step)."""
+    fields = _json(value) or {}
+    return msgspec.convert(
+        {
+            name: {key: item for key, item in field.items() if item is not None}
+            for name, field in fields.items()
+        },
+        dict[str, FormField],
+    )
+
+
+def stored_task(row: Mapping[str, Any]) -> StoredTask:
+    """A ``read_task`` row as the use case's task."""
+    reviewers = _party(row["reviewer_role"], row["reviewer_department_id"], row["reviewer_users"])
+    escalate = _json(row["escalate_to"])
+    policy = TaskPolicy(
+        reviewers=reviewers if reviewers.is_group or reviewers.users else None,
+        approvals=row["approvals_required"],
+        starter_cannot_approve=row["starter_cannot_approve"],
+        on_reject=OnReject(row["on_reject"]),
+        form=_form(row["form"]),
+        escalate_to=None if escalate is None else msgspec.convert(escalate, Party),
+    )
+    state = TaskState(
+        id=row["id"],
+        status=TaskStatus(row["status"]),
+        title=row["title"],
+        department_id=row["department_id"],
+        policy=policy,
+        step_bound=row["execution_step_id"] is not None,
+        created_by=row["created_by"],
+        started_by=row["started_by"],
+        offer=_party(row["assignee_role"], row["offer_department_id"], row["offer_users"]),
+        assignee_id=row["assignee_id"],
+        submitted_by=row["submitted_by"],
+        submitted_at=row["submitted_at"],
+        submission=_json(row["submission"]),
+        approvals=msgspec.convert(_json(row["approvals"]) or [], tuple[Approval, ...]),
+        rejections=row["rejections"],
+        rejection_reason=row["rejection_reason"],
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        due_at=row["due_at"],
+        overdue=row["overdue"],
+        escalated=row["escalated"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )
+    return StoredTask(
+        state=state,
+        execution_id=row["execution_id"],
+        step_id=row["execution_step_id"],
+        description=row["description"],
+        decision=row["decision"],
+        created_at=row["created_at"],
+    )
+
+
+def _encoded(value: Any) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
+
+
+class _Unit:
+    """One decision's transaction on a task."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, task: StoredTask, execution: LockedExecution | None
+    ) -> None:
+        self._conn = conn
+        self.task = task
+        self.execution = execution
+
+    async def write(self, after: TaskState, decision: str | None, audit: list[AuditEntry]) -> None:
+        query = QUERIES["write_task"]
+        status = await self._conn.execute(
+            query.sql,
+            *query.args(
+                {
+                    "task_id": after.id,
+                    "from_version": self.task.state.version,
+                    "status": after.status.value,
+                    "assignee_id": after.assignee_id,
+                    "submission": _encoded(
+                        None if after.submission is None else dict(after.submission)
+                    ),
+                    "submitted_by": after.submitted_by,
+                    "submitted_at": after.submitted_at,
+                    "approvals": _encoded(list(after.approvals)),
+                    "rejections": after.rejections,
+                    "rejection_reason": after.rejection_reason,
+                    "decision": decision,
+                    "decided_by": after.decided_by,
+                    "decided_at": after.decided_at,
+                    "due_at": after.due_at,
+                    "overdue": after.overdue,
+                    "escalated": after.escalated,
+                    "version": after.version,
+                }
+            ),
+        )
+        if status != "UPDATE 1":
+            raise ConflictError("the task was changed by another decision; read it again")
+        await append_audit(self._conn, audit)
+
+
+class PgTaskStore:
+    """The ``TaskStore`` port."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def _read(self, conn: asyncpg.Connection, task_id: UUID) -> StoredTask | None:
+        query = QUERIES["read_task"]
+        row = await conn.fetchrow(query.sql, *query.args({"task_id": task_id}))
+        return None if row is None else stored_task(row)
+
+    async def get(self, task_id: UUID) -> StoredTask | None:
+        async with self._pool.acquire() as conn:
+            return await self._read(conn, task_id)
+
+    @contextlib.asynccontextmanager
+    async def deciding(self, task_id: UUID) -> AsyncIterator[_Unit | None]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            task = await self._read(conn, task_id)
+            if task is None:
+                yield None
+                return
+            execution = None
+            if task.execution_id is not None:
+                execution = await lock_execution(conn, task.execution_id, None)
+            yield _Unit(conn, task, execution)

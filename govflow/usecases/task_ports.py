@@ -1,0 +1,56 @@
+"""What the human-task use cases need from storage: the task as stored, and a unit of work in
+which one decision on it is carried out (with its execution locked when it belongs to a step)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from govflow.core.tasks.model import TaskState
+from govflow.usecases.audit import AuditEntry
+from govflow.usecases.operate import LockedExecution
+
+
+class StoredTask(msgspec.Struct, frozen=True, kw_only=True):
+    """A task as stored: the lifecycle's state and where it belongs.
+
+    :ivar execution_id: the execution of the ``manual`` step that opened it (``None`` for a
+        standalone task).
+    :ivar step_id: that step.
+    :ivar decision: the word its decision recorded (``approved``, ``submitted``, ``rejected``).
+    """
+
+    state: TaskState
+    execution_id: UUID | None
+    step_id: UUID | None
+    description: str = ""
+    decision: str | None = None
+    created_at: datetime | None = None
+
+
+class TaskUnit(Protocol):
+    """One decision's transaction: the task as read, its execution locked (a step's task)."""
+
+    task: StoredTask
+    execution: LockedExecution | None
+
+    async def write(self, after: TaskState, decision: str | None, audit: list[AuditEntry]) -> None:
+        """Write ``after`` over the version the task was read at, and the audit entries;
+        ``ConflictError`` (nothing written) when another decision came first."""
+        ...
+
+
+class TaskStore(Protocol):
+    """Human tasks in storage."""
+
+    def deciding(self, task_id: UUID) -> contextlib.AbstractAsyncContextManager[TaskUnit | None]:
+        """A transaction for one decision on ``task_id`` (``None``: no such task)."""
+        ...
+
+    async def get(self, task_id: UUID) -> StoredTask | None:
+        """The task, as stored."""
+        ...

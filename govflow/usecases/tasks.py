@@ -1,0 +1,184 @@
+"""Acting on a human task: the lifecycle decides, the store writes it, the engine goes on.
+
+:func:`act_on_task` loads the task and the acting user, asks
+:func:`govflow.core.tasks.decide.decide_task`, and carries the decision out in one transaction:
+the task's new state (only over the version it was decided on: of concurrent decisions exactly
+one wins, the others get ``ConflictError``), its ``HUMAN_TASK_*`` audit records with the actor and
+the reason, and, when the decision ends a ``manual`` step's task, the engine's decision for the
+WAITING step: an approval (or a submit with no review) is the step's ``AttemptSucceeded`` with the
+output ``{decision, form, submitted_by, approved_by, comments}``; a rejection under
+``on_reject: fail`` is its ``AttemptFailedBusiness``. After the commit the next step is woken
+through the queue, so the execution goes on in a worker.
+
+Refusals of the lifecycle become the use-case errors the API maps: another department's task is
+``NotFoundError`` (as any other department's resource), a refused actor ``ForbiddenError``, an
+action the task's status does not allow ``FieldConflictError`` on ``status``, wrong input
+``InvalidInputError`` naming the field (``body.form.amount``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from govflow.core.engine import (
+    AttemptFailedBusiness,
+    AttemptSucceeded,
+    Event,
+    StepError,
+    decide,
+)
+from govflow.core.machines import IllegalTransition
+from govflow.core.statuses import StepStatus
+from govflow.core.tasks.decide import decide_task
+from govflow.core.tasks.model import (
+    CompleteStep,
+    FailStep,
+    RecordAudit,
+    TaskAction,
+    TaskActor,
+    TaskDecision,
+)
+from govflow.core.tasks.refusals import (
+    TaskActorRefusal,
+    TaskFormRefusal,
+    TaskInputRefusal,
+    TaskRefusal,
+)
+from govflow.usecases.access_errors import FieldConflictError, ForbiddenError
+from govflow.usecases.audit import Actor, AuditEntry
+from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.operate import ExecutionChange, step_change, step_state
+from govflow.usecases.ports import StepQueue
+from govflow.usecases.principal import Principal
+from govflow.usecases.task_ports import StoredTask, TaskStore, TaskUnit
+
+HUMAN_TASK = "human_task"
+"""The audit entity type of a task's records."""
+
+
+class TaskActed(msgspec.Struct, frozen=True, kw_only=True):
+    """The task after the action, and the steps woken for the execution to go on."""
+
+    task: StoredTask
+    woken: list[UUID] = msgspec.field(default_factory=list)
+
+
+def task_actor(principal: Principal) -> TaskActor:
+    """The signed-in user as the lifecycle sees them."""
+    return TaskActor(
+        user_id=principal.user_id, role=principal.role, department_id=principal.department_id
+    )
+
+
+def refusal_error(refusal: TaskRefusal) -> Exception:
+    """The use-case error a lifecycle refusal is answered with."""
+    if isinstance(refusal, TaskFormRefusal):
+        return InvalidInputError(
+            [(f"body.{problem.path}", problem.reason) for problem in refusal.problems]
+        )
+    if isinstance(refusal, TaskInputRefusal):
+        return InvalidInputError([(f"body.{refusal.field}", refusal.message)])
+    if isinstance(refusal, TaskActorRefusal):
+        if refusal.code == "other_department":
+            return NotFoundError("task not found")
+        return ForbiddenError(f"{refusal.field}: {refusal.message} ({refusal.code})")
+    return FieldConflictError(refusal.message, refusal.field, refusal.code)
+
+
+def _audit(
+    task: StoredTask, decision: TaskDecision, actor: Actor, step_key: str | None
+) -> list[AuditEntry]:
+    where: dict[str, Any] = {"task_id": str(task.state.id)}
+    if task.execution_id is not None:
+        where["execution_id"] = str(task.execution_id)
+    if step_key is not None:
+        where["step"] = step_key
+    return [
+        AuditEntry(
+            action=command.event,
+            actor=actor,
+            entity_type=HUMAN_TASK,
+            entity_id=str(task.state.id),
+            department_id=task.state.department_id,
+            reason=command.reason,
+            metadata={**where, **msgspec.to_builtins(dict(command.data))},
+        )
+        for command in decision.commands
+        if isinstance(command, RecordAudit)
+    ]
+
+
+def _step_event(decision: TaskDecision) -> tuple[Event | None, str | None]:
+    """The engine event the decision asks of the task's step, and the word it records."""
+    for command in decision.commands:
+        match command:
+            case CompleteStep(output=output):
+                return AttemptSucceeded(msgspec.to_builtins(output)), output.decision
+            case FailStep(code=code, message=message):
+                return AttemptFailedBusiness(StepError(code, message)), "rejected"
+    return None, None
+
+
+def _step_change(
+    unit: TaskUnit, event: Event, actor: Actor, reason: str, now: datetime
+) -> ExecutionChange:
+    """The engine's decision on the task's WAITING step, as the execution's change."""
+    locked = unit.execution
+    if locked is None:
+        raise ConflictError("the task's execution is gone")
+    snapshot = locked.snapshot
+    steps = [step for step in snapshot.steps if step.step_id == unit.task.step_id]
+    if not steps or steps[0].status is not StepStatus.WAITING:
+        raise ConflictError("the task's step no longer waits for it")
+    try:
+        decision = decide(step_state(snapshot, steps[0]), event, now)
+    except IllegalTransition as exc:
+        raise ConflictError(str(exc)) from None
+    return step_change(snapshot, steps[0], decision, actor, reason)
+
+
+def _step_key(unit: TaskUnit) -> str | None:
+    if unit.execution is None:
+        return None
+    for step in unit.execution.snapshot.steps:
+        if step.step_id == unit.task.step_id:
+            return step.step_key
+    return None
+
+
+async def act_on_task(
+    store: TaskStore,
+    queue: StepQueue,
+    task_id: UUID,
+    action: TaskAction,
+    principal: Principal,
+    *,
+    now: datetime | None = None,
+) -> TaskActed:
+    """Carry out ``action`` by ``principal`` on task ``task_id`` (see the module's docstring)."""
+    moment = now or datetime.now(UTC)
+    actor = principal.actor()
+    async with store.deciding(task_id) as unit:
+        if unit is None:
+            raise NotFoundError("task not found")
+        try:
+            decision = decide_task(unit.task.state, action, task_actor(principal), moment)
+        except TaskRefusal as refusal:
+            raise refusal_error(refusal) from None
+        event, word = _step_event(decision)
+        reason = getattr(action, "reason", "") or getattr(action, "comment", "") or ""
+        change = None if event is None else _step_change(unit, event, actor, reason, moment)
+        await unit.write(decision.state, word, _audit(unit.task, decision, actor, _step_key(unit)))
+        if change is not None and unit.execution is not None:
+            await unit.execution.apply(change)
+        after = msgspec.structs.replace(
+            unit.task, state=decision.state, decision=word or unit.task.decision
+        )
+    woken = [] if change is None else [c.step_id for c in change.steps if c.runnable_now]
+    if woken:
+        await queue.wake(woken)
+    return TaskActed(task=after, woken=woken)
