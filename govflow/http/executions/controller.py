@@ -136,7 +136,7 @@ class ExecutionsController(Controller):
         executions: NamedDependency[ExecutionAdmin],
         principal: NamedDependency[Principal],
     ) -> Envelope[ExecutionView]:
-        """The execution with its inputs, error and steps."""
+        """The execution with its inputs, error and steps (an OPERATOR's own only)."""
         return ok(await executions.get(principal, execution_id))
 
     @get(
@@ -150,7 +150,8 @@ class ExecutionsController(Controller):
         executions: NamedDependency[ExecutionAdmin],
         principal: NamedDependency[Principal],
     ) -> Envelope[list[StepDetail]]:
-        """The steps in order, each with every attempt it had."""
+        """The steps in order, each with every attempt it had (an OPERATOR's own execution
+        only)."""
         return ok(await executions.steps(principal, execution_id))
 
     @get("/{execution_id:uuid}/job", operation_id="getExecutionJob", **roles(*MANAGERS))
