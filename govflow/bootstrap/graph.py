@@ -230,7 +230,7 @@ async def container(
             departments=PgDepartmentStatus(db.pool),
             workflows=PgWorkflowAdmin(db),
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),
-            tasks=PgTaskStore(db.pool),
+            tasks=PgTaskStore(db),
         )
     finally:
         if not worker:

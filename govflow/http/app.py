@@ -40,6 +40,7 @@ from govflow.http.observability import AccessLog, response_headers
 from govflow.http.openapi_contract import ClosedStructSchemaPlugin
 from govflow.http.options import full_allow_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
+from govflow.http.tasks.controller import TasksController
 from govflow.http.users.controller import UsersController
 from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
@@ -53,6 +54,7 @@ ROUTE_HANDLERS: list[Any] = [
     AuditLogsController,
     WorkflowsController,
     ExecutionsController,
+    TasksController,
     start_execution,
     ActionsController,
 ]

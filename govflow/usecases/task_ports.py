@@ -10,9 +10,12 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.model import TaskState
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.operate import LockedExecution
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.principal import Principal
 
 
 class StoredTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +33,20 @@ class StoredTask(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
     decision: str | None = None
     created_at: datetime | None = None
+
+
+class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which tasks a list shows.
+
+    :ivar assigned_to_me: only the caller's.
+    :ivar eligible_for_me: only open tasks the caller may claim (offered to its role and/or
+        department, or to it by name).
+    """
+
+    assigned_to_me: bool = False
+    eligible_for_me: bool = False
+    status: HumanTaskStatus | None = None
+    execution_id: UUID | None = None
 
 
 class TaskUnit(Protocol):
@@ -53,4 +70,11 @@ class TaskStore(Protocol):
 
     async def get(self, task_id: UUID) -> StoredTask | None:
         """The task, as stored."""
+        ...
+
+    async def search(
+        self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest
+    ) -> tuple[list[StoredTask], int]:
+        """A page of the tasks in ``scope`` (every department: ``None``) that ``wanted`` keeps,
+        newest first, soft-deleted ones left out; and how many there are in all."""
         ...

@@ -12,10 +12,14 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.crud import paged
+from govflow.adapters.db.engine import Database
 from govflow.adapters.db.operations import lock_execution
 from govflow.adapters.db.queries import load_queries
+from govflow.adapters.db.tables import HumanTask
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState
@@ -23,7 +27,9 @@ from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import LockedExecution
-from govflow.usecases.task_ports import StoredTask
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.principal import Principal
+from govflow.usecases.task_ports import StoredTask, TaskFilter
 
 QUERIES = load_queries("tasks.sql")
 
@@ -151,11 +157,54 @@ class _Unit:
         await append_audit(self._conn, audit)
 
 
+def _scoped(scope: UUID | None) -> list[Any]:
+    if scope is None:
+        return []
+    return [(HumanTask.department_id == scope) | HumanTask.department_id.is_null()]
+
+
+def _filtered(caller: Principal, wanted: TaskFilter) -> list[Any]:
+    where: list[Any] = [HumanTask.status != TaskStatus.DELETED]
+    if wanted.status is not None:
+        where.append(HumanTask.status == wanted.status)
+    if wanted.execution_id is not None:
+        where.append(HumanTask.execution_id == wanted.execution_id)
+    if wanted.assigned_to_me:
+        where.append(HumanTask.assignee_id == caller.user_id)
+    if wanted.eligible_for_me:
+        by_name = WhereRaw("offer_users @> {}::jsonb", f'["{caller.user_id}"]')
+        role_fits = HumanTask.assignee_role.is_null() | (HumanTask.assignee_role == caller.role)
+        department_fits = HumanTask.offer_department_id.is_null() | (
+            HumanTask.offer_department_id == caller.department_id
+        )
+        offered = (
+            HumanTask.assignee_role.is_not_null() | HumanTask.offer_department_id.is_not_null()
+        )
+        where.append(HumanTask.status == TaskStatus.OPEN)
+        where.append(by_name | (offered & role_fits & department_fits))
+    return where
+
+
 class PgTaskStore:
     """The ``TaskStore`` port."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pool = db.pool
+
+    async def search(
+        self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest
+    ) -> tuple[list[StoredTask], int]:
+        where = [*_scoped(scope), *_filtered(caller, wanted)]
+        started_by = HumanTask.execution_id.created_by.as_alias("started_by")
+        query = (
+            HumanTask.select(*HumanTask.all_columns(), started_by)
+            .where(*where)
+            .order_by(HumanTask.created_at, ascending=False)
+            .order_by(HumanTask.id, ascending=False)
+        )
+        rows, total = await paged(self._db, query, HumanTask.count().where(*where), page)
+        return [stored_task(row) for row in rows], total
 
     async def _read(self, conn: asyncpg.Connection, task_id: UUID) -> StoredTask | None:
         query = QUERIES["read_task"]

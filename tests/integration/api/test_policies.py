@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from govflow.core.statuses import HumanTaskStatus
 from govflow.usecases.start_execution import StartRequest
 from tests.integration.api.conftest import ROLES, ApiHarness
 from tests.integration.api.routes import RouteCase, offline_app, route_cases
@@ -40,6 +41,19 @@ async def _execution_in(api: ApiHarness, department: str) -> str:
     return str(started.execution_id)
 
 
+async def _task_in(api: ApiHarness, department: str) -> str:
+    """A standalone task of the department, submitted, asking no review: every action the
+    matrix sends is refused by its status (409) or its department (404), never by role."""
+    async with api.services.db.pool.acquire() as conn:
+        task_id = await conn.fetchval(
+            "INSERT INTO human_tasks (department_id, title, status) "
+            "VALUES ($1, 'matrix', $2) RETURNING id",
+            api.departments[department],
+            HumanTaskStatus.SUBMITTED.value,
+        )
+    return str(task_id)
+
+
 async def _constant(value: str) -> str:
     return value
 
@@ -50,13 +64,14 @@ TARGETS: dict[str, Target] = {
     "workflow_id": _workflow_in,
     "workflow": _workflow_in,
     "execution_id": _execution_in,
+    "task_id": _task_in,
     "version": lambda api, department: _constant("1"),
     "step_key": lambda api, department: _constant(HELLO_STEP),
     "name": lambda api, department: _constant("notification"),
 }
 """Path parameter -> a factory of an object in a department."""
 
-SCOPED = {"department_id", "workflow_id", "workflow", "execution_id"}
+SCOPED = {"department_id", "workflow_id", "workflow", "execution_id", "task_id"}
 """Path parameters naming objects that belong to a department (404 for other departments)."""
 
 BODIES: dict[str, object] = {
@@ -66,6 +81,7 @@ BODIES: dict[str, object] = {
         "action": "skip",
         "reason": "matrix",
     },
+    "POST /tasks/{task_id}/reject": {"reason": "matrix"},
 }
 """A valid body for routes that refuse ``{}`` before they look the object up."""
 

@@ -1,0 +1,167 @@
+"""``/tasks`` endpoints: list, read, and the lifecycle's actions.
+
+Every role may call them; the task's lifecycle (``govflow/core/tasks``) decides who may take
+which action on which task: 403 names the rule (``four_eyes``, ``not_assignee``...), 409 an
+action the task's status does not allow (or a concurrent decision that came first), 422 a
+form field. Another department's task is a 404.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from govflow.bootstrap.api import Api
+from govflow.core.statuses import HumanTaskStatus
+from govflow.core.tasks.model import TaskAction
+from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.policy import ALL_ROLES, roles
+from govflow.http.tasks.schemas import ApproveIn, EmptyIn, RejectIn, ReleaseIn, SubmitIn
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.principal import Principal
+from govflow.usecases.task_ports import TaskFilter
+from govflow.usecases.task_views import Tasks, TaskView
+
+
+def _tasks(api: Api) -> Tasks:
+    return Tasks(api.services.tasks, api.services.queue)
+
+
+async def _act(api: Api, principal: Principal, task_id: UUID, action: TaskAction) -> TaskView:
+    return await _tasks(api).act(principal, task_id, action)
+
+
+class TasksController(Controller):
+    path = "/tasks"
+    tags = ["tasks"]
+
+    @get("/", operation_id="listTasks", **roles(*ALL_ROLES))
+    async def list_tasks(
+        self,
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+        assigned_to_me: FromQuery[bool] = False,
+        eligible_for_me: FromQuery[bool] = False,
+        status: FromQuery[HumanTaskStatus | None] = None,
+        execution_id: FromQuery[UUID | None] = None,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
+    ) -> PagedEnvelope[TaskView]:
+        """Tasks in the caller's department (every department for an ADMIN), newest first."""
+        wanted = TaskFilter(
+            assigned_to_me=assigned_to_me,
+            eligible_for_me=eligible_for_me,
+            status=status,
+            execution_id=execution_id,
+        )
+        return paged(await _tasks(api).search(principal, wanted, PageRequest(page, limit)))
+
+    @get("/{task_id:uuid}", operation_id="getTask", **roles(*ALL_ROLES))
+    async def get_task(
+        self,
+        task_id: FromPath[UUID],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """One task; another department's is a 404."""
+        return ok(await _tasks(api).get(principal, task_id))
+
+    @post(
+        "/{task_id:uuid}/claim",
+        operation_id="claimTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def claim_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[EmptyIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """Take an open task offered to the caller's role or department."""
+        return ok(await _act(api, principal, task_id, data.to_claim()), "Task claimed")
+
+    @post(
+        "/{task_id:uuid}/release",
+        operation_id="releaseTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def release_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[ReleaseIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """Give the task back to its offer (its assignee, or a manager)."""
+        return ok(await _act(api, principal, task_id, data.to_action()), "Task released")
+
+    @post(
+        "/{task_id:uuid}/start",
+        operation_id="startTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def start_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[EmptyIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """The assignee starts (or, after a rejection, restarts) the work."""
+        return ok(await _act(api, principal, task_id, data.to_start()), "Task started")
+
+    @post(
+        "/{task_id:uuid}/submit",
+        operation_id="submitTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def submit_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[SubmitIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """The assignee submits the form; with no review asked, the step completes."""
+        return ok(await _act(api, principal, task_id, data.to_action()), "Task submitted")
+
+    @post(
+        "/{task_id:uuid}/approve",
+        operation_id="approveTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def approve_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[ApproveIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """A reviewer approves; the last approval needed completes the step."""
+        return ok(await _act(api, principal, task_id, data.to_action()), "Task approved")
+
+    @post(
+        "/{task_id:uuid}/reject",
+        operation_id="rejectTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def reject_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[RejectIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """A reviewer sends the submission back with a reason (or fails the step)."""
+        return ok(await _act(api, principal, task_id, data.to_action()), "Task rejected")

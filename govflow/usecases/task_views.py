@@ -1,0 +1,136 @@
+"""Human tasks as the API and the CLI read them, and the task use cases behind ``/tasks``.
+
+Department scoping as everywhere: a MANAGER or OPERATOR sees its own department's tasks (and
+tasks of no department); another department's task is a 404. Soft-deleted tasks are hidden
+from lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from govflow.core.roles import Role
+from govflow.core.statuses import HumanTaskStatus
+from govflow.core.tasks.model import TaskAction
+from govflow.usecases.errors import NotFoundError
+from govflow.usecases.paging import Page, PageRequest
+from govflow.usecases.ports import StepQueue
+from govflow.usecases.principal import Principal, scope_department
+from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskStore
+from govflow.usecases.tasks import act_on_task
+
+
+class PartyView(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a task is offered to, or who reviews it."""
+
+    role: Role | None
+    department_id: UUID | None
+    users: list[UUID]
+
+
+class TaskView(msgspec.Struct, frozen=True, kw_only=True):
+    """One human task."""
+
+    id: UUID
+    title: str
+    description: str
+    status: HumanTaskStatus
+    department_id: UUID | None
+    execution_id: UUID | None
+    step_id: UUID | None
+    assignee_id: UUID | None
+    offered_to: PartyView
+    reviewers: PartyView | None
+    approvals_required: int
+    approved_by: list[UUID]
+    form: Mapping[str, Any]
+    submission: Mapping[str, Any] | None
+    submitted_by: UUID | None
+    submitted_at: datetime | None
+    decision: str | None
+    decided_by: UUID | None
+    rejections: int
+    rejection_reason: str | None
+    due_at: datetime | None
+    overdue: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    version: int
+
+
+def task_view(task: StoredTask) -> TaskView:
+    """The stored task as it is shown."""
+    state = task.state
+    reviewers = state.policy.reviewers
+    return TaskView(
+        id=state.id,
+        title=state.title,
+        description=task.description,
+        status=state.status,
+        department_id=state.department_id,
+        execution_id=task.execution_id,
+        step_id=task.step_id,
+        assignee_id=state.assignee_id,
+        offered_to=PartyView(
+            role=state.offer.role,
+            department_id=state.offer.department_id,
+            users=list(state.offer.users),
+        ),
+        reviewers=None
+        if reviewers is None
+        else PartyView(
+            role=reviewers.role, department_id=reviewers.department_id, users=list(reviewers.users)
+        ),
+        approvals_required=state.policy.approvals,
+        approved_by=[approval.by for approval in state.approvals],
+        form=msgspec.to_builtins(dict(state.policy.form)),
+        submission=None if state.submission is None else dict(state.submission),
+        submitted_by=state.submitted_by,
+        submitted_at=state.submitted_at,
+        decision=task.decision,
+        decided_by=state.decided_by,
+        rejections=state.rejections,
+        rejection_reason=state.rejection_reason,
+        due_at=state.due_at,
+        overdue=state.overdue,
+        created_at=task.created_at,
+        updated_at=state.updated_at,
+        version=state.version,
+    )
+
+
+def _visible(task: StoredTask, principal: Principal) -> bool:
+    scope = scope_department(principal)
+    return scope is None or task.state.department_id in (None, scope)
+
+
+class Tasks:
+    """The ``/tasks`` use cases."""
+
+    def __init__(self, store: TaskStore, queue: StepQueue) -> None:
+        self._store = store
+        self._queue = queue
+
+    async def search(
+        self, principal: Principal, wanted: TaskFilter, page: PageRequest
+    ) -> Page[TaskView]:
+        items, total = await self._store.search(
+            scope_department(principal), principal, wanted, page
+        )
+        return Page([task_view(item) for item in items], total, page)
+
+    async def get(self, principal: Principal, task_id: UUID) -> TaskView:
+        found = await self._store.get(task_id)
+        if found is None or not _visible(found, principal):
+            raise NotFoundError("task not found")
+        return task_view(found)
+
+    async def act(self, principal: Principal, task_id: UUID, action: TaskAction) -> TaskView:
+        """Carry ``action`` out (see :func:`govflow.usecases.tasks.act_on_task`)."""
+        acted = await act_on_task(self._store, self._queue, task_id, action, principal)
+        return task_view(acted.task)
