@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 
 from govflow.core.statuses import HumanTaskStatus
-from govflow.core.tasks.model import TaskState
+from govflow.core.tasks.model import TaskState, TaskUser
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.operate import LockedExecution
 from govflow.usecases.paging import PageRequest
@@ -70,6 +70,10 @@ class TaskStore(Protocol):
 
     async def get(self, task_id: UUID) -> StoredTask | None:
         """The task, as stored."""
+        ...
+
+    async def person(self, user_id: UUID) -> TaskUser | None:
+        """A user an action names (assign, delegate), as the lifecycle checks them."""
         ...
 
     async def search(

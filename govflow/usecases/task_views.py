@@ -16,8 +16,8 @@ import msgspec
 
 from govflow.core.roles import Role
 from govflow.core.statuses import HumanTaskStatus
-from govflow.core.tasks.model import TaskAction
-from govflow.usecases.errors import NotFoundError
+from govflow.core.tasks.model import Assign, Delegate, TaskAction
+from govflow.usecases.errors import InvalidInputError, NotFoundError
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.principal import Principal, scope_department
@@ -129,6 +129,30 @@ class Tasks:
         if found is None or not _visible(found, principal):
             raise NotFoundError("task not found")
         return task_view(found)
+
+    async def hand_over(
+        self,
+        principal: Principal,
+        task_id: UUID,
+        user_id: UUID,
+        reason: str,
+        *,
+        delegate: bool,
+    ) -> TaskView:
+        """Assign the task (a manager) or delegate it (its assignee) to ``user_id``.
+
+        The task is looked up first, so another department's task is a 404 whoever is named.
+        """
+        await self.get(principal, task_id)
+        target = await self._store.person(user_id)
+        if target is None:
+            raise InvalidInputError([("body.user_id", "no such user")])
+        action: TaskAction = (
+            Delegate(target=target, reason=reason)
+            if delegate
+            else Assign(target=target, reason=reason)
+        )
+        return await self.act(principal, task_id, action)
 
     async def act(self, principal: Principal, task_id: UUID, action: TaskAction) -> TaskView:
         """Carry ``action`` out (see :func:`govflow.usecases.tasks.act_on_task`)."""

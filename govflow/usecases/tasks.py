@@ -74,6 +74,10 @@ def task_actor(principal: Principal) -> TaskActor:
     )
 
 
+_BODY_FIELDS = {"target": "user_id"}
+"""The request field a refusal's field is given in, where their names differ."""
+
+
 def refusal_error(refusal: TaskRefusal) -> Exception:
     """The use-case error a lifecycle refusal is answered with."""
     if isinstance(refusal, TaskFormRefusal):
@@ -81,7 +85,8 @@ def refusal_error(refusal: TaskRefusal) -> Exception:
             [(f"body.{problem.path}", problem.reason) for problem in refusal.problems]
         )
     if isinstance(refusal, TaskInputRefusal):
-        return InvalidInputError([(f"body.{refusal.field}", refusal.message)])
+        field = _BODY_FIELDS.get(refusal.field, refusal.field)
+        return InvalidInputError([(f"body.{field}", f"{refusal.message} ({refusal.code})")])
     if isinstance(refusal, TaskActorRefusal):
         if refusal.code == "other_department":
             return NotFoundError("task not found")

@@ -19,10 +19,10 @@ from govflow.adapters.db.crud import paged
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.operations import lock_execution
 from govflow.adapters.db.queries import load_queries
-from govflow.adapters.db.tables import HumanTask
+from govflow.adapters.db.tables import HumanTask, User
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
-from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState
+from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState, TaskUser
 from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import ConflictError
@@ -191,6 +191,22 @@ class PgTaskStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pool = db.pool
+
+    async def person(self, user_id: UUID) -> TaskUser | None:
+        rows = await self._db.run(
+            User.select(User.id, User.role, User.department_id, User.is_active).where(
+                User.id == user_id
+            )
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return TaskUser(
+            user_id=row["id"],
+            role=Role(row["role"]),
+            department_id=row["department_id"],
+            active=row["is_active"],
+        )
 
     async def search(
         self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest

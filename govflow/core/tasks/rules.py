@@ -71,13 +71,20 @@ def require_eligible_claimer(task: TaskState, actor: TaskActor) -> None:
 
 
 def check_target(task: TaskState, target: TaskUser) -> None:
-    """Refuse an inactive target, one outside the offer or department, or the current assignee."""
+    """Refuse an inactive target, one outside the task's department (an ADMIN is in every one)
+    or its offer, or the current assignee."""
     if not target.active:
         raise TaskInputRefusal("target_inactive", "target", "the user is not active")
+    in_department = (
+        task.department_id is None
+        or target.role == Role.ADMIN
+        or target.department_id == task.department_id
+    )
+    eligible = in_department
     if task.offer.is_group:
-        eligible = task.offer.includes(target.user_id, target.role, target.department_id)
-    else:
-        eligible = task.department_id is None or target.department_id == task.department_id
+        eligible = in_department and task.offer.includes(
+            target.user_id, target.role, target.department_id
+        )
     if not eligible:
         raise TaskInputRefusal(
             "target_not_eligible", "target", "the user may not work on this task"

@@ -2,8 +2,8 @@
 
 Every role may call them; the task's lifecycle (``govflow/core/tasks``) decides who may take
 which action on which task: 403 names the rule (``four_eyes``, ``not_assignee``...), 409 an
-action the task's status does not allow (or a concurrent decision that came first), 422 a
-form field. Another department's task is a 404.
+action the task's status does not allow (or a concurrent decision that came first), 400 a
+form field or the user named. Another department's task is a 404.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.model import TaskAction
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.policy import ALL_ROLES, roles
-from govflow.http.tasks.schemas import ApproveIn, EmptyIn, RejectIn, ReleaseIn, SubmitIn
+from govflow.http.tasks.schemas import (
+    ApproveIn,
+    EmptyIn,
+    HandOverIn,
+    RejectIn,
+    ReleaseIn,
+    SubmitIn,
+)
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
 from govflow.usecases.task_ports import TaskFilter
@@ -85,6 +92,44 @@ class TasksController(Controller):
     ) -> Envelope[TaskView]:
         """Take an open task offered to the caller's role or department."""
         return ok(await _act(api, principal, task_id, data.to_claim()), "Task claimed")
+
+    @post(
+        "/{task_id:uuid}/assign",
+        operation_id="assignTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def assign_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[HandOverIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """A manager gives the task to one eligible user (a reassign if it had an assignee)."""
+        assigned = await _tasks(api).hand_over(
+            principal, task_id, data.user_id, data.reason, delegate=False
+        )
+        return ok(assigned, "Task assigned")
+
+    @post(
+        "/{task_id:uuid}/delegate",
+        operation_id="delegateTask",
+        status_code=HTTP_200_OK,
+        **roles(*ALL_ROLES),
+    )
+    async def delegate_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[HandOverIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskView]:
+        """The assignee hands the task to another eligible user."""
+        delegated = await _tasks(api).hand_over(
+            principal, task_id, data.user_id, data.reason, delegate=True
+        )
+        return ok(delegated, "Task delegated")
 
     @post(
         "/{task_id:uuid}/release",

@@ -4,6 +4,7 @@ refused; a refused action names the field (``body.form.amount``, ``status``)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 
@@ -28,6 +29,13 @@ class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def to_action(self) -> Release:
         return Release(reason=self.reason)
+
+
+class HandOverIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Who gets the task (an active user the task may be given to), and why."""
+
+    user_id: UUID
+    reason: Reason = ""
 
 
 class SubmitIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

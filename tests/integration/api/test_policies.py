@@ -82,6 +82,8 @@ BODIES: dict[str, object] = {
         "reason": "matrix",
     },
     "POST /tasks/{task_id}/reject": {"reason": "matrix"},
+    "POST /tasks/{task_id}/assign": {"user_id": str(uuid.UUID(int=1))},
+    "POST /tasks/{task_id}/delegate": {"user_id": str(uuid.UUID(int=1))},
 }
 """A valid body for routes that refuse ``{}`` before they look the object up."""
 

@@ -150,3 +150,36 @@ async def test_another_departments_task_is_a_404_and_refusals_name_the_field(
     seen = await api.client.get(f"/tasks/{task_id}", headers=api.headers("ADMIN", "B"))
     assert seen.status_code == 200
     assert seen.json()["data"]["version"] == 1
+
+
+async def test_a_manager_assigns_and_the_assignee_delegates(
+    api: ApiHarness, queue: CollectingQueue
+) -> None:
+    _, task_id = await _waiting_task(api, queue)
+    first, second = api.user("OPERATOR"), await api.add_user("OPERATOR", "A")
+    refused = await _post(api, "OPERATOR", f"/tasks/{task_id}/assign", {"user_id": str(second.id)})
+    assert refused.status_code == 403
+    assigned = await _post(
+        api, "MANAGER", f"/tasks/{task_id}/assign", {"user_id": str(first.id), "reason": "rota"}
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["data"]["assignee_id"] == str(first.id)
+    far = api.user("OPERATOR", "B")
+    ineligible = await api.client.post(
+        f"/tasks/{task_id}/delegate", json={"user_id": str(far.id)}, headers=first.headers
+    )
+    assert ineligible.status_code == 400
+    assert "body.user_id" in ineligible.text
+    unknown = await api.client.post(
+        f"/tasks/{task_id}/delegate", json={"user_id": str(UUID(int=3))}, headers=first.headers
+    )
+    assert unknown.status_code == 400
+    delegated = await api.client.post(
+        f"/tasks/{task_id}/delegate", json={"user_id": str(second.id)}, headers=first.headers
+    )
+    assert delegated.status_code == 200, delegated.text
+    assert delegated.json()["data"]["assignee_id"] == str(second.id)
+    started = await api.client.post(f"/tasks/{task_id}/start", json={}, headers=second.headers)
+    assert started.status_code == 200, started.text
+    actions = await api.audit_actions()
+    assert actions.index("HUMAN_TASK_ASSIGNED") < actions.index("HUMAN_TASK_DELEGATED")

@@ -89,6 +89,19 @@ def test_a_task_for_one_user_takes_any_active_member_of_its_department() -> None
         decide_task(task, Assign(target=stranger), MANAGER, NOW)
 
 
+def test_a_task_offered_to_a_role_takes_only_that_role_of_its_own_department() -> None:
+    task = task_in(TaskStatus.ASSIGNED, offer=Party(role=Role.OPERATOR))
+    assert decide_task(task, Delegate(target=COLLEAGUE), ASSIGNEE, NOW).state.assignee_id == (
+        COLLEAGUE_ID
+    )
+    stranger = TaskUser(user_id=OPERATOR_ID, role=Role.OPERATOR, department_id=OTHER_DEPT)
+    with pytest.raises(TaskInputRefusal, match="target_not_eligible"):
+        decide_task(task, Delegate(target=stranger), ASSIGNEE, NOW)
+    admin = TaskUser(user_id=OPERATOR_ID, role=Role.ADMIN, department_id=OTHER_DEPT)
+    with pytest.raises(TaskInputRefusal, match="target_not_eligible"):
+        decide_task(task, Assign(target=admin), MANAGER, NOW)
+
+
 def test_claim_and_release_follow_the_offer() -> None:
     task = task_in(TaskStatus.OPEN)
     claimed = decide_task(task, Claim(), OPERATOR, NOW)
