@@ -39,7 +39,7 @@ from govflow.core.engine import (
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import ExecutionStatus, StepStatus
-from govflow.usecases.audit import Actor, AuditEntry
+from govflow.usecases.audit import SYSTEM, Actor, AuditEntry
 from govflow.usecases.errors import ConflictError, NotFoundError
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.translate import EXECUTION, STEP, entity_type, error_payload, jsonable
@@ -92,6 +92,10 @@ class ExecutionChange(msgspec.Struct, frozen=True, kw_only=True):
     audit: tuple[AuditEntry, ...]
     error: Mapping[str, Any] | None = None
     """The execution's error, when the decision fails it."""
+    actor: Actor = SYSTEM
+    """Who decided: the audit records of what the port changes beyond ``audit`` (the
+    ``HUMAN_TASK_CANCELED`` of a canceled task) name them."""
+    reason: str | None = None
 
 
 class LockedExecution(Protocol):
@@ -270,6 +274,8 @@ def _cancel_change(
         execution_status=decision.execution_status,
         steps=tuple(steps),
         audit=tuple(audit),
+        actor=actor,
+        reason=reason or None,
     )
 
 

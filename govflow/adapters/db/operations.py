@@ -12,10 +12,13 @@ import msgspec
 
 from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.queries import load_queries
+from govflow.core.audit_events import AuditEvent
 from govflow.core.idempotency import Idempotency
-from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
+from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import ExecutionChange, ExecutionSnapshot, StepSnapshot
+from govflow.usecases.tasks import HUMAN_TASK
 
 QUERIES = load_queries("operations.sql")
 
@@ -34,7 +37,28 @@ class _Locked:
         status: str = await self._conn.execute(query.sql, *query.args(values))
         return status
 
+    async def _cancel_task(self, step_id: UUID, change: ExecutionChange) -> list[AuditEntry]:
+        query = QUERIES["cancel_human_task"]
+        rows = await self._conn.fetch(query.sql, *query.args({"step_id": step_id}))
+        return [
+            AuditEntry(
+                action=AuditEvent.HUMAN_TASK_CANCELED,
+                actor=change.actor,
+                entity_type=HUMAN_TASK,
+                entity_id=str(row["id"]),
+                department_id=row["department_id"],
+                reason=change.reason,
+                metadata={
+                    "execution_id": str(self.snapshot.execution_id),
+                    "from": row["previous"],
+                    "to": HumanTaskStatus.CANCELED.value,
+                },
+            )
+            for row in rows
+        ]
+
     async def apply(self, change: ExecutionChange) -> None:
+        tasks: list[AuditEntry] = []
         for step in change.steps:
             output = msgspec.json.encode(step.output).decode() if step.output else None
             changed = await self._run(
@@ -50,7 +74,7 @@ class _Locked:
             if changed != "UPDATE 1":
                 raise ConflictError(f"step {step.step_id} is no longer {step.from_status}")
             if step.cancel_human_task:
-                await self._run("cancel_human_task", step_id=step.step_id)
+                tasks.extend(await self._cancel_task(step.step_id, change))
         if change.execution_status is not None:
             changed = await self._run(
                 "change_execution",
@@ -61,7 +85,7 @@ class _Locked:
             )
             if changed != "UPDATE 1":
                 raise ConflictError(f"the execution is no longer {change.execution_from}")
-        await append_audit(self._conn, list(change.audit))
+        await append_audit(self._conn, [*change.audit, *tasks])
 
 
 class PgExecutionControl:

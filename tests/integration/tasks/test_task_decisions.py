@@ -17,6 +17,7 @@ from govflow.core.roles import Role
 from govflow.core.tasks.model import Approve, Claim, Reject, Start, Submit, TaskAction
 from govflow.usecases.access_errors import FieldConflictError, ForbiddenError
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.operate import cancel_execution
 from govflow.usecases.principal import Principal
 from govflow.usecases.start_execution import StartRequest
 from govflow.usecases.tasks import TaskActed, act_on_task
@@ -244,3 +245,29 @@ async def test_refusals_name_the_field_and_change_nothing(world: World) -> None:
     assert stored is not None
     assert stored.state.status == "SUBMITTED"
     assert (await world.execution(execution_id))[0] == "WAITING"
+
+
+async def test_canceling_the_execution_cancels_its_open_task_audited(world: World) -> None:
+    execution_id, task_id = await world.waiting_task()
+    await world.submitted(task_id)
+    boss = world.people["manager"]
+    await cancel_execution(
+        world.engine.control, execution_id, actor=boss.actor(), reason="withdrawn"
+    )
+    stored = await world.engine.tasks.get(task_id)
+    assert stored is not None
+    assert stored.state.status == "CANCELED"
+    async with world.engine.db.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT actor_email, reason, metadata->>'from' AS previous FROM audit_logs "
+            "WHERE entity_id = $1 AND action = 'HUMAN_TASK_CANCELED'",
+            str(task_id),
+        )
+    assert row is not None
+    assert (row["actor_email"], row["reason"], row["previous"]) == (
+        "boss@example.org",
+        "withdrawn",
+        "SUBMITTED",
+    )
+    with pytest.raises(FieldConflictError):
+        await world.act("manager", task_id, Approve())

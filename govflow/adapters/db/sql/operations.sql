@@ -42,12 +42,14 @@ UPDATE execution_steps
 
 
 -- name: cancel_human_task
--- The step's human task, if it has not ended, is canceled (its HUMAN_TASK_CANCELED audit record
--- comes with the execution's).
-UPDATE human_tasks
-   SET status = 'CANCELED', updated_at = now(), version = version + 1
- WHERE execution_step_id = :step_id::uuid
-   AND status NOT IN ('CLOSED', 'CANCELED', 'DELETED');
+-- The step's human task, if it has not ended, is canceled; returns it (and the status it had)
+-- for its HUMAN_TASK_CANCELED audit record.
+UPDATE human_tasks t
+   SET status = 'CANCELED', updated_at = now(), version = t.version + 1
+  FROM human_tasks before
+ WHERE t.execution_step_id = :step_id::uuid AND before.id = t.id
+   AND t.status NOT IN ('CLOSED', 'CANCELED', 'DELETED')
+RETURNING t.id, t.department_id, before.status AS previous;
 
 
 -- name: change_execution
