@@ -71,6 +71,8 @@ class AuditEvent(StrEnum):
     HUMAN_TASK_OVERDUE = "HUMAN_TASK_OVERDUE"
     """The task's deadline passed before it was decided."""
     HUMAN_TASK_ESCALATED = "HUMAN_TASK_ESCALATED"
+    HUMAN_TASK_COMMENTED = "HUMAN_TASK_COMMENTED"
+    """Someone who may see the task left a comment on it (the comment is the record's reason)."""
     """The task was handed or offered to its ``escalate_to`` after the deadline."""
     WORKFLOW_EXECUTION_RECOVERY_TRIGGERED = "WORKFLOW_EXECUTION_RECOVERY_TRIGGERED"
     """An ADMIN or MANAGER ran the stale-step recovery through the API."""

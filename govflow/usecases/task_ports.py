@@ -49,6 +49,17 @@ class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
     execution_id: UUID | None = None
 
 
+class TaskRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing that happened to a task: a decision or a comment, by whom, when, why."""
+
+    action: str
+    actor_id: UUID | None
+    actor_email: str | None
+    at: datetime
+    reason: str | None
+    data: dict[str, object]
+
+
 class TaskUnit(Protocol):
     """One decision's transaction: the task as read, its execution locked (a step's task)."""
 
@@ -70,6 +81,14 @@ class TaskStore(Protocol):
 
     async def get(self, task_id: UUID) -> StoredTask | None:
         """The task, as stored."""
+        ...
+
+    async def record(self, entries: list[AuditEntry]) -> None:
+        """Append audit entries about a task (a comment), in a transaction of their own."""
+        ...
+
+    async def records(self, task_id: UUID) -> list[TaskRecord]:
+        """The task's audit records, oldest first."""
         ...
 
     async def person(self, user_id: UUID) -> TaskUser | None:

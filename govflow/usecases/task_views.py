@@ -14,15 +14,18 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.roles import Role
 from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.model import Assign, Delegate, TaskAction
+from govflow.usecases.access_errors import FieldConflictError
+from govflow.usecases.audit import AuditEntry
 from govflow.usecases.errors import InvalidInputError, NotFoundError
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.principal import Principal, scope_department
-from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskStore
-from govflow.usecases.tasks import act_on_task
+from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskRecord, TaskStore
+from govflow.usecases.tasks import HUMAN_TASK, act_on_task
 
 
 class PartyView(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,6 +132,33 @@ class Tasks:
         if found is None or not _visible(found, principal):
             raise NotFoundError("task not found")
         return task_view(found)
+
+    async def comment(self, principal: Principal, task_id: UUID, text: str) -> TaskRecord:
+        """Leave a comment on a task the caller may see (not on a deleted one)."""
+        task = await self.get(principal, task_id)
+        if task.status == HumanTaskStatus.DELETED:
+            raise FieldConflictError("the task is deleted", "status", "invalid_state")
+        where = {"task_id": str(task_id)}
+        if task.execution_id is not None:
+            where["execution_id"] = str(task.execution_id)
+        entry = AuditEntry(
+            action=AuditEvent.HUMAN_TASK_COMMENTED,
+            actor=principal.actor(),
+            entity_type=HUMAN_TASK,
+            entity_id=str(task_id),
+            department_id=task.department_id,
+            request_id=principal.request_id,
+            reason=text,
+            metadata=where,
+        )
+        await self._store.record([entry])
+        records = await self._store.records(task_id)
+        return records[-1]
+
+    async def records(self, principal: Principal, task_id: UUID) -> list[TaskRecord]:
+        """The task's decisions and comments, oldest first."""
+        await self.get(principal, task_id)
+        return await self._store.records(task_id)
 
     async def hand_over(
         self,

@@ -29,7 +29,8 @@ from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import LockedExecution
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
-from govflow.usecases.task_ports import StoredTask, TaskFilter
+from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskRecord
+from govflow.usecases.tasks import HUMAN_TASK
 
 QUERIES = load_queries("tasks.sql")
 
@@ -191,6 +192,27 @@ class PgTaskStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pool = db.pool
+
+    async def record(self, entries: list[AuditEntry]) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await append_audit(conn, entries)
+
+    async def records(self, task_id: UUID) -> list[TaskRecord]:
+        query = QUERIES["task_records"]
+        rows = await self._pool.fetch(
+            query.sql, *query.args({"task_id": str(task_id), "entity_type": HUMAN_TASK})
+        )
+        return [
+            TaskRecord(
+                action=row["action"],
+                actor_id=row["actor_id"],
+                actor_email=row["actor_email"],
+                at=row["occurred_at"],
+                reason=row["reason"],
+                data=_json(row["metadata"]) or {},
+            )
+            for row in rows
+        ]
 
     async def person(self, user_id: UUID) -> TaskUser | None:
         rows = await self._db.run(

@@ -13,7 +13,7 @@ from uuid import UUID
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from govflow.bootstrap.api import Api
 from govflow.core.statuses import HumanTaskStatus
@@ -22,6 +22,7 @@ from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.policy import ALL_ROLES, roles
 from govflow.http.tasks.schemas import (
     ApproveIn,
+    CommentIn,
     EmptyIn,
     HandOverIn,
     RejectIn,
@@ -30,7 +31,7 @@ from govflow.http.tasks.schemas import (
 )
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
-from govflow.usecases.task_ports import TaskFilter
+from govflow.usecases.task_ports import TaskFilter, TaskRecord
 from govflow.usecases.task_views import Tasks, TaskView
 
 
@@ -76,6 +77,32 @@ class TasksController(Controller):
     ) -> Envelope[TaskView]:
         """One task; another department's is a 404."""
         return ok(await _tasks(api).get(principal, task_id))
+
+    @get("/{task_id:uuid}/records", operation_id="listTaskRecords", **roles(*ALL_ROLES))
+    async def list_task_records(
+        self,
+        task_id: FromPath[UUID],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[list[TaskRecord]]:
+        """The task's decisions and comments, oldest first."""
+        return ok(await _tasks(api).records(principal, task_id))
+
+    @post(
+        "/{task_id:uuid}/comment",
+        operation_id="commentTask",
+        status_code=HTTP_201_CREATED,
+        **roles(*ALL_ROLES),
+    )
+    async def comment_task(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[CommentIn],
+        api: NamedDependency[Api],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TaskRecord]:
+        """Leave a comment on the task (anyone who may see it)."""
+        return ok(await _tasks(api).comment(principal, task_id, data.text), "Comment recorded")
 
     @post(
         "/{task_id:uuid}/claim",

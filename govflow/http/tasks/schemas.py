@@ -38,6 +38,10 @@ class HandOverIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Reason = ""
 
 
+class CommentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    text: RequiredReason
+
+
 class SubmitIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The form's values, checked against the task's form fields."""
 

@@ -82,6 +82,7 @@ BODIES: dict[str, object] = {
         "reason": "matrix",
     },
     "POST /tasks/{task_id}/reject": {"reason": "matrix"},
+    "POST /tasks/{task_id}/comment": {"text": "matrix"},
     "POST /tasks/{task_id}/assign": {"user_id": str(uuid.UUID(int=1))},
     "POST /tasks/{task_id}/delegate": {"user_id": str(uuid.UUID(int=1))},
 }

@@ -183,3 +183,34 @@ async def test_a_manager_assigns_and_the_assignee_delegates(
     assert started.status_code == 200, started.text
     actions = await api.audit_actions()
     assert actions.index("HUMAN_TASK_ASSIGNED") < actions.index("HUMAN_TASK_DELEGATED")
+
+
+async def test_comments_and_decisions_are_the_tasks_records(
+    api: ApiHarness, queue: CollectingQueue
+) -> None:
+    _, task_id = await _waiting_task(api, queue)
+    await _submitted(api, task_id)
+    commented = await _post(
+        api, "MANAGER", f"/tasks/{task_id}/comment", {"text": "Is the plot plan attached?"}
+    )
+    assert commented.status_code == 201, commented.text
+    assert commented.json()["data"]["action"] == "HUMAN_TASK_COMMENTED"
+    empty = await _post(api, "MANAGER", f"/tasks/{task_id}/comment", {"text": ""})
+    assert empty.status_code == 400
+    far = await api.client.post(
+        f"/tasks/{task_id}/comment", json={"text": "hi"}, headers=api.headers("OPERATOR", "B")
+    )
+    assert far.status_code == 404
+    rejected = await _post(api, "MANAGER", f"/tasks/{task_id}/reject", {"reason": "no plan"})
+    assert rejected.status_code == 200, rejected.text
+    records = await api.client.get(f"/tasks/{task_id}/records", headers=api.headers("OPERATOR"))
+    assert records.status_code == 200, records.text
+    assert [(r["action"], r["reason"]) for r in records.json()["data"]] == [
+        ("HUMAN_TASK_CLAIMED", None),
+        ("HUMAN_TASK_STARTED", None),
+        ("HUMAN_TASK_SUBMITTED", None),
+        ("HUMAN_TASK_COMMENTED", "Is the plot plan attached?"),
+        ("HUMAN_TASK_REJECTED", "no plan"),
+    ]
+    hidden = await api.client.get(f"/tasks/{task_id}/records", headers=api.headers("MANAGER", "B"))
+    assert hidden.status_code == 404

@@ -17,6 +17,14 @@ SELECT t.id, t.execution_id, t.execution_step_id, t.department_id, t.title, t.de
  WHERE t.id = :task_id::uuid;
 
 
+-- name: task_records
+-- The audit records about task :task_id, oldest first.
+SELECT action, actor_id, actor_email, occurred_at, reason, metadata
+  FROM audit_logs
+ WHERE entity_type = :entity_type::varchar AND entity_id = :task_id::varchar
+ ORDER BY id;
+
+
 -- name: write_task
 -- The task after a decision, written only while it is still at :from_version.
 UPDATE human_tasks
