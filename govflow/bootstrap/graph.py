@@ -28,9 +28,9 @@ from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
 from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
-from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
+from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.metrics import PrometheusStepMetrics
 from govflow.adapters.outbound import guarded_client

@@ -48,4 +48,4 @@ def test_human_task_groups_partition() -> None:
     assert set(HumanTaskStatus) == (
         HumanTaskStatus.ACTIVE | HumanTaskStatus.TERMINAL | {HumanTaskStatus.APPROVED}
     )
-    assert HumanTaskStatus.LISTED == set(HumanTaskStatus) - {HumanTaskStatus.DELETED}
+    assert set(HumanTaskStatus) - {HumanTaskStatus.DELETED} == HumanTaskStatus.LISTED
