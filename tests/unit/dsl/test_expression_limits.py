@@ -300,3 +300,25 @@ def test_shared_parts_count_every_time_they_appear_in_a_value() -> None:
     with pytest.raises(ExpressionLimitError, match="once serialised"):
         render({"m": "{{ [[[1] * 1000] * 1000] * 1000 }}"}, CTX)
     assert len(render({"m": "{{ [[1] * 1000] * 1000 }}"}, CTX)["m"]) == 1000
+
+
+def test_the_serialised_size_counts_items_characters_keys_and_containers() -> None:
+    from govflow.core.expression_limits import check_value_size
+
+    budget = Budget(ExpressionLimits(max_value_size=10))
+    check_value_size(["abc", 1], budget)  # list 2+1, "abc" 3+1, 1 -> 8
+    check_value_size({"ab": "cd"}, budget)  # dict 1+1, "ab" 2+1, "cd" 2+1 -> 8
+    check_value_size(("abcdefg",), budget)  # tuple 1+1, "abcdefg" 7+1 -> 10, the cap
+    with pytest.raises(ExpressionLimitError, match="larger than 10 items"):
+        check_value_size(["abcdefgh"], budget)  # 1+1 + 8+1 -> 11
+    with pytest.raises(ExpressionLimitError):
+        check_value_size([None] * 9, budget)  # 9+1 + 9 -> 19
+    check_value_size([None] * 4, budget)  # 4+1 + 4 -> 9
+
+
+def test_walking_a_large_value_charges_the_budget() -> None:
+    from govflow.core.expression_limits import check_value_size
+
+    budget = Budget(ExpressionLimits(max_operations=10))
+    with pytest.raises(ExpressionLimitError, match="operations"):
+        check_value_size([[0] * 1023] * 20, budget)
