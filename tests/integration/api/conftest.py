@@ -19,6 +19,7 @@ from govflow.adapters.security.tokens import AccessTokens
 from govflow.bootstrap import Container
 from govflow.http.app import create_app, signing_secret
 from govflow.settings import Settings
+from tests.support.engine import CollectingQueue
 
 PASSWORD = "Correct-Horse-9-battery"
 ROLES = ("ADMIN", "MANAGER", "OPERATOR")
@@ -141,3 +142,11 @@ async def api(settings: Settings, services: Container) -> AsyncIterator[ApiHarne
 
 def body(response: httpx.Response) -> Any:
     return response.json()
+
+
+@pytest.fixture
+def queue(api: ApiHarness) -> CollectingQueue:
+    """The API's wake-ups are collected instead of sent: the test runs the steps itself."""
+    collecting = CollectingQueue()
+    api.services.queue = collecting  # type: ignore[assignment]
+    return collecting

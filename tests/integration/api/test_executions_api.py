@@ -5,27 +5,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import pytest
-
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.api.workflow_support import HELLO_STEP, install_hello
-
-
-class CollectingQueue:
-    """Wake-ups are collected instead of sent; the test runs the steps itself."""
-
-    def __init__(self) -> None:
-        self.woken: list[UUID] = []
-
-    async def wake(self, step_ids: list[UUID]) -> None:
-        self.woken.extend(step_ids)
-
-
-@pytest.fixture
-def queue(api: ApiHarness) -> CollectingQueue:
-    collecting = CollectingQueue()
-    api.services.queue = collecting  # type: ignore[assignment]
-    return collecting
+from tests.support.engine import CollectingQueue
 
 
 async def _start(api: ApiHarness, workflow_id: UUID, role: str = "OPERATOR", **kw: object) -> str:

@@ -7,28 +7,12 @@ started; another caller's key of the same spelling is another key.
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import pytest
 
 from govflow.usecases.start_execution import IdempotencyKeyReused, StartRequest
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.api.workflow_support import install_hello
-
-
-class CollectingQueue:
-    def __init__(self) -> None:
-        self.woken: list[UUID] = []
-
-    async def wake(self, step_ids: list[UUID]) -> None:
-        self.woken.extend(step_ids)
-
-
-@pytest.fixture
-def queue(api: ApiHarness) -> CollectingQueue:
-    collecting = CollectingQueue()
-    api.services.queue = collecting  # type: ignore[assignment]
-    return collecting
+from tests.support.engine import CollectingQueue
 
 
 def _keyed(api: ApiHarness, key: str, role: str = "OPERATOR") -> dict[str, str]:

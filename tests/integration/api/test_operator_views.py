@@ -11,23 +11,13 @@ import pytest
 
 from tests.integration.api.conftest import Account, ApiHarness
 from tests.integration.api.workflow_support import install_hello, unique_name
-
-
-class CollectingQueue:
-    """Wake-ups are collected instead of sent: no step runs in these tests."""
-
-    def __init__(self) -> None:
-        self.woken: list[UUID] = []
-
-    async def wake(self, step_ids: list[UUID]) -> None:
-        self.woken.extend(step_ids)
+from tests.support.engine import CollectingQueue
 
 
 @pytest.fixture(autouse=True)
-def queue(api: ApiHarness) -> CollectingQueue:
-    collecting = CollectingQueue()
-    api.services.queue = collecting  # type: ignore[assignment]
-    return collecting
+def _wake_ups_collected(queue: CollectingQueue) -> CollectingQueue:
+    """Every test here collects the API's wake-ups (the shared ``queue`` fixture)."""
+    return queue
 
 
 async def _start(api: ApiHarness, workflow: UUID | str, who: Account) -> dict[str, Any]:

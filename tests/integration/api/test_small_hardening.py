@@ -27,23 +27,7 @@ from tests.integration.api.workflow_support import (
     lowercase_departments,
     unique_name,
 )
-
-
-class CollectingQueue:
-    """Wake-ups are collected instead of sent."""
-
-    def __init__(self) -> None:
-        self.woken: list[UUID] = []
-
-    async def wake(self, step_ids: list[UUID]) -> None:
-        self.woken.extend(step_ids)
-
-
-@pytest.fixture
-def queue(api: ApiHarness) -> CollectingQueue:
-    collecting = CollectingQueue()
-    api.services.queue = collecting  # type: ignore[assignment]
-    return collecting
+from tests.support.engine import CollectingQueue
 
 
 def errors(response: Any) -> list[dict[str, Any]]:

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.core.validation import validate_workflow
 from govflow.usecases.audit import SYSTEM
@@ -29,13 +27,6 @@ def permit_review_yaml() -> str:
     text = (ROOT / "workflows.d" / "building-permit.yaml").read_text()
     text = text[: text.index("  - id: comment")]
     return text.replace("department: urban-planning", f"department: {department_code('A')}")
-
-
-@pytest.fixture
-def queue(api: ApiHarness) -> CollectingQueue:
-    collecting = CollectingQueue()
-    api.services.queue = collecting  # type: ignore[assignment]
-    return collecting
 
 
 async def _waiting_task(api: ApiHarness, queue: CollectingQueue) -> tuple[str, str]:
