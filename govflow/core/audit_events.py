@@ -68,6 +68,8 @@ class AuditEvent(StrEnum):
     HUMAN_TASK_CLOSED = "HUMAN_TASK_CLOSED"
     HUMAN_TASK_REACTIVATED = "HUMAN_TASK_REACTIVATED"
     HUMAN_TASK_DELETED = "HUMAN_TASK_DELETED"
+    HUMAN_TASK_UPDATED = "HUMAN_TASK_UPDATED"
+    """A manager changed the task's title, description or deadline (never its status)."""
     HUMAN_TASK_OVERDUE = "HUMAN_TASK_OVERDUE"
     """The task's deadline passed before it was decided."""
     HUMAN_TASK_ESCALATED = "HUMAN_TASK_ESCALATED"
