@@ -237,7 +237,7 @@ class HttpIdempotencyKey(Table, tablename="http_idempotency_keys"):
     path = Varchar(length=1000)
     request_hash = Varchar(length=64)
     response_status = Integer(null=True, default=None)
-    response_body = JSONB(null=True, default=None)
+    response_body = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
 
