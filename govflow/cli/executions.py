@@ -1,7 +1,10 @@
-"""``govflow executions ...`` and ``govflow recover``: run and operate executions.
+"""``govflow executions ...`` and ``govflow recover``: run, follow and operate executions.
 
 An execution is read as the API reads it (the container's execution reader, every department);
-``show --json`` prints the API's ``ExecutionView``.
+``show --json`` prints the API's ``ExecutionView`` and ``list`` goes through the API's list use
+case (``ExecutionAdmin.search``). ``start --wait`` and ``wait`` print each step's status as it
+changes and return when the execution settles: it ended, it needs an operator, or it waits on a
+human task, whose id and holder they print with the command that continues it.
 """
 
 from __future__ import annotations
@@ -9,25 +12,35 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import click
 import msgspec
 
 from govflow.bootstrap import Container, container
-from govflow.bootstrap.actors import CLI_ACTOR, acting_as
+from govflow.bootstrap.actors import CLI_ACTOR, CLI_READER, acting_as, acting_principal, names_of
 from govflow.cli.common import fail, run, settings_or_exit
-from govflow.core.statuses import ExecutionStatus
+from govflow.cli.task_output import Names, echo_table, holder, ids_named, open_task_lines, when
+from govflow.cli.tasks import refusal_line
+from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
 from govflow.usecases.errors import UseCaseError
-from govflow.usecases.execution_views import ExecutionView
+from govflow.usecases.execution_views import (
+    ExecutionFilter,
+    ExecutionSummary,
+    ExecutionView,
+    StepView,
+)
 from govflow.usecases.operate import (
     Resolution,
     cancel_execution,
     resolve_step,
     retry_execution,
 )
+from govflow.usecases.paging import MAX_LIMIT, PageRequest
 from govflow.usecases.start_execution import StartRequest
+from govflow.usecases.task_ports import TaskFilter
+from govflow.usecases.task_views import Tasks, TaskView
 
 
 def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -44,18 +57,12 @@ def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, Any]:
     return inputs
 
 
-def _print_detail(detail: ExecutionView) -> None:
-    click.echo(
-        f"execution {detail.id}  {detail.workflow} v{detail.workflow_version}  {detail.status}"
-    )
-    if detail.error:
-        click.echo(f"  error: {detail.error.get('message')}")
-    for step in detail.steps:
-        output = json.dumps(step.output, sort_keys=True) if step.output is not None else ""
-        click.echo(
-            f"  {step.position + 1}. {step.step_key:<20} {step.action:<18} "
-            f"{step.status:<16} attempt {step.attempt}  {output}"
-        )
+class Shown(NamedTuple):
+    """An execution as read, the task each of its WAITING steps waits on, the names to print."""
+
+    detail: ExecutionView
+    tasks: dict[UUID, TaskView]
+    names: Names
 
 
 async def _detail(services: Container, execution_id: UUID) -> ExecutionView:
@@ -65,16 +72,106 @@ async def _detail(services: Container, execution_id: UUID) -> ExecutionView:
     return detail
 
 
+async def _shown(services: Container, execution_id: UUID) -> Shown:
+    """The execution, read as the API reads it, with the open task of each WAITING step."""
+    detail = await _detail(services, execution_id)
+    waiting = {step.id for step in detail.steps if step.status == StepStatus.WAITING}
+    tasks: dict[UUID, TaskView] = {}
+    if waiting:
+        listed = await Tasks(services.tasks, services.queue).search(
+            CLI_READER, TaskFilter(execution_id=execution_id), PageRequest(1, MAX_LIMIT)
+        )
+        for task in listed.items:  # newest first
+            if task.step_id in waiting and task.status in HumanTaskStatus.ACTIVE:
+                tasks.setdefault(task.step_id, task)
+    return Shown(detail, tasks, await names_of(services, ids_named(tasks.values())))
+
+
+def _print_detail(shown: Shown) -> None:
+    detail = shown.detail
+    click.echo(
+        f"execution {detail.id}  {detail.workflow} v{detail.workflow_version}  {detail.status}"
+    )
+    if detail.error:
+        click.echo(f"  error: {detail.error.get('message')}")
+    for step in detail.steps:
+        output = json.dumps(step.output, sort_keys=True) if step.output is not None else ""
+        click.echo(
+            f"  {step.position + 1}. {step.step_key:<20} {step.action:<18} "
+            f"{step.status:<16} attempt {step.attempt}  {output}".rstrip()
+        )
+        task = shown.tasks.get(step.id)
+        if task is not None:
+            for line in open_task_lines(task, shown.names):
+                click.echo(f"       {line}")
+
+
+def _change(step: StepView, shown: Shown) -> str:
+    """One step's new status, as ``--wait`` prints it."""
+    line = f"step {step.step_key}: {step.status}"
+    task = shown.tasks.get(step.id)
+    if task is not None:
+        return f"{line}, waiting for task {task.id} ({holder(task, shown.names)})"
+    if step.status == StepStatus.FAILED and isinstance(step.error, dict):
+        return f"{line} ({step.error.get('message')})"
+    if step.status == StepStatus.RUNNING and step.attempt > 1:
+        return f"{line} (attempt {step.attempt})"
+    return line
+
+
+async def _follow(services: Container, execution_id: UUID, timeout: float) -> Shown:
+    """Print each step's status as it changes until the execution settles: it ends, waits on a
+    human task, or needs an operator. Exits with status 3 after ``timeout`` seconds."""
+    seen: dict[UUID, str] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = await _shown(services, execution_id)
+        for step in shown.detail.steps:
+            if step.status != seen.get(step.id, StepStatus.PENDING):
+                click.echo(_change(step, shown))
+            seen[step.id] = step.status
+        if ExecutionStatus(shown.detail.status) in ExecutionStatus.SETTLED:
+            return shown
+        if time.monotonic() > deadline:
+            fail(f"still {shown.detail.status} after {timeout:g}s", code=3)
+        await asyncio.sleep(0.1)
+
+
+def _settled(shown: Shown) -> None:
+    """Print where a followed execution settled and which command continues it; exit status 1
+    when it failed."""
+    _print_detail(shown)
+    detail = shown.detail
+    for task in shown.tasks.values():
+        click.echo(
+            f"continue: act on task {task.id} with `govflow tasks show|claim|start|submit|"
+            f"approve {task.id} --as EMAIL`, then follow it with "
+            f"`govflow executions wait {detail.id}`"
+        )
+    if detail.status == ExecutionStatus.NEEDS_ATTENTION:
+        click.echo(
+            f"continue: an operator resolves it with "
+            f"`govflow executions resolve {detail.id} STEP --action ... --reason ...`"
+        )
+    if detail.status == ExecutionStatus.FAILED:
+        raise SystemExit(1)
+
+
 @click.group("executions")
 def executions() -> None:
-    """Start, inspect and operate executions."""
+    """Start, list, follow, inspect and operate executions."""
 
 
 @executions.command("start")
 @click.argument("workflow")
 @click.option("--input", "-i", "pairs", multiple=True, help="An input as KEY=VALUE (repeatable).")
 @click.option("--idempotency-key", default=None, help="The same key returns the same execution.")
-@click.option("--wait", is_flag=True, help="Wait until it completes, fails or waits on a human.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Print each step's status as it changes until the execution ends, waits on a human "
+    "task or needs an operator.",
+)
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds --wait waits at most.")
 @click.option(
     "--as",
@@ -99,7 +196,7 @@ def start(
     settings = settings_or_exit()
     inputs = _parse_inputs(pairs)
 
-    async def go() -> ExecutionView | None:
+    async def go() -> Shown | None:
         async with container(settings) as services:
             try:
                 result = await services.start_execution(
@@ -118,38 +215,127 @@ def start(
             )
             if not wait:
                 return None
-            deadline = time.monotonic() + timeout
-            while True:
-                detail = await _detail(services, result.execution_id)
-                if ExecutionStatus(detail.status) in ExecutionStatus.SETTLED:
-                    return detail
-                if time.monotonic() > deadline:
-                    fail(f"still {detail.status} after {timeout:g}s", code=3)
-                await asyncio.sleep(0.1)
+            return await _follow(services, result.execution_id, timeout)
 
-    detail = run(go())
-    if detail is not None:
-        _print_detail(detail)
-        if detail.status == ExecutionStatus.FAILED:
-            raise SystemExit(1)
+    shown = run(go())
+    if shown is not None:
+        _settled(shown)
+
+
+@executions.command("wait")
+@click.argument("execution_id", type=click.UUID)
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait at most.")
+def wait_for(execution_id: UUID, timeout: float) -> None:
+    """Follow an execution as ``start --wait`` does: each step's status as it changes, until
+    it ends, waits on a human task or needs an operator (at once if it does already).
+
+    Exit status 1 when it failed, 3 when ``--timeout`` passed first.
+    """
+    settings = settings_or_exit()
+
+    async def go() -> Shown:
+        async with container(settings) as services:
+            return await _follow(services, execution_id, timeout)
+
+    _settled(run(go()))
 
 
 @executions.command("show")
 @click.argument("execution_id", type=click.UUID)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's execution view).")
 def show(execution_id: UUID, as_json: bool) -> None:
-    """Show an execution and each step's status and output."""
+    """Show an execution and each step's status and output; under a WAITING step, the task it
+    waits on (id, title, who holds it, due date, form fields)."""
     settings = settings_or_exit()
 
-    async def go() -> ExecutionView:
+    async def go() -> Shown:
         async with container(settings) as services:
-            return await _detail(services, execution_id)
+            return await _shown(services, execution_id)
 
-    detail = run(go())
+    shown = run(go())
     if as_json:
-        click.echo(msgspec.json.encode(detail).decode())
+        click.echo(msgspec.json.encode(shown.detail).decode())
     else:
-        _print_detail(detail)
+        _print_detail(shown)
+
+
+def _reference(workflow: str) -> tuple[UUID | None, str | None]:
+    """A workflow named by id (a UUID) or by name."""
+    try:
+        return UUID(workflow), None
+    except ValueError:
+        return None, workflow
+
+
+@executions.command("list")
+@click.option("--workflow", default=None, metavar="NAME|ID", help="Only this workflow's.")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in ExecutionStatus]),
+    default=None,
+    help="Only executions in this status.",
+)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--as",
+    "as_email",
+    default=None,
+    metavar="EMAIL",
+    help="List what this (active) user may read: its department's (an OPERATOR's own).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's list items).")
+def list_executions(
+    workflow: str | None, status: str | None, limit: int, as_email: str | None, as_json: bool
+) -> None:
+    """List executions, newest first (every department's without --as), as the API lists them."""
+    settings = settings_or_exit()
+    workflow_id, workflow_name = _reference(workflow) if workflow else (None, None)
+    where = ExecutionFilter(
+        status=ExecutionStatus(status) if status else None,
+        workflow_id=workflow_id,
+        workflow=workflow_name,
+    )
+
+    async def go() -> tuple[list[ExecutionSummary], Names]:
+        async with container(settings) as services:
+            try:
+                principal = (
+                    CLI_READER if as_email is None else await acting_principal(services, as_email)
+                )
+            except UseCaseError as exc:
+                fail(refusal_line(exc))
+            cases = services.execution_admin()
+            found: list[ExecutionSummary] = []
+            page = PageRequest(1, min(limit, MAX_LIMIT))
+            while len(found) < limit:
+                listed = await cases.search(principal, where, page)
+                found.extend(listed.items)
+                if page.page >= listed.total_pages:
+                    break
+                page = PageRequest(page.page + 1, page.limit)
+            found = found[:limit]
+            return found, await names_of(services, {item.created_by for item in found})
+
+    found, names = run(go())
+    if as_json:
+        click.echo(msgspec.json.encode(found).decode())
+        return
+    if not found:
+        click.echo("no executions")
+        return
+    rows: list[tuple[str, ...]] = [("ID", "WORKFLOW", "STATUS", "CREATED", "CREATED BY")]
+    for item in found:
+        by = "-" if item.created_by is None else names.get(item.created_by, str(item.created_by))
+        rows.append(
+            (
+                str(item.id),
+                f"{item.workflow} v{item.workflow_version}",
+                item.status,
+                when(item.created_at),
+                by,
+            )
+        )
+    echo_table(rows)
 
 
 def _operate(coro_factory: Any) -> None:

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "govflow.cli.workflows",
     "govflow.cli.plugins",
     "govflow.cli.executions",
+    "govflow.cli.tasks",
     "govflow.cli.audit",
 )
 

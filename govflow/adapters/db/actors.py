@@ -1,6 +1,9 @@
-"""Finding the user a command-line operator acts as (``--as EMAIL``)."""
+"""Finding the user a command-line operator acts as (``--as EMAIL``), and the names the CLI
+prints for user and department ids."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -16,6 +19,9 @@ SELECT id, email, role, department_id, is_active FROM users WHERE lower(email) =
 class ActingUser(msgspec.Struct, frozen=True, kw_only=True):
     """A user found by email, and whether the account is active."""
 
+    user_id: UUID
+    email: str
+    role: Role
     actor: Actor
     is_active: bool
 
@@ -25,11 +31,35 @@ async def user_by_email(pool: asyncpg.Pool, email: str) -> ActingUser | None:
     row = await pool.fetchrow(_BY_EMAIL, email)
     if row is None:
         return None
+    role = Role(row["role"])
     actor = Actor(
         user_id=row["id"],
         email=row["email"],
-        role=Role(row["role"]),
+        role=role,
         department_id=row["department_id"],
         name=row["email"],
     )
-    return ActingUser(actor=actor, is_active=row["is_active"])
+    return ActingUser(
+        user_id=row["id"],
+        email=row["email"],
+        role=role,
+        actor=actor,
+        is_active=row["is_active"],
+    )
+
+
+_EMAILS = "SELECT id, email FROM users WHERE id = ANY($1::uuid[])"
+_CODES = "SELECT id, code FROM departments WHERE id = ANY($1::uuid[])"
+
+
+async def display_names(
+    pool: asyncpg.Pool, user_ids: set[UUID], department_ids: set[UUID]
+) -> dict[UUID, str]:
+    """The email of each user and the code of each department named, by id (unknown ids are
+    left out)."""
+    names: dict[UUID, str] = {}
+    if user_ids:
+        names.update({row["id"]: row["email"] for row in await pool.fetch(_EMAILS, user_ids)})
+    if department_ids:
+        names.update({row["id"]: row["code"] for row in await pool.fetch(_CODES, department_ids)})
+    return names

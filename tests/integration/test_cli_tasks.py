@@ -1,0 +1,208 @@
+"""``govflow tasks ...`` acts on a ``manual`` step's task as the users ``--as`` names, through
+the API's use cases: a workflow started with the CLI waits on its task (``start --wait`` says
+which and who holds it), an OPERATOR claims, starts and submits it, a MANAGER approves it, and a
+real worker takes the execution to COMPLETED. Refusals are one line naming the field."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from uuid import UUID
+
+import asyncpg
+
+from govflow.core.audit_events import AuditEvent
+from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
+from govflow.settings import Settings
+from tests.support.engine import ROOT, install_workflow, process_env, processes
+
+EXPENSE = """\
+name: cli-expense
+title: Expense claim
+department: general-administration
+inputs:
+  claimant: {type: string}
+steps:
+  - id: review
+    action: manual
+    with:
+      title: "Expense claim of {{ inputs.claimant }}"
+      assignee: {role: OPERATOR}
+      reviewers: {role: MANAGER}
+      due_in: 2d
+      form:
+        amount: {type: number, label: Amount, required: true, min: 0, max: 1000}
+        reason: {type: text}
+  - id: paid
+    action: notification
+    with: {channel: log, message: "Paying {{ steps.review.output.form.amount }}"}
+"""
+
+
+def govflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "govflow", *args],
+        env=process_env(settings, GOVFLOW_PLUGINS_MODULES=""), cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def refused(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a refused command prints (exit status 1, nothing on stdout)."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+async def add_user(conn: asyncpg.Connection, email: str, role: str) -> UUID:
+    user_id: UUID = await conn.fetchval(
+        """INSERT INTO users (email, full_name, password_hash, role, department_id)
+           VALUES ($1, $1, 'x', $2,
+                   (SELECT id FROM departments WHERE code = 'general-administration'))
+           RETURNING id""",
+        email,
+        role,
+    )
+    return user_id
+
+
+async def test_a_manual_step_is_submitted_and_approved_with_the_cli(
+    settings: Settings, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await install_workflow(conn, EXPENSE)
+        clerk = await add_user(conn, "clerk@example.org", "OPERATOR")
+        boss = await add_user(conn, "boss@example.org", "MANAGER")
+        with processes(settings, GOVFLOW_PLUGINS_MODULES="") as group:
+            group.start("worker")
+            started = ok(
+                govflow(
+                    settings, "executions", "start", "cli-expense", "-i", "claimant=Ada",
+                    "--as", "clerk@example.org", "--wait", "--timeout", "60",
+                )  # fmt: skip
+            )
+            execution_id = re.match(r"started execution (\S+)\n", started).group(1)  # type: ignore[union-attr]
+            waiting = re.search(
+                r"^step review: WAITING, waiting for task (\S+) "
+                r"\(assignee: none, offered to role OPERATOR\)$",
+                started,
+                re.MULTILINE,
+            )
+            assert waiting, started
+            task_id = waiting.group(1)
+            assert f"`govflow executions wait {execution_id}`" in started
+            assert f"execution {execution_id}  cli-expense v1  WAITING" in started.splitlines()
+
+            shown = ok(govflow(settings, "executions", "show", execution_id))
+            assert f"task {task_id}  OPEN  Expense claim of Ada" in shown
+            assert "assignee: none, offered to role OPERATOR; due " in shown
+            assert 'amount (number, required, min 0, max 1000) "Amount"; reason (text)' in shown
+
+            listed = ok(govflow(settings, "tasks", "list", "--execution", execution_id))
+            assert listed.splitlines()[0].split() == ["ID", "STATUS", "ASSIGNEE", "DUE", "TITLE"]
+            assert listed.splitlines()[1].split()[:2] == [task_id, "OPEN"]
+            assert ok(govflow(settings, "tasks", "list", "--mine", "--as", "clerk@example.org")) == (
+                "no tasks\n"
+            )
+
+            claimed = ok(govflow(settings, "tasks", "claim", task_id, "--as", "clerk@example.org"))
+            assert claimed == f"task {task_id} is ASSIGNED; assignee: clerk@example.org\n"
+            mine = json.loads(
+                ok(govflow(settings, "tasks", "list", "--mine", "--as", "clerk@example.org",
+                           "--json"))  # fmt: skip
+            )
+            assert [task["id"] for task in mine] == [task_id]
+            ok(govflow(settings, "tasks", "start", task_id, "--as", "clerk@example.org"))
+
+            # Form problems name the field; nothing is submitted.
+            too_much = govflow(
+                settings, "tasks", "submit", task_id, "--as", "clerk@example.org",
+                "--form", "amount=1000.5",
+            )  # fmt: skip
+            assert refused(too_much) == (
+                "govflow: form.amount: value must be at most 1000, got 1000.5"
+            )
+            unknown = govflow(
+                settings, "tasks", "submit", task_id, "--as", "clerk@example.org",
+                "--form", "amount=12", "--form", "colour=red",
+            )  # fmt: skip
+            assert "form.colour" in refused(unknown)
+
+            submitted = ok(
+                govflow(
+                    settings, "tasks", "submit", task_id, "--as", "clerk@example.org",
+                    "--form", "amount=120.5", "--form", "reason=Train to Lyon",
+                )  # fmt: skip
+            )
+            assert submitted.startswith(f"task {task_id} is SUBMITTED;")
+
+            # The clerk is no reviewer: refused, with the field and the rule named.
+            own = govflow(settings, "tasks", "approve", task_id, "--as", "clerk@example.org")
+            assert refused(own) == (
+                "govflow: reviewers: the user is not a reviewer of the task (not_reviewer)"
+            )
+
+            approved = ok(
+                govflow(
+                    settings, "tasks", "approve", task_id, "--as", "boss@example.org",
+                    "--comment", "Fine",
+                )  # fmt: skip
+            )
+            assert approved.splitlines() == [
+                f"task {task_id} is CLOSED (approved); assignee: clerk@example.org",
+                f"its execution goes on: govflow executions wait {execution_id}",
+            ]
+            followed = ok(govflow(settings, "executions", "wait", execution_id))
+            assert "step paid: COMPLETED" in followed.splitlines()
+            assert f"execution {execution_id}  cli-expense v1  COMPLETED" in followed
+
+        status = await conn.fetchval(
+            "SELECT status FROM executions WHERE id = $1", UUID(execution_id)
+        )
+        assert status == ExecutionStatus.COMPLETED
+        steps = await conn.fetch(
+            "SELECT step_key, status, output::text AS output FROM execution_steps"
+            " WHERE execution_id = $1 ORDER BY position",
+            UUID(execution_id),
+        )
+        assert [(row["step_key"], row["status"]) for row in steps] == [
+            ("review", StepStatus.COMPLETED),
+            ("paid", StepStatus.COMPLETED),
+        ]
+        output = json.loads(steps[0]["output"])
+        assert output["form"] == {"amount": 120.5, "reason": "Train to Lyon"}
+        actors = {
+            row["action"]: row["actor_id"]
+            for row in await conn.fetch(
+                "SELECT action, actor_id FROM audit_logs WHERE entity_id = $1", task_id
+            )
+        }
+        assert actors[AuditEvent.HUMAN_TASK_CLAIMED] == clerk
+        assert actors[AuditEvent.HUMAN_TASK_SUBMITTED] == clerk
+        assert actors[AuditEvent.HUMAN_TASK_APPROVED] == boss
+        task_status = await conn.fetchval(
+            "SELECT status FROM human_tasks WHERE id = $1", UUID(task_id)
+        )
+        assert task_status == HumanTaskStatus.CLOSED
+    finally:
+        await conn.close()
+
+    shown = ok(govflow(settings, "tasks", "show", task_id))
+    assert shown.splitlines()[0] == f"task {task_id}  CLOSED  Expense claim of Ada"
+    assert "    amount = 120.5" in shown.splitlines()
+    assert "  decision: approved by boss@example.org" in shown.splitlines()
+    records = [line.split()[3:] for line in shown.splitlines() if " HUMAN_TASK_" in line]
+    assert records[:2] == [
+        ["HUMAN_TASK_CLAIMED", "by", "clerk@example.org"],
+        ["HUMAN_TASK_STARTED", "by", "clerk@example.org"],
+    ]
+    assert ["HUMAN_TASK_APPROVED", "by", "boss@example.org:", "Fine"] in records
