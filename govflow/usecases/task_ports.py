@@ -13,6 +13,7 @@ import msgspec
 from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.model import TaskState, TaskUser
 from govflow.usecases.audit import AuditEntry
+from govflow.usecases.audit_logs import AuditLogView
 from govflow.usecases.operate import LockedExecution
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
@@ -36,17 +37,27 @@ class StoredTask(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """Which tasks a list shows.
+    """Which tasks a list shows (every filter given must hold).
 
     :ivar assigned_to_me: only the caller's.
-    :ivar eligible_for_me: only open tasks the caller may claim (offered to its role and/or
-        department, or to it by name).
+    :ivar eligible_for_me: only tasks the caller may act on next as someone other than their
+        assignee: open tasks it may claim (offered to its role and/or department, or to it by
+        name) and submitted ones it may review (a reviewer who is not the submitter, has not
+        approved this submission and, under ``starter_cannot_approve``, did not start the
+        execution).
+    :ivar statuses: any of these statuses (none: every listed status).
+    :ivar workflow_id: tasks of this workflow's executions.
+    :ivar overdue: ``True``, only tasks still to be decided whose deadline passed; ``False``,
+        only the others.
     """
 
     assigned_to_me: bool = False
     eligible_for_me: bool = False
-    status: HumanTaskStatus | None = None
+    statuses: tuple[HumanTaskStatus, ...] = ()
     execution_id: UUID | None = None
+    workflow_id: UUID | None = None
+    department_id: UUID | None = None
+    overdue: bool | None = None
 
 
 class TaskRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +80,11 @@ class TaskUnit(Protocol):
     async def write(self, after: TaskState, decision: str | None, audit: list[AuditEntry]) -> None:
         """Write ``after`` over the version the task was read at, and the audit entries;
         ``ConflictError`` (nothing written) when another decision came first."""
+        ...
+
+    async def edit(self, after: TaskState, description: str, audit: list[AuditEntry]) -> None:
+        """Write an edit's title, description and deadline over the version the task was read
+        at, and the audit entries; ``ConflictError`` as :meth:`write`."""
         ...
 
 
@@ -94,6 +110,27 @@ class TaskStore(Protocol):
     async def person(self, user_id: UUID) -> TaskUser | None:
         """A user an action names (assign, delegate), as the lifecycle checks them."""
         ...
+
+    async def known_users(self, user_ids: list[UUID]) -> set[UUID]:
+        """Those of ``user_ids`` that name a user."""
+        ...
+
+    async def department_exists(self, department_id: UUID) -> bool:
+        """Whether ``department_id`` names a department."""
+        ...
+
+    async def new_task_id(self) -> UUID:
+        """A fresh, time-ordered id for a task about to be opened."""
+        ...
+
+    async def insert(self, task: StoredTask, audit: list[AuditEntry]) -> None:
+        """Store a new standalone task and its audit entries, in one transaction."""
+        ...
+
+    async def audit_logs(self, task_id: UUID, page: PageRequest) -> tuple[list[AuditLogView], int]:
+        """A page of the task's audit rows, newest first, and how many there are."""
+        ...
+
 
     async def search(
         self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest

@@ -2,13 +2,14 @@
 
 Department scoping as everywhere: a MANAGER or OPERATOR sees its own department's tasks (and
 tasks of no department); another department's task is a 404. Soft-deleted tasks are hidden
-from lists.
+from lists; ``GET /tasks/{task_id}`` still shows one (``DELETED``), with its records and audit
+log, as the soft delete keeps the row and its trail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,13 +18,17 @@ import msgspec
 from govflow.core.audit_events import AuditEvent
 from govflow.core.roles import Role
 from govflow.core.statuses import HumanTaskStatus
+from govflow.core.tasks.edit import Edit
 from govflow.core.tasks.model import Assign, Delegate, TaskAction
 from govflow.usecases.access_errors import FieldConflictError
 from govflow.usecases.audit import AuditEntry
+from govflow.usecases.audit_logs import AuditLogView
 from govflow.usecases.errors import InvalidInputError, NotFoundError
 from govflow.usecases.paging import Page, PageRequest
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.principal import Principal, scope_department
+from govflow.usecases.task_creation import NewTask, open_task
+from govflow.usecases.task_edits import edit_task
 from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskRecord, TaskStore
 from govflow.usecases.tasks import HUMAN_TASK, act_on_task
 
@@ -118,6 +123,24 @@ class Tasks:
     def __init__(self, store: TaskStore, queue: StepQueue) -> None:
         self._store = store
         self._queue = queue
+
+    async def create(self, principal: Principal, new: NewTask) -> TaskView:
+        """Open a standalone task (see :mod:`govflow.usecases.task_creation`)."""
+        opened = await open_task(self._store, principal, new, datetime.now(UTC))
+        found = await self._store.get(opened.state.id)
+        return task_view(found or opened)
+
+    async def edit(self, principal: Principal, task_id: UUID, edit: Edit, version: int) -> TaskView:
+        """Change the task's title, description or deadline, over ``version``."""
+        return task_view(await edit_task(self._store, task_id, edit, version, principal))
+
+    async def audit_logs(
+        self, principal: Principal, task_id: UUID, page: PageRequest
+    ) -> Page[AuditLogView]:
+        """The task's audit rows, newest first, paged (the task must be visible)."""
+        await self.get(principal, task_id)
+        items, total = await self._store.audit_logs(task_id, page)
+        return Page(items, total, page)
 
     async def search(
         self, principal: Principal, wanted: TaskFilter, page: PageRequest

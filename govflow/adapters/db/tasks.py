@@ -12,19 +12,21 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.columns.combination import WhereRaw
 
 from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.audit_logs import audit_view
 from govflow.adapters.db.crud import paged
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.operations import lock_execution
 from govflow.adapters.db.queries import load_queries
-from govflow.adapters.db.tables import HumanTask, User
+from govflow.adapters.db.tables import AuditLog, Department, HumanTask, User
+from govflow.adapters.db.task_search import task_conditions
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState, TaskUser
 from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.audit import AuditEntry
+from govflow.usecases.audit_logs import AuditLogView
 from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import LockedExecution
 from govflow.usecases.paging import PageRequest
@@ -33,6 +35,8 @@ from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskRecord
 from govflow.usecases.tasks import HUMAN_TASK
 
 QUERIES = load_queries("tasks.sql")
+_AUDIT_COLUMNS = [getattr(AuditLog, name) for name in AuditLogView.__struct_fields__]
+"""The audit columns a task's audit log shows (those of ``GET /audit-logs``)."""
 
 
 def _json(value: Any) -> Any:
@@ -157,33 +161,25 @@ class _Unit:
             raise ConflictError("the task was changed by another decision; read it again")
         await append_audit(self._conn, audit)
 
-
-def _scoped(scope: UUID | None) -> list[Any]:
-    if scope is None:
-        return []
-    return [(HumanTask.department_id == scope) | HumanTask.department_id.is_null()]
-
-
-def _filtered(caller: Principal, wanted: TaskFilter) -> list[Any]:
-    where: list[Any] = [HumanTask.status != TaskStatus.DELETED]
-    if wanted.status is not None:
-        where.append(HumanTask.status == wanted.status)
-    if wanted.execution_id is not None:
-        where.append(HumanTask.execution_id == wanted.execution_id)
-    if wanted.assigned_to_me:
-        where.append(HumanTask.assignee_id == caller.user_id)
-    if wanted.eligible_for_me:
-        by_name = WhereRaw("offer_users @> {}::jsonb", f'["{caller.user_id}"]')
-        role_fits = HumanTask.assignee_role.is_null() | (HumanTask.assignee_role == caller.role)
-        department_fits = HumanTask.offer_department_id.is_null() | (
-            HumanTask.offer_department_id == caller.department_id
+    async def edit(self, after: TaskState, description: str, audit: list[AuditEntry]) -> None:
+        query = QUERIES["edit_task"]
+        status = await self._conn.execute(
+            query.sql,
+            *query.args(
+                {
+                    "task_id": after.id,
+                    "from_version": self.task.state.version,
+                    "title": after.title,
+                    "description": description,
+                    "due_at": after.due_at,
+                    "overdue": after.overdue,
+                    "version": after.version,
+                }
+            ),
         )
-        offered = (
-            HumanTask.assignee_role.is_not_null() | HumanTask.offer_department_id.is_not_null()
-        )
-        where.append(HumanTask.status == TaskStatus.OPEN)
-        where.append(by_name | (offered & role_fits & department_fits))
-    return where
+        if status != "UPDATE 1":
+            raise ConflictError("the task was changed by another decision; read it again")
+        await append_audit(self._conn, audit)
 
 
 class PgTaskStore:
@@ -230,10 +226,66 @@ class PgTaskStore:
             active=row["is_active"],
         )
 
+    async def known_users(self, user_ids: list[UUID]) -> set[UUID]:
+        if not user_ids:
+            return set()
+        rows = await self._db.run(User.select(User.id).where(User.id.is_in(user_ids)))
+        return {row["id"] for row in rows}
+
+    async def department_exists(self, department_id: UUID) -> bool:
+        return bool(await self._db.run(Department.exists().where(Department.id == department_id)))
+
+    async def new_task_id(self) -> UUID:
+        query = QUERIES["new_task_id"]
+        task_id: UUID = await self._pool.fetchval(query.sql)
+        return task_id
+
+    async def insert(self, task: StoredTask, audit: list[AuditEntry]) -> None:
+        state = task.state
+        policy = state.policy
+        reviewers = policy.reviewers or Party()
+        query = QUERIES["insert_task"]
+        values = {
+            "task_id": state.id,
+            "department_id": state.department_id,
+            "title": state.title,
+            "description": task.description,
+            "status": state.status.value,
+            "assignee_id": state.assignee_id,
+            "assignee_role": None if state.offer.role is None else state.offer.role.value,
+            "offer_department_id": state.offer.department_id,
+            "offer_users": _encoded([str(user) for user in state.offer.users]),
+            "reviewer_role": None if reviewers.role is None else reviewers.role.value,
+            "reviewer_department_id": reviewers.department_id,
+            "reviewer_users": _encoded([str(user) for user in reviewers.users]),
+            "approvals_required": policy.approvals,
+            "on_reject": policy.on_reject.value,
+            "escalate_to": _encoded(policy.escalate_to),
+            "form": _encoded(dict(policy.form)),
+            "due_at": state.due_at,
+            "created_by": state.created_by,
+            "version": state.version,
+        }
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(query.sql, *query.args(values))
+            await append_audit(conn, audit)
+
+    async def audit_logs(self, task_id: UUID, page: PageRequest) -> tuple[list[AuditLogView], int]:
+        where = [AuditLog.entity_type == HUMAN_TASK, AuditLog.entity_id == str(task_id)]
+        rows, total = await paged(
+            self._db,
+            AuditLog.select(*_AUDIT_COLUMNS)
+            .where(*where)
+            .order_by(AuditLog.occurred_at, AuditLog.id, ascending=False),
+            AuditLog.count().where(*where),
+            page,
+        )
+        return [audit_view(row) for row in rows], total
+
     async def search(
         self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest
     ) -> tuple[list[StoredTask], int]:
-        where = [*_scoped(scope), *_filtered(caller, wanted)]
+        where = task_conditions(scope, caller, wanted)
         started_by = HumanTask.execution_id.created_by.as_alias("started_by")
         query = (
             HumanTask.select(*HumanTask.all_columns(), started_by)

@@ -37,3 +37,33 @@ UPDATE human_tasks
        overdue = :overdue::bool, escalated = :escalated::bool, version = :version::int,
        updated_at = now()
  WHERE id = :task_id::uuid AND version = :from_version::int;
+
+
+-- name: new_task_id
+-- A time-ordered id for a task about to be opened (the lifecycle decides on it first).
+SELECT govflow_uuid_v7() AS id;
+
+
+-- name: insert_task
+-- A standalone task opened through the API, as create_task decided it (no execution, no step).
+INSERT INTO human_tasks (
+       id, department_id, title, description, status, assignee_id, assignee_role,
+       offer_department_id, offer_users, reviewer_role, reviewer_department_id, reviewer_users,
+       approvals_required, starter_cannot_approve, on_reject, escalate_to, form, due_at,
+       created_by, version)
+VALUES (:task_id::uuid, :department_id::uuid, :title::varchar, :description::text,
+        :status::varchar, :assignee_id::uuid, :assignee_role::varchar,
+        :offer_department_id::uuid, :offer_users::jsonb, :reviewer_role::varchar,
+        :reviewer_department_id::uuid, :reviewer_users::jsonb, :approvals_required::int,
+        false, :on_reject::varchar, :escalate_to::jsonb, :form::jsonb, :due_at::timestamptz,
+        :created_by::uuid, :version::int);
+
+
+-- name: edit_task
+-- The task's title, description and deadline after an edit, written only while it is still at
+-- :from_version (its status is never written here).
+UPDATE human_tasks
+   SET title = :title::varchar, description = :description::text,
+       due_at = :due_at::timestamptz, overdue = :overdue::bool, version = :version::int,
+       updated_at = now()
+ WHERE id = :task_id::uuid AND version = :from_version::int;
