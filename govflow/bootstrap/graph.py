@@ -30,6 +30,7 @@ from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
+from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
 from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.metrics import PrometheusStepMetrics
@@ -37,6 +38,7 @@ from govflow.adapters.outbound import guarded_client
 from govflow.adapters.queue.broker import build_broker
 from govflow.adapters.queue.tasks import TaskiqStepQueue
 from govflow.adapters.services import ServiceUrls, resolve_service_urls
+from govflow.adapters.task_metrics import PrometheusDeadlineMetrics, PrometheusNoticeMetrics
 from govflow.core.destinations import AddressPolicy
 from govflow.plugins.manager import PluginManager
 from govflow.plugins.registry import ActionRegistry
@@ -48,6 +50,8 @@ from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.start_execution import StartRequest, StartResult, start_execution
 from govflow.usecases.sweep import Sweeper
+from govflow.usecases.task_deadlines import TaskSweep
+from govflow.usecases.task_notifications import TaskNotifier
 from govflow.usecases.workflow_admin import WorkflowAdmin
 
 log = logging.getLogger(__name__)
@@ -153,6 +157,21 @@ class Container:
             lease=self.lease,
             resend_after=timedelta(seconds=self.settings.unclaimed_resend_seconds),
             metrics=PrometheusStepMetrics(),
+            tasks=self.task_sweep(),
+        )
+
+    def task_sweep(self) -> TaskSweep:
+        """The deadline sweep of human tasks and the sender of their notifications."""
+        notifier = TaskNotifier(
+            outbox=PgNoticeOutbox(self.db.pool),
+            host=self.action_host,
+            metrics=PrometheusNoticeMetrics(),
+        )
+        return TaskSweep(
+            tasks=self.tasks,
+            deadlines=PgDeadlines(self.db.pool),
+            notifier=notifier,
+            metrics=PrometheusDeadlineMetrics(),
         )
 
     def workflow_admin(self) -> WorkflowAdmin:

@@ -1,4 +1,6 @@
-"""The sweeper: recovers steps whose worker died and re-sends wake-ups that were lost.
+"""The sweeper: recovers steps whose worker died and re-sends wake-ups that were lost; with a
+task sweep, it also marks and escalates overdue human tasks and sends task notifications
+(:mod:`govflow.usecases.task_deadlines`).
 
 Run by ``govflow scheduler`` every few seconds, by ``govflow recover`` and by the API's stale
 recovery endpoint. Every recovery is decided by the pure engine from the step's idempotency
@@ -33,6 +35,7 @@ from govflow.core.validation import convert_action_inputs
 from govflow.usecases.action_host import ActionHost
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
+from govflow.usecases.task_deadlines import TaskSweep
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.sweeper")
@@ -44,6 +47,9 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     completed_by_lookup: int = 0
     failed: int = 0
     resent: int = 0
+    tasks_overdue: int = 0
+    tasks_escalated: int = 0
+    task_notices_sent: int = 0
 
 
 class _Found(msgspec.Struct, frozen=True):
@@ -65,10 +71,13 @@ class Sweeper:
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     batch: int = 200
+    tasks: TaskSweep | None = None
+    """The deadline sweep of human tasks, run by a sweep of every department."""
 
     async def sweep_once(self, department: UUID | None = None) -> SweepReport:
         """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
-        only those of ``department``'s executions when one is given."""
+        only those of ``department``'s executions when one is given. Without a department, the
+        task sweep follows."""
         counts = dict.fromkeys(SweepReport.__struct_fields__, 0)
         taken = await self.store.take_expired(self.worker_id, self.lease, self.batch, department)
         for expired in taken:
@@ -80,6 +89,11 @@ class Sweeper:
         if due:
             await self.queue.wake(due)
         counts["resent"] = len(due)
+        if self.tasks is not None and department is None:
+            tasks = await self.tasks.sweep()
+            counts["tasks_overdue"] = tasks.overdue
+            counts["tasks_escalated"] = tasks.escalated
+            counts["task_notices_sent"] = tasks.notified
         return SweepReport(**counts)
 
     async def _recover(self, expired: ExpiredStep) -> RecoveryOutcome:

@@ -12,6 +12,7 @@ import msgspec
 
 from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.model import TaskState, TaskUser
+from govflow.core.tasks.notices import Notice
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.audit_logs import AuditLogView
 from govflow.usecases.operate import LockedExecution
@@ -87,6 +88,10 @@ class TaskUnit(Protocol):
         at, and the audit entries; ``ConflictError`` as :meth:`write`."""
         ...
 
+    async def enqueue(self, notices: list[Notice]) -> None:
+        """Store ``notices`` for sending, with the decision (one already stored is kept)."""
+        ...
+
 
 class TaskStore(Protocol):
     """Human tasks in storage."""
@@ -130,7 +135,6 @@ class TaskStore(Protocol):
     async def audit_logs(self, task_id: UUID, page: PageRequest) -> tuple[list[AuditLogView], int]:
         """A page of the task's audit rows, newest first, and how many there are."""
         ...
-
 
     async def search(
         self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest

@@ -7,8 +7,10 @@ one wins, the others get ``ConflictError``), its ``HUMAN_TASK_*`` audit records 
 the reason, and, when the decision ends a ``manual`` step's task, the engine's decision for the
 WAITING step: an approval (or a submit with no review) is the step's ``AttemptSucceeded`` with the
 output ``{decision, form, submitted_by, approved_by, comments}``; a rejection under
-``on_reject: fail`` is its ``AttemptFailedBusiness``. After the commit the next step is woken
-through the queue, so the execution goes on in a worker.
+``on_reject: fail`` is its ``AttemptFailedBusiness``. The notices the decision asks for (an
+assign, a delegate) are stored in the same transaction when the task names ``notify`` channels;
+the sweeper sends them (:mod:`govflow.usecases.task_notifications`). After the commit the next
+step is woken through the queue, so the execution goes on in a worker.
 
 Refusals of the lifecycle become the use-case errors the API maps: another department's task is
 ``NotFoundError`` (as any other department's resource), a refused actor ``ForbiddenError``, an
@@ -42,6 +44,7 @@ from govflow.core.tasks.model import (
     TaskActor,
     TaskDecision,
 )
+from govflow.core.tasks.notices import notices_for, task_channels
 from govflow.core.tasks.refusals import (
     TaskActorRefusal,
     TaskFormRefusal,
@@ -94,9 +97,10 @@ def refusal_error(refusal: TaskRefusal) -> Exception:
     return FieldConflictError(refusal.message, refusal.field, refusal.code)
 
 
-def _audit(
+def task_audit(
     task: StoredTask, decision: TaskDecision, actor: Actor, step_key: str | None
 ) -> list[AuditEntry]:
+    """The audit entries of ``decision``'s ``RecordAudit`` commands about ``task``."""
     where: dict[str, Any] = {"task_id": str(task.state.id)}
     if task.execution_id is not None:
         where["execution_id"] = str(task.execution_id)
@@ -146,7 +150,8 @@ def _step_change(
     return step_change(snapshot, steps[0], decision, actor, reason)
 
 
-def _step_key(unit: TaskUnit) -> str | None:
+def task_step_key(unit: TaskUnit) -> str | None:
+    """The spec key of the step the unit's task belongs to (``None``: a standalone task)."""
     if unit.execution is None:
         return None
     for step in unit.execution.snapshot.steps:
@@ -177,7 +182,9 @@ async def act_on_task(
         event, word = _step_event(decision)
         reason = getattr(action, "reason", "") or getattr(action, "comment", "") or ""
         change = None if event is None else _step_change(unit, event, actor, reason, moment)
-        await unit.write(decision.state, word, _audit(unit.task, decision, actor, _step_key(unit)))
+        audit = task_audit(unit.task, decision, actor, task_step_key(unit))
+        await unit.write(decision.state, word, audit)
+        await unit.enqueue(notices_for(decision, task_channels(unit.task.state)))
         if change is not None and unit.execution is not None:
             await unit.execution.apply(change)
         after = msgspec.structs.replace(

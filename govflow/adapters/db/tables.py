@@ -253,6 +253,25 @@ class AuditSeal(Table, tablename="audit_seals"):
     mac = Varchar(length=64)
 
 
+class TaskNotification(Table, tablename="task_notifications"):
+    """The outbox of human-task notifications (``sql/task_deadlines.sql``)."""
+
+    id = BigSerial(primary_key=True)
+    key = Varchar(length=200, unique=True)
+    task_id = ForeignKey(HumanTask, null=False, db_column_name="task_id")
+    why = Varchar(length=32)
+    recipients = JSONB()
+    channel = JSONB()
+    message = Text()
+    attempts = Integer(default=0)
+    in_flight = Boolean(default=False)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    last_error = Text(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    given_up_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Department,
     User,
@@ -266,6 +285,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ExecutionStep,
     ExecutionStepAttempt,
     HumanTask,
+    TaskNotification,
     HttpIdempotencyKey,
     AuditSeal,
 )

@@ -20,10 +20,12 @@ from govflow.adapters.db.engine import Database
 from govflow.adapters.db.operations import lock_execution
 from govflow.adapters.db.queries import load_queries
 from govflow.adapters.db.tables import AuditLog, Department, HumanTask, User
+from govflow.adapters.db.task_deadlines import enqueue_notices
 from govflow.adapters.db.task_search import task_conditions
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState, TaskUser
+from govflow.core.tasks.notices import Notice
 from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.audit_logs import AuditLogView
@@ -139,6 +141,9 @@ class _Unit:
                     "from_version": self.task.state.version,
                     "status": after.status.value,
                     "assignee_id": after.assignee_id,
+                    "offer_role": None if after.offer.role is None else after.offer.role.value,
+                    "offer_department_id": after.offer.department_id,
+                    "offer_users": _encoded([str(user) for user in after.offer.users]),
                     "submission": _encoded(
                         None if after.submission is None else dict(after.submission)
                     ),
@@ -180,6 +185,9 @@ class _Unit:
         if status != "UPDATE 1":
             raise ConflictError("the task was changed by another decision; read it again")
         await append_audit(self._conn, audit)
+
+    async def enqueue(self, notices: list[Notice]) -> None:
+        await enqueue_notices(self._conn, notices)
 
 
 class PgTaskStore:

@@ -29,6 +29,8 @@ SELECT action, actor_id, actor_email, occurred_at, reason, metadata
 -- The task after a decision, written only while it is still at :from_version.
 UPDATE human_tasks
    SET status = :status::varchar, assignee_id = :assignee_id::uuid,
+       assignee_role = :offer_role::varchar, offer_department_id = :offer_department_id::uuid,
+       offer_users = :offer_users::jsonb,
        submission = :submission::jsonb, submitted_by = :submitted_by::uuid,
        submitted_at = :submitted_at::timestamptz, approvals = :approvals::jsonb,
        rejections = :rejections::int, rejection_reason = :rejection_reason::text,
