@@ -85,6 +85,8 @@ BODIES: dict[str, object] = {
     "POST /tasks/{task_id}/comment": {"text": "matrix"},
     "POST /tasks/{task_id}/assign": {"user_id": str(uuid.UUID(int=1))},
     "POST /tasks/{task_id}/delegate": {"user_id": str(uuid.UUID(int=1))},
+    "POST /tasks": {"title": "matrix"},
+    "PATCH /tasks/{task_id}": {"version": 1, "title": "matrix"},
 }
 """A valid body for routes that refuse ``{}`` before they look the object up."""
 
