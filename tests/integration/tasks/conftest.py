@@ -3,5 +3,10 @@
 from __future__ import annotations
 
 from tests.integration.engine.conftest import engine
+from tests.support.peers import (  # noqa: F401 - fixtures
+    smtp_server,
+    start_smtp_server,
+    webhook_receiver,
+)
 
 __all__ = ["engine"]

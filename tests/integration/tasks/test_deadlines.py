@@ -27,13 +27,7 @@ from govflow.usecases.principal import Principal
 from govflow.usecases.sweep import SweepReport
 from govflow.usecases.tasks import act_on_task
 from tests.support.engine import CollectingQueue, plugins_for_tests
-from tests.support.peers import (  # noqa: F401 - fixtures
-    SmtpServer,
-    WebhookReceiver,
-    smtp_server,
-    start_smtp_server,
-    webhook_receiver,
-)
+from tests.support.peers import SmtpServer, WebhookReceiver
 
 
 async def poll(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
@@ -178,9 +172,7 @@ async def test_a_short_deadline_marks_and_escalates_once_with_two_sweepers_racin
         f'Task "Check the file" ({task_id}) was escalated to you after its deadline.',
     ]
     assert _metric("govflow_human_task_deadlines_total", event="overdue") == overdue_before + 1
-    assert (
-        _metric("govflow_human_task_deadlines_total", event="escalated") == escalated_before + 1
-    )
+    assert _metric("govflow_human_task_deadlines_total", event="escalated") == escalated_before + 1
     assert _metric("govflow_human_tasks_overdue") == 1
     sent = _metric("govflow_human_task_notifications_total", channel="webhook", outcome="sent")
     assert sent == sent_before + 2
