@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     login_account_max_attempts: int = Field(default=100, ge=1)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     denial_audit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    idempotency_key_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_global: int | None = Field(default=None, ge=0)
+    rate_limit_per_client: int | None = Field(default=None, ge=0)
+    allow_registration: bool = False
     jira_enabled: bool = False
     jira_base_url: str | None = None
     jira_email: str | None = None
@@ -96,6 +101,8 @@ class Settings(BaseSettings):
         "audit_anchor_path",
         "audit_witness_url",
         "worker_metrics_port",
+        "rate_limit_global",
+        "rate_limit_per_client",
         "jira_base_url",
         "jira_email",
         "jira_api_token",
@@ -172,6 +179,16 @@ class Settings(BaseSettings):
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("DB_POOL_MIN must not exceed DB_POOL_MAX")
         return self
+
+    @property
+    def rate_limits(self) -> tuple[int, int]:
+        """Requests per window for the whole deployment and per client (``0``: off). Unset,
+        they are 20000 and 1200 per minute, and off in test mode."""
+        defaults = (0, 0) if self.mode is Mode.TEST else (20000, 1200)
+        return (
+            defaults[0] if self.rate_limit_global is None else self.rate_limit_global,
+            defaults[1] if self.rate_limit_per_client is None else self.rate_limit_per_client,
+        )
 
     @property
     def is_development(self) -> bool:

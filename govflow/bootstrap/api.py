@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from govflow.adapters.db.audit_logs import PgAuditLogStore
 from govflow.adapters.db.departments import PgDepartmentStore
+from govflow.adapters.db.http_idempotency import PgKeyStore
 from govflow.adapters.db.tokens import PgAuthStore
 from govflow.adapters.db.users import PgUserStore
 from govflow.adapters.reset_delivery import NotificationResetDelivery
 from govflow.adapters.security.denial_counter import PoolAuditAppender, RedisDenialCounter
 from govflow.adapters.security.known_sources import RedisKnownSources
 from govflow.adapters.security.passwords import Passwords
+from govflow.adapters.security.rate_limit import RedisRateCounter
 from govflow.adapters.security.refusals import RedisRefusalTally
 from govflow.adapters.security.throttle import Throttle
 from govflow.adapters.security.tokens import (
@@ -30,8 +32,11 @@ from govflow.usecases.audit_logs import AuditLogs
 from govflow.usecases.auth import RESET_TTL, Auth
 from govflow.usecases.denials import DenialAudit
 from govflow.usecases.departments import Departments
+from govflow.usecases.idempotency_keys import IdempotencyKeys, KeyPolicy
 from govflow.usecases.login_guard import Guard, GuardPolicy
 from govflow.usecases.password_reset import PasswordReset
+from govflow.usecases.rate_limits import RateLimits, RatePolicy
+from govflow.usecases.registration import Registration
 from govflow.usecases.users import Users
 
 __all__ = [
@@ -89,6 +94,9 @@ class Api:
     users: Users
     departments: Departments
     audit_logs: AuditLogs
+    idempotency: IdempotencyKeys
+    rate_limits: RateLimits
+    registration: Registration
 
 
 def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -> Api:
@@ -130,13 +138,35 @@ def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -
             ttl_minutes=int(RESET_TTL.total_seconds() // 60),
         ),
     )
+    users_store = PgUserStore(services.db)
     return Api(
         services=services,
         auth=auth,
         password_reset=password_reset,
-        users=Users(PgUserStore(services.db), passwords.background),
+        users=Users(users_store, passwords.background),
         departments=Departments(PgDepartmentStore(services.db)),
         audit_logs=AuditLogs(PgAuditLogStore(services.db)),
+        idempotency=IdempotencyKeys(
+            PgKeyStore(services.db), KeyPolicy(ttl_seconds=settings.idempotency_key_ttl_seconds)
+        ),
+        rate_limits=rate_limits(services),
+        registration=Registration(
+            users_store, passwords.background, guard, enabled=settings.allow_registration
+        ),
+    )
+
+
+def rate_limits(services: Container) -> RateLimits:
+    """The request rate limits of the settings, counted in Redis."""
+    settings = services.settings
+    global_ceiling, client_ceiling = settings.rate_limits
+    return RateLimits(
+        RedisRateCounter(services.redis, prefix=redis_prefix(settings.queue_name)),
+        RatePolicy(
+            global_ceiling=global_ceiling,
+            client_ceiling=client_ceiling,
+            window_seconds=settings.rate_limit_window_seconds,
+        ),
     )
 
 

@@ -100,6 +100,8 @@ class AuditEvent(StrEnum):
     PASSWORD_RESET_THROTTLED = "PASSWORD_RESET_THROTTLED"
     # Users and departments.
     USER_CREATED = "USER_CREATED"
+    USER_REGISTERED = "USER_REGISTERED"
+    """Someone registered an account themselves (``POST /auth/register``)."""
     USER_UPDATED = "USER_UPDATED"
     USER_ENABLED = "USER_ENABLED"
     USER_DISABLED = "USER_DISABLED"

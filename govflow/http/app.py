@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from govflow import __version__
 from govflow.bootstrap import Container, container
-from govflow.bootstrap.api import access_tokens, build_api, denial_audit, passwords
+from govflow.bootstrap.api import Api, access_tokens, build_api, denial_audit, passwords
 from govflow.http.actions.controller import ActionsController
 from govflow.http.audit_logs.controller import AuditLogsController
 from govflow.http.auth.controller import AuthController
@@ -35,15 +35,18 @@ from govflow.http.dependencies import API_STATE_KEY, DEPENDENCIES, TRUSTED_STATE
 from govflow.http.errors import handle
 from govflow.http.executions.controller import ExecutionsController, start_execution
 from govflow.http.health import HealthController
+from govflow.http.idempotency import IdempotencyMiddleware
 from govflow.http.metrics import MetricsController, prometheus_config
 from govflow.http.observability import AccessLog, response_headers
 from govflow.http.openapi_contract import ClosedStructSchemaPlugin
 from govflow.http.options import full_allow_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
+from govflow.http.rate_limit import RateLimitMiddleware
 from govflow.http.tasks.controller import TasksController
 from govflow.http.users.controller import UsersController
 from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
+from govflow.usecases.rate_limits import RateLimits
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -98,6 +101,8 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     hashing = passwords(settings)
     tokens = access_tokens(settings, signing_secret(settings))
     state: dict[str, Container] = {}
+    apis: dict[str, Api] = {}
+    trusted = parse_networks(settings.trusted_proxies)
     denials = DenialRecorder()
 
     @contextlib.asynccontextmanager
@@ -109,7 +114,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
                 else await stack.enter_async_context(container(settings))
             )
             state["services"] = built
-            app.state[API_STATE_KEY] = build_api(built, hashing, tokens)
+            app.state[API_STATE_KEY] = apis["api"] = build_api(built, hashing, tokens)
             await stack.enter_async_context(denials.flushing(denial_audit(built)))
             yield
 
@@ -119,6 +124,9 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     def pool_of() -> Any:
         return state["services"].db.pool
 
+    def limits_of() -> RateLimits | None:
+        return apis["api"].rate_limits if "api" in apis else None
+
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"services": Provide(provide_services, sync_to_thread=False), **DEPENDENCIES},
@@ -127,8 +135,15 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
         middleware=[
             prometheus_config().middleware,
             DefineMiddleware(
+                RateLimitMiddleware,
+                tokens=tokens,
+                limits_of=limits_of,
+                trusted_of=lambda: trusted,
+            ),
+            DefineMiddleware(
                 BearerAuthMiddleware, authenticator=Authenticator(tokens), pool_of=pool_of
             ),
+            DefineMiddleware(IdempotencyMiddleware, keys_of=lambda: apis["api"].idempotency),
         ],
         exception_handlers={Exception: handle},
         before_send=[response_headers(settings.mode is Mode.PRODUCTION), full_allow_header()],
@@ -138,7 +153,7 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
         plugins=[ClosedStructSchemaPlugin()],
         state=State(
             {
-                TRUSTED_STATE_KEY: parse_networks(settings.trusted_proxies),
+                TRUSTED_STATE_KEY: trusted,
                 DENIALS_STATE_KEY: denials,
             }
         ),
@@ -160,7 +175,15 @@ def cors_config(settings: Settings) -> CORSConfig | None:
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "Idempotent-Replayed",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "RateLimit-Policy",
+        ],
         allow_credentials=False,
         max_age=600,
     )

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from govflow.bootstrap.api import Api
 from govflow.http.audit_logs.schemas import AuditLogCreateIn
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.idempotency import idempotent
 from govflow.http.policy import roles
 from govflow.usecases.audit_logs import AuditLogFilter, AuditLogView
 from govflow.usecases.paging import PageRequest
@@ -51,6 +52,7 @@ class AuditLogsController(Controller):
         )
         return paged(await api.audit_logs.search(principal, where, PageRequest(page, limit)))
 
+    @idempotent
     @post("/", operation_id="createAuditLog", status_code=HTTP_201_CREATED, **roles(Role.ADMIN))
     async def create_audit_log(
         self,

@@ -8,9 +8,14 @@ uvicorn runs after the response has been sent, the same for every address.
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
@@ -21,16 +26,29 @@ from govflow.http.auth.schemas import (
     MeOut,
     PasswordChangeIn,
     RefreshIn,
+    RegisterIn,
     ResetConfirmIn,
     ResetRequestIn,
     TokensOut,
 )
+from govflow.http.dependencies import API_STATE_KEY
 from govflow.http.envelope import Envelope, ok
 from govflow.http.policy import authenticated, public, roles
 from govflow.usecases.auth import ClientInfo
 from govflow.usecases.principal import Principal, Role
 
 RESET_ANSWER = "If the account exists, a password reset has been sent"
+REGISTER_ANSWER = (
+    "Registration received: sign in with this email and password; an account that already "
+    "existed is unchanged"
+)
+
+
+def registration_open(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """``POST /auth/register`` does not exist unless ``ALLOW_REGISTRATION`` is on (404)."""
+    api: Api = connection.app.state[API_STATE_KEY]
+    if not api.registration.enabled:
+        raise NotFoundException()
 
 
 class AuthController(Controller):
@@ -47,6 +65,31 @@ class AuthController(Controller):
         """Exchange email and password for an access token and a refresh token."""
         pair = await api.auth.login(data.email, data.password, client)
         return ok(TokensOut.of(pair), "Login successful")
+
+    @post(
+        "/register",
+        operation_id="register",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[registration_open],
+        **public(),
+    )
+    async def register(
+        self,
+        data: JSONBody[RegisterIn],
+        api: NamedDependency[Api],
+        client: NamedDependency[ClientInfo],
+    ) -> Response[Envelope[None]]:
+        """Open an OPERATOR account without a department (when ``ALLOW_REGISTRATION`` is on,
+        else 404). The same answer whether or not the address has an account; the account is
+        stored after the answer."""
+        email = await api.registration.admit(data.email, data.password, client)
+        return Response(
+            ok(None, REGISTER_ANSWER),
+            status_code=HTTP_202_ACCEPTED,
+            background=BackgroundTask(
+                api.registration.create, email, data.password, data.name, client
+            ),
+        )
 
     @post("/refresh", operation_id="refreshTokens", status_code=HTTP_200_OK, **public())
     async def refresh(

@@ -20,6 +20,12 @@ class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
     password: Secret
 
 
+class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Secret
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
 class RefreshIn(msgspec.Struct, forbid_unknown_fields=True):
     refresh_token: OpaqueToken
 

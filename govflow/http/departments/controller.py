@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from govflow.bootstrap.api import Api
 from govflow.http.departments.schemas import DepartmentCreateIn, DepartmentUpdateIn
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.idempotency import idempotent
 from govflow.http.policy import roles
 from govflow.usecases.departments import DepartmentView
 from govflow.usecases.paging import PageRequest
@@ -43,6 +44,7 @@ class DepartmentsController(Controller):
         """One department; another department is a 404 for a MANAGER."""
         return ok(await api.departments.get(principal, department_id))
 
+    @idempotent
     @post("/", operation_id="createDepartment", status_code=HTTP_201_CREATED, **roles(Role.ADMIN))
     async def create_department(
         self,

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from govflow.bootstrap.api import Api
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.idempotency import idempotent
 from govflow.http.policy import roles
 from govflow.http.users.schemas import UserCreateIn, UserUpdateIn
 from govflow.usecases.paging import PageRequest
@@ -43,6 +44,7 @@ class UsersController(Controller):
         """One user."""
         return ok(await api.users.get(user_id))
 
+    @idempotent
     @post("/", operation_id="createUser", status_code=HTTP_201_CREATED, **roles(Role.ADMIN))
     async def create_user(
         self,

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROC
 from govflow.bootstrap import Container
 from govflow.core.spec_errors import SpecError
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.idempotency import idempotent
 from govflow.http.policy import roles
 from govflow.http.workflows.openapi import WorkflowFileOperation, with_responses
 from govflow.http.workflows.schemas import ActivationIn, read_upload
@@ -117,6 +118,7 @@ class WorkflowsController(Controller):
         """One version: the normalised spec, the YAML source and the steps."""
         return ok(await workflows.version(principal, workflow_id, version))
 
+    @idempotent
     @post(
         "/",
         operation_id="uploadWorkflow",
