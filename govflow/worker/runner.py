@@ -64,6 +64,10 @@ async def run_scheduler(settings: Settings) -> None:
     async with container(settings, role="govflow-scheduler") as services:
         sweeper = services.sweeper()
         sealing = audit_sealing(settings)
+        if settings.scheduler_metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.scheduler_metrics_port, addr=settings.host)
         next_seal = time.monotonic()
         log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
         while not stop.is_set():
