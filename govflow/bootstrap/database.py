@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+import asyncpg
+
 from govflow.adapters.db.departments import PgDepartmentStore
+from govflow.adapters.db.directory import department_codes_at
 from govflow.adapters.db.migrations import MigrationError, migrate_database
 from govflow.adapters.db.roles import embedded_app_url, url_user
 from govflow.adapters.db.seed import (
@@ -30,10 +33,12 @@ from govflow.usecases.users import NewUser
 
 __all__ = [
     "DemoCredential",
+    "DepartmentsUnreadable",
     "MigrationError",
     "UserRefused",
     "apply_migrations",
     "create_user",
+    "department_codes",
     "embedded_app_url",
     "read_demo_credentials",
     "seed",
@@ -45,6 +50,24 @@ CLI_ACTOR = Actor(name="cli")
 
 class UserRefused(Exception):
     """The user cannot be created; the message names the option and the reason."""
+
+
+class DepartmentsUnreadable(Exception):
+    """The configured database could not be asked for its departments."""
+
+
+async def department_codes(settings: Settings, timeout: float = 5.0) -> set[str] | None:
+    """The department codes of the database ``DATABASE_URL`` names (``None`` when it names
+    none: embedded servers are not started for a read).
+
+    :raises DepartmentsUnreadable: the database cannot be reached or read.
+    """
+    if not settings.database_url:
+        return None
+    try:
+        return await department_codes_at(settings.database_url, timeout)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        raise DepartmentsUnreadable(str(exc) or type(exc).__name__) from exc
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

@@ -23,6 +23,7 @@ from taskiq import AsyncBroker
 
 from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.department_status import PgDepartmentStatus
+from govflow.adapters.db.directory import PgDirectory
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
@@ -40,6 +41,7 @@ from govflow.adapters.queue.tasks import TaskiqStepQueue
 from govflow.adapters.services import ServiceUrls, resolve_service_urls
 from govflow.adapters.task_metrics import PrometheusDeadlineMetrics, PrometheusNoticeMetrics
 from govflow.core.destinations import AddressPolicy
+from govflow.plugins.directory import DIRECTORY
 from govflow.plugins.manager import PluginManager
 from govflow.plugins.registry import ActionRegistry
 from govflow.plugins.settings import PluginSettings
@@ -250,6 +252,7 @@ async def container(
             workflows=PgWorkflowAdmin(db),
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),
             tasks=PgTaskStore(db),
+            extras={DIRECTORY: PgDirectory(db)},
         )
     finally:
         if not worker:

@@ -16,6 +16,7 @@ import click
 import msgspec
 
 from govflow.bootstrap import container
+from govflow.bootstrap.database import DepartmentsUnreadable, department_codes
 from govflow.cli.common import fail, run, settings_or_exit
 from govflow.core.schema import generate_schema
 from govflow.core.spec_errors import SpecError, SpecProblem
@@ -25,7 +26,13 @@ from govflow.settings import Settings
 from govflow.usecases.paging import MAX_LIMIT, PageRequest
 from govflow.usecases.ports_workflows import SaveResult, WorkflowStoreError
 from govflow.usecases.workflow_views import WorkflowFilter, WorkflowView
-from govflow.usecases.workflows import SourceFile, load_workflow_files, validate_workflow_files
+from govflow.usecases.workflows import (
+    SourceFile,
+    ValidWorkflow,
+    load_workflow_files,
+    unknown_departments,
+    validate_workflow_files,
+)
 
 SUFFIXES = (".yaml", ".yml")
 HASH_PREFIX = 12
@@ -119,10 +126,29 @@ def command() -> None:
     """Validate, load and list workflow definitions (workflows.d/*.yaml)."""
 
 
+def _check_departments(valid: Sequence[ValidWorkflow]) -> None:
+    """Refuse departments the configured database lacks; say so when it cannot be asked."""
+    try:
+        known = asyncio.run(department_codes(settings_or_exit()))
+    except DepartmentsUnreadable as exc:
+        click.echo(f"govflow: departments not checked: cannot read the database: {exc}", err=True)
+        return
+    if known is None:
+        click.echo("govflow: departments not checked: DATABASE_URL is not set", err=True)
+        return
+    problems = unknown_departments(valid, known)
+    if problems:
+        _report(problems, "nothing is valid until they are fixed")
+
+
 @command.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
-    """Check workflow files (or directories of them) against the installed actions.
+@click.option(
+    "--offline", is_flag=True, help="Do not check the departments named against the database."
+)
+def validate(paths: tuple[Path, ...], offline: bool) -> None:
+    """Check workflow files (or directories of them) against the installed actions and, when
+    DATABASE_URL names a database that answers, the departments they name against it.
 
     Prints every problem as ``file:line:col: path: message`` and exits 1, or one line per
     workflow: its name, step count and version hash.
@@ -134,6 +160,8 @@ def validate(paths: tuple[Path, ...]) -> None:
         valid = validate_workflow_files(files, action_inputs())
     except SpecError as error:
         _report(error.problems, "nothing is valid until they are fixed")
+    if not offline:
+        _check_departments(valid)
     for item in valid:
         steps = len(item.spec.steps)
         click.echo(

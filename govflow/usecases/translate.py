@@ -29,6 +29,7 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.retry import Backoff, RetrySchedule
 from govflow.core.spec import RetryPolicy
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
+from govflow.core.tasks.model import OnReject
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import ClaimAudit, ClaimedStep, ClaimOrder, ClaimRule, StepFinish
 
@@ -52,16 +53,34 @@ def error_payload(error: StepError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message}
 
 
+def _party_columns(party: Mapping[str, Any] | None) -> tuple[str | None, str | None, list[str]]:
+    """(role, department id, user ids) of a resolved party of the ``manual`` action."""
+    if not party:
+        return None, None, []
+    return party.get("role"), party.get("department_id"), list(party.get("users") or [])
+
+
 def human_task_row(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The columns of a human task, from the ``manual`` action's payload."""
-    assignee = payload.get("assignee") or {}
-    reviewer = payload.get("reviewer") or {}
+    """The columns of a human task, from the ``manual`` action's payload (its people resolved
+    to ids by the action: ``{users, role, department_id}`` each)."""
+    offer_role, offer_department, offer_users = _party_columns(payload.get("assignee"))
+    reviewer_role, reviewer_department, reviewer_users = _party_columns(payload.get("reviewers"))
+    escalate = payload.get("escalate_to")
     due_in = payload.get("due_in")
     return {
         "title": str(payload.get("title") or "Task"),
         "description": str(payload.get("description") or ""),
-        "assignee_role": assignee.get("role"),
-        "reviewer_role": reviewer.get("role"),
+        "assignee_role": offer_role,
+        "offer_department_id": offer_department,
+        "offer_users": offer_users,
+        "reviewer_role": reviewer_role,
+        "reviewer_department_id": reviewer_department,
+        "reviewer_users": reviewer_users,
+        "approvals_required": int(payload.get("approvals") or 1),
+        "starter_cannot_approve": bool(payload.get("starter_cannot_approve")),
+        "on_reject": str(payload.get("on_reject") or OnReject.REWORK),
+        "escalate_to": dict(escalate) if escalate else None,
+        "notify": list(payload.get("notify") or []) or None,
         "form": payload.get("form") or {},
         "due_in_seconds": parse_duration(due_in).total_seconds() if due_in else None,
     }

@@ -1,9 +1,10 @@
 """Use case: load a set of workflow files, all or nothing.
 
 Every file is validated against the installed actions' input Structs and every problem of every
-file is collected; two files may not define the same workflow name, and each workflow's
-department must exist. If anything is wrong, nothing is saved and :class:`SpecError` carries
-every problem (``file:line:col: path: message``). Otherwise each workflow is saved through the
+file is collected; two files may not define the same workflow name, and each department a
+workflow names (its own, and those its steps assign work to) must exist. If anything is wrong,
+nothing is saved and :class:`SpecError` carries every problem (``file:line:col: path:
+message``). Otherwise each workflow is saved through the
 :class:`~govflow.usecases.ports_workflows.WorkflowStore` inside one unit of work; unchanged
 content is a no-op, changed content adds a version.
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from govflow.core.department_refs import department_references
 from govflow.core.spec import WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.struct_check import suggest
@@ -31,6 +33,7 @@ __all__ = [
     "ValidWorkflow",
     "load_workflow_files",
     "save_workflows",
+    "unknown_departments",
     "validate_workflow_files",
 ]
 
@@ -44,18 +47,30 @@ class SourceFile(msgspec.Struct, frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class ValidWorkflow:
-    """A file that passed validation, with its spec and version hash."""
+    """A file that passed validation, with its spec and version hash.
+
+    :ivar departments: (spec path, code) of every department it names: its own, then those its
+        steps' inputs name literally (``assignee: {department: ...}``).
+    """
 
     file: SourceFile
     spec: WorkflowSpec
     content_hash: str
     source: YamlSource
+    departments: tuple[tuple[str, str], ...] = ()
 
 
 def _validate_one(file: SourceFile, actions: Mapping[str, type[msgspec.Struct]]) -> ValidWorkflow:
     source = load_yaml(file.text, file.path)
     spec = validate_source(source, actions)
-    return ValidWorkflow(file=file, spec=spec, content_hash=content_hash(spec), source=source)
+    named = (("department", spec.department), *department_references(source.data, actions))
+    return ValidWorkflow(
+        file=file,
+        spec=spec,
+        content_hash=content_hash(spec),
+        source=source,
+        departments=named,
+    )
 
 
 def _duplicate_names(valid: Sequence[ValidWorkflow]) -> list[SpecProblem]:
@@ -92,15 +107,17 @@ def validate_workflow_files(
     return valid
 
 
-def _unknown_departments(valid: Sequence[ValidWorkflow], known: set[str]) -> list[SpecProblem]:
+def unknown_departments(valid: Sequence[ValidWorkflow], known: set[str]) -> list[SpecProblem]:
+    """A problem, at its position, for each department a workflow names that is not ``known``
+    (its own department, and those its steps assign work to)."""
     problems = []
     for item in valid:
-        code = item.spec.department
-        if code not in known:
-            hint = suggest(code, known) or (
-                f" (known departments: {', '.join(sorted(known)) or 'none'})"
-            )
-            problems.append(item.source.problem("department", f"unknown department {code!r}{hint}"))
+        for path, code in item.departments or (("department", item.spec.department),):
+            if code not in known:
+                hint = suggest(code, known) or (
+                    f" (known departments: {', '.join(sorted(known)) or 'none'})"
+                )
+                problems.append(item.source.problem(path, f"unknown department {code!r}{hint}"))
     return problems
 
 
@@ -134,7 +151,7 @@ async def save_workflows(
     """
     results: dict[str, SaveResult] = {}
     async with store.atomic():
-        problems = _unknown_departments(valid, await store.department_codes())
+        problems = unknown_departments(valid, await store.department_codes())
         if problems:
             raise SpecError(problems)
         # Saving in name order takes the per-workflow locks in one order in every loader.

@@ -1,16 +1,18 @@
 """The ``manual`` action: a human task the execution waits for.
 
 The action opens nothing itself: it raises ``Suspend(reason="human_task", payload=...)`` with
-the rendered task, and the host opens the human task and completes the step when the task is
-approved (output: ``decision``, ``form``, ``submitted_by``, ``approved_by``).
+the task, its people resolved to ids, and the host opens the human task and completes the step
+when the task is decided (output: ``decision``, ``form``, ``submitted_by``, ``approved_by``,
+``comments``).
 """
 
 from __future__ import annotations
 
 from govflow.plugins import ActionRegistry, hookimpl
-from govflow_manual.action import Assignee, FormField, ManualAction, ManualInputs, Reviewer
+from govflow_manual.action import ManualAction
+from govflow_manual.inputs import EscalateTo, ManualInputs, NotifyTarget, Parties
 
-__all__ = ["Assignee", "FormField", "ManualAction", "ManualInputs", "Reviewer"]
+__all__ = ["EscalateTo", "ManualAction", "ManualInputs", "NotifyTarget", "Parties"]
 
 
 @hookimpl

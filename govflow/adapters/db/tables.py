@@ -227,6 +227,7 @@ class HumanTask(Table, tablename="human_tasks"):
     rejections = Integer(default=0)
     overdue = Boolean(default=False)
     escalated = Boolean(default=False)
+    notify = JSONB(null=True, default=None)
 
 
 class HttpIdempotencyKey(Table, tablename="http_idempotency_keys"):

@@ -81,6 +81,7 @@ def stored_task(row: Mapping[str, Any]) -> StoredTask:
         on_reject=OnReject(row["on_reject"]),
         form=_form(row["form"]),
         escalate_to=None if escalate is None else msgspec.convert(escalate, Party),
+        notify=tuple(_json(row["notify"]) or ()),
     )
     state = TaskState(
         id=row["id"],

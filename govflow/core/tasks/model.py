@@ -64,6 +64,9 @@ class TaskPolicy(msgspec.Struct, frozen=True, kw_only=True):
     :ivar on_reject: ``rework`` sends the task back, ``fail`` ends it and fails the step.
     :ivar form: the typed fields checked on submit.
     :ivar escalate_to: who gets the task after its deadline.
+    :ivar notify: the notification channels told about the task (each the ``notification``
+        action's inputs without the message: ``channel`` and ``url``, ``to``, ``subject`` or
+        ``level``).
     """
 
     reviewers: Party | None = None
@@ -72,6 +75,7 @@ class TaskPolicy(msgspec.Struct, frozen=True, kw_only=True):
     on_reject: OnReject = OnReject.REWORK
     form: Mapping[str, FormField] = msgspec.field(default_factory=dict)
     escalate_to: Party | None = None
+    notify: tuple[Mapping[str, Any], ...] = ()
 
 
 class Approval(msgspec.Struct, frozen=True, kw_only=True):

@@ -55,9 +55,9 @@ def refuse_step_bound(task: TaskState, actor: TaskActor, what: str) -> None:
 
 def require_offered(task: TaskState) -> None:
     """Refuse claim and self-release on a task offered to nobody (``not_offered``)."""
-    if not task.offer.is_group:
+    if not task.offer.is_group and not task.offer.users:
         raise TaskActorRefusal(
-            "not_offered", "task", "the task is not offered to a role or department"
+            "not_offered", "task", "the task is not offered to a user, role or department"
         )
 
 
@@ -66,7 +66,7 @@ def require_eligible_claimer(task: TaskState, actor: TaskActor) -> None:
     require_offered(task)
     if actor.system or not task.offer.includes(actor.user_id, actor.role, actor.department_id):
         raise TaskActorRefusal(
-            "not_eligible", "task", "the task is not offered to this user's role or department"
+            "not_eligible", "task", "the task is not offered to this user, role or department"
         )
 
 

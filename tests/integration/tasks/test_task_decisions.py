@@ -33,7 +33,7 @@ steps:
     with:
       title: "Review {{ inputs.case }}"
       assignee: {role: OPERATOR}
-      reviewer: {role: MANAGER}
+      reviewers: {role: MANAGER}
       form:
         amount: {type: number, required: true}
   - {id: after, action: echo, with: {value: "{{ steps.review.output.form.amount }}"}}

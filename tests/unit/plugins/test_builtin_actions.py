@@ -15,7 +15,6 @@ from govflow.plugins import (
     BusinessError,
     Idempotency,
     PluginManager,
-    Suspend,
 )
 from govflow.testing import decode_inputs, make_context, run_action
 
@@ -42,50 +41,6 @@ def test_declared_strategy_and_schema(manager: PluginManager, name: str) -> None
     info = next(a for p in manager.plugin_info() for a in p.actions if a.name == name)
     assert info.inputs_schema == msgspec.json.schema(inputs)
     assert info.idempotency == str(strategy)
-
-
-# -- manual --------------------------------------------------------------------------------
-
-
-async def test_manual_suspends_with_the_task(manager: PluginManager) -> None:
-    action = manager.actions().get("manual")
-    assert action is not None
-    with_ = {
-        "title": "Review PERMIT-1",
-        "assignee": {"role": "OPERATOR"},
-        "reviewer": {"role": "MANAGER"},
-        "due_in": "2d",
-        "form": {"decision": {"type": "choice", "options": ["approve", "reject"]}},
-    }
-    with pytest.raises(Suspend) as caught:
-        await run_action(action, with_)
-    assert caught.value.reason == "human_task"
-    assert caught.value.payload["title"] == "Review PERMIT-1"
-    assert caught.value.payload["reviewer"] == {"role": "MANAGER"}
-    assert caught.value.payload["idempotency_key"] == make_context().idempotency_key
-
-
-@pytest.mark.parametrize(
-    ("with_", "problem"),
-    [
-        ({"title": "t", "assignee": {"role": "OPERATOR", "user": "a@b.ch"}}, "exactly one"),
-        ({"title": "t", "assignee": {}}, "exactly one"),
-        ({"title": "t", "assignee": {"user": "not-an-email"}}, "assignee.user"),
-        ({"title": "t", "assignee": {"role": "OPERATOR"}, "due_in": "2 days"}, "due_in"),
-        (
-            {"title": "t", "assignee": {"role": "OPERATOR"}, "form": {"x": {"type": "choice"}}},
-            "options",
-        ),
-        ({"assignee": {"role": "OPERATOR"}}, "title"),
-    ],
-)
-def test_manual_inputs_are_checked(
-    manager: PluginManager, with_: dict[str, Any], problem: str
-) -> None:
-    action = manager.actions().get("manual")
-    assert action is not None
-    with pytest.raises(ValueError, match=problem):
-        decode_inputs(action, with_)
 
 
 # -- notification --------------------------------------------------------------------------

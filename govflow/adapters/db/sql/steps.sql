@@ -441,7 +441,9 @@ SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status,
 
 -- name: finish_suspended
 -- The action waits on a person: as finish_execution, and a human task is opened for the step
--- from :task (title, description, roles, form, due_in_seconds).
+-- from :task (translate.human_task_row: title, description, who it is offered to and who reviews
+-- it as role, department id and user ids, the review policy, escalate_to, notify, form and
+-- due_in_seconds).
 WITH done AS (
     UPDATE execution_steps
        SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
@@ -462,14 +464,26 @@ WITH done AS (
  RETURNING e.id, e.status
 ), task AS (
     INSERT INTO human_tasks (execution_id, execution_step_id, department_id, title,
-                             description, assignee_role, reviewer_role, form, due_at)
+                             description, assignee_role, offer_department_id, offer_users,
+                             reviewer_role, reviewer_department_id, reviewer_users,
+                             approvals_required, starter_cannot_approve, on_reject, escalate_to,
+                             notify, form, due_at)
     SELECT done.execution_id, done.id, :department::uuid,
-           COALESCE(:task::jsonb ->> 'title', 'Task'),
-           COALESCE(:task::jsonb ->> 'description', ''),
-           :task::jsonb ->> 'assignee_role', :task::jsonb ->> 'reviewer_role',
-           COALESCE(:task::jsonb -> 'form', '{}'::jsonb),
-           now() + make_interval(secs => (:task::jsonb ->> 'due_in_seconds')::float8)
-      FROM done JOIN execution ON execution.id = done.execution_id
+           COALESCE(t.task ->> 'title', 'Task'),
+           COALESCE(t.task ->> 'description', ''),
+           t.task ->> 'assignee_role', (t.task ->> 'offer_department_id')::uuid,
+           COALESCE(t.task -> 'offer_users', '[]'::jsonb),
+           t.task ->> 'reviewer_role', (t.task ->> 'reviewer_department_id')::uuid,
+           COALESCE(t.task -> 'reviewer_users', '[]'::jsonb),
+           COALESCE((t.task ->> 'approvals_required')::int4, 1),
+           COALESCE((t.task ->> 'starter_cannot_approve')::bool, false),
+           t.task ->> 'on_reject',
+           NULLIF(t.task -> 'escalate_to', 'null'::jsonb),
+           NULLIF(t.task -> 'notify', 'null'::jsonb),
+           COALESCE(t.task -> 'form', '{}'::jsonb),
+           now() + make_interval(secs => (t.task ->> 'due_in_seconds')::float8)
+      FROM done JOIN execution ON execution.id = done.execution_id,
+           (SELECT :task::jsonb AS task) AS t
     ON CONFLICT (execution_step_id) DO NOTHING
 ), audit AS (
     INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)

@@ -11,7 +11,7 @@ SELECT t.id, t.execution_id, t.execution_step_id, t.department_id, t.title, t.de
        t.starter_cannot_approve, t.on_reject, t.escalate_to, t.form, t.submission,
        t.submitted_by, t.submitted_at, t.approvals, t.rejections, t.rejection_reason,
        t.decision, t.decided_by, t.decided_at, t.due_at, t.overdue, t.escalated, t.created_by,
-       t.created_at, t.updated_at, t.version, e.created_by AS started_by
+       t.created_at, t.updated_at, t.version, t.notify, e.created_by AS started_by
   FROM human_tasks t
   LEFT JOIN executions e ON e.id = t.execution_id
  WHERE t.id = :task_id::uuid;
