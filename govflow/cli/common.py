@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Coroutine
 from typing import Any, NoReturn, TypeVar
@@ -25,6 +26,21 @@ EXIT_CONFIG = 2
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"govflow: {message}", err=True)
     sys.exit(code)
+
+
+def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of a repeatable option; a value that is valid JSON (``12.5``,
+    ``true``, ``["a"]``) keeps its type, any other is text."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            fail(f"{option}: expected KEY=VALUE, got {pair!r}")
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    return values
 
 
 def settings_or_exit() -> Settings:

@@ -20,7 +20,7 @@ import msgspec
 
 from govflow.bootstrap import Container, container
 from govflow.bootstrap.actors import CLI_ACTOR, CLI_READER, acting_as, acting_principal, names_of
-from govflow.cli.common import fail, run, settings_or_exit
+from govflow.cli.common import fail, parse_pairs, run, settings_or_exit
 from govflow.cli.task_output import Names, echo_table, holder, ids_named, open_task_lines, when
 from govflow.cli.tasks import refusal_line
 from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
@@ -41,20 +41,6 @@ from govflow.usecases.paging import MAX_LIMIT, PageRequest
 from govflow.usecases.start_execution import StartRequest
 from govflow.usecases.task_ports import TaskFilter
 from govflow.usecases.task_views import Tasks, TaskView
-
-
-def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``k=v`` pairs; a value that is valid JSON (a number, true, a list...) keeps its type."""
-    inputs: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            fail(f"--input: expected KEY=VALUE, got {pair!r}")
-        try:
-            inputs[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            inputs[key] = raw
-    return inputs
 
 
 class Shown(NamedTuple):
@@ -194,7 +180,7 @@ def start(
     active); without it, no user (the CLI), and the idempotency key is the CLI's.
     """
     settings = settings_or_exit()
-    inputs = _parse_inputs(pairs)
+    inputs = parse_pairs(pairs, "--input")
 
     async def go() -> Shown | None:
         async with container(settings) as services:

@@ -22,7 +22,7 @@ import msgspec
 
 from govflow.bootstrap import Container, container
 from govflow.bootstrap.actors import CLI_READER, acting_as, acting_principal, names_of
-from govflow.cli.common import fail, run, settings_or_exit
+from govflow.cli.common import fail, parse_pairs, run, settings_or_exit
 from govflow.cli.task_output import (
     detail_lines,
     echo_table,
@@ -74,14 +74,7 @@ def parse_form(pairs: tuple[str, ...], source: IO[str] | None) -> dict[str, Any]
         if not isinstance(loaded, dict):
             fail("--form-json: must be a JSON object")
         form.update(loaded)
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            fail(f"--form: expected KEY=VALUE, got {pair!r}")
-        try:
-            form[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            form[key] = raw
+    form.update(parse_pairs(pairs, "--form"))
     return form
 
 

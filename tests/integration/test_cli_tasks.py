@@ -1,7 +1,8 @@
 """``govflow tasks ...`` acts on a ``manual`` step's task as the users ``--as`` names, through
 the API's use cases: a workflow started with the CLI waits on its task (``start --wait`` says
 which and who holds it), an OPERATOR claims, starts and submits it, a MANAGER approves it, and a
-real worker takes the execution to COMPLETED. Refusals are one line naming the field."""
+real worker takes the execution to COMPLETED. Refusals are one line naming the field. The CLI
+example of docs/human-tasks.md runs as typed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import asyncpg
 from govflow.core.audit_events import AuditEvent
 from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
 from govflow.settings import Settings
+from tests.support.doc_examples import blocks
 from tests.support.engine import ROOT, install_workflow, process_env, processes
 
 EXPENSE = """\
@@ -202,3 +204,65 @@ async def test_a_manual_step_is_submitted_and_approved_with_the_cli(
         ["HUMAN_TASK_STARTED", "by", "clerk@example.org"],
     ]
     assert ["HUMAN_TASK_APPROVED", "by", "boss@example.org:", "Fine"] in records
+
+
+def documented_session() -> tuple[str, list[list[str]]]:
+    """docs/human-tasks.md's CLI example: the workflow, and its commands as typed (each one's
+    words after ``govflow``)."""
+    (workflow,) = [
+        block
+        for block in blocks(ROOT / "docs" / "human-tasks.md")
+        if block.lang == "yaml" and "name: expense-claim" in block.text
+    ]
+    assert workflow.next is not None
+    assert workflow.next.lang == "sh"
+    commands = []
+    for line in workflow.next.text.splitlines():
+        words = shlex.split(line, comments=True)
+        if words:
+            assert words[0] == "govflow", line
+            commands.append(words[1:])
+    return workflow.text, commands
+
+
+async def test_the_documented_cli_session_runs(settings: Settings, database_url: str) -> None:
+    """Every command of the example, as typed, against a worker (``6f1c...`` stands for the
+    execution's id, ``9a7e...`` for the task's); the execution ends COMPLETED."""
+    text, commands = documented_session()
+    assert [words[:2] for words in commands] == [
+        ["executions", "start"],
+        ["tasks", "list"],
+        ["tasks", "claim"],
+        ["tasks", "start"],
+        ["tasks", "submit"],
+        ["tasks", "approve"],
+        ["executions", "wait"],
+    ]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await install_workflow(conn, text)
+        await add_user(conn, "clerk@example.org", "OPERATOR")
+        await add_user(conn, "boss@example.org", "MANAGER")
+        ids: dict[str, str] = {}
+        outputs = []
+        with processes(settings, GOVFLOW_PLUGINS_MODULES="") as group:
+            group.start("worker")
+            for words in commands:
+                typed = [ids.get(word, word) for word in words]
+                outputs.append(ok(govflow(settings, shlex.join(typed))))
+                for key, pattern in (
+                    ("6f1c...", r"started execution (\S+)"),
+                    ("9a7e...", r"waiting for task (\S+)"),
+                ):
+                    found = re.search(pattern, outputs[-1])
+                    if found:
+                        ids[key] = found.group(1)
+        assert set(ids) == {"6f1c...", "9a7e..."}
+        assert ids["9a7e..."] in outputs[1]  # the clerk may claim it
+        status = await conn.fetchval(
+            "SELECT status FROM executions WHERE id = $1", UUID(ids["6f1c..."])
+        )
+        assert status == ExecutionStatus.COMPLETED
+        assert f"execution {ids['6f1c...']}  expense-claim v1  COMPLETED" in outputs[-1]
+    finally:
+        await conn.close()
