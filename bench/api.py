@@ -2,10 +2,11 @@
 
 Starts ``python -m govflow api`` against a fresh, migrated bench database (servers from
 ``GOVFLOW_BENCH_DATABASE_URL`` / ``GOVFLOW_BENCH_REDIS_URL``, else embedded ones), loads a
-one-step workflow, logs in through ``POST /auth/login``, starts one execution, then offers each
-endpoint a fixed rate with an open-loop httpx generator on loopback (a request is sent at its
-scheduled time whether or not earlier ones have answered; latency counts from the scheduled
-time, so queueing inside the server is not hidden). ``GET /health`` is the in-run baseline.
+one-step workflow, logs in through ``POST /auth/login``, starts one execution, opens a page of
+standalone tasks and stores one submitted task per approval to send, then offers each endpoint
+a fixed rate with an open-loop httpx generator on loopback (a request is sent at its scheduled
+time whether or not earlier ones have answered; latency counts from the scheduled time, so
+queueing inside the server is not hidden). ``GET /health`` is the in-run baseline.
 
     .venv/bin/python bench/api.py --rate 500 --seconds 10
 """
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ from bench.common import Children, percentile, say, servers, with_database
 
 PASSWORD = "Bench-password-9-ok"  # noqa: S105 - a throwaway account of a scratch database
 EMAIL = "bench.admin@govflow.local"
+LISTED_TASKS = 20
+"""Standalone tasks opened before ``GET /tasks`` is measured (one full default page)."""
 WORKFLOW = """name: bench-hello
 title: Bench hello
 department: general-administration
@@ -61,6 +65,32 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def submitted_tasks(database_url: str, count: int) -> list[str]:
+    """``count`` standalone tasks submitted by an OPERATOR and reviewed by managers, each
+    approved once by the bench ADMIN (an approval decides a task only once)."""
+    from govflow.core.statuses import HumanTaskStatus
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        submitter = await conn.fetchval(
+            "INSERT INTO users (email, full_name, password_hash, role) "
+            "VALUES ('bench.operator@govflow.local', 'Bench Operator', 'x', 'OPERATOR') "
+            "RETURNING id"
+        )
+        rows = await conn.fetch(
+            "INSERT INTO human_tasks (title, status, reviewer_role, submitted_by, submitted_at, "
+            "submission, assignee_id) "
+            "SELECT 'bench approval ' || n, $1, 'MANAGER', $2, now(), '{}'::jsonb, $2 "
+            "FROM generate_series(1, $3) AS n RETURNING id",
+            HumanTaskStatus.SUBMITTED.value,
+            submitter,
+            count,
+        )
+    finally:
+        await conn.close()
+    return [str(row["id"]) for row in rows]
 
 
 async def prepare(database_url: str) -> None:
@@ -154,6 +184,8 @@ async def open_loop(
     fixed = raw_request(
         request["method"], request["url"], request.get("headers", {}), request.get("body", b"")
     )
+    urls: list[str] | None = request.get("urls")
+    unexpected: Counter[int] = Counter()
 
     async def one(i: int, scheduled: float) -> None:
         nonlocal errors
@@ -161,9 +193,13 @@ async def open_loop(
         if request.get("unique_key"):
             headers = {**request["headers"], "Idempotency-Key": f"b-{run_id}-{i}"}
             raw = raw_request(request["method"], request["url"], headers, request["body"])
+        if urls is not None:
+            raw = raw_request(request["method"], urls.pop(), request["headers"], request["body"])
         try:
-            if await pool.request(raw) != expect:
+            status = await pool.request(raw)
+            if status != expect:
                 errors += 1
+                unexpected[status] += 1
         except (OSError, asyncio.IncompleteReadError, ValueError):
             errors += 1
         latencies.append((loop.time() - scheduled) * 1000)
@@ -177,6 +213,8 @@ async def open_loop(
         tasks.append(asyncio.create_task(one(i, scheduled)))
     await asyncio.gather(*tasks)
     elapsed = loop.time() - start
+    if unexpected:
+        say(f"{label}: unexpected answers {dict(unexpected)}")
     return Result(
         label=label,
         offered=rate,
@@ -212,6 +250,10 @@ async def run(args: argparse.Namespace) -> list[Result]:
         await admin.execute(f'CREATE DATABASE "{name}"')
         database_url = with_database(found.database_url, name)
         await prepare(database_url)
+        approvals = int(args.rate * (1.0 + args.seconds)) + 1
+        to_approve = [
+            f"/tasks/{task}/approve" for task in await submitted_tasks(database_url, approvals)
+        ]
         port = free_port()
         env = {
             **os.environ,
@@ -223,6 +265,9 @@ async def run(args: argparse.Namespace) -> list[Result]:
             "PORT": str(port),
             "GOVFLOW_HOME": str(Path("/tmp") / name),
             "LOG_LEVEL": args.log_level,
+            # The bench offers one client's load on purpose: measure the server, not the limit.
+            "RATE_LIMIT_GLOBAL": "0",
+            "RATE_LIMIT_PER_CLIENT": "0",
         }
         server = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
             [sys.executable, "-m", "govflow", "api"],
@@ -243,6 +288,9 @@ async def run(args: argparse.Namespace) -> list[Result]:
             start_url = f"/workflows/{workflow_id}/executions"
             started = await client.post(start_url, json={"inputs": {}}, headers=auth)
             execution_id = started.json()["data"]["execution_id"]
+            for n in range(LISTED_TASKS):
+                opened = await client.post("/tasks", json={"title": f"bench {n}"}, headers=auth)
+                opened.raise_for_status()
             pool = RawPool(port, args.connections)
             await pool.open()
             cases: list[tuple[str, dict[str, Any], int]] = [
@@ -266,6 +314,18 @@ async def run(args: argparse.Namespace) -> list[Result]:
                         "unique_key": True,
                     },
                     201,
+                ),
+                ("GET /tasks", {"method": "GET", "url": "/tasks", "headers": auth}, 200),
+                (
+                    "POST /tasks/{id}/approve",
+                    {
+                        "method": "POST",
+                        "url": to_approve[0],
+                        "urls": to_approve,
+                        "body": b'{"comment": "bench"}',
+                        "headers": auth,
+                    },
+                    200,
                 ),
             ]
             results = []
