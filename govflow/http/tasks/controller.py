@@ -22,6 +22,7 @@ from govflow.bootstrap.api import Api
 from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.model import Delete, TaskAction
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
+from govflow.http.idempotency import idempotent
 from govflow.http.policy import ALL_ROLES, roles
 from govflow.http.tasks.schemas import (
     ApproveIn,
@@ -87,6 +88,7 @@ class TasksController(Controller):
         )
         return paged(await _tasks(api).search(principal, wanted, PageRequest(page, limit)))
 
+    @idempotent
     @post("/", operation_id="createTask", status_code=HTTP_201_CREATED, **roles(*MANAGERS))
     async def create_task(
         self,
@@ -95,7 +97,7 @@ class TasksController(Controller):
         principal: NamedDependency[Principal],
     ) -> Envelope[TaskView]:
         """Open a standalone task (a MANAGER in its own department): ``OPEN``, or ``ASSIGNED``
-        when ``assignee_id`` names its user."""
+        when ``assignee_id`` names its user. Honours ``Idempotency-Key``."""
         problems = data.problems()
         if problems:
             raise InvalidInputError(problems)

@@ -296,3 +296,18 @@ async def test_list_filters(api: ApiHarness) -> None:
     wrong = await api.client.get("/tasks?status=LOST", headers=api.headers("MANAGER"))
     assert wrong.status_code == 400
     assert "status" in wrong.text
+
+
+async def test_an_idempotency_key_opens_the_task_once(api: ApiHarness) -> None:
+    headers = {**api.headers("MANAGER"), "Idempotency-Key": "rota-2026-11"}
+    body = {"title": "Check the extinguishers", "due_in": "2d"}
+    first = await api.client.post("/tasks", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = await api.client.post("/tasks", json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    other = await api.client.post("/tasks", json={**body, "title": "other"}, headers=headers)
+    assert other.status_code == 422, other.text
+    assert "header.idempotency_key" in other.text
+    assert await api.count("human_tasks") == 1
