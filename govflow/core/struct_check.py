@@ -163,6 +163,11 @@ class StructChecker:
         if len(members) == 1:
             self.check(value, members[0], path)
             return
+        if isinstance(value, list):
+            lists = [m for m in members if get_origin(_unwrap(m)[0]) is list]
+            if len(lists) == 1:  # the list's items are walked: templates, paths per item
+                self.check(value, lists[0], path)
+                return
         self._leaf(value, base, metas, path)
 
     def _sized(self, value: Any, metas: list[msgspec.Meta], path: str) -> None:
