@@ -166,6 +166,7 @@ class TasksController(Controller):
         """The task's decisions and comments, oldest first."""
         return ok(await _tasks(api).records(principal, task_id))
 
+    @idempotent
     @post(
         "/{task_id:uuid}/comment",
         operation_id="commentTask",
