@@ -5,6 +5,13 @@ are inserted with ``generate_series`` and analyzed; then every named query of th
 ``.sql`` files is explained with representative parameters, as the custom plan a first run gets
 and as the generic plan a connection settles on after a few runs (``force_generic_plan``): no
 plan may read ``execution_steps``, ``executions`` or ``execution_step_attempts`` sequentially.
+
+A statement about one step or one execution must also reach those tables only through the keys
+of the rows it names, and this is checked on the generic plans made while the tables are still
+empty: a connection of a new worker settles on its generic plan within its first runs, and
+keeps it once the tables have grown. On empty tables a status index (``executions_status``) or a
+partial index of due or leased steps looks as cheap as the primary key; a plan that picks it
+reads every running execution, or every due step, on each call.
 """
 
 from __future__ import annotations
@@ -27,6 +34,16 @@ from tests.support.engine import install_workflow
 pytestmark = pytest.mark.slow
 
 WATCHED = {"execution_steps", "executions", "execution_step_attempts"}
+KEYS = {
+    # the indexes that find the rows a statement names (by id, or a step by execution and position)
+    "executions_pkey",
+    "execution_steps_pkey",
+    "execution_steps_execution_id_position_key",
+    "execution_step_attempts_pkey",
+    "execution_step_attempts_step",
+}
+SWEEPS = {"take_expired", "due_unclaimed"}
+"""The statements that look for work across the tables (through the partial indexes)."""
 EXECUTIONS = 20_000  # as in FILL
 STEPS = 5
 
@@ -85,6 +102,16 @@ def queries() -> dict[str, Query]:
 
 
 @pytest.fixture
+async def empty(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await install_workflow(conn, WORKFLOW)
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
 async def grown(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -108,6 +135,11 @@ async def representative(conn: asyncpg.Connection) -> dict[str, Any]:
     )
     assert running is not None
     assert pending is not None
+    return parameter_values(dict(running), pending)
+
+
+def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str, Any]:
+    """Every parameter the queries use, around a running step and a pending one."""
     order = claim_order(datetime.now(UTC))
     rule = order.rule(ExecutionStatus.RUNNING)
     assert rule is not None
@@ -167,6 +199,20 @@ def literal(value: Any) -> str:
     else:
         text = str(value)
     return "'" + text.replace("'", "''") + "'"
+
+
+def indexes_used(plan: Any) -> set[str]:
+    """The indexes a plan (EXPLAIN's JSON) reads."""
+    found = set()
+    if isinstance(plan, dict):
+        if "Index Name" in plan:
+            found.add(plan["Index Name"])
+        for child in plan.values():
+            found |= indexes_used(child)
+    elif isinstance(plan, list):
+        for child in plan:
+            found |= indexes_used(child)
+    return found
 
 
 def sequential_scans(plan: Any) -> list[str]:
@@ -232,6 +278,49 @@ async def test_the_engine_statements_use_indexes_on_grown_tables(
             if scans:
                 offenders[f"{name} ({kind})"] = scans
     assert offenders == {}
+
+
+async def test_the_statements_about_one_row_plan_for_its_key_on_empty_tables(
+    empty: asyncpg.Connection, queries: dict[str, Query]
+) -> None:
+    watched_indexes = {
+        row["indexname"]
+        for row in await empty.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
+        )
+    }
+    assert KEYS.issubset(watched_indexes)  # the names above are the schema's
+    running = {
+        "id": uuid.uuid4(),
+        "execution_id": uuid.uuid4(),
+        "position": 0,
+        "fencing_token": 1,
+        "department_id": uuid.uuid4(),
+    }
+    values = parameter_values(running, uuid.uuid4())
+    offenders = {}
+    for name, query in sorted(queries.items()):
+        if name in SWEEPS:
+            continue
+        generic = (await plans(empty, query, values))["generic"]
+        off_key = sorted((indexes_used(generic) & watched_indexes) - KEYS)
+        if off_key or sequential_scans(generic):
+            offenders[name] = off_key + sequential_scans(generic)
+    assert offenders == {}
+
+
+async def test_a_scan_off_the_key_is_noticed(empty: asyncpg.Connection) -> None:
+    """The check itself: a guard on a status written as a plain equality is planned on the
+    status index while the table is empty."""
+    query = Query(
+        name="by_status",
+        sql="SELECT id FROM executions WHERE id = $1 AND status = $2 FOR NO KEY UPDATE",
+        params=("execution_id", "status"),
+    )
+    generic = (await plans(empty, query, {"execution_id": uuid.uuid4(), "status": "RUNNING"}))[
+        "generic"
+    ]
+    assert indexes_used(generic) == {"executions_status"}
 
 
 async def test_a_sequential_scan_is_noticed(grown: asyncpg.Connection) -> None:

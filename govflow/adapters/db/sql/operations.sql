@@ -2,6 +2,8 @@
 -- are locked (SELECT ... FOR UPDATE) in one transaction, the pure engine decides, and the
 -- decision is carried out by the statements below in the same transaction. Each re-checks the
 -- status the decision was made on; one that finds another status fails the whole transaction.
+-- A row is reached by its key; a status guard is written `(...) IS TRUE` so that no plan reads
+-- it from the status index instead (see sql/steps.sql).
 
 
 -- name: lock_execution
@@ -38,7 +40,7 @@ UPDATE execution_steps
        error = CASE WHEN :status::varchar = 'PENDING' THEN NULL
                     ELSE COALESCE(:error::jsonb, error) END,
        updated_at = now()
- WHERE id = :step_id::uuid AND status = :from_status::varchar;
+ WHERE id = :step_id::uuid AND (status = :from_status::varchar) IS TRUE;
 
 
 -- name: cancel_human_task
@@ -62,4 +64,4 @@ UPDATE executions
        error = CASE WHEN :status::varchar = 'RUNNING' THEN NULL
                     ELSE COALESCE(:error::jsonb, error) END,
        updated_at = now()
- WHERE id = :execution_id::uuid AND status = :from_status::varchar;
+ WHERE id = :execution_id::uuid AND (status = :from_status::varchar) IS TRUE;

@@ -11,7 +11,12 @@
 --     claimed or released only while the execution is in the status the claim rule is for.
 -- Every table is reached by an index equality on a parameter (or on a value computed from one):
 -- a generic plan made while the tables were nearly empty must not scan them once they have
--- grown (tests/integration/engine/test_explain.py keeps these on index scans).
+-- grown (tests/integration/engine/test_explain.py keeps these on index scans). A statement
+-- about one row reaches it by its key, and its guards (a status, a token, a due time) are
+-- written `(...) IS TRUE`: the same test, but one no index can answer. On nearly empty tables
+-- the status index of executions, or the partial index of due or leased steps, costs the
+-- planner no more than the key, and a generic plan that picked one would read every running
+-- execution or every due step on each call once the tables have grown.
 --
 -- Audit records come in as parallel arrays (action, entity type, entity id, reason, metadata).
 -- A claim's records (the audit of a claim rule, :next_audit) come as JSON and name no entity:
@@ -36,7 +41,7 @@ WITH rule AS (
       FROM execution_steps s
      CROSS JOIN LATERAL (SELECT e.status FROM executions e WHERE e.id = s.execution_id) x
       JOIN rule ON rule.execution_status = x.status
-     WHERE s.id = :step_id::uuid AND s.status = 'PENDING' AND s.next_attempt_at <= now()
+     WHERE s.id = :step_id::uuid AND (s.status = 'PENDING' AND s.next_attempt_at <= now()) IS TRUE
        FOR UPDATE OF s SKIP LOCKED
 ), claimed AS (
     UPDATE execution_steps s
@@ -104,8 +109,8 @@ SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.atte
          WHERE p.execution_id = s.execution_id AND p.position < s.position)::text AS steps
   FROM execution_steps s
   JOIN executions e ON e.id = s.execution_id
- WHERE s.id = :step_id::uuid AND s.status = 'RUNNING' AND s.lease_owner = :worker::varchar
-   AND NOT s.attempt_started
+ WHERE s.id = :step_id::uuid
+   AND (s.status = 'RUNNING' AND s.lease_owner = :worker::varchar AND NOT s.attempt_started) IS TRUE
    AND EXISTS (SELECT 1 FROM execution_step_attempts a
                 WHERE a.execution_step_id = s.id AND a.fencing_token = s.fencing_token
                   AND a.worker = :worker::varchar AND a.finished_at IS NULL);
@@ -116,13 +121,13 @@ SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.atte
 UPDATE execution_steps
    SET attempt_started = true, idempotency = :idempotency::varchar, params = :params::jsonb,
        updated_at = now()
- WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING';
+ WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE;
 
 
 -- name: extend_lease
 -- Renew the lease of a step still held with :token.
 UPDATE execution_steps SET lease_expires_at = now() + make_interval(secs => :lease::float8)
- WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING';
+ WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE;
 
 
 -- name: finish_step
@@ -139,7 +144,7 @@ WITH done AS (
            finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -149,7 +154,7 @@ WITH done AS (
 ), execution AS MATERIALIZED (
     SELECT e.id, e.status
       FROM executions e
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
        FOR NO KEY UPDATE OF e
 ), audit AS (
@@ -179,7 +184,7 @@ WITH done AS (
            finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -189,7 +194,7 @@ WITH done AS (
 ), execution AS MATERIALIZED (
     SELECT e.id, e.status
       FROM executions e
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
        FOR NO KEY UPDATE OF e
 ), claimed AS (
@@ -200,7 +205,7 @@ WITH done AS (
            started_at = COALESCE(s.started_at, now()), updated_at = now()
       FROM done, execution
      WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
-       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+       AND s.position = :position::int4 + 1 AND (s.status = 'PENDING') IS TRUE
  RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
            s.fencing_token, s.idempotency_key
 ), claimed_attempt AS (
@@ -243,7 +248,7 @@ WITH done AS (
            finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -253,7 +258,7 @@ WITH done AS (
 ), execution AS MATERIALIZED (
     SELECT e.id, e.status
       FROM executions e
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
        FOR NO KEY UPDATE OF e
 ), released AS (
@@ -261,7 +266,7 @@ WITH done AS (
        SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
       FROM done, execution
      WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
-       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+       AND s.position = :position::int4 + 1 AND (s.status = 'PENDING') IS TRUE
  RETURNING s.id
 ), audit AS (
     INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
@@ -292,7 +297,7 @@ WITH done AS (
            finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -305,7 +310,7 @@ WITH done AS (
            finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
                               ELSE e.finished_at END,
            updated_at = now()
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
  RETURNING e.id, e.status
 ), audit AS (
@@ -334,7 +339,7 @@ WITH done AS (
            finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -347,7 +352,7 @@ WITH done AS (
            finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
                               ELSE e.finished_at END,
            updated_at = now()
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
  RETURNING e.id, e.status
 ), claimed AS (
@@ -358,7 +363,7 @@ WITH done AS (
            started_at = COALESCE(s.started_at, now()), updated_at = now()
       FROM done, execution
      WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
-       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+       AND s.position = :position::int4 + 1 AND (s.status = 'PENDING') IS TRUE
  RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
            s.fencing_token, s.idempotency_key
 ), claimed_attempt AS (
@@ -400,7 +405,7 @@ WITH done AS (
            finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -413,7 +418,7 @@ WITH done AS (
            finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
                               ELSE e.finished_at END,
            updated_at = now()
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
  RETURNING e.id, e.status
 ), released AS (
@@ -421,7 +426,7 @@ WITH done AS (
        SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
       FROM done, execution
      WHERE execution.status = :next_when::varchar AND s.execution_id = :execution_id::uuid
-       AND s.position = :position::int4 + 1 AND s.status = 'PENDING'
+       AND s.position = :position::int4 + 1 AND (s.status = 'PENDING') IS TRUE
  RETURNING s.id
 ), audit AS (
     INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
@@ -449,7 +454,7 @@ WITH done AS (
        SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
            next_attempt_at = NULL, enqueued_at = NULL, wait_reason = :wait_reason::varchar,
            finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE id = :step_id::uuid AND fencing_token = :token::int8 AND status = 'RUNNING'
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
  RETURNING execution_id, position, id
 ), attempt AS (
     UPDATE execution_step_attempts
@@ -459,7 +464,7 @@ WITH done AS (
 ), execution AS (
     UPDATE executions e
        SET status = :execution_status::varchar, updated_at = now()
-     WHERE e.id = :execution_id::uuid AND e.status = :execution_from::varchar
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
        AND EXISTS (SELECT 1 FROM done)
  RETURNING e.id, e.status
 ), task AS (
