@@ -19,9 +19,8 @@ from govflow.adapters.db.crud import paged
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.operations import lock_execution
 from govflow.adapters.db.queries import load_queries
-from govflow.adapters.db.tables import AuditLog, Department, HumanTask, User
+from govflow.adapters.db.tables import AuditLog, Department, User
 from govflow.adapters.db.task_deadlines import enqueue_notices
-from govflow.adapters.db.task_search import task_conditions
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState, TaskUser
@@ -191,6 +190,34 @@ class _Unit:
         await enqueue_notices(self._conn, notices)
 
 
+def _list_values(
+    scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest
+) -> dict[str, Any]:
+    """The parameters of ``list_tasks``."""
+    return {
+        "deleted": TaskStatus.DELETED.value,
+        "open": TaskStatus.OPEN.value,
+        "submitted": TaskStatus.SUBMITTED.value,
+        "active": [status.value for status in TaskStatus.ACTIVE],
+        "scope": scope,
+        "statuses": [status.value for status in wanted.statuses],
+        "execution_id": wanted.execution_id,
+        "workflow_id": wanted.workflow_id,
+        "department_id": wanted.department_id,
+        "overdue": wanted.overdue,
+        "mine": wanted.assigned_to_me,
+        "eligible": wanted.eligible_for_me,
+        "caller": caller.user_id,
+        "caller_json": _encoded([str(caller.user_id)]),
+        "approved_json": _encoded([{"by": str(caller.user_id)}]),
+        "caller_department": caller.department_id,
+        "role": caller.role.value,
+        "is_admin": caller.role == Role.ADMIN,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
 class PgTaskStore:
     """The ``TaskStore`` port."""
 
@@ -294,16 +321,13 @@ class PgTaskStore:
     async def search(
         self, scope: UUID | None, caller: Principal, wanted: TaskFilter, page: PageRequest
     ) -> tuple[list[StoredTask], int]:
-        where = task_conditions(scope, caller, wanted)
-        started_by = HumanTask.execution_id.created_by.as_alias("started_by")
-        query = (
-            HumanTask.select(*HumanTask.all_columns(), started_by)
-            .where(*where)
-            .order_by(HumanTask.created_at, ascending=False)
-            .order_by(HumanTask.id, ascending=False)
-        )
-        rows, total = await paged(self._db, query, HumanTask.count().where(*where), page)
-        return [stored_task(row) for row in rows], total
+        query = QUERIES["list_tasks"]
+        values = _list_values(scope, caller, wanted, page)
+        rows = await self._pool.fetch(query.sql, *query.args(values))
+        if not rows and page.offset > 0:
+            first = await self._pool.fetch(query.sql, *query.args({**values, "offset": 0}))
+            return [], int(first[0]["total"]) if first else 0
+        return [stored_task(row) for row in rows], int(rows[0]["total"]) if rows else 0
 
     async def _read(self, conn: asyncpg.Connection, task_id: UUID) -> StoredTask | None:
         query = QUERIES["read_task"]

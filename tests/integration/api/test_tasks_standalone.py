@@ -311,3 +311,34 @@ async def test_an_idempotency_key_opens_the_task_once(api: ApiHarness) -> None:
     assert other.status_code == 422, other.text
     assert "header.idempotency_key" in other.text
     assert await api.count("human_tasks") == 1
+
+
+async def test_eligible_leaves_out_what_the_caller_reviewed_or_submitted(api: ApiHarness) -> None:
+    operator = api.user("OPERATOR")
+    second = await api.add_user("MANAGER", "A")
+    task = await _opened(
+        api,
+        assignee_id=str(operator.id),
+        reviewers={"users": [str(api.user("MANAGER").id), str(second.id)]},
+        approvals=2,
+    )
+    for action in ("start", "submit"):
+        done = await api.client.post(
+            f"/tasks/{task['id']}/{action}", json={}, headers=operator.headers
+        )
+        assert done.status_code == 200, done.text
+
+    async def eligible(headers: dict[str, str]) -> list[str]:
+        listed = await api.client.get("/tasks?eligible_for_me=true", headers=headers)
+        return [t["id"] for t in listed.json()["data"]]
+
+    assert await eligible(second.headers) == [task["id"]]
+    assert await eligible(api.headers("MANAGER")) == [task["id"]]
+    assert await eligible(operator.headers) == []
+    first = await _post(api, "MANAGER", f"/tasks/{task['id']}/approve", {})
+    assert first.json()["data"]["status"] == "SUBMITTED"
+    assert await eligible(api.headers("MANAGER")) == []
+    assert await eligible(second.headers) == [task["id"]]
+    beyond = await api.client.get("/tasks?page=3&limit=1", headers=api.headers("MANAGER"))
+    assert beyond.json()["data"] == []
+    assert beyond.json()["pagination"]["total"] == 1
