@@ -30,6 +30,7 @@ Duration = Annotated[str, msgspec.Meta(pattern=DURATION_PATTERN)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 FieldName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+NotifyOn = Literal["assigned", "overdue"]
 
 NOTIFY_CHANNEL_FIELDS = {"log": ("level",), "webhook": ("url",), "email": ("to", "subject")}
 NOTIFY_REQUIRED = {"log": (), "webhook": ("url",), "email": ()}
@@ -74,9 +75,9 @@ class EscalateTo(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 
 
 class NotifyTarget(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """A channel of the ``notification`` action that hears of the task: when it is offered,
-    assigned or delegated, and when it is overdue or escalated (and the lifecycle's other
-    notices: submitted, rejected, canceled).
+    """A channel of the ``notification`` action that hears of the task: ``on: assigned`` when
+    it is offered, assigned or delegated, ``on: overdue`` when it is overdue or escalated (both
+    when ``on`` is left out).
 
     ``email`` goes to ``to`` when given, else to the people the notice is about (whoever the
     task is assigned or offered to, or escalated to); ``webhook`` posts to ``url``; ``log``
@@ -84,6 +85,7 @@ class NotifyTarget(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """
 
     channel: Literal["log", "webhook", "email"]
+    on: Annotated[list[NotifyOn], msgspec.Meta(min_length=1)] | None = None
     level: Literal["debug", "info", "warning", "error"] | None = None
     url: HttpUrl | None = None
     to: Annotated[list[Email], msgspec.Meta(min_length=1, max_length=50)] | None = None

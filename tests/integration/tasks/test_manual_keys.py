@@ -58,7 +58,7 @@ steps:
       escalate_to: {user: boss3@example.org}
       notify:
         - {channel: log, level: warning}
-        - {channel: email, to: [ops@example.org]}
+        - {channel: email, to: [ops@example.org], on: [overdue]}
   - {id: after, action: echo, with: {value: "{{ steps.review.output.form.amount }}"}}
 """
 
@@ -194,7 +194,7 @@ async def test_the_task_stores_every_key_with_its_people_resolved(world: World) 
     }
     assert _decoded(row["notify"]) == [
         {"channel": "log", "level": "warning"},
-        {"channel": "email", "to": ["ops@example.org"]},
+        {"channel": "email", "to": ["ops@example.org"], "on": ["overdue"]},
     ]
     assert row["due_at"] is not None
     assert set(_decoded(row["form"])) == {"amount", "category"}

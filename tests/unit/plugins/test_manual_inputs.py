@@ -61,7 +61,7 @@ FULL: dict[str, Any] = {
     "due_in": "2d",
     "escalate_to": {"user": "ben@example.org"},
     "notify": [
-        {"channel": "email", "to": ["ops@example.org"]},
+        {"channel": "email", "to": ["ops@example.org"], "on": ["overdue"]},
         {"channel": "webhook", "url": "https://hooks.example.org/tasks"},
     ],
 }
@@ -87,7 +87,7 @@ async def test_every_key_reaches_the_task_with_people_resolved(action: Action) -
     assert payload["on_reject"] == "fail"
     assert payload["form"]["amount"]["max"] == 1000
     assert payload["notify"] == [
-        {"channel": "email", "to": ["ops@example.org"]},
+        {"channel": "email", "to": ["ops@example.org"], "on": ["overdue"]},
         {"channel": "webhook", "url": "https://hooks.example.org/tasks"},
     ]
     assert payload["idempotency_key"] == make_context().idempotency_key
@@ -183,6 +183,10 @@ async def test_without_a_directory_users_cannot_be_named(action: Action) -> None
          "with.form.a b"),
         ({"title": "t", "assignee": {"role": "OPERATOR"}, "notify": [{"channel": "sms"}]},
          r"with.notify\[0\].channel"),
+        ({"title": "t", "assignee": {"role": "OPERATOR"},
+          "notify": [{"channel": "log", "on": ["submitted"]}]}, r"with.notify\[0\].on"),
+        ({"title": "t", "assignee": {"role": "OPERATOR"},
+          "notify": [{"channel": "log", "on": []}]}, r"with.notify\[0\].on"),
         ({"title": "t", "assignee": {"role": "OPERATOR"}, "notify": [{"channel": "webhook"}]},
          "the webhook channel needs `url`"),
         ({"title": "t", "assignee": {"role": "OPERATOR"},
