@@ -1,6 +1,7 @@
 """``govflow tasks``: what it refuses, each time in one line naming the option or the field
 (exit status 1; 2 for a usage error, as click reports them), and nothing is written; and the
-list's filters (status, workflow, overdue) as the API's list applies them."""
+list's filters (status, workflow, overdue) as the API's list applies them; a manager's assign
+and the assignee's release."""
 
 from __future__ import annotations
 
@@ -134,3 +135,11 @@ async def test_refusals_name_the_option_or_field_and_write_nothing(
     assert listed("--status CLOSED") == []
     assert listed("--eligible --as clerk@example.org") == [task]
     assert listed("--as stranger@example.org") == []  # another department's
+
+    # A manager gives the task to the clerk, who gives it back to its offer.
+    assigned = govflow(
+        settings, f"tasks assign {task} --as boss@example.org --to clerk@example.org --reason cover"
+    )
+    assert assigned.stdout == f"task {task} is ASSIGNED; assignee: clerk@example.org\n"
+    released = govflow(settings, f"tasks release {task} --as clerk@example.org")
+    assert released.stdout == (f"task {task} is OPEN; assignee: none, offered to role OPERATOR\n")
