@@ -4,6 +4,7 @@ audit log, department scoping and the refusals naming their field."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -342,3 +343,28 @@ async def test_eligible_leaves_out_what_the_caller_reviewed_or_submitted(api: Ap
     beyond = await api.client.get("/tasks?page=3&limit=1", headers=api.headers("MANAGER"))
     assert beyond.json()["data"] == []
     assert beyond.json()["pagination"]["total"] == 1
+
+
+async def test_concurrent_edits_of_one_version_exactly_one_wins(api: ApiHarness) -> None:
+    task = await _opened(api)
+    managers = [api.user("MANAGER"), api.user("ADMIN")] + [
+        await api.add_user("MANAGER", "A") for _ in range(2)
+    ]
+    answers = await asyncio.gather(
+        *(
+            api.client.patch(
+                f"/tasks/{task['id']}",
+                json={"version": 1, "title": f"title {n}"},
+                headers=manager.headers,
+            )
+            for n, manager in enumerate(managers)
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 409, 409, 409]
+    shown = await api.client.get(f"/tasks/{task['id']}", headers=api.headers("MANAGER"))
+    assert shown.json()["data"]["version"] == 2
+    updates = await api.services.db.pool.fetchval(
+        "SELECT count(*) FROM audit_logs WHERE entity_id = $1 AND action = 'HUMAN_TASK_UPDATED'",
+        task["id"],
+    )
+    assert updates == 1
