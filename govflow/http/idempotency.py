@@ -28,6 +28,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,8 +56,15 @@ H = TypeVar("H", bound=BaseRouteHandler)
 
 
 def idempotent(handler: H) -> H:
-    """Mark a route as honouring ``Idempotency-Key`` (put it above the route decorator)."""
+    """Mark a route as honouring ``Idempotency-Key`` (put it above the route decorator); its
+    OpenAPI operation lists the key's 409 and 422."""
     handler.opt[IDEMPOTENT_OPT] = True
+    responses = getattr(handler, "responses", None)
+    if isinstance(responses, dict):
+        for status in (HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY):
+            responses.setdefault(
+                status, ResponseSpec(data_container=ErrorBody, description="Error envelope")
+            )
     return handler
 
 

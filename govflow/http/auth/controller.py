@@ -34,6 +34,7 @@ from govflow.http.auth.schemas import (
 from govflow.http.dependencies import API_STATE_KEY
 from govflow.http.envelope import Envelope, ok
 from govflow.http.policy import authenticated, public, roles
+from govflow.http.workflows.openapi import with_responses
 from govflow.usecases.auth import ClientInfo
 from govflow.usecases.principal import Principal, Role
 
@@ -71,7 +72,7 @@ class AuthController(Controller):
         operation_id="register",
         status_code=HTTP_202_ACCEPTED,
         guards=[registration_open],
-        **public(),
+        **with_responses(public(), None, 404),
     )
     async def register(
         self,
