@@ -31,7 +31,19 @@ from govflow.cli.task_output import (
     summary_rows,
 )
 from govflow.core.statuses import HumanTaskStatus
-from govflow.core.tasks.model import Approve, Claim, Reject, Release, Start, Submit, TaskAction
+from govflow.core.tasks.model import (
+    Approve,
+    Cancel,
+    Claim,
+    Close,
+    Delete,
+    Reactivate,
+    Reject,
+    Release,
+    Start,
+    Submit,
+    TaskAction,
+)
 from govflow.usecases.department_status import DepartmentInactiveError
 from govflow.usecases.errors import InvalidInputError, UseCaseError
 from govflow.usecases.paging import MAX_LIMIT, PageRequest
@@ -306,6 +318,31 @@ _action_command(
     "Send the submission back (or fail the step, under on_reject: fail).",
     Reject,
     click.option("--reason", required=True, help="Why; the assignee sees it."),
+)
+
+_action_command(
+    "close",
+    "End a decided standalone task (a step's task closes by itself).",
+    Close,
+    click.option("--reason", default="", help="Why; recorded in the audit log."),
+)
+_action_command(
+    "cancel",
+    "Call a standalone task off (a step's task is canceled with its execution).",
+    Cancel,
+    click.option("--reason", default="", help="Why; recorded in the audit log."),
+)
+_action_command(
+    "reactivate",
+    "Open a canceled standalone task again, to its offer.",
+    Reactivate,
+    click.option("--reason", default="", help="Why; recorded in the audit log."),
+)
+_action_command(
+    "delete",
+    "Soft-delete a task that is over: kept and audited, hidden from lists.",
+    Delete,
+    click.option("--reason", default="", help="Why; recorded in the audit log."),
 )
 
 
