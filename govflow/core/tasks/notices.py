@@ -108,4 +108,4 @@ def notices_for(decision: TaskDecision, channels: Sequence[Mapping[str, Any]]) -
 
 def task_channels(task: TaskState) -> tuple[Mapping[str, Any], ...]:
     """The channels the task's ``notify`` names (none when it names none)."""
-    return notify_channels(getattr(task.policy, "notify", None))
+    return notify_channels(task.policy.notify)
