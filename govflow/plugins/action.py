@@ -36,7 +36,21 @@ class BusinessError(ActionError):
 
 
 class TechnicalError(ActionError):
-    """The action failed for a transient reason; a later attempt may succeed."""
+    """The action failed for a transient reason; a later attempt may succeed.
+
+    :param retry_after: the least number of seconds before the next attempt is worth making
+        (e.g. a remote service's ``Retry-After``); ``None`` leaves the wait to the backoff.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
 
 
 class Suspend(Exception):
