@@ -12,8 +12,9 @@ Error tree::
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -38,8 +39,9 @@ class BusinessError(ActionError):
 class TechnicalError(ActionError):
     """The action failed for a transient reason; a later attempt may succeed.
 
-    :param retry_after: the least number of seconds before the next attempt is worth making
-        (e.g. a remote service's ``Retry-After``); ``None`` leaves the wait to the backoff.
+    :param retry_after: the least wait before the next attempt is worth making, in seconds or
+        as a ``timedelta`` (e.g. a remote service's ``Retry-After``); ``None`` leaves the wait
+        to the backoff. The engine waits the longer of the two (capped at an hour).
     """
 
     def __init__(
@@ -47,19 +49,24 @@ class TechnicalError(ActionError):
         message: str | None = None,
         *,
         details: Mapping[str, Any] | None = None,
-        retry_after: float | None = None,
+        retry_after: float | timedelta | None = None,
     ):
         super().__init__(message, details=details)
-        self.retry_after = retry_after
+        if isinstance(retry_after, timedelta):
+            retry_after = retry_after.total_seconds()
+        self.retry_after: float | None = retry_after
 
 
 class Suspend(Exception):
     """The step waits for an external event (e.g. a human task); the execution pauses.
 
     The engine records the step as ``WAITING`` with ``reason`` and ``payload`` and completes it
-    later from the event, without calling the action again.
+    later from the event, without calling the action again. ``"human_task"`` opens a human task
+    from the payload (the ``manual`` action); any other reason waits for a signal carrying
+    ``ctx.resume_token`` (``POST /workflow-executions/{id}/steps/{key}/signal``), which gives
+    the step its output or its error.
 
-    :ivar reason: what the step waits for, e.g. ``"human_task"``.
+    :ivar reason: what the step waits for, e.g. ``"human_task"`` or ``"payment_callback"``.
     :ivar payload: JSON-able data the host needs to open the wait (e.g. the task to create).
     """
 
@@ -67,6 +74,10 @@ class Suspend(Exception):
         super().__init__(f"step waits for {reason}")
         self.reason = reason
         self.payload: dict[str, Any] = dict(payload or {})
+
+
+Progress = str | int | float | Mapping[str, Any] | None
+"""What :meth:`ActionContext.heartbeat` records: a text, a number or a JSON-able mapping."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,9 @@ class ActionContext:
     :ivar http: a shared ``httpx.AsyncClient``; never close it.
     :ivar extras: services the host offers to built-in actions (e.g. the human-task port).
     :ivar recorded: the audit entries asked for with :meth:`record_event`.
+    :ivar resume_token: the secret an external system sends to finish this step once it raised
+        ``Suspend`` (give it to the system before raising); ``None`` outside a worker.
+    :ivar heartbeat_sink: where :meth:`heartbeat` reports (set by the host).
     """
 
     execution_id: UUID
@@ -107,6 +121,19 @@ class ActionContext:
     http: httpx.AsyncClient | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
     recorded: list[RecordedEvent] = field(default_factory=list)
+    resume_token: str | None = None
+    heartbeat_sink: Callable[[Progress], Awaitable[None]] | None = None
+
+    async def heartbeat(self, progress: Progress = None) -> None:
+        """Say the action is alive: renews the step's lease now and records ``progress``
+        (shown as the step's ``progress`` in the API). Each call is one database write: call
+        it every few seconds at most. Raises ``TechnicalError`` when the lease was lost (a
+        recovery took the step over): stop the work.
+
+        :param progress: a short text, a number (e.g. a percentage) or a JSON-able mapping.
+        """
+        if self.heartbeat_sink is not None:
+            await self.heartbeat_sink(progress)
 
     def record_event(self, action: str, reason: str | None = None, **metadata: Any) -> None:
         """Add an entry to the audit log, written in the same transaction as the step's result.
