@@ -116,6 +116,19 @@ class AuditEvent(StrEnum):
     # Built-in plugins.
     NOTIFICATION_SENT = "NOTIFICATION_SENT"
     """The ``notification`` action delivered a message on the ``log`` channel."""
+    JIRA_COMMENT_ATTEMPTED = "JIRA_COMMENT_ATTEMPTED"
+    """``jira_comment`` is about to add its comment (recorded with the attempt's outcome)."""
+    JIRA_COMMENT_COMPLETED = "JIRA_COMMENT_COMPLETED"
+    """The comment is on the issue (added now, or found carrying the step's key)."""
+    JIRA_COMMENT_FAILED = "JIRA_COMMENT_FAILED"
+    """Jira refused the comment or could not be reached; ``retryable`` says which."""
+    JIRA_TRANSITION_ATTEMPTED = "JIRA_TRANSITION_ATTEMPTED"
+    """``jira_transition`` is about to move its issue."""
+    JIRA_TRANSITION_COMPLETED = "JIRA_TRANSITION_COMPLETED"
+    """The issue went through the transition (now, or earlier under the step's key)."""
+    JIRA_TRANSITION_FAILED = "JIRA_TRANSITION_FAILED"
+    """Jira refused the transition (the target unreachable names the available ones) or could
+    not be reached; ``retryable`` says which."""
 
     STEP: ClassVar[frozenset[AuditEvent]]
     """Events about one step (their entity is the ``execution_step``); named
