@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "govflow.cli.executions",
     "govflow.cli.tasks",
     "govflow.cli.audit",
+    "govflow.cli.jira",
+    "govflow.cli.dev",
 )
 
 

@@ -1,0 +1,1 @@
+"""Tools for developing with GovFlow and testing against it; the services never import them."""
