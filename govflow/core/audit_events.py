@@ -50,6 +50,12 @@ class AuditEvent(StrEnum):
     """A lost lease was recovered and the step goes back to PENDING."""
     WORKFLOW_EXECUTION_STEP_LOOKUP_REQUESTED = "WORKFLOW_EXECUTION_STEP_LOOKUP_REQUESTED"
     WORKFLOW_EXECUTION_STEP_MARKED_DONE = "WORKFLOW_EXECUTION_STEP_MARKED_DONE"
+    WORKFLOW_EXECUTION_STEP_HANDED_BACK = "WORKFLOW_EXECUTION_STEP_HANDED_BACK"
+    """The claiming worker lacks the step's action: released, unstarted, to the other workers."""
+    WORKFLOW_EXECUTION_STEP_SIGNALED = "WORKFLOW_EXECUTION_STEP_SIGNALED"
+    """An external system finished a suspended step through its signal (right resume token)."""
+    WORKFLOW_EXECUTION_STEP_SIGNAL_REFUSED = "WORKFLOW_EXECUTION_STEP_SIGNAL_REFUSED"
+    """A signal for a suspended step came with a wrong resume token: nothing changed."""
     # Human tasks.
     HUMAN_TASK_CREATED = "HUMAN_TASK_CREATED"
     HUMAN_TASK_ASSIGNED = "HUMAN_TASK_ASSIGNED"

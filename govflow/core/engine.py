@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from govflow.core.audit_events import AuditEvent, SkipReason
 from govflow.core.idempotency import Idempotency
@@ -60,10 +60,12 @@ Output = Mapping[str, object]
 
 @dataclass(frozen=True)
 class StepError:
-    """What went wrong in an attempt: a stable code and a human-readable message."""
+    """What went wrong in an attempt: a stable code, a human-readable message, and the
+    JSON-able ``details`` the action gave (kept in the attempt record; empty: none)."""
 
     code: str
     message: str
+    details: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -125,13 +127,37 @@ class AttemptFailedTechnical:
     error: StepError
     rand: float
     """In ``[0, 1)``, for the jitter of the next attempt."""
+    retry_after: timedelta | None = None
+    """The least wait the failure asked for (``TechnicalError(retry_after=...)``)."""
+
+
+HUMAN_TASK_WAIT = "human_task"
+"""The wait reason of a ``manual`` step: its human task is opened and decides the step."""
 
 
 @dataclass(frozen=True)
 class AttemptSuspended:
-    """The action waits on a human: a human task is opened with this payload."""
+    """The action waits for an external event.
+
+    For :data:`HUMAN_TASK_WAIT` a human task is opened with this payload; for any other reason
+    the step waits for a signal carrying its resume token (``AwaitSignal``).
+    """
 
     payload: Output
+    reason: str = HUMAN_TASK_WAIT
+
+
+@dataclass(frozen=True)
+class ActionUnavailable:
+    """The claiming worker has no plugin providing the step's action.
+
+    :ivar handbacks: how many times the step was handed back before this one.
+    :ivar offered_elsewhere: a live worker of the fleet offers the action.
+    """
+
+    action: str
+    handbacks: int
+    offered_elsewhere: bool
 
 
 @dataclass(frozen=True)
@@ -185,6 +211,7 @@ Event = (
     | AttemptFailedBusiness
     | AttemptFailedTechnical
     | AttemptSuspended
+    | ActionUnavailable
     | LeaseExpired
     | LookupResult
     | CancelRequested
@@ -240,6 +267,21 @@ class CreateHumanTask:
 
 
 @dataclass(frozen=True)
+class AwaitSignal:
+    """Keep the step waiting for a signal that carries its resume token."""
+
+    reason: str
+    payload: Output
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """Release the step, unstarted, to any worker at ``at`` (the claim's attempt not counted)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CancelHumanTask:
     """Cancel the step's open human task."""
 
@@ -273,6 +315,8 @@ Command = (
     | CompleteExecution
     | FailExecution
     | CreateHumanTask
+    | AwaitSignal
+    | HandBack
     | CancelHumanTask
     | CallLookup
     | RecordOutput
@@ -308,6 +352,7 @@ _WORKER_EVENTS: Mapping[type[object], frozenset[StepStatus]] = {
     AttemptFailedBusiness: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
     AttemptFailedTechnical: frozenset({StepStatus.RUNNING}),
     AttemptSuspended: frozenset({StepStatus.RUNNING}),
+    ActionUnavailable: frozenset({StepStatus.RUNNING}),
     LeaseExpired: frozenset({StepStatus.RUNNING}),
     LookupResult: frozenset({StepStatus.RUNNING}),
 }
@@ -373,20 +418,31 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
             _advance(plan)
         case AttemptFailedBusiness(error=error):
             _fail(plan, StepEvent.FAIL_BUSINESS, error, "business_error")
-        case AttemptFailedTechnical(error=error, rand=rand):
-            plan.audit(
-                AuditEvent.WORKFLOW_EXECUTION_PROCESS_TECHNICAL_FAILURE,
-                error.code,
-                attempt=state.attempt,
-                error=error.message,
+        case AttemptFailedTechnical(error=error, rand=rand, retry_after=retry_after):
+            data: dict[str, object] = {"attempt": state.attempt, "error": error.message}
+            if retry_after is not None:
+                data["retry_after_seconds"] = retry_after.total_seconds()
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_TECHNICAL_FAILURE, error.code, **data)
+            _retry_or_fail(
+                plan,
+                StepEvent.FAIL_TECHNICAL_RETRY,
+                error,
+                rand,
+                recovery=False,
+                retry_after=retry_after,
             )
-            _retry_or_fail(plan, StepEvent.FAIL_TECHNICAL_RETRY, error, rand, recovery=False)
-        case AttemptSuspended(payload=payload):
+        case AttemptSuspended(payload=payload, reason=reason):
             plan.step(StepEvent.SUSPEND)
             plan.execution(ExecutionEvent.STEP_WAITING)
-            plan.add(CreateHumanTask(payload))
-            plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_WAITING)
+            if reason == HUMAN_TASK_WAIT:
+                plan.add(CreateHumanTask(payload))
+                plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_WAITING)
+            else:
+                plan.add(AwaitSignal(reason, payload))
+                plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_WAITING, reason)
             plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING)
+        case ActionUnavailable():
+            _on_action_unavailable(plan, event)
         case LeaseExpired(rand=rand):
             _on_lease_expired(plan, rand)
         case LookupResult(found_output=found, rand=rand):
@@ -529,11 +585,17 @@ def decide_cancel(
 
 
 def _retry_or_fail(
-    plan: _Plan, retry_event: StepEvent, error: StepError, rand: float, *, recovery: bool
+    plan: _Plan,
+    retry_event: StepEvent,
+    error: StepError,
+    rand: float,
+    *,
+    recovery: bool,
+    retry_after: timedelta | None = None,
 ) -> None:
     """Schedule the next attempt, or fail the step and execution with ``error``."""
     state = plan.state
-    retry = decide_retry(state.retry, max(state.attempt, 1), plan.now, rand)
+    retry = decide_retry(state.retry, max(state.attempt, 1), plan.now, rand, retry_after)
     if retry.next_attempt_at is None:
         if recovery:
             plan.audit(
@@ -555,6 +617,50 @@ def _retry_or_fail(
         AuditEvent.WORKFLOW_EXECUTION_STEP_RETRY_SCHEDULED,
         attempt=state.attempt,
         next_attempt_at=retry.next_attempt_at.isoformat(),
+    )
+
+
+HANDBACK_LIMIT = 20
+"""Hand-backs of one step after which it fails when no live worker offers its action."""
+HANDBACK_DELAY = timedelta(seconds=1)
+"""The wait before a handed-back step is claimable again while a live worker offers it."""
+HANDBACK_DELAY_UNOFFERED = timedelta(seconds=15)
+"""The wait while no live worker offers the action (a worker with the plugin may be starting)."""
+
+
+def _on_action_unavailable(plan: _Plan, event: ActionUnavailable) -> None:
+    """Hand the step back to the fleet, or fail it once nobody can run it.
+
+    A step whose action this worker lacks is released, unstarted, to any worker: after
+    :data:`HANDBACK_DELAY` while a live worker offers the action, after
+    :data:`HANDBACK_DELAY_UNOFFERED` while none does. It fails (``ACTION_UNAVAILABLE``) when it
+    has been handed back :data:`HANDBACK_LIMIT` times and no live worker offers the action
+    (about five minutes of nobody able to run it); while one does, it keeps being handed on.
+    """
+    offered = event.offered_elsewhere
+    if event.handbacks + 1 >= HANDBACK_LIMIT and not offered:
+        message = (
+            f"no live worker offers the action {event.action!r} (handed back "
+            f"{event.handbacks + 1} times): install the plugin that provides it on the workers "
+            "and restart them, then retry the execution"
+        )
+        _fail(
+            plan,
+            StepEvent.FAIL_BUSINESS,
+            StepError("ACTION_UNAVAILABLE", message),
+            "action_unavailable",
+        )
+        return
+    at = plan.now + (HANDBACK_DELAY if offered else HANDBACK_DELAY_UNOFFERED)
+    plan.step(StepEvent.HAND_BACK)
+    plan.add(HandBack(at))
+    plan.audit(
+        AuditEvent.WORKFLOW_EXECUTION_STEP_HANDED_BACK,
+        "action_unavailable",
+        action=event.action,
+        handbacks=event.handbacks + 1,
+        offered_elsewhere=offered,
+        next_attempt_at=at.isoformat(),
     )
 
 

@@ -48,6 +48,8 @@ class StepEvent(StrEnum):
     OPERATOR_RETRY = "OPERATOR_RETRY"
     OPERATOR_SKIP = "OPERATOR_SKIP"
     OPERATOR_MARK_DONE = "OPERATOR_MARK_DONE"
+    HAND_BACK = "HAND_BACK"
+    """The claiming worker lacks the action: the step goes back, unstarted, to the fleet."""
 
 
 class ExecutionEvent(StrEnum):
@@ -159,6 +161,7 @@ STEP_MACHINE: Machine[StepStatus, StepEvent] = Machine(
             _SE.FAIL_EXHAUSTED: _SS.FAILED,
             _SE.SUSPEND: _SS.WAITING,
             _SE.LEASE_EXPIRED: _SS.PENDING,
+            _SE.HAND_BACK: _SS.PENDING,
             _SE.NEEDS_ATTENTION: _SS.NEEDS_ATTENTION,
             _SE.CANCEL: _SS.CANCELED,
         },

@@ -12,6 +12,12 @@ Delays, for the attempt ``n`` that just failed (1-based):
 
 both capped at ``max_delay``. With jitter, *equal* jitter (the default) waits
 ``d / 2 + rand * d / 2`` (never less than half the delay), *full* jitter waits ``rand * d``.
+
+A failure may name the least wait itself (``retry_after``: a plugin's
+``TechnicalError(retry_after=...)``, a remote service's ``Retry-After``). The delay is then
+``max(backoff delay, retry_after)``: the remote side knows that an earlier attempt is wasted, so
+its wish overrides the step's ``max_delay``, but it is capped at :data:`RETRY_AFTER_CAP` (an
+hour) so that no answer can park a step for days; a negative ``retry_after`` counts as none.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ class JitterMode(StrEnum):
     FULL = "full"
     """Wait between zero and the delay."""
 
+
+RETRY_AFTER_CAP = timedelta(hours=1)
+"""The longest wait a failure's ``retry_after`` can impose."""
 
 _MAX_EXPONENT = 64
 """Beyond this many doublings every realistic delay is capped anyway; avoids huge numbers."""
@@ -102,19 +111,32 @@ def retry_delay(schedule: RetrySchedule, attempt: int, rand: float) -> timedelta
     return half + half * rand
 
 
+def honoured_delay(backoff: timedelta, retry_after: timedelta | None) -> timedelta:
+    """The wait once a failure's ``retry_after`` is honoured: the longer of the two, the
+    ``retry_after`` capped at :data:`RETRY_AFTER_CAP` (never below ``backoff``)."""
+    if retry_after is None or retry_after <= backoff:
+        return backoff
+    return max(backoff, min(retry_after, RETRY_AFTER_CAP))
+
+
 def decide_retry(
-    schedule: RetrySchedule, attempt: int, now: datetime, rand: float
+    schedule: RetrySchedule,
+    attempt: int,
+    now: datetime,
+    rand: float,
+    retry_after: timedelta | None = None,
 ) -> RetryDecision:
     """Decide what follows the failure of attempt number ``attempt`` (1-based).
 
     Gives up once ``attempt`` reaches ``schedule.max_attempts``; otherwise schedules the next
-    attempt at ``now`` plus :func:`retry_delay`.
+    attempt at ``now`` plus :func:`retry_delay`, or plus ``retry_after`` when the failure asked
+    for a longer wait (:func:`honoured_delay`).
     """
     _check_attempt(attempt)
     _check_rand(rand)
     if attempt >= schedule.max_attempts:
         return GIVE_UP
-    delay = retry_delay(schedule, attempt, rand)
+    delay = honoured_delay(retry_delay(schedule, attempt, rand), retry_after)
     return RetryDecision(next_attempt_at=now + delay, delay=delay)
 
 

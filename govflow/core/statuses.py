@@ -171,6 +171,8 @@ class AttemptOutcome(StrEnum):
     """The worker stopped renewing its lease; the sweeper decided what happens to the step."""
     LOST = "LOST"
     """The lease was gone before the action ran: nothing happened and nothing is recorded."""
+    HANDED_BACK = "HANDED_BACK"
+    """The worker lacked the step's action: the step went back, unstarted, to the fleet."""
 
 
 class RecoveryOutcome(StrEnum):

@@ -30,12 +30,15 @@ from structlog.contextvars import bind_contextvars, bound_contextvars
 from govflow.core.audit_events import AuditEvent, SkipReason
 from govflow.core.durations import DURATION_PATTERN
 from govflow.core.engine import (
+    HUMAN_TASK_WAIT,
+    ActionUnavailable,
     AttemptFailedBusiness,
     AttemptFailedTechnical,
     AttemptSucceeded,
     AttemptSuspended,
     ConditionFalse,
     Event,
+    HandBack,
     ScheduleRetry,
     StepError,
     StepState,
@@ -47,13 +50,20 @@ from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, BusinessError, TechnicalError
-from govflow.plugins.action import RecordedEvent, Suspend
+from govflow.plugins.action import ActionError, Progress, RecordedEvent, Suspend
 from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.expression_runner import ExpressionRunner
+from govflow.usecases.fleet import Fleet
+from govflow.usecases.long_actions import (
+    LongActions,
+    new_resume_token,
+    progress_value,
+    token_hash,
+)
 from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
-from govflow.usecases.translate import claim_order, retry_schedule, to_finish
+from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.engine")
 
@@ -87,6 +97,11 @@ class StepRunner:
     worker_id: str
     lease: timedelta
     metrics: StepMetrics = field(default_factory=StepMetrics)
+    long_actions: LongActions | None = None
+    """Heartbeats and signal waits; without it a heartbeat only renews nothing and a suspended
+    step keeps no resume token."""
+    fleet: Fleet | None = None
+    """The workers table; without it a step whose action is missing fails at once."""
     expressions: ExpressionRunner = field(default_factory=ExpressionRunner)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -171,6 +186,15 @@ class StepRunner:
             return None, None
         now = self.clock()
         decision = decide(state, event, now)
+        handed = [c for c in decision.commands if isinstance(c, HandBack)]
+        if handed and self.fleet is not None:
+            delay = max(timedelta(0), handed[0].at - now)
+            if await self.fleet.hand_back(claim, delay, audit_entries(decision, claim)):
+                self.metrics.step_finished(step.action, outcome, time.perf_counter() - started)
+                self._wake_later(claim.step_id, delay)
+            else:
+                await self._report_late(claim, outcome)
+            return None, None
         after = decision.execution_status or execution_status
         finish = to_finish(
             decision,
@@ -217,7 +241,13 @@ class StepRunner:
                 self.metrics.skip(SkipReason.CONDITION_FALSE)
                 return ConditionFalse(), state, AttemptOutcome.SKIPPED
             if action is None:
-                raise BusinessError(f"no installed plugin provides the action {step.action!r}")
+                if self.fleet is None:
+                    raise BusinessError(f"no installed plugin provides the action {step.action!r}")
+                return (
+                    await self._unavailable(claim, step.action),
+                    state,
+                    AttemptOutcome.HANDED_BACK,
+                )
             rendered = await self.expressions.render(step.with_, values)
             params = _convert_inputs(action.inputs, rendered)
         except ExpressionLimitError as exc:
@@ -239,17 +269,31 @@ class StepRunner:
             if not await self.store.mark_attempt_started(claim, strategy, params_data):
                 return None, state, AttemptOutcome.LOST
             state = replace(state, attempt_started=True)
-        ctx = self.host.context(claim, action, recorded)
+        resume_token = new_resume_token()
+        ctx = replace(
+            self.host.context(claim, action, recorded),
+            resume_token=resume_token,
+            heartbeat_sink=functools.partial(self._heartbeat, claim),
+        )
         timeout = effective_timeout(spec, step).total_seconds()
+        retry_after: timedelta | None = None
         try:
             output = await self._with_lease(claim, _contained(action.execute(ctx, params)), timeout)
         except Suspend as suspended:
-            return AttemptSuspended(suspended.payload), state, AttemptOutcome.SUSPENDED
+            if suspended.reason != HUMAN_TASK_WAIT:
+                if self.long_actions is None:
+                    error = StepError("INVALID_SUSPEND", "this host cannot resume the step")
+                    return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
+                if not await self.long_actions.open_wait(claim, token_hash(resume_token)):
+                    return None, state, AttemptOutcome.LOST
+            waits = AttemptSuspended(suspended.payload, suspended.reason)
+            return waits, state, AttemptOutcome.SUSPENDED
         except BusinessError as exc:
-            error = StepError("BUSINESS_ERROR", str(exc))
+            error = _action_error("BUSINESS_ERROR", exc)
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except TechnicalError as exc:
-            error = StepError("TECHNICAL_ERROR", str(exc))
+            error = _action_error("TECHNICAL_ERROR", exc)
+            retry_after = _retry_after(exc)
         except TimeoutError:
             error = StepError("TIMEOUT", f"the action did not finish within {timeout:g}s")
         except asyncio.CancelledError:
@@ -260,7 +304,28 @@ class StepRunner:
             error = StepError("UNEXPECTED_ERROR", describe(cause))
         else:
             return AttemptSucceeded(dict(output)), state, AttemptOutcome.COMPLETED
-        return AttemptFailedTechnical(error, self.rng.random()), state, AttemptOutcome.RETRY
+        event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
+        return event, state, AttemptOutcome.RETRY
+
+    async def _unavailable(self, claim: ClaimedStep, action: str) -> ActionUnavailable:
+        """The engine's event for a step whose action this worker lacks."""
+        assert self.fleet is not None
+        log.warning("no installed plugin provides the action %r: handing the step back", action)
+        return ActionUnavailable(
+            action=action,
+            handbacks=await self.fleet.handbacks(claim),
+            offered_elsewhere=await self.fleet.offered_elsewhere(action, self.worker_id),
+        )
+
+    async def _heartbeat(self, claim: ClaimedStep, progress: Progress) -> None:
+        """``ctx.heartbeat``: renew the lease now and record ``progress``."""
+        value = progress_value(progress)
+        if self.long_actions is None:
+            alive = await self.store.extend_lease(claim, self.lease)
+        else:
+            alive = await self.long_actions.heartbeat(claim, self.lease, value)
+        if not alive:
+            raise TechnicalError("the step's lease was taken over by a recovery")
 
     async def _with_lease(
         self, claim: ClaimedStep, work: Awaitable[Mapping[str, Any]], timeout: float
@@ -343,6 +408,26 @@ async def _contained(work: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any]:
         raise
     except BaseException as exc:
         raise _Escaped(exc) from exc
+
+
+def _action_error(code: str, exc: ActionError) -> StepError:
+    """An action's error as recorded: its message and its JSON-able ``details``."""
+    try:
+        details = msgspec.to_builtins(exc.details) if exc.details else {}
+    except (TypeError, ValueError):  # not JSON-able: kept as text rather than lost
+        details = {str(k): repr(v) for k, v in exc.details.items()}
+    return StepError(code, str(exc), details)
+
+
+def _retry_after(exc: TechnicalError) -> timedelta | None:
+    """The wait a ``TechnicalError`` asks for (``None``: none, or not a number of seconds)."""
+    try:
+        seconds = float(exc.retry_after) if exc.retry_after is not None else None
+    except (TypeError, ValueError):
+        return None
+    if seconds is None or seconds != seconds:  # NaN
+        return None
+    return timedelta(seconds=min(max(0.0, seconds), 86400.0))
 
 
 def describe(exc: BaseException) -> str:

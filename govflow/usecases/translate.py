@@ -11,7 +11,9 @@ from uuid import UUID
 from govflow.core.audit_events import AuditEvent
 from govflow.core.durations import parse_duration
 from govflow.core.engine import (
+    HUMAN_TASK_WAIT,
     Audit,
+    AwaitSignal,
     CompleteExecution,
     ContinueWithNextStep,
     CreateHumanTask,
@@ -50,7 +52,12 @@ def retry_schedule(policy: RetryPolicy) -> RetrySchedule:
 
 
 def error_payload(error: StepError) -> dict[str, Any]:
-    return {"code": error.code, "message": error.message}
+    """A step's (and its attempt's) recorded error: code, message, and the action's ``details``
+    when it gave any."""
+    payload: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        payload["details"] = dict(error.details)
+    return payload
 
 
 def _party_columns(party: Mapping[str, Any] | None) -> tuple[str | None, str | None, list[str]]:
@@ -196,6 +203,7 @@ def to_finish(
     error: Mapping[str, Any] | None = error_payload(attempt_error) if attempt_error else None
     retry_in: timedelta | None = None
     human_task: Mapping[str, Any] | None = None
+    wait_reason: str | None = None
     go_on = False
     for command in decision.commands:
         match command:
@@ -207,6 +215,9 @@ def to_finish(
                 retry_in = max(timedelta(0), at - now)
             case CreateHumanTask(payload=payload):
                 human_task = human_task_row(payload)
+                wait_reason = HUMAN_TASK_WAIT
+            case AwaitSignal(reason=reason):
+                wait_reason = reason
             case ContinueWithNextStep():
                 go_on = True
             case CompleteExecution() | Audit():
@@ -224,6 +235,6 @@ def to_finish(
         claim_next=next_claim if go_on else None,
         release_next=go_on and next_claim is None,
         human_task=human_task,
-        wait_reason="human_task" if human_task is not None else None,
+        wait_reason=wait_reason,
         audit=audit_entries(decision, claim),
     )

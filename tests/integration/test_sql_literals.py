@@ -307,7 +307,9 @@ async def insert_every_value(conn: asyncpg.Connection) -> None:
             strategies[position % len(strategies)],
         )
     steps = [r["id"] for r in await conn.fetch("SELECT id FROM execution_steps ORDER BY position")]
-    for attempt, outcome in enumerate([*AttemptOutcome, None]):
+    added_by_0015 = {AttemptOutcome.HANDED_BACK}
+    outcomes = [outcome for outcome in AttemptOutcome if outcome not in added_by_0015]
+    for attempt, outcome in enumerate([*outcomes, None]):
         await conn.execute(
             "INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, "
             "outcome) VALUES ($1, $2, $3, $4)",

@@ -107,6 +107,7 @@ def test_attempt_outcomes_cover_how_an_attempt_ends() -> None:
         "SUSPENDED",
         "RECOVERED",
         "LOST",
+        "HANDED_BACK",
     ]
     assert {o.value for o in RecoveryOutcome} == {
         "recovered",

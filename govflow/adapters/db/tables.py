@@ -172,6 +172,10 @@ class ExecutionStep(Table, tablename="execution_steps"):
     idempotency = Varchar(length=20, null=True, default=None, choices=Idempotency)
     params = JSONB(null=True, default=None)
     wait_reason = Varchar(length=64, null=True, default=None)
+    progress = JSONB(null=True, default=None)
+    progress_at = Timestamptz(null=True, default=None)
+    resume_token_hash = Varchar(length=64, null=True, default=None)
+    handbacks = Integer(default=0)
 
 
 class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
@@ -185,6 +189,18 @@ class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
     outcome = Varchar(length=32, null=True, default=None, choices=AttemptOutcome)
     output = JSONB(null=True, default=None)
     error = JSONB(null=True, default=None)
+
+
+class Worker(Table, tablename="workers"):
+    """A worker process, the plugins and actions it offers, and its liveness heartbeat."""
+
+    id = Varchar(length=200, primary_key=True)
+    hostname = Varchar(length=255)
+    pid = Integer()
+    plugins = JSONB(default="{}")
+    actions = JSONB(default="[]")
+    started_at = Timestamptz(default=TimestamptzNow())
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
 
 
 class HumanTask(Table, tablename="human_tasks"):
@@ -285,6 +301,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Execution,
     ExecutionStep,
     ExecutionStepAttempt,
+    Worker,
     HumanTask,
     TaskNotification,
     HttpIdempotencyKey,
