@@ -69,6 +69,14 @@ def _form(value: Any) -> dict[str, FormField]:
     )
 
 
+def _channels(value: Any) -> tuple[Mapping[str, Any], ...]:
+    """The task's ``notify`` channels (a list of them is stored; one mapping counts as one)."""
+    channels = _json(value)
+    if isinstance(channels, dict):
+        return (channels,)
+    return tuple(channel for channel in channels or () if isinstance(channel, dict))
+
+
 def stored_task(row: Mapping[str, Any]) -> StoredTask:
     """A ``read_task`` row as the use case's task."""
     reviewers = _party(row["reviewer_role"], row["reviewer_department_id"], row["reviewer_users"])
@@ -80,7 +88,7 @@ def stored_task(row: Mapping[str, Any]) -> StoredTask:
         on_reject=OnReject(row["on_reject"]),
         form=_form(row["form"]),
         escalate_to=None if escalate is None else msgspec.convert(escalate, Party),
-        notify=tuple(_json(row["notify"]) or ()),
+        notify=_channels(row["notify"]),
     )
     state = TaskState(
         id=row["id"],
