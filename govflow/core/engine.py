@@ -34,6 +34,11 @@ Rules
   (timeouts and unexpected exceptions included) is retried per the step's
   :class:`~govflow.core.retry.RetrySchedule` and fails the execution with that last error once
   the attempts are exhausted.
+- **Unknown outcomes.** An attempt that ended without saying whether its effect happened
+  (``AttemptOutcomeUnknown``: the plugin's ``OutcomeUnknown``, or a timeout or an unexpected
+  exception of an ``at_most_once`` step) puts an ``at_most_once`` step in ``NEEDS_ATTENTION``
+  with its error kept, never a second attempt; any other strategy may repeat the effect, so it
+  is retried like a technical failure.
 """
 
 from __future__ import annotations
@@ -131,6 +136,16 @@ class AttemptFailedTechnical:
     """The least wait the failure asked for (``TechnicalError(retry_after=...)``)."""
 
 
+@dataclass(frozen=True)
+class AttemptOutcomeUnknown:
+    """The attempt ended without knowing whether its effect happened (e.g. the connection broke
+    after an email was handed over): ``at_most_once`` needs an operator, the others retry."""
+
+    error: StepError
+    rand: float
+    """In ``[0, 1)``, for the jitter of the next attempt (strategies that may repeat)."""
+
+
 HUMAN_TASK_WAIT = "human_task"
 """The wait reason of a ``manual`` step: its human task is opened and decides the step."""
 
@@ -210,6 +225,7 @@ Event = (
     | AttemptSucceeded
     | AttemptFailedBusiness
     | AttemptFailedTechnical
+    | AttemptOutcomeUnknown
     | AttemptSuspended
     | ActionUnavailable
     | LeaseExpired
@@ -351,6 +367,7 @@ _WORKER_EVENTS: Mapping[type[object], frozenset[StepStatus]] = {
     AttemptSucceeded: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
     AttemptFailedBusiness: frozenset({StepStatus.RUNNING, StepStatus.WAITING}),
     AttemptFailedTechnical: frozenset({StepStatus.RUNNING}),
+    AttemptOutcomeUnknown: frozenset({StepStatus.RUNNING}),
     AttemptSuspended: frozenset({StepStatus.RUNNING}),
     ActionUnavailable: frozenset({StepStatus.RUNNING}),
     LeaseExpired: frozenset({StepStatus.RUNNING}),
@@ -431,6 +448,8 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
                 recovery=False,
                 retry_after=retry_after,
             )
+        case AttemptOutcomeUnknown(error=error, rand=rand):
+            _on_outcome_unknown(plan, error, rand)
         case AttemptSuspended(payload=payload, reason=reason):
             plan.step(StepEvent.SUSPEND)
             plan.execution(ExecutionEvent.STEP_WAITING)
@@ -516,18 +535,34 @@ def _on_lease_expired(plan: _Plan, rand: float) -> None:
         return
     match state.idempotency:
         case Idempotency.AT_MOST_ONCE:
-            plan.step(StepEvent.NEEDS_ATTENTION)
-            plan.execution(ExecutionEvent.NEEDS_ATTENTION)
-            reason = "at_most_once_interrupted"
-            plan.audit(
-                AuditEvent.WORKFLOW_EXECUTION_STEP_NEEDS_ATTENTION, reason, attempt=state.attempt
-            )
-            plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_NEEDS_ATTENTION, reason)
+            _needs_attention(plan, "at_most_once_interrupted")
         case Idempotency.REMOTE_LOOKUP:
             plan.add(CallLookup())
             plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_LOOKUP_REQUESTED, attempt=state.attempt)
         case Idempotency.NONE | Idempotency.LOCAL | Idempotency.REMOTE_KEY:
             _retry_or_fail(plan, StepEvent.LEASE_EXPIRED, _lost_lease(state), rand, recovery=True)
+
+
+def _needs_attention(plan: _Plan, reason: str, **data: object) -> None:
+    plan.step(StepEvent.NEEDS_ATTENTION)
+    plan.execution(ExecutionEvent.NEEDS_ATTENTION)
+    plan.audit(
+        AuditEvent.WORKFLOW_EXECUTION_STEP_NEEDS_ATTENTION,
+        reason,
+        attempt=plan.state.attempt,
+        **data,
+    )
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_NEEDS_ATTENTION, reason)
+
+
+def _on_outcome_unknown(plan: _Plan, error: StepError, rand: float) -> None:
+    state = plan.state
+    if state.idempotency is Idempotency.AT_MOST_ONCE:
+        _needs_attention(plan, "outcome_unknown", code=error.code, error=error.message)
+        return
+    data: dict[str, object] = {"attempt": state.attempt, "error": error.message}
+    plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_TECHNICAL_FAILURE, error.code, **data)
+    _retry_or_fail(plan, StepEvent.FAIL_TECHNICAL_RETRY, error, rand, recovery=False)
 
 
 def _on_lookup_result(plan: _Plan, found: Output | None, rand: float) -> None:

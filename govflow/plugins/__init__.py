@@ -8,6 +8,7 @@ from govflow.plugins.action import (
     ActionContext,
     ActionError,
     BusinessError,
+    OutcomeUnknown,
     Suspend,
     TechnicalError,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "DuplicateActionError",
     "Idempotency",
     "InvalidActionError",
+    "OutcomeUnknown",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",

@@ -4,7 +4,9 @@ Error tree::
 
     ActionError            an action could not do its work
     ├── BusinessError      final: the step and the execution fail, no retry
-    └── TechnicalError     transient: retried per the step's retry policy
+    ├── TechnicalError     transient: retried per the step's retry policy
+    └── OutcomeUnknown     the effect may or may not have happened: an at_most_once step
+                           goes to NEEDS_ATTENTION, other strategies retry
 
     Suspend                not an error: the step waits for an external event
 """
@@ -55,6 +57,16 @@ class TechnicalError(ActionError):
         if isinstance(retry_after, timedelta):
             retry_after = retry_after.total_seconds()
         self.retry_after: float | None = retry_after
+
+
+class OutcomeUnknown(ActionError):
+    """The action cannot tell whether its effect happened (e.g. the connection broke after the
+    request was sent).
+
+    For an ``at_most_once`` step the engine never tries again: the step goes to
+    ``NEEDS_ATTENTION`` with this error, for an operator to retry, skip or mark done. Any other
+    strategy makes a repeat safe, so the step is retried like after a ``TechnicalError``.
+    """
 
 
 class Suspend(Exception):

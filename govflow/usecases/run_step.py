@@ -34,6 +34,7 @@ from govflow.core.engine import (
     ActionUnavailable,
     AttemptFailedBusiness,
     AttemptFailedTechnical,
+    AttemptOutcomeUnknown,
     AttemptSucceeded,
     AttemptSuspended,
     ConditionFalse,
@@ -49,7 +50,7 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
-from govflow.plugins import Action, BusinessError, TechnicalError
+from govflow.plugins import Action, BusinessError, OutcomeUnknown, TechnicalError
 from govflow.plugins.action import ActionError, Progress, RecordedEvent, Suspend
 from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
@@ -291,17 +292,24 @@ class StepRunner:
         except BusinessError as exc:
             error = _action_error("BUSINESS_ERROR", exc)
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
+        except OutcomeUnknown as exc:
+            error = _action_error("OUTCOME_UNKNOWN", exc)
+            return _unknown(error, state, self.rng.random())
         except TechnicalError as exc:
             error = _action_error("TECHNICAL_ERROR", exc)
             retry_after = _retry_after(exc)
         except TimeoutError:
             error = StepError("TIMEOUT", f"the action did not finish within {timeout:g}s")
+            if strategy is Idempotency.AT_MOST_ONCE:  # it may still have had its effect
+                return _unknown(error, state, self.rng.random())
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a plugin bug (or MemoryError) must not kill the worker
             log.exception("action %s raised unexpectedly", action.name)
             cause = exc.cause if isinstance(exc, _Escaped) else exc
             error = StepError("UNEXPECTED_ERROR", describe(cause))
+            if strategy is Idempotency.AT_MOST_ONCE:
+                return _unknown(error, state, self.rng.random())
         else:
             return AttemptSucceeded(dict(output)), state, AttemptOutcome.COMPLETED
         event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
@@ -408,6 +416,15 @@ async def _contained(work: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any]:
         raise
     except BaseException as exc:
         raise _Escaped(exc) from exc
+
+
+def _unknown(
+    error: StepError, state: StepState, rand: float
+) -> tuple[Event, StepState, AttemptOutcome]:
+    """An attempt whose effect may or may not have happened: not retried when at most once."""
+    at_most_once = state.idempotency is Idempotency.AT_MOST_ONCE
+    outcome = AttemptOutcome.FAILED if at_most_once else AttemptOutcome.RETRY
+    return AttemptOutcomeUnknown(error, rand), state, outcome
 
 
 def _action_error(code: str, exc: ActionError) -> StepError:
