@@ -7,9 +7,10 @@ A decision that notifies (an assign, a delegate, a task overdue or escalated) st
 sent with its key as the idempotency key (a webhook's ``Idempotency-Key``, an email's
 ``Message-ID``), then marked sent; a channel's refusal that a retry cannot fix
 (``BusinessError``) gives it up, a transient failure (``TechnicalError``) tries again later, up
-to :data:`MAX_ATTEMPTS`. A notice found still in flight was held by a sender that died: a
-webhook is sent again (the receiver deduplicates by key), an email is given up (at most once:
-it may have been delivered).
+to :data:`MAX_ATTEMPTS`; an outcome the channel cannot tell (``OutcomeUnknown``, or an
+unexpected error) gives an email up and tries a webhook again. A notice found still in
+flight was held by a sender that died: a webhook is sent again (the receiver deduplicates by
+key), an email is given up (at most once: it may have been delivered).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.tasks.model import Party
 from govflow.core.tasks.notices import Notice
 from govflow.core.validation import convert_action_inputs
-from govflow.plugins import ActionContext, BusinessError, TechnicalError
+from govflow.plugins import ActionContext, BusinessError, OutcomeUnknown, TechnicalError
 from govflow.usecases.action_host import ActionHost, StepLogger
 
 log = logging.getLogger("govflow.tasks.notifications")
@@ -119,8 +120,14 @@ class TaskNotifier:
             return await self._give_up(held, f"the notify channel is invalid: {exc}")
         if held.was_in_flight and action.idempotency_for(params) is Idempotency.AT_MOST_ONCE:
             return await self._give_up(held, "an earlier attempt's outcome is unknown")
+        at_most_once = action.idempotency_for(params) is Idempotency.AT_MOST_ONCE
         try:
             await action.execute(self._context(held), params)
+        except OutcomeUnknown as exc:
+            if at_most_once or held.attempts >= MAX_ATTEMPTS:  # an email may have gone out
+                return await self._give_up(held, str(exc))
+            await self.outbox.retry(held.id, str(exc), retry_delay(held.attempts))
+            return "retried"
         except TechnicalError as exc:
             if held.attempts >= MAX_ATTEMPTS:
                 return await self._give_up(held, str(exc))
@@ -130,6 +137,8 @@ class TaskNotifier:
             return await self._give_up(held, str(exc))
         except Exception as exc:  # a plugin's bug: logged, tried again like a transient failure
             log.exception("notice %s failed", notice.key)
+            if at_most_once:
+                return await self._give_up(held, repr(exc))
             await self.outbox.retry(held.id, repr(exc), retry_delay(held.attempts))
             return "retried"
         await self.outbox.sent(held.id)
