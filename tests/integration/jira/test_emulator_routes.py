@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from govflow.devtools.jira_emulator import JiraEmulator, parse_seed
-from tests.support.jira_api.fixtures import ValidatedJira, jira_client
-from tests.support.jira_api.validation import (
+from tests.support.jira.fixtures import ValidatedJira, jira_client
+from tests.support.jira.validation import (
     SpecViolation,
     _document,
     validate_exchange,
