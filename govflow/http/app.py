@@ -36,6 +36,7 @@ from govflow.http.errors import handle
 from govflow.http.executions.controller import ExecutionsController, start_execution
 from govflow.http.health import HealthController
 from govflow.http.idempotency import IdempotencyMiddleware
+from govflow.http.jira.controller import JiraController
 from govflow.http.metrics import MetricsController, prometheus_config
 from govflow.http.observability import AccessLog, response_headers
 from govflow.http.openapi_contract import ClosedStructSchemaPlugin
@@ -60,6 +61,7 @@ ROUTE_HANDLERS: list[Any] = [
     TasksController,
     start_execution,
     ActionsController,
+    JiraController,
 ]
 
 

@@ -9,6 +9,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from govflow import __version__
 from govflow.bootstrap import Container
+from govflow.bootstrap.jira import circuit_state
 from govflow.core.audit_events import AuditEvent
 from govflow.http.envelope import Envelope, ok
 from govflow.http.policy import public, roles
@@ -89,6 +90,9 @@ class HealthController(Controller):
             checks["plugins"] = "down"
         migrations = await _migrations(services)
         checks["migrations"] = "up" if not migrations.pending else "pending"
+        circuit = await circuit_state(services.plugins)
+        if circuit is not None:
+            checks["jira"] = "up" if circuit == "closed" else f"circuit_{circuit}"
         healthy = all(state == "up" for state in checks.values())
         report = DeepHealth(
             status="ok" if healthy else "degraded",

@@ -1,53 +1,42 @@
-"""What the Jira actions need from a Jira client; the host's HTTP adapter provides it."""
+"""The plugin's resources: its settings and the client built from them when a process starts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from govflow.plugins import ActionContext, BusinessError
-
-EXTRAS_KEY = "jira"
-"""The ``ActionContext.extras`` key under which the host offers its Jira client."""
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
+from govflow_jira.client import JiraClient
+from govflow_jira.config import JiraSettings
+from govflow_jira.connection import check_connection
 
 
-class JiraPort(Protocol):
-    """Jira operations that carry GovFlow's idempotency key alongside their effect.
+@dataclass(frozen=True, slots=True)
+class JiraResources:
+    """What ``govflow_startup`` builds: the client, when Jira is enabled and configured.
 
-    Client errors follow the action contract: ``BusinessError`` for refusals (4xx),
-    ``TechnicalError`` for timeouts, 429 and 5xx.
+    :ivar settings: the plugin's settings.
+    :ivar client: the Jira client (``None`` when Jira is disabled).
     """
 
-    async def add_comment(self, issue: str, body: str, key: str) -> Mapping[str, Any]:
-        """Add ``body`` to ``issue`` and store ``key`` as a comment property; return
-        ``{"comment_id": ...}``."""
-        ...
+    settings: JiraSettings
+    client: JiraClient | None = None
 
-    async def find_comment(self, issue: str, key: str) -> Mapping[str, Any] | None:
-        """Return ``{"comment_id": ...}`` of the comment carrying ``key``, if any."""
-        ...
-
-    async def transition(
-        self, issue: str, *, to_status: str | None, transition_id: str | None, key: str
-    ) -> Mapping[str, Any]:
-        """Move ``issue`` and record ``key`` in an issue property; return ``{"status": ...}``."""
-        ...
-
-    async def find_transition(self, issue: str, key: str) -> Mapping[str, Any] | None:
-        """Return ``{"status": ...}`` when the transition carrying ``key`` was applied."""
-        ...
+    async def check_connection(self) -> dict[str, Any]:
+        """The connection test's report (see :mod:`govflow_jira.connection`), with the circuit
+        breaker's state."""
+        circuit = await self.client.guard.state() if self.client is not None else None
+        return await check_connection(self.settings, circuit=circuit)
 
 
-def jira_client(ctx: ActionContext) -> JiraPort:
-    """Return the host's Jira client.
+def jira_client(ctx: ActionContext) -> JiraClient:
+    """The client the plugin built at startup.
 
-    :raises BusinessError: Jira is disabled, or enabled without a client.
+    :raises BusinessError: Jira is disabled in this process.
     """
-    if ctx.settings.get("enabled", "false").strip().lower() not in _TRUE:
-        raise BusinessError("Jira is not configured (JIRA_ENABLED=false)")
-    client = ctx.extras.get(EXTRAS_KEY)
-    if client is None:
-        raise BusinessError("Jira is enabled but this process offers no Jira client")
-    return client  # type: ignore[no-any-return]
+    resources: Any = getattr(ctx, "resources", None)
+    if isinstance(resources, JiraResources) and resources.client is not None:
+        return resources.client
+    if isinstance(resources, JiraClient):
+        return resources
+    raise BusinessError("Jira is not configured (JIRA_ENABLED=false)")

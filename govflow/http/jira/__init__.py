@@ -1,0 +1,1 @@
+"""``/jira``: the Jira connection test."""

@@ -1,0 +1,64 @@
+"""The Jira plugin's settings: ``GOVFLOW_JIRA_<NAME>``, or the historic ``JIRA_<NAME>``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from govflow.plugins.settings import Env, Secret
+
+
+class JiraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How to reach Jira Cloud, and how hard to push it.
+
+    :ivar enabled: Jira steps and the connection test run only when true.
+    :ivar base_url: the site, e.g. ``https://example.atlassian.net``.
+    :ivar email: the account the API token belongs to.
+    :ivar api_token: the API token (a secret: never logged, never shown).
+    :ivar timeout_seconds: per request (connect, read, write, pool).
+    :ivar rate_limit_window_ms: the window of the rate cap shared by every worker.
+    :ivar rate_limit_max: requests per window across the deployment (``0``: no cap).
+    :ivar breaker_failures: technical failures within ``breaker_window_seconds`` that open
+        the circuit breaker.
+    :ivar breaker_window_seconds: the window those failures are counted in.
+    :ivar breaker_cooldown_seconds: how long the breaker stays open before a request may probe.
+    :ivar comment_pages: at most this many pages of 100 comments are read to find a comment
+        by its key.
+    :ivar redis_prefix: the Redis keys of the rate cap and the breaker (one per deployment).
+    """
+
+    enabled: Annotated[bool, Env("JIRA_ENABLED")] = False
+    base_url: Annotated[str | None, Env("JIRA_BASE_URL")] = None
+    email: Annotated[str | None, Env("JIRA_EMAIL")] = None
+    api_token: Annotated[Secret | None, Env("JIRA_API_TOKEN")] = None
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120), Env("JIRA_TIMEOUT_SECONDS")] = (
+        10.0
+    )
+    rate_limit_window_ms: Annotated[
+        int, msgspec.Meta(ge=1000), Env("JIRA_RATE_LIMIT_WINDOW_MS")
+    ] = 60_000
+    rate_limit_max: Annotated[int, msgspec.Meta(ge=0), Env("JIRA_RATE_LIMIT_MAX")] = 300
+    breaker_failures: Annotated[int, msgspec.Meta(ge=1)] = 5
+    breaker_window_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    breaker_cooldown_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    comment_pages: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
+    redis_prefix: Annotated[str, msgspec.Meta(min_length=1)] = "govflow:jira"
+
+    @property
+    def missing(self) -> list[str]:
+        """The settings Jira needs that are not set, by their historic variable names."""
+        return [
+            name
+            for name, value in (
+                ("JIRA_BASE_URL", self.base_url),
+                ("JIRA_EMAIL", self.email),
+                ("JIRA_API_TOKEN", self.api_token),
+            )
+            if not value
+        ]
+
+    @property
+    def configured(self) -> bool:
+        """Enabled, with a site, an account and a token."""
+        return self.enabled and not self.missing
