@@ -10,6 +10,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -112,6 +113,23 @@ class _Server(uvicorn.Server):
             yield
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, so that a taken port is a plain ``OSError``."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listening = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise OSError(f"the Jira emulator cannot listen on {host}:{port}: {exc}") from None
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+    except OSError as exc:
+        listening.close()
+        reason = exc.strerror or str(exc)
+        raise OSError(f"the Jira emulator cannot listen on {host}:{port}: {reason}") from None
+    return listening
+
+
 class JiraEmulator(FaultInjection):
     """The emulator in this process. ``await start()`` (or ``async with``) serves it on a free
     loopback port in the running event loop; :attr:`url` is then its base URL."""
@@ -137,18 +155,21 @@ class JiraEmulator(FaultInjection):
             access_log=False,
             timeout_graceful_shutdown=5,
         )
+        listening = _listen(host, port)
         server = _Server(config, own_signals=own_signals)
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[listening]))
         ready = asyncio.create_task(server.ready.wait())
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if not server.ready.is_set():
             ready.cancel()
+            listening.close()
             with contextlib.suppress(BaseException):
                 await task
-            raise OSError(f"the Jira emulator could not listen on {host}:{port}")
+            raise OSError(f"the Jira emulator could not start on {host}:{port}")
         self._server, self._task = server, task
-        bound = server.servers[0].sockets[0].getsockname()
-        self.url = f"http://{host}:{bound[1]}"
+        bound = listening.getsockname()
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{bound[1]}"
         return self.url
 
     async def stop(self) -> None:
