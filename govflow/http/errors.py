@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from govflow.http.envelope import ErrorBody, ErrorItem
 from govflow.usecases.access_errors import RateLimitedError
 from govflow.usecases.errors import UseCaseError
+from govflow.usecases.idempotency_keys import IdempotencyKeyReused
 
 log = structlog.get_logger("govflow.http")
 
@@ -35,7 +36,10 @@ CODES: dict[int, str] = {
     500: "INTERNAL",
     503: "UNAVAILABLE",
 }
-STATUS_OF_CODE: dict[str, int] = {code: status for status, code in CODES.items()}
+STATUS_OF_CODE: dict[str, int] = {
+    **{code: status for status, code in CODES.items()},
+    IdempotencyKeyReused.code: 422,
+}
 """A use-case error's ``code`` decides its status; an unknown code is a 400."""
 
 _MESSAGES: dict[int, str] = {

@@ -21,6 +21,7 @@ from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import SYSTEM, Actor
 from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.idempotency_keys import IdempotencyKeyReused
 from govflow.usecases.ports import SpecSource, StepQueue
 
 
@@ -68,23 +69,6 @@ class KeyTaken(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: UUID
     inputs: Mapping[str, Any]
     status: ExecutionStatus
-
-
-IDEMPOTENCY_KEY_FIELD = "header.idempotency_key"
-"""The field :class:`IdempotencyKeyReused` names: the `Idempotency-Key` header, spelled as
-the API names it when the header itself is invalid."""
-
-
-class IdempotencyKeyReused(ConflictError):
-    """The caller used the idempotency key before for another workflow or other inputs."""
-
-    def __init__(self) -> None:
-        message = (
-            "this Idempotency-Key was used before for another workflow or other inputs;"
-            " use a new key for a new request"
-        )
-        super().__init__(message)
-        self.problems = [(IDEMPOTENCY_KEY_FIELD, message)]
 
 
 class WorkflowCatalog(Protocol):

@@ -1,7 +1,7 @@
 """``Idempotency-Key`` on starting an execution: the key belongs to its caller.
 
 The caller's same request again gives the execution it started (200, its current status); the
-key reused for another workflow or other inputs is a 409 naming the header, and nothing is
+key reused for another workflow or other inputs is a 422 naming the header, and nothing is
 started; another caller's key of the same spelling is another key.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from govflow.usecases.start_execution import IdempotencyKeyReused, StartRequest
+from govflow.usecases.idempotency_keys import IdempotencyKeyReused
+from govflow.usecases.start_execution import StartRequest
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.api.workflow_support import install_hello
 from tests.support.engine import CollectingQueue
@@ -19,7 +20,7 @@ def _keyed(api: ApiHarness, key: str, role: str = "OPERATOR") -> dict[str, str]:
     return {**api.headers(role), "Idempotency-Key": key}
 
 
-async def test_a_key_reused_on_another_workflow_is_409_and_starts_nothing(
+async def test_a_key_reused_on_another_workflow_is_422_and_starts_nothing(
     api: ApiHarness, queue: CollectingQueue
 ) -> None:
     first_workflow = await install_hello(api, "A")
@@ -32,9 +33,9 @@ async def test_a_key_reused_on_another_workflow_is_409_and_starts_nothing(
     other = await api.client.post(
         f"/workflows/{other_workflow}/executions", json={"inputs": {}}, headers=headers
     )
-    assert other.status_code == 409, other.text
+    assert other.status_code == 422, other.text
     body = other.json()
-    assert body["code"] == "CONFLICT"
+    assert body["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert [e["field"] for e in body["errors"]] == ["header.idempotency_key"]
     assert "data" not in body or body["data"] is None
     assert first.json()["data"]["execution_id"] not in other.text
@@ -57,7 +58,7 @@ async def test_the_same_request_again_gives_the_execution_and_its_current_status
     assert data["execution_id"] == first.json()["data"]["execution_id"]
     assert (data["created"], data["status"]) == (False, "COMPLETED")
     other_inputs = await api.client.post(url, json={"inputs": {"who": "bob"}}, headers=headers)
-    assert other_inputs.status_code == 409, other_inputs.text
+    assert other_inputs.status_code == 422, other_inputs.text
     assert other_inputs.json()["errors"][0]["field"] == "header.idempotency_key"
     assert await api.count("executions") == 1
 
