@@ -1,9 +1,10 @@
 """``govflow dev jira-emulator`` as a child process: it starts on a free port, serves the Jira
 API and the control API, reads a seed file, refuses a bad seed or a taken port in one line, and
-stops on SIGINT."""
+stops on SIGINT; the seed docs/jira-emulator.md shows is served as it says."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from govflow.cli.main import cli
-from govflow.devtools.jira_emulator import JiraEmulatorProcess, JiraError
+from govflow.devtools.jira_emulator import JiraEmulator, JiraEmulatorProcess, JiraError, parse_seed
+from tests.support.doc_examples import ROOT, blocks
 from tests.support.jira.validation import validate_exchange
 
 API = "/rest/api/3"
@@ -134,3 +136,33 @@ def test_a_taken_port_is_refused_in_one_line() -> None:
         f"govflow: the Jira emulator cannot listen on 127.0.0.1:{port}: Address already in use\n"
     )
 
+
+def _documented_seed() -> str:
+    text = (ROOT / "docs" / "jira-emulator.md").read_text(encoding="utf-8")
+    (block,) = [b for b in blocks(ROOT / "docs" / "jira-emulator.md") if b.lang == "json"]
+    assert block.text in text
+    return block.text
+
+
+async def test_the_documented_seed_is_served_as_described() -> None:
+    """docs/jira-emulator.md's seed: transitions from their statuses, the screen's fields,
+    ``issue_count`` issues and a sealed one."""
+    seed = parse_seed(json.loads(_documented_seed()))
+    async with JiraEmulator(seed) as emulator:
+        auth = ("dev@example.org", "dev-token")
+        async with httpx.AsyncClient(base_url=emulator.url, auth=auth) as jira:
+            ten = await jira.get(f"{API}/issue/CASE-10", params={"fields": "status"})
+            assert validate_exchange(ten).json()["fields"]["status"]["name"] == "New"
+            assert (await jira.get(f"{API}/issue/CASE-11")).status_code == 404
+            assert (await jira.get(f"{API}/issue/CASE-99")).status_code == 404
+            filed = await jira.post(
+                f"{API}/issue/CASE-3/transitions",
+                json={"transition": {"id": "6"}, "fields": {"resolution": {"name": "Done"}}},
+            )
+            assert validate_exchange(filed).status_code == 204
+            restart = await jira.post(
+                f"{API}/issue/CASE-3/transitions", json={"transition": {"id": "5"}}
+            )
+            assert validate_exchange(restart).status_code == 400
+    assert emulator.issue("CASE-3").status == "Filed"
+    assert emulator.issue("CASE-99").visible_to == []
