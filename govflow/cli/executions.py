@@ -86,10 +86,25 @@ def _print_detail(shown: Shown) -> None:
             f"  {step.position + 1}. {step.step_key:<20} {step.action:<18} "
             f"{step.status:<16} attempt {step.attempt}  {output}".rstrip()
         )
+        for line in _step_notes(step):
+            click.echo(f"       {line}")
         task = shown.tasks.get(step.id)
         if task is not None:
             for line in open_task_lines(task, shown.names):
                 click.echo(f"       {line}")
+
+
+def _step_notes(step: StepView) -> list[str]:
+    """A step's last error (with the action's details) and its last reported progress."""
+    notes = []
+    if isinstance(step.error, dict):
+        line = f"error: {step.error.get('code')}: {step.error.get('message')}"
+        if step.error.get("details"):
+            line += f"  details: {json.dumps(step.error['details'], sort_keys=True)}"
+        notes.append(line)
+    if step.progress is not None:
+        notes.append(f"progress: {json.dumps(step.progress, sort_keys=True)}")
+    return notes
 
 
 def _change(step: StepView, shown: Shown) -> str:

@@ -17,6 +17,7 @@ import msgspec
 
 from govflow.bootstrap import container
 from govflow.bootstrap.database import DepartmentsUnreadable, department_codes
+from govflow.bootstrap.fleet import load_warnings
 from govflow.cli.common import fail, run, settings_or_exit
 from govflow.core.schema import generate_schema
 from govflow.core.spec_errors import SpecError, SpecProblem
@@ -105,13 +106,21 @@ async def load_workflows(settings: Settings, directory: Path, *, quiet: bool) ->
             click.echo(f"workflows: no directory {directory}; nothing loaded")
         return []
     actions = action_inputs()
-    async with container(settings) as c, c.workflows.definitions() as store:
-        try:
-            results = await load_workflow_files(files, actions, store)
-        except SpecError as error:
-            _report(error.problems, "nothing was loaded")
-        except WorkflowStoreError as error:
-            fail(f"{error}; nothing was loaded")
+    async with container(settings) as c:
+        async with c.workflows.definitions() as store:
+            try:
+                results = await load_workflow_files(files, actions, store)
+            except SpecError as error:
+                _report(error.problems, "nothing was loaded")
+            except WorkflowStoreError as error:
+                fail(f"{error}; nothing was loaded")
+        warnings: list[str] = []
+        if not quiet:  # `govflow up` loads before it starts its workers
+            specs = [await c.specs.spec(result.version_id) for result in results]
+            used = sorted({step.action for spec in specs for step in spec.steps})
+            warnings = await load_warnings(c, used)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not quiet:
         for result in results:
             click.echo(

@@ -655,11 +655,11 @@ def _retry_or_fail(
     )
 
 
-HANDBACK_LIMIT = 20
+HANDBACK_LIMIT = 60
 """Hand-backs of one step after which it fails when no live worker offers its action."""
 HANDBACK_DELAY = timedelta(seconds=1)
 """The wait before a handed-back step is claimable again while a live worker offers it."""
-HANDBACK_DELAY_UNOFFERED = timedelta(seconds=15)
+HANDBACK_DELAY_UNOFFERED = timedelta(seconds=5)
 """The wait while no live worker offers the action (a worker with the plugin may be starting)."""
 
 

@@ -59,6 +59,9 @@ class StepView(msgspec.Struct, frozen=True, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     wait_reason: str | None
+    progress: Any | None = None
+    """What the action last reported with ``ctx.heartbeat(progress)``."""
+    progress_at: datetime | None = None
 
 
 class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):

@@ -84,6 +84,8 @@ class UploadResult(msgspec.Struct, frozen=True, kw_only=True):
     created: bool
     changed: bool
     outcome: str
+    warnings: list[str] = msgspec.field(default_factory=list)
+    """E.g. an action of the workflow that no live worker offers (the upload still counts)."""
 
 
 class ValidationResult(msgspec.Struct, frozen=True, kw_only=True):

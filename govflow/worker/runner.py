@@ -14,6 +14,7 @@ from govflow.adapters.audit_sealing import audit_sealing
 from govflow.adapters.db.audit_seals import SealRefused, seal_pending
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.bootstrap import container
+from govflow.bootstrap.fleet import equipped_runner, fleet_membership
 from govflow.settings import Settings
 from govflow.worker.memory_limit import limit_memory
 
@@ -34,7 +35,7 @@ async def run_worker(settings: Settings) -> None:
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with container(settings, worker=True, role="govflow-worker") as services:
-        runner = services.step_runner()
+        runner = equipped_runner(services)
         runner.stopping = stop  # on shutdown, finish the running steps and hand on the next ones
         register_run_step(services.broker, runner.run)
         if settings.worker_metrics_port:
@@ -50,7 +51,8 @@ async def run_worker(settings: Settings) -> None:
         )
         log.info("worker %s ready (concurrency %d)", runner.worker_id, settings.worker_concurrency)
         try:
-            await receiver.listen(stop)
+            async with fleet_membership(services, runner.worker_id):
+                await receiver.listen(stop)
         finally:
             await runner.close()
             with contextlib.suppress(Exception):

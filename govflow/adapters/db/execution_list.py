@@ -73,7 +73,8 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
             'status', s.status, 'attempt', s.attempt, 'max_attempts', s.max_attempts,
             'output', s.output, 'error', s.error, 'next_attempt_at', s.next_attempt_at,
             'started_at', s.started_at, 'finished_at', s.finished_at,
-            'wait_reason', s.wait_reason) ORDER BY s.position), '[]')::text
+            'wait_reason', s.wait_reason, 'progress', s.progress,
+            'progress_at', s.progress_at) ORDER BY s.position), '[]')::text
           FROM execution_steps s WHERE s.execution_id = e.id) AS steps
   FROM executions e
   JOIN workflows w ON w.id = e.workflow_id
@@ -85,7 +86,7 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
 _STEPS = """
 SELECT s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
        s.output::text AS output, s.error::text AS error, s.next_attempt_at, s.started_at,
-       s.finished_at, s.wait_reason
+       s.finished_at, s.wait_reason, s.progress::text AS progress, s.progress_at
   FROM execution_steps s JOIN executions e ON e.id = s.execution_id
  WHERE s.execution_id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
    AND ($3::uuid IS NULL OR e.created_by = $3 OR EXISTS (
@@ -143,6 +144,7 @@ def _summary(row: asyncpg.Record) -> ExecutionSummary:
 def _step(row: asyncpg.Record) -> StepView:
     data = dict(row)
     data["output"], data["error"] = _json(data["output"]), _json(data["error"])
+    data["progress"] = _json(data["progress"])
     return msgspec.convert(data, StepView)
 
 

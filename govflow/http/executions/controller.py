@@ -17,11 +17,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from govflow.bootstrap import Container
+from govflow.bootstrap.fleet import signal
 from govflow.core.statuses import ExecutionStatus
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
-from govflow.http.executions.schemas import IdempotencyKey, ReasonIn, ResolveIn, StartIn
+from govflow.http.executions.schemas import IdempotencyKey, ReasonIn, ResolveIn, SignalIn, StartIn
 from govflow.http.policy import roles
 from govflow.http.workflows.openapi import with_responses
+from govflow.usecases.errors import InvalidInputError
 from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.execution_views import (
     ExecutionFilter,
@@ -35,6 +37,7 @@ from govflow.usecases.execution_views import (
 from govflow.usecases.operate import OperatorResult
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role
+from govflow.usecases.signals import Signal, Signaled, SignalError
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 EVERYONE = (Role.ADMIN, Role.MANAGER, Role.OPERATOR)
@@ -232,6 +235,36 @@ class ExecutionsController(Controller):
             principal, execution_id, step_key, data.action, data.reason, data.output
         )
         return ok(result, "Step resolved")
+
+    @post(
+        "/{execution_id:uuid}/steps/{step_key:str}/signal",
+        operation_id="signalExecutionStep",
+        status_code=HTTP_200_OK,
+        **roles(*EVERYONE),
+    )
+    async def signal_step(
+        self,
+        execution_id: FromPath[UUID],
+        step_key: FromPath[str],
+        data: JSONBody[SignalIn],
+        services: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[Signaled]:
+        """Finish a step an action suspended on a signal, with the resume token the action gave
+        the external system: ``output`` completes it, ``error`` fails it (and the execution).
+        403 for a wrong token (audited), 409 when the step does not wait for a signal (a replay
+        included), 404 for another department's execution."""
+        if data.output is not None and data.error is not None:
+            raise InvalidInputError([("body.error", "give either output or error, not both")])
+        error = data.error
+        body = Signal(
+            token=data.token,
+            output=data.output,
+            error=None
+            if error is None
+            else SignalError(message=error.message, code=error.code, details=error.details),
+        )
+        return ok(await signal(services, principal, execution_id, step_key, body), "Step signaled")
 
     @post(
         "/recovery/stale-running",

@@ -43,3 +43,24 @@ class ResolveIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     action: Resolution
     reason: Reason
     output: dict[str, Any] | None = None
+
+
+ErrorCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$")]
+ResumeToken = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class SignalErrorIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What went wrong, as the external system reports it; the step fails with it."""
+
+    message: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    code: ErrorCode | None = None
+    details: dict[str, Any] | None = None
+
+
+class SignalIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The step's resume token, and either its ``output`` or its ``error`` (neither: an empty
+    output)."""
+
+    token: ResumeToken
+    output: dict[str, Any] | None = None
+    error: SignalErrorIn | None = None

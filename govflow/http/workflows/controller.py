@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from govflow.bootstrap import Container
+from govflow.bootstrap.fleet import load_warnings
 from govflow.core.spec_errors import SpecError
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.idempotency import idempotent
@@ -136,10 +138,14 @@ class WorkflowsController(Controller):
         request: Request[Any, Any, Any],
         workflows: NamedDependency[WorkflowAdmin],
         principal: NamedDependency[Principal],
+        services: NamedDependency[Container],
     ) -> Response[Envelope[UploadResult]]:
         """Upload a workflow file (YAML, or JSON ``{source, filename}``); 201 when it created
         the workflow or a version, 200 when that content is already current."""
         result = await workflows.upload(principal, await read_upload(request))
+        stored = await workflows.version(principal, result.workflow_id, result.version)
+        warnings = await load_warnings(services, [step.action for step in stored.steps])
+        result = msgspec.structs.replace(result, warnings=warnings)
         status = HTTP_201_CREATED if result.changed else HTTP_200_OK
         message = f"Workflow {result.name}: {result.outcome}"
         return Response(ok(result, message), status_code=status)
