@@ -13,11 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import msgspec
@@ -255,24 +256,26 @@ class JiraEmulatorProcess(FaultInjection):
         self.url = ""
         self.process: subprocess.Popen[str] | None = None
         self._client: httpx.Client | None = None
+        self._stderr: IO[str] | None = None
 
     def start(self, timeout: float = 60.0) -> str:
         arguments = [*self.command, "dev", "jira-emulator", "--host", self.host, "--port", "0"]
         if self.seed is not None:
             arguments += ["--seed", str(self.seed)]
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             arguments,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
             env=self.env if self.env is not None else dict(os.environ),
         )
-        self.url = self._read_url(self.process, timeout)
+        self.url = self._read_url(self.process, self._stderr, timeout)
         self._client = httpx.Client(base_url=f"{self.url}/_emulator/", timeout=30)
         return self.url
 
     @staticmethod
-    def _read_url(process: subprocess.Popen[str], timeout: float) -> str:
+    def _read_url(process: subprocess.Popen[str], stderr: IO[str], timeout: float) -> str:
         assert process.stdout is not None
         deadline = time.monotonic() + timeout
         while True:
@@ -285,8 +288,9 @@ class JiraEmulatorProcess(FaultInjection):
                 continue
             line = process.stdout.readline()
             if not line:
-                errors = process.stderr.read() if process.stderr else ""
-                raise RuntimeError(f"the Jira emulator exited: {errors.strip()}")
+                process.wait()
+                stderr.seek(0)
+                raise RuntimeError(f"the Jira emulator exited: {stderr.read().strip()}")
             found = READY.search(line)
             if found:
                 return found.group("url")
@@ -302,10 +306,11 @@ class JiraEmulatorProcess(FaultInjection):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None:
-            for stream in (self.process.stdout, self.process.stderr):
-                if stream is not None:
-                    stream.close()
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def __enter__(self) -> JiraEmulatorProcess:
         self.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -216,6 +217,8 @@ class JiraState:
         if key is None:
             taken = [issue_number(k) for k, i in self.issues.items() if i.project == project_key]
             key = f"{project_key}-{max(taken, default=0) + 1}"
+        elif not re.fullmatch(rf"{re.escape(project_key)}-[1-9][0-9]*", key):
+            raise JiraError(400, [], {"key": f"{key!r} is not {project_key}-<number>"})
         if key in self.issues:
             raise JiraError(400, [], {"key": f"issue {key!r} exists"})
         first = next(iter(project.statuses))

@@ -205,8 +205,17 @@ async def test_state_reads_and_reset_through_the_control_api(
         assert [r["status"] for r in logged] == [201, 204]
         created = await control.post("issues", json={"project": "INC", "summary": "New"})
         assert created.json()["key"] == "INC-21"
-        refused = await control.post("issues", json={"project": "NOPE"})
-        assert refused.status_code == 400
+        for body, field in [
+            ({"project": "NOPE"}, "project"),
+            ({"project": "INC", "key": "FOO"}, "key"),
+            ({"project": "INC", "key": "INC-3"}, "key"),
+            ({"project": "INC", "status": "Gone"}, "status"),
+        ]:
+            refused = await control.post("issues", json=body)
+            assert refused.status_code == 400
+            assert list(refused.json()["errors"]) == [field], refused.json()
+        malformed = await control.post("issues", json={"summary": "no project"})
+        assert "project" in malformed.json()["errorMessages"][0]
         assert (await control.get("issues/NOPE-1")).status_code == 404
         assert (await control.get("nothing")).status_code == 404
         jira_emulator.inject(Fault(kind="error"))
