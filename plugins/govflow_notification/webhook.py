@@ -33,6 +33,7 @@ import httpx
 from govflow.adapters.outbound import ALLOWLIST_EXTENSION, check_url, guarded_client, refused
 from govflow.core.destinations import AddressPolicy, DestinationAllowlist, DestinationNotAllowed
 from govflow.plugins import ActionContext, BusinessError, TechnicalError
+from govflow.plugins.retry_after import parse_retry_after
 from govflow_notification.inputs import NotificationInputs
 from govflow_notification.options import allowlist, flag, number
 
@@ -126,7 +127,11 @@ def _outcome(response: httpx.Response, shown: str) -> Mapping[str, Any]:
         retry_after = response.headers.get("Retry-After")
         details = {"status_code": code} | ({"retry_after": retry_after} if retry_after else {})
         suffix = f" (Retry-After: {retry_after})" if retry_after else ""
-        raise TechnicalError(f"webhook {shown} answered {code}{suffix}", details=details)
+        raise TechnicalError(
+            f"webhook {shown} answered {code}{suffix}",
+            details=details,
+            retry_after=parse_retry_after(retry_after),
+        )
     if 300 <= code < 400:
         raise BusinessError(
             f"webhook {shown} answered with a redirect ({code}); redirects are not followed",
