@@ -10,7 +10,7 @@ RUNTIME := $(VENV)/.govflow-runtime
 DEV := $(VENV)/.govflow-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev up test test-unit mutants lint format typecheck bench clean
+.PHONY: help install install-dev up test test-unit mutants lint format typecheck bench clean chromium
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -47,7 +47,19 @@ format: $(DEV) ## Format and auto-fix the code
 typecheck: $(DEV) ## mypy --strict on the package
 	$(BIN)/mypy
 
-test: $(DEV) lint ## The whole test suite (embedded servers unless GOVFLOW_TEST_DATABASE_URL/REDIS_URL are set)
+CHROMIUM_PACKAGES := chromium chromium-driver
+
+chromium: ## Install Debian's chromium and chromium-driver (the browser tests) when they are missing
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null; \
+	else \
+		echo "The browser tests need Debian's packages $(CHROMIUM_PACKAGES): install them as root (apt-get install $(CHROMIUM_PACKAGES))"; \
+		exit 1; \
+	fi
+
+test: $(DEV) lint chromium ## The whole test suite (embedded servers unless GOVFLOW_TEST_DATABASE_URL/REDIS_URL are set)
 	$(BIN)/pytest -q
 
 test-unit: $(DEV) ## Only the pure unit tests (no servers)

@@ -28,6 +28,7 @@ from govflow.http.audit_logs.controller import AuditLogsController
 from govflow.http.auth.controller import AuthController
 from govflow.http.authentication import Authenticator, BearerAuthMiddleware
 from govflow.http.client_ip import parse_networks
+from govflow.http.console.app import console_app, console_mount, root_redirect
 from govflow.http.decoding import RequestScreen
 from govflow.http.denials import DENIALS_STATE_KEY, DenialRecorder
 from govflow.http.departments.controller import DepartmentsController
@@ -101,7 +102,8 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings, services: Container | None = None) -> Litestar:
     """The app; it builds its own container unless one is given (tests share theirs)."""
     hashing = passwords(settings)
-    tokens = access_tokens(settings, signing_secret(settings))
+    secret = signing_secret(settings)
+    tokens = access_tokens(settings, secret)
     state: dict[str, Container] = {}
     apis: dict[str, Api] = {}
     trusted = parse_networks(settings.trusted_proxies)
@@ -129,8 +131,16 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     def limits_of() -> RateLimits | None:
         return apis["api"].rate_limits if "api" in apis else None
 
+    console = console_app(
+        lambda: apis["api"],
+        tokens,
+        secret,
+        trusted,
+        secure_cookies=settings.mode is Mode.PRODUCTION,
+        development=settings.mode is Mode.DEVELOPMENT,
+    )
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, console_mount(console), root_redirect],
         dependencies={"services": Provide(provide_services, sync_to_thread=False), **DEPENDENCIES},
         guards=[enforce_policy],
         before_request=RequestScreen(),

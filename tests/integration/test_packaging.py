@@ -24,6 +24,9 @@ def test_the_wheel_carries_the_plugins_the_migrations_and_the_entry_points(
     migrations = {f"govflow/_migrations/{m.name}" for m in discover()}
     assert migrations <= names
     assert {"govflow/adapters/db/sql/steps.sql", "govflow/adapters/db/sql/operations.sql"} <= names
+    console = "govflow/http/console"
+    assert {f"{console}/templates/base.html", f"{console}/static/htmx.min.js"} <= names
+    assert f"{console}/static/pico.classless.min.css" in names
     for plugin in ("govflow_manual", "govflow_notification", "govflow_jira"):
         assert f"{plugin}/__init__.py" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
