@@ -70,7 +70,7 @@ class _Request:
 
     @property
     def content_type(self) -> str:
-        return self._request.headers.get("content-type", "")
+        return str(self._request.headers.get("content-type", ""))
 
 
 @dataclass
@@ -80,7 +80,7 @@ class _Response:
     data: bytes | None
     status_code: int
     content_type: str
-    headers: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, Any] | Headers = field(default_factory=dict)
 
     @classmethod
     def of(cls, response: httpx.Response) -> _Response:
