@@ -207,13 +207,15 @@ def test_an_approval_records_the_decider_and_the_approvers() -> None:
 def test_an_approval_short_of_the_quorum_is_recorded_with_its_count() -> None:
     task = _before(S.SUBMITTED)
     task = msgspec.structs.replace(task, policy=msgspec.structs.replace(task.policy, approvals=3))
-    decision = decide_task(task, Approve(), MANAGER, NOW)
-    assert decision.state == _after(task, approvals=(Approval(by=MANAGER_ID, at=NOW),))
+    decision = decide_task(task, Approve(comment="first look"), MANAGER, NOW)
+    approval = Approval(by=MANAGER_ID, at=NOW, comment="first look")
+    assert decision.state == _after(task, approvals=(approval,))
     assert decision.commands == (
         _record(
             AuditEvent.HUMAN_TASK_APPROVAL_RECORDED,
             MANAGER_ID,
             (S.SUBMITTED, S.SUBMITTED),
+            "first look",
             approvals=1,
             required=3,
         ),
