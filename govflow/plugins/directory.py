@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 from uuid import UUID
 
+from govflow.core.roles import Role
+
 DIRECTORY = "directory"
 """The key of the directory in ``ActionContext.extras``."""
 
@@ -27,4 +29,11 @@ class Directory(Protocol):
     async def departments(self, codes: Sequence[str]) -> Mapping[str, UUID]:
         """The ids of the departments among ``codes``, keyed by code (an unknown one is
         absent)."""
+        ...
+
+    async def emails(
+        self, *, role: Role | None = None, department: UUID | None = None, limit: int = 50
+    ) -> Sequence[str]:
+        """The addresses of the active users with ``role`` and in ``department`` (both must
+        match when both are given; at least one is), at most ``limit``, in address order."""
         ...

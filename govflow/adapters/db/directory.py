@@ -1,5 +1,6 @@
 """The ``Directory`` port the ``manual`` action resolves a task's people through: active users
-by email (matched case-insensitively, as logins are) and departments by code."""
+by email (matched case-insensitively, as logins are) and departments by code; and the
+``notification`` action an email's recipients named by role and/or department."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from piccolo.columns.combination import WhereRaw
 
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.tables import Department, User
+from govflow.core.roles import Role
 
 
 class PgDirectory:
@@ -27,6 +29,19 @@ class PgDirectory:
             )
         )
         return {str(row["email"]).lower(): row["id"] for row in rows}
+
+    async def emails(
+        self, *, role: Role | None = None, department: UUID | None = None, limit: int = 50
+    ) -> Sequence[str]:
+        if role is None and department is None:
+            raise ValueError("name a role, a department or both")
+        query = User.select(User.email).where(User.is_active.eq(True))
+        if role is not None:
+            query = query.where(User.role == role.value)
+        if department is not None:
+            query = query.where(User.department_id == department)
+        rows = await self._db.run(query.order_by(User.email).limit(limit))
+        return [str(row["email"]) for row in rows]
 
     async def departments(self, codes: Sequence[str]) -> Mapping[str, UUID]:
         rows = await self._db.run(
