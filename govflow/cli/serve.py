@@ -78,10 +78,10 @@ def up() -> None:
     status = 1
     try:
         urls = asyncio.run(_prepare(prepared, urls))
-        click.echo(
-            f"\nGovFlow is starting on http://{settings.host}:{settings.port}"
-            f"  (API docs: http://{settings.host}:{settings.port}/schema)"
-        )
+        base = f"http://{settings.host}:{settings.port}"
+        click.echo(f"\nGovFlow is starting on {base}")
+        click.echo(f"  Console:  {base}/ui")
+        click.echo(f"  API docs: {base}/schema  (OpenAPI JSON: {base}/schema/openapi.json)")
         shared = " and ".join(
             name
             for name, value in (
@@ -97,7 +97,9 @@ def up() -> None:
         )
         credentials = read_demo_credentials(settings.home)
         if credentials:
-            click.echo("Log in with POST /auth/login as one of the demo users:")
+            click.echo(
+                "Log in with POST /auth/login, or sign in to the console, as one of the demo users:"
+            )
             for cred in credentials:
                 click.echo(f"  {cred.role:<9} {cred.email:<26} password: {cred.password}")
         click.echo("Press Ctrl-C to stop.\n")

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
@@ -24,6 +24,7 @@ from govflow import __version__
 from govflow.bootstrap import Container, container
 from govflow.bootstrap.api import Api, access_tokens, build_api, denial_audit, passwords
 from govflow.http.actions.controller import ActionsController
+from govflow.http.api_docs import DOCS_CSP, LocalSwaggerUI
 from govflow.http.audit_logs.controller import AuditLogsController
 from govflow.http.auth.controller import AuthController
 from govflow.http.authentication import Authenticator, BearerAuthMiddleware
@@ -78,7 +79,8 @@ def signing_secret(settings: Settings) -> str:
 
 
 def openapi_config() -> OpenAPIConfig:
-    """The OpenAPI document, served as JSON only (no UI, nothing loaded from a CDN)."""
+    """The OpenAPI document: Swagger UI at ``/schema`` from vendored files, the JSON at
+    ``/schema/openapi.json``."""
     return OpenAPIConfig(
         title="GovFlow API",
         version=__version__,
@@ -92,9 +94,13 @@ def openapi_config() -> OpenAPIConfig:
                 )
             }
         ),
-        render_plugins=[JsonRenderPlugin()],
+        render_plugins=[LocalSwaggerUI(), JsonRenderPlugin()],
         openapi_router=Router(
-            path="/schema", route_handlers=[], opt=public()["opt"], include_in_schema=False
+            path="/schema",
+            route_handlers=[],
+            opt=public()["opt"],
+            include_in_schema=False,
+            response_headers=[ResponseHeader(name="Content-Security-Policy", value=DOCS_CSP)],
         ),
     )
 

@@ -112,6 +112,8 @@ def test_up_serves_runs_a_workflow_and_stops_everything_it_started(home: Path) -
         output = stop(process)
     assert process.returncode == 0, output
     assert "admin@govflow.local" in output
+    assert f":{port}/ui\n" in output  # the banner names the console and the API docs
+    assert f":{port}/schema " in output
     assert "stopped the embedded redis and postgres" in output
     assert EmbeddedPostgres(home).pid() is None
     assert EmbeddedRedis(home).pid() is None
