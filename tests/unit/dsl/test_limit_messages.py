@@ -15,6 +15,7 @@ from govflow.core.expression_limits import (
     check_items,
     check_string_length,
     integer_too_large,
+    string_too_long,
     too_many_items,
 )
 
@@ -41,3 +42,4 @@ def test_a_string_too_long_names_the_limit_and_the_length_asked() -> None:
     with pytest.raises(ExpressionLimitError) as refused:
         check_string_length(2_001, budget)
     assert str(refused.value) == "string result longer than 2,000 characters (2,001)"
+    assert str(string_too_long(budget.limits)) == "string result longer than 2,000 characters"
