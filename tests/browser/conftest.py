@@ -24,6 +24,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from govflow.settings import Settings
 from tests.browser.console import Console
 from tests.support.api_server import ApiServer
+from tests.support.engine import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -82,3 +83,11 @@ def console(browser: WebDriver, api_server: ApiServer, screenshots: Path) -> Ite
         yield page
     finally:
         page.sign_out_everywhere()
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[None]:
+    """A real ``govflow worker`` over this test's database and queue."""
+    with processes(settings, GOVFLOW_PLUGINS_MODULES="") as group:
+        group.start("worker")
+        yield

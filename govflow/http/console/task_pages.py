@@ -10,17 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 
 from govflow.bootstrap.api import Api
-from govflow.http.console.pages import BASE, render
+from govflow.core.tasks.model import Approve, Claim, Reject, Release, Start, Submit, TaskAction
+from govflow.core.tasks.vocabulary import TaskActionName
+from govflow.http.console.form_inputs import form_inputs, posted_form
+from govflow.http.console.pages import BASE, field_errors, redirect, render
 from govflow.http.console.viewer import console_of
+from govflow.usecases.access_errors import ForbiddenError
+from govflow.usecases.errors import ConflictError, InvalidInputError
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
+from govflow.usecases.task_page import TaskPage, task_page
 from govflow.usecases.task_ports import TaskFilter
 from govflow.usecases.task_views import Tasks
+from govflow.usecases.users import UserFilter
 
 
 def tasks_of(api: Api) -> Tasks:
@@ -70,5 +79,132 @@ class TaskPages(Controller):
         context = {"boxes": BOXES, "box": chosen, "counts": counts, "listed": listed}
         return render(request, "tasks/inbox.html", context, viewer=viewer)
 
+    @get("/{task_id:uuid}")
+    async def task(
+        self, request: Request[Any, Any, Any], viewer: NamedDependency[Principal], task_id: UUID
+    ) -> Response[Any]:
+        return await _task_page(request, viewer, task_id)
 
-__all__ = ["BASE", "BOXES", "TaskPages", "tasks_of"]
+    @post("/{task_id:uuid}/{action:str}")
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        task_id: UUID,
+        action: str,
+    ) -> Response[Any]:
+        if action not in ACTIONS:
+            raise NotFoundException()
+        api = console_of(request).api
+        form = await request.form()
+        posted = {key: form.get(key) for key in form}
+        here = f"{BASE}/tasks/{task_id}"
+        try:
+            done = await _carry_out(api, viewer, task_id, action, posted)
+        except InvalidInputError as exc:
+            errors = field_errors(exc.problems)
+            return await _task_page(request, viewer, task_id, errors, posted, 400)
+        except ForbiddenError as exc:
+            return await _task_page(request, viewer, task_id, {"action": str(exc)}, posted, 403)
+        except ConflictError as exc:
+            return await _task_page(request, viewer, task_id, {"action": str(exc)}, posted, 409)
+        return redirect(request, here, done)
+
+
+ACTIONS = ("claim", "release", "start", "submit", "approve", "reject", "delegate", "comment")
+"""The actions the task page posts (``/ui/tasks/<id>/<action>``)."""
+
+BUTTONS = {
+    TaskActionName.CLAIM: "Claim",
+    TaskActionName.RELEASE: "Release",
+    TaskActionName.START: "Start",
+    TaskActionName.SUBMIT: "Submit",
+    TaskActionName.APPROVE: "Approve",
+    TaskActionName.REJECT: "Reject",
+    TaskActionName.DELEGATE: "Delegate",
+}
+"""The lifecycle's actions the page offers a button for (managers' other actions are in the
+API and the CLI)."""
+
+
+DONE = {
+    "claim": "claimed",
+    "release": "released",
+    "start": "started",
+    "submit": "submitted",
+    "approve": "approved",
+    "reject": "rejected",
+}
+
+
+def _text(posted: dict[str, Any], name: str) -> str:
+    value = posted.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def _carry_out(
+    api: Api, viewer: Principal, task_id: UUID, action: str, posted: dict[str, Any]
+) -> str:
+    """Carry ``action`` out; the message the next page shows."""
+    tasks = tasks_of(api)
+    if action == "comment":
+        await tasks.comment(viewer, task_id, _text(posted, "text"))
+        return "Comment recorded."
+    if action == "delegate":
+        try:
+            target = UUID(_text(posted, "user_id"))
+        except ValueError:
+            raise InvalidInputError([("body.user_id", "choose a user")]) from None
+        await tasks.hand_over(viewer, task_id, target, _text(posted, "reason"), delegate=True)
+        return "Task delegated."
+    decided: TaskAction
+    if action == "submit":
+        task = await tasks.get(viewer, task_id)
+        form = posted_form(task.form, posted)
+        decided = Submit(form=form, comment=_text(posted, "comment"))
+    elif action == "approve":
+        decided = Approve(comment=_text(posted, "comment"))
+    elif action == "reject":
+        decided = Reject(reason=_text(posted, "reason"))
+    elif action == "release":
+        decided = Release(reason=_text(posted, "reason"))
+    else:
+        decided = Claim() if action == "claim" else Start()
+    await tasks.act(viewer, task_id, decided)
+    return f"Task {DONE[action]}."
+
+
+async def _task_page(
+    request: Request[Any, Any, Any],
+    viewer: Principal,
+    task_id: UUID,
+    errors: dict[str, str] | None = None,
+    posted: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    api = console_of(request).api
+    page: TaskPage = await task_page(
+        api.services.tasks, api.services.execution_admin(), viewer, task_id
+    )
+    task = page.task
+    values: dict[str, Any] = dict(task.submission or {})
+    if posted is not None:
+        values = posted_form(task.form, posted)
+    colleagues = []
+    if TaskActionName.DELEGATE in page.allowed:
+        found = await api.users.search(
+            UserFilter(department_id=task.department_id, is_active=True), PageRequest(1, 100)
+        )
+        colleagues = [user for user in found.items if user.id != viewer.user_id]
+    context = {
+        "page": page,
+        "task": task,
+        "allowed": set(page.allowed),
+        "A": TaskActionName,
+        "inputs": form_inputs(task.form, values),
+        "editable": TaskActionName.SUBMIT in page.allowed,
+        "colleagues": colleagues,
+        "errors": errors or {},
+        "posted": posted or {},
+    }
+    return render(request, "tasks/task.html", context, viewer=viewer, status_code=status_code)
