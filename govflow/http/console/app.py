@@ -132,7 +132,7 @@ def console_mount(app: Litestar) -> BaseRouteHandler:
     return console
 
 
-@asgi("/", opt=dict(public()["opt"]))
+@asgi("/", copy_scope=False, opt=dict(public()["opt"]))
 async def root_redirect(scope: Scope, receive: Receive, send: Send) -> None:
     """``/`` is the console (a plain ASGI answer: not an API route, not in the OpenAPI)."""
     await send(

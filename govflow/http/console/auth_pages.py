@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from govflow.http.console.pages import BASE, field_errors, local_path, redirect, render
 from govflow.http.console.session import CSRF_COOKIE, SESSION_COOKIE
@@ -33,7 +34,11 @@ class AuthPages(Controller):
     path = "/"
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any], next: str = "") -> Response[Any]:
+    async def login_page(
+        self,
+        request: Request[Any, Any, Any],
+        next: FromQuery[str] = "",
+    ) -> Response[Any]:
         return render(request, "login.html", {"next": local_path(next), "email": ""})
 
     @post("/login")
@@ -119,7 +124,7 @@ class AuthPages(Controller):
 
     @get("/password-reset/confirm")
     async def reset_confirm_page(
-        self, request: Request[Any, Any, Any], token: str = ""
+        self, request: Request[Any, Any, Any], token: FromQuery[str] = ""
     ) -> Response[Any]:
         return render(request, "password_reset_confirm.html", {"token": token})
 

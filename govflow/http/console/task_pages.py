@@ -15,6 +15,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 
 from govflow.bootstrap.api import Api
 from govflow.core.tasks.model import Approve, Claim, Reject, Release, Start, Submit, TaskAction
@@ -61,8 +62,8 @@ class TaskPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        box: str = "assigned",
-        page: int = 1,
+        box: FromQuery[str] = "assigned",
+        page: FromQuery[int] = 1,
     ) -> Response[Any]:
         tasks = tasks_of(console_of(request).api)
         chosen = next((b for b in BOXES if b.key == box), BOXES[0])
@@ -81,7 +82,10 @@ class TaskPages(Controller):
 
     @get("/{task_id:uuid}")
     async def task(
-        self, request: Request[Any, Any, Any], viewer: NamedDependency[Principal], task_id: UUID
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        task_id: FromPath[UUID],
     ) -> Response[Any]:
         return await _task_page(request, viewer, task_id)
 
@@ -90,8 +94,8 @@ class TaskPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        task_id: UUID,
-        action: str,
+        task_id: FromPath[UUID],
+        action: FromPath[str],
     ) -> Response[Any]:
         if action not in ACTIONS:
             raise NotFoundException()
