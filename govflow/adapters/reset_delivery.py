@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -28,14 +29,16 @@ class NotificationResetDelivery:
     def __init__(
         self,
         actions: ActionRegistry,
-        plugin_settings: Callable[[str], Mapping[str, str]],
+        plugin_settings: Callable[[str], Any],
         http: httpx.AsyncClient | None,
         *,
         ttl_minutes: int,
+        resources: Callable[[str], Any] = lambda _plugin: None,
     ) -> None:
         self._actions = actions
         self._settings = plugin_settings
-        self._http = http
+        self._http = http or httpx.AsyncClient()
+        self._resources = resources
         self._ttl_minutes = ttl_minutes
 
     async def deliver(self, email: str, token: str) -> bool:
@@ -65,6 +68,7 @@ class NotificationResetDelivery:
                     idempotency_key=key,
                     settings=self._settings(self._actions.owner(action.name)),
                     http=self._http,
+                    resources=self._resources(self._actions.owner(action.name)),
                 ),
                 params,
             )

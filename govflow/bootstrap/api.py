@@ -136,6 +136,7 @@ def build_api(services: Container, passwords: Passwords, tokens: AccessTokens) -
             services.plugin_settings.for_plugin,
             services.http,
             ttl_minutes=int(RESET_TTL.total_seconds() // 60),
+            resources=services.plugins.resources,
         ),
     )
     users_store = PgUserStore(services.db)

@@ -13,8 +13,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -41,10 +41,10 @@ from govflow.adapters.queue.tasks import TaskiqStepQueue
 from govflow.adapters.services import ServiceUrls, resolve_service_urls
 from govflow.adapters.task_metrics import PrometheusDeadlineMetrics, PrometheusNoticeMetrics
 from govflow.core.destinations import AddressPolicy
-from govflow.plugins.directory import DIRECTORY
+from govflow.plugins.host import PluginHost
 from govflow.plugins.manager import PluginManager
 from govflow.plugins.registry import ActionRegistry
-from govflow.plugins.settings import PluginSettings
+from govflow.plugins.settings import PluginSettings, plugin_environment
 from govflow.settings import Settings
 from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
@@ -90,7 +90,6 @@ class Container:
     """Executions as the API and the CLI read them."""
     tasks: PgTaskStore
     """Human tasks: read, and decided on (with their execution locked)."""
-    extras: Mapping[str, object] = field(default_factory=dict)
 
     async def migrations(self) -> tuple[list[str], list[str]]:
         """The migrations the database has applied, and those this code has that it lacks
@@ -133,7 +132,7 @@ class Container:
             actions=self.actions,
             plugin_settings=self.plugin_settings.for_plugin,
             http=self.http,
-            extras=self.extras,
+            resources=self.plugins.resources,
         )
 
     def step_runner(self) -> StepRunner:
@@ -187,12 +186,10 @@ class Container:
         )
 
 
-def _plugin_env(settings: Settings) -> dict[str, str]:
-    """The environment plugins read, with GovFlow's own Jira settings mapped onto the plugin's."""
-    env = dict(os.environ)
-    if settings.jira_enabled:
-        env.setdefault("GOVFLOW_PLUGIN_JIRA_ENABLED", "true")
-    return env
+def _plugin_env() -> dict[str, str]:
+    """The environment plugins read their settings from: ``.env`` overridden by the process's
+    environment, as for GovFlow's own settings."""
+    return plugin_environment(os.environ)
 
 
 @contextlib.asynccontextmanager
@@ -211,7 +208,7 @@ async def container(
     :param role: names the process's database sessions (``application_name``).
     """
     urls = urls or resolve_service_urls(settings)
-    env = _plugin_env(settings)
+    env = _plugin_env()
     manager = plugins or PluginManager.from_env(env)
     actions = manager.actions()
     plugin_settings = manager.settings(env)
@@ -229,7 +226,15 @@ async def container(
         AddressPolicy.parse(settings.outbound_allow_networks), timeout=httpx.Timeout(30.0)
     )
     try:
-        await manager.startup(plugin_settings)
+        await manager.startup(
+            plugin_settings,
+            PluginHost(
+                http=http,
+                process=role,
+                directory=PgDirectory(db),
+                redis_url=urls.redis_url,
+            ),
+        )
         if not worker:
             await broker.startup()
         yield Container(
@@ -252,7 +257,6 @@ async def container(
             workflows=PgWorkflowAdmin(db),
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),
             tasks=PgTaskStore(db),
-            extras={DIRECTORY: PgDirectory(db)},
         )
     finally:
         if not worker:

@@ -20,11 +20,19 @@ from govflow.plugins.errors import (
     UnknownHookError,
 )
 from govflow.plugins.hookspecs import hookimpl
-from govflow.plugins.info import ActionInfo, PluginInfo
+from govflow.plugins.host import PluginHost
+from govflow.plugins.info import ActionInfo, BrokenPlugin, PluginInfo
 from govflow.plugins.manager import ENTRY_POINT_GROUP, PluginManager
 from govflow.plugins.registry import ActionRegistry
 from govflow.plugins.selection import PluginSelection
-from govflow.plugins.settings import PluginSettings
+from govflow.plugins.settings import (
+    Env,
+    NoSettings,
+    PluginSettings,
+    PluginSettingsError,
+    Secret,
+    SettingInfo,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -33,17 +41,24 @@ __all__ = [
     "ActionError",
     "ActionInfo",
     "ActionRegistry",
+    "BrokenPlugin",
     "BusinessError",
     "DuplicateActionError",
+    "Env",
     "Idempotency",
     "InvalidActionError",
+    "NoSettings",
     "OutcomeUnknown",
     "PluginError",
+    "PluginHost",
     "PluginInfo",
     "PluginLoadError",
     "PluginManager",
     "PluginSelection",
     "PluginSettings",
+    "PluginSettingsError",
+    "Secret",
+    "SettingInfo",
     "Suspend",
     "TechnicalError",
     "UnknownHookError",

@@ -17,13 +17,16 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 import httpx
 import msgspec
 
 from govflow.core.idempotency import Idempotency
+from govflow.plugins.settings import NoSettings
+
+R = TypeVar("R")
 
 
 class ActionError(Exception):
@@ -111,10 +114,12 @@ class ActionContext:
     :ivar attempt: 1 for the first attempt, then 2, 3, ...
     :ivar idempotency_key: deterministic per execution step, the same on every attempt; send it
         to remote systems that deduplicate, or store it beside the effect for ``lookup``.
-    :ivar settings: the plugin's own settings (``GOVFLOW_PLUGIN_<NAME>_*`` variables).
+    :ivar http: the host's shared ``httpx.AsyncClient`` (always there); never close it.
+    :ivar settings: the plugin's typed settings, the Struct its ``govflow_settings`` declares
+        (``GOVFLOW_<PLUGIN>_<NAME>`` variables; ``NoSettings()`` when it declares none).
     :ivar logger: a logger bound to the execution and step.
-    :ivar http: a shared ``httpx.AsyncClient``; never close it.
-    :ivar extras: services the host offers to built-in actions (e.g. the human-task port).
+    :ivar resources: what the plugin's ``govflow_startup`` returned in this process (its
+        clients); ``None`` if nothing. :meth:`resource` checks its type.
     :ivar recorded: the audit entries asked for with :meth:`record_event`.
     :ivar resume_token: the secret an external system sends to finish this step once it raised
         ``Suspend`` (give it to the system before raising); ``None`` outside a worker.
@@ -126,15 +131,28 @@ class ActionContext:
     step_key: str
     attempt: int
     idempotency_key: str
-    settings: Mapping[str, str] = field(default_factory=dict)
+    http: httpx.AsyncClient
+    settings: Any = field(default_factory=NoSettings)
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.getLogger("govflow.action")
     )
-    http: httpx.AsyncClient | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    resources: Any = None
     recorded: list[RecordedEvent] = field(default_factory=list)
     resume_token: str | None = None
     heartbeat_sink: Callable[[Progress], Awaitable[None]] | None = None
+
+    def resource(self, kind: type[R]) -> R:
+        """Return :attr:`resources` as a ``kind``, e.g. ``ctx.resource(JiraResources)``.
+
+        :raises BusinessError: this process has no such resources (the plugin's
+            ``govflow_startup`` returned something else, or did not run).
+        """
+        if not isinstance(self.resources, kind):
+            raise BusinessError(
+                f"this process offers no {kind.__name__}: the plugin's govflow_startup "
+                f"returned {type(self.resources).__name__}"
+            )
+        return self.resources
 
     async def heartbeat(self, progress: Progress = None) -> None:
         """Say the action is alive: renews the step's lease now and records ``progress``

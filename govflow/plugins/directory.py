@@ -1,9 +1,10 @@
-"""The directory port the host offers built-in actions in ``ActionContext.extras``: users by
+"""The directory the host offers plugins at startup (``PluginHost.directory``): users by
 email and departments by code, as ids.
 
-The ``manual`` action resolves the people a task names through it when the task is opened; the
-host puts an implementation under :data:`DIRECTORY` (an action run without one, as by the test
-kit, can name roles only).
+The ``manual`` action resolves the people a task names through it when the task is opened; its
+``govflow_startup`` keeps the host's directory as its resources (a host without one, as the test
+kit by default, lets it name roles only); the ``notification`` action finds the addresses of an
+email's recipients named by role and/or department through it when the step runs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from typing import Protocol
 from uuid import UUID
 
 from govflow.core.roles import Role
-
-DIRECTORY = "directory"
-"""The key of the directory in ``ActionContext.extras``."""
 
 
 class Directory(Protocol):

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from govflow.plugins.action import Action
+from govflow.plugins.settings import SettingInfo
 
 
 class ActionInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +47,9 @@ class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
     :ivar distribution: the installed distribution that ships it, if any.
     :ivar version: that distribution's version, if any.
     :ivar actions: the actions it registers, sorted by name.
+    :ivar settings: the settings it declares, with the values this process sees (secrets
+        masked).
+    :ivar broken: why it is set aside, one line per problem; empty when it works.
     """
 
     name: str
@@ -53,3 +57,26 @@ class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
     distribution: str | None = None
     version: str | None = None
     actions: list[ActionInfo] = msgspec.field(default_factory=list)
+    settings: list[SettingInfo] = msgspec.field(default_factory=list)
+    broken: list[str] = msgspec.field(default_factory=list)
+
+
+class BrokenPlugin(msgspec.Struct, frozen=True, kw_only=True):
+    """A plugin set aside in this process.
+
+    :ivar name: the plugin's name.
+    :ivar problems: what went wrong, one line each (for settings: each naming its variable).
+    :ivar entry_point: where it came from, if an entry point.
+    :ivar settings: whether it is its settings that are wrong (a serving process refuses to
+        start on those, as on its own settings).
+    """
+
+    name: str
+    problems: list[str]
+    entry_point: str | None = None
+    settings: bool = False
+
+    @property
+    def reason(self) -> str:
+        """The problems on one line."""
+        return "; ".join(self.problems)

@@ -33,6 +33,12 @@ def check_action(action: object) -> None:
     for method in ("execute", "lookup", "idempotency_for"):
         if not callable(getattr(action, method, None)):
             raise InvalidActionError(f"action {name!r}: missing method {method}()")
+    try:
+        msgspec.json.schema(inputs)
+    except Exception as exc:
+        raise InvalidActionError(
+            f"action {name!r}: inputs {inputs.__name__} has no JSON Schema: {exc}"
+        ) from None
 
 
 class ActionRegistry:
@@ -63,6 +69,20 @@ class ActionRegistry:
             )
         self._actions[name] = action
         self._owners[name] = self._current_plugin
+
+    def merge(self, other: ActionRegistry) -> None:
+        """Add every action of ``other`` (one plugin's), all or none.
+
+        :raises DuplicateActionError: one of them is registered already, by another plugin.
+        """
+        for name in other.names():
+            if name in self._actions:
+                raise DuplicateActionError(
+                    f"action {name!r} is registered by both plugin {self._owners[name]!r} "
+                    f"and plugin {other.owner(name)!r}"
+                )
+        self._actions.update(other._actions)
+        self._owners.update(other._owners)
 
     def get(self, name: str) -> Action | None:
         """Return the action registered under ``name``, if any."""

@@ -1,24 +1,31 @@
 """The GovFlow test kit for plugin and workflow authors.
 
-``make_context`` builds an ``ActionContext``, ``run_action`` runs an action on a ``with:`` block,
-``rehearse`` runs a workflow in memory with stubbed action results. The pytest plugin
-(``govflow.testing.pytest_plugin``, loaded automatically) adds the ``action_context`` and
-``govflow_plugin_manager`` fixtures.
+``make_context`` builds an ``ActionContext``, ``make_settings`` a plugin's typed settings as the
+host reads them, ``started_plugin`` loads, configures and starts a plugin as a host would,
+``run_action`` runs an action on a ``with:`` block, ``rehearse`` runs a workflow in memory with
+stubbed action results. The pytest plugin (``govflow.testing.pytest_plugin``, loaded
+automatically) adds the ``action_context`` and ``govflow_plugin_manager`` fixtures.
 """
 
 from __future__ import annotations
 
+from govflow.plugins.settings import make_settings
 from govflow.testing.context import make_context
 from govflow.testing.rehearsal import SKIP, Rehearsal, RehearsalError, StubResult, rehearse
 from govflow.testing.run import decode_inputs, run_action
+from govflow.testing.started import StartedPlugin, raise_for_broken, started_plugin
 
 __all__ = [
     "SKIP",
     "Rehearsal",
     "RehearsalError",
+    "StartedPlugin",
     "StubResult",
     "decode_inputs",
     "make_context",
+    "make_settings",
+    "raise_for_broken",
     "rehearse",
     "run_action",
+    "started_plugin",
 ]

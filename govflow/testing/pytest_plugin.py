@@ -2,7 +2,8 @@
 
 - ``action_context``: an ``ActionContext`` from ``make_context()``.
 - ``govflow_plugin_manager``: a factory ``(*plugins) -> PluginManager`` holding only the given
-  plugin modules or objects (no entry points), checked with ``check_pending()``.
+  plugin modules or objects (no entry points); a misspelled hook, a failing registration or a
+  broken settings declaration raises ``PluginError`` naming the plugin.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from govflow.plugins import ActionContext, PluginManager
 from govflow.testing.context import make_context
+from govflow.testing.started import raise_for_broken
 
 PluginManagerFactory = Callable[..., PluginManager]
 
@@ -32,6 +34,8 @@ def govflow_plugin_manager() -> PluginManagerFactory:
         for plugin in plugins:
             manager.register(plugin)
         manager.check_pending()
+        manager.actions()
+        raise_for_broken(manager)
         return manager
 
     return build

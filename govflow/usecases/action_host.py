@@ -4,13 +4,13 @@ attempt. One object, shared by the worker's step runner and the sweeper's lookup
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from govflow.plugins import Action, ActionContext
+from govflow.plugins import Action, ActionContext, NoSettings
 from govflow.plugins.action import RecordedEvent
 from govflow.plugins.registry import ActionRegistry
 from govflow.usecases.ports import ClaimedStep
@@ -29,24 +29,27 @@ class StepLogger(logging.LoggerAdapter[logging.Logger]):
 
 @dataclass
 class ActionHost:
-    """The installed actions and what each receives in its ``ActionContext``."""
+    """The installed actions and what each receives in its ``ActionContext``: the host's
+    client, and its plugin's typed settings and resources (what its ``govflow_startup``
+    returned)."""
 
     actions: ActionRegistry
-    plugin_settings: Callable[[str], Mapping[str, str]] = lambda _name: {}
-    http: httpx.AsyncClient | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
+    plugin_settings: Callable[[str], Any] = lambda _name: NoSettings()
+    resources: Callable[[str], Any] = lambda _name: None
 
     def context(
         self, claim: ClaimedStep, action: Action, recorded: list[RecordedEvent] | None = None
     ) -> ActionContext:
         """The context of one attempt of ``claim``'s step."""
+        owner = self.actions.owner(action.name)
         return ActionContext(
             execution_id=claim.execution_id,
             step_id=claim.step_id,
             step_key=claim.step_key,
             attempt=claim.attempt,
             idempotency_key=claim.idempotency_key,
-            settings=self.plugin_settings(self.actions.owner(action.name)),
+            settings=self.plugin_settings(owner),
             logger=StepLogger(
                 logging.getLogger(f"govflow.action.{action.name}"),
                 {
@@ -57,6 +60,6 @@ class ActionHost:
                 },
             ),
             http=self.http,
-            extras=self.extras,
+            resources=self.resources(owner),
             recorded=recorded if recorded is not None else [],
         )

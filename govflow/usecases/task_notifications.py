@@ -161,14 +161,15 @@ class TaskNotifier:
         notice = held.notice
         step_key = f"task:{notice.why}"
         fields = {"task_id": str(notice.task_id), "notice": notice.key, "attempt": held.attempts}
+        owner = self.host.actions.owner(CHANNEL_ACTION)
         return ActionContext(
             execution_id=held.execution_id or notice.task_id,
             step_id=held.step_id or notice.task_id,
             step_key=step_key,
             attempt=held.attempts,
             idempotency_key=notice.key,
-            settings=self.host.plugin_settings(self.host.actions.owner(CHANNEL_ACTION)),
+            settings=self.host.plugin_settings(owner),
             logger=StepLogger(logging.getLogger(f"govflow.action.{CHANNEL_ACTION}"), fields),
             http=self.host.http,
-            extras=self.host.extras,
+            resources=self.host.resources(owner),
         )

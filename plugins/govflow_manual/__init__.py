@@ -8,7 +8,8 @@ when the task is decided (output: ``decision``, ``form``, ``submitted_by``, ``ap
 
 from __future__ import annotations
 
-from govflow.plugins import ActionRegistry, hookimpl
+from govflow.plugins import ActionRegistry, PluginHost, hookimpl
+from govflow.plugins.directory import Directory
 from govflow_manual.action import ManualAction
 from govflow_manual.inputs import EscalateTo, ManualInputs, NotifyTarget, Parties
 
@@ -19,3 +20,9 @@ __all__ = ["EscalateTo", "ManualAction", "ManualInputs", "NotifyTarget", "Partie
 def govflow_register_actions(register: ActionRegistry) -> None:
     """Register ``manual``."""
     register.add(ManualAction())
+
+
+@hookimpl
+def govflow_startup(host: PluginHost) -> Directory | None:
+    """Keep the host's directory: the action resolves the people a task names through it."""
+    return host.directory

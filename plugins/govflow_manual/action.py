@@ -1,7 +1,8 @@
 """The ``manual`` action: open a human task and wait for its decision.
 
 The action opens nothing itself: it resolves the people the task names (emails to user ids,
-department codes to ids, through the host's :class:`~govflow.plugins.directory.Directory`) and
+department codes to ids, through the host's :class:`~govflow.plugins.directory.Directory`, which
+the plugin's ``govflow_startup`` keeps as its resources) and
 raises ``Suspend(reason="human_task", payload=...)`` with the task; the host opens it and
 completes the step when the task is decided (output: ``decision``, ``form``, ``submitted_by``,
 ``approved_by``, ``comments``). A named user who does not exist or is not active, or a
@@ -18,7 +19,7 @@ from uuid import UUID
 import msgspec
 
 from govflow.plugins import Action, ActionContext, BusinessError, Idempotency, Suspend
-from govflow.plugins.directory import DIRECTORY, Directory
+from govflow.plugins.directory import Directory
 from govflow_manual.inputs import EscalateTo, ManualInputs, Parties
 
 
@@ -50,7 +51,7 @@ def _emails(party: Parties | EscalateTo) -> tuple[str, ...]:
 async def _lookup(ctx: ActionContext, emails: Sequence[str], codes: Sequence[str]) -> _Found:
     if not emails and not codes:
         return _Found({}, {})
-    directory: Directory | None = ctx.extras.get(DIRECTORY)
+    directory: Directory | None = ctx.resources
     if directory is None:
         raise BusinessError("this host cannot look users and departments up; name roles only")
     users = await directory.active_users(emails) if emails else {}

@@ -15,7 +15,6 @@ from govflow_manual import ManualInputs
 from govflow.core.spec_errors import SpecError
 from govflow.core.validation import validate_workflow
 from govflow.plugins import Action, BusinessError, PluginManager, Suspend
-from govflow.plugins.directory import DIRECTORY
 from govflow.testing import decode_inputs, make_context, run_action
 
 ANA = UUID(int=11)
@@ -68,9 +67,8 @@ FULL: dict[str, Any] = {
 
 
 async def _payload(action: Action, with_: Mapping[str, Any], directory: Any) -> dict[str, Any]:
-    extras = {} if directory is None else {DIRECTORY: directory}
     with pytest.raises(Suspend) as caught:
-        await run_action(action, with_, make_context(extras=extras))
+        await run_action(action, with_, make_context(resources=directory))
     assert caught.value.reason == "human_task"
     return caught.value.payload
 
@@ -138,7 +136,7 @@ async def test_an_unknown_or_inactive_name_fails_the_step_naming_it(
     action: Action, with_: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(BusinessError) as caught:
-        await run_action(action, with_, make_context(extras={DIRECTORY: FakeDirectory()}))
+        await run_action(action, with_, make_context(resources=FakeDirectory()))
     assert str(caught.value) == message
 
 

@@ -7,6 +7,7 @@ import types
 from importlib import metadata
 from typing import Any, ClassVar
 
+import httpx
 import msgspec
 import pytest
 
@@ -17,10 +18,10 @@ from govflow.plugins import (
     DuplicateActionError,
     Idempotency,
     InvalidActionError,
+    PluginHost,
     PluginLoadError,
     PluginManager,
     PluginSelection,
-    PluginSettings,
     UnknownHookError,
     hookimpl,
 )
@@ -97,9 +98,11 @@ def test_block_wins() -> None:
     assert PluginManager.from_env(env).plugin_names() == ["manual"]
 
 
-def test_allow_naming_an_absent_plugin_is_an_error() -> None:
-    with pytest.raises(PluginLoadError, match=r"'mannual'.*not installed"):
-        PluginManager.from_env({"GOVFLOW_PLUGINS_ALLOW": "mannual"})
+def test_allow_naming_an_absent_plugin_reports_it_broken() -> None:
+    manager = PluginManager.from_env({"GOVFLOW_PLUGINS_ALLOW": "mannual"})
+    assert manager.plugin_names() == []
+    (problem,) = manager.broken()["mannual"].problems
+    assert "allowed but not installed" in problem
 
 
 def test_selection_from_env() -> None:
@@ -115,14 +118,14 @@ def test_failing_import_names_the_plugin_and_the_cause(
     entry_points: list[FakeEntryPoint],
 ) -> None:
     entry_points.append(FakeEntryPoint("broken", "govflow_broken", ImportError("no module x")))
-    with pytest.raises(PluginLoadError) as caught:
-        PluginManager().load_entry_points()
-    message = str(caught.value)
-    assert message == (
-        "plugin 'broken' (entry point 'govflow_broken') failed to load: ImportError: no module x"
-    )
-    assert "\n" not in message
-    assert caught.value.plugin == "broken"
+    entry_points.append(FakeEntryPoint("echo", "govflow_echo", plugin("echo", Echo())))
+    manager = PluginManager()
+    assert manager.load_entry_points() == ["echo"]
+    broken = manager.broken()["broken"]
+    assert broken.problems == ["ImportError: no module x"]
+    assert broken.entry_point == "govflow_broken"
+    assert manager.plugin_names() == ["echo"]
+    assert manager.actions().names() == ["echo"]
 
 
 def test_blocked_plugin_is_not_even_imported(entry_points: list[FakeEntryPoint]) -> None:
@@ -132,12 +135,17 @@ def test_blocked_plugin_is_not_even_imported(entry_points: list[FakeEntryPoint])
     assert manager.load_entry_points() == ["echo"]
 
 
-def test_duplicate_action_names_both_plugins() -> None:
+def test_duplicate_action_names_both_plugins_and_sets_the_second_aside() -> None:
     manager = PluginManager()
     manager.register(plugin("first", Echo()))
     manager.register(plugin("second", Echo()))
+    assert manager.actions().owner("echo") == "first"
+    (problem,) = manager.broken()["second"].problems
+    assert problem == "action 'echo' is registered by both plugin 'first' and plugin 'second'"
+    registry = ActionRegistry()
+    registry.registering_for("first").add(Echo())
     with pytest.raises(DuplicateActionError, match=r"'echo'.*'first'.*'second'"):
-        manager.actions()
+        registry.registering_for("second").add(Echo())
 
 
 def test_registry_rejects_what_is_not_an_action() -> None:
@@ -171,6 +179,9 @@ def test_check_pending_catches_a_misspelled_hook() -> None:
     manager.register(module)
     with pytest.raises(UnknownHookError, match=r"'typo'.*govflow_register_action"):
         manager.check_pending()
+    manager.set_aside_unknown_hooks()
+    assert "govflow_register_action" in manager.broken()["typo"].reason
+    assert manager.plugin_names() == []
 
 
 def test_wrong_hook_arguments_are_a_load_error() -> None:
@@ -201,40 +212,66 @@ def test_no_trace_by_default(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.text == ""
 
 
-def test_plugin_settings_from_env() -> None:
-    env = {
-        "GOVFLOW_PLUGIN_NOTIFICATION_SMTP_HOST": "mail.example",
-        "GOVFLOW_PLUGIN_JIRA_ENABLED": "true",
-        "GOVFLOW_PLUGIN_JIRA_CLOUD_URL": "https://x",
-        "GOVFLOW_PLUGIN_UNKNOWN_KEY": "ignored",
-        "PATH": "/bin",
-    }
-    settings = PluginSettings.from_env(env, ["notification", "jira", "jira_cloud"])
-    assert settings.for_plugin("notification") == {"smtp_host": "mail.example"}
-    assert settings.for_plugin("jira") == {"enabled": "true"}
-    assert settings.for_plugin("jira_cloud") == {"url": "https://x"}
-    assert settings.for_plugin("absent") == {}
+class LifecycleSettings(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
 
 
-async def test_lifecycle_hooks_may_be_async() -> None:
+async def test_lifecycle_hooks_may_be_async_and_carry_settings_and_resources() -> None:
     calls: list[str] = []
     module = types.ModuleType("lifecycle")
 
     @hookimpl
-    async def govflow_startup(settings: PluginSettings) -> None:
-        calls.append(f"start {settings.for_plugin('lifecycle')['key']}")
+    def govflow_settings() -> type[msgspec.Struct]:
+        return LifecycleSettings
 
     @hookimpl
-    def govflow_shutdown() -> None:
-        calls.append("stop")
+    async def govflow_startup(settings: LifecycleSettings, host: PluginHost) -> dict[str, str]:
+        calls.append(f"start {settings.key} {host.process}")
+        return {"client": settings.key}
 
+    @hookimpl
+    def govflow_shutdown(resources: dict[str, str]) -> None:
+        calls.append(f"stop {resources['client']}")
+
+    module.govflow_settings = govflow_settings  # type: ignore[attr-defined]
     module.govflow_startup = govflow_startup  # type: ignore[attr-defined]
     module.govflow_shutdown = govflow_shutdown  # type: ignore[attr-defined]
     manager = PluginManager()
     manager.register(module)
-    await manager.startup(manager.settings({"GOVFLOW_PLUGIN_LIFECYCLE_KEY": "v"}))
+    settings = manager.settings({"GOVFLOW_LIFECYCLE_KEY": "v"})
+    async with httpx.AsyncClient() as http:
+        await manager.startup(settings, PluginHost(http=http, process="worker"))
+    assert manager.resources("lifecycle") == {"client": "v"}
     await manager.shutdown()
-    assert calls == ["start v", "stop"]
+    assert calls == ["start v worker", "stop v"]
+
+
+async def test_a_failing_startup_sets_only_that_plugin_aside(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failing, working = types.ModuleType("failing"), types.ModuleType("working")
+
+    @hookimpl
+    def fail() -> None:
+        raise RuntimeError("no route to the service")
+
+    @hookimpl
+    def work() -> str:
+        return "ready"
+
+    failing.govflow_startup = fail  # type: ignore[attr-defined]
+    working.govflow_startup = work  # type: ignore[attr-defined]
+    manager = PluginManager()
+    manager.register(failing)
+    manager.register(working)
+    with caplog.at_level(logging.ERROR, logger="govflow.plugins"):
+        async with httpx.AsyncClient() as http:
+            await manager.startup(manager.settings({}), PluginHost(http=http))
+    assert manager.resources("working") == "ready"
+    assert manager.broken()["failing"].problems == [
+        "startup: RuntimeError: no route to the service"
+    ]
+    assert "plugin 'failing' failed to start" in caplog.text
 
 
 async def test_a_failing_shutdown_does_not_stop_the_others(
