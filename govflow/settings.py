@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=10, ge=1, le=1000)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     scheduler_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    otel_exporter_otlp_endpoint: str | None = None
+    """Tracing: the OTLP/HTTP collector (the ``otel`` extra); unset, no tracing."""
     worker_memory_limit_mb: int = Field(default=1024, ge=0)
     lease_seconds: int = Field(default=30, ge=2, le=3600)
     sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
@@ -103,6 +105,7 @@ class Settings(BaseSettings):
         "audit_witness_url",
         "worker_metrics_port",
         "scheduler_metrics_port",
+        "otel_exporter_otlp_endpoint",
         "rate_limit_global",
         "rate_limit_per_client",
         "jira_base_url",

@@ -4,7 +4,8 @@ Context such as ``request_id``, or a worker's ``execution_id``, ``step``, ``step
 ``attempt`` and ``workflow`` while it runs a step, is bound with ``structlog.contextvars`` and
 appears on every line logged while it is bound, by structlog loggers and stdlib loggers alike.
 The fields a stdlib call passes as ``extra={...}`` (an action's ``ctx.logger`` included) and the
-keyword arguments of a structlog call appear on their line too.
+keyword arguments of a structlog call appear on their line too. With tracing on, every line
+logged inside a span carries ``trace_id`` and ``span_id``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,24 @@ import sys
 
 import structlog
 
+from govflow.usecases.tracing import trace_ids
+
+
+def add_trace_ids(
+    logger: object, method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """The current span's ``trace_id`` and ``span_id`` (nothing when tracing is off)."""
+    ids = trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

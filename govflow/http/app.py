@@ -23,6 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from govflow import __version__
 from govflow.bootstrap import Container, container
 from govflow.bootstrap.api import Api, access_tokens, build_api, denial_audit, passwords
+from govflow.bootstrap.tracing import start_tracing
 from govflow.http.actions.controller import ActionsController
 from govflow.http.api_docs import DOCS_CSP, LocalSwaggerUI
 from govflow.http.audit_logs.controller import AuditLogsController
@@ -46,6 +47,7 @@ from govflow.http.options import full_allow_header
 from govflow.http.policy import BEARER_SCHEME, enforce_policy, public
 from govflow.http.rate_limit import RateLimitMiddleware
 from govflow.http.tasks.controller import TasksController
+from govflow.http.tracing import traced_requests, traceparent_header
 from govflow.http.users.controller import UsersController
 from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
@@ -114,10 +116,12 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     apis: dict[str, Api] = {}
     trusted = parse_networks(settings.trusted_proxies)
     denials = DenialRecorder()
+    stop_tracing = start_tracing(settings, "govflow-api")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(stop_tracing)
             built = (
                 services
                 if services is not None
@@ -164,7 +168,11 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
             DefineMiddleware(IdempotencyMiddleware, keys_of=lambda: apis["api"].idempotency),
         ],
         exception_handlers={Exception: handle},
-        before_send=[response_headers(settings.mode is Mode.PRODUCTION), full_allow_header()],
+        before_send=[
+            response_headers(settings.mode is Mode.PRODUCTION),
+            full_allow_header(),
+            traceparent_header(),
+        ],
         cors_config=cors_config(settings),
         request_max_body_size=settings.max_request_body_bytes,
         openapi_config=openapi_config(),
@@ -181,7 +189,8 @@ def create_app(settings: Settings, services: Container | None = None) -> Litesta
     )
     # Outermost, around Litestar's own exception handling: the access log sees the status sent
     # for every request (401s raised by the bearer middleware, unknown routes included).
-    app.asgi_handler = AccessLog(app.asgi_handler, denials.observe)
+    # With tracing on, the request's span encloses the access log (its line carries the ids).
+    app.asgi_handler = traced_requests(AccessLog(app.asgi_handler, denials.observe))
     return app
 
 

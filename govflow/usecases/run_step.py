@@ -18,7 +18,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, get_args, get_origin
@@ -64,6 +64,7 @@ from govflow.usecases.long_actions import (
 )
 from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
+from govflow.usecases.tracing import NO_SPAN, Span, tracing
 from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.engine")
@@ -166,8 +167,32 @@ class StepRunner:
         spec: WorkflowSpec,
         context: RunContext,
     ) -> tuple[ClaimedStep | None, ExecutionStatus | None]:
-        """Run one attempt of ``claim`` and carry its decision out; the next step this worker
-        claimed with it (if any) and the execution's status after it."""
+        """Run one attempt of ``claim`` and carry its decision out (in a span of its own when
+        tracing is on); the next step this worker claimed with it (if any) and the execution's
+        status after it."""
+        traced = tracing()
+        if not traced.enabled:
+            return await self._run_attempt(claim, execution_status, spec, context, NO_SPAN)
+        action = spec.steps[claim.position].action
+        attributes = {
+            "govflow.workflow": context.execution["name"],
+            "govflow.workflow_version_id": str(claim.workflow_version_id),
+            "govflow.execution_id": str(claim.execution_id),
+            "govflow.step_key": claim.step_key,
+            "govflow.action": action,
+            "govflow.attempt": claim.attempt,
+        }
+        with traced.span(f"govflow.step {action}", attributes=attributes) as span:
+            return await self._run_attempt(claim, execution_status, spec, context, span)
+
+    async def _run_attempt(
+        self,
+        claim: ClaimedStep,
+        execution_status: ExecutionStatus,
+        spec: WorkflowSpec,
+        context: RunContext,
+        span: Span,
+    ) -> tuple[ClaimedStep | None, ExecutionStatus | None]:
         step = spec.steps[claim.position]
         action = self.host.actions.get(step.action)
         state = StepState(
@@ -183,8 +208,13 @@ class StepRunner:
         event, state, outcome = await self._attempt(
             claim, spec, step, action, state, context, recorded
         )
+        span.set_attribute("govflow.strategy", state.idempotency.value)
+        span.set_attribute("govflow.outcome", outcome.value)
         if event is None:  # the lease was lost before the action ran
             return None, None
+        error = getattr(event, "error", None)
+        if isinstance(error, StepError):
+            span.set_error(f"{error.code}: {error.message}")
         now = self.clock()
         decision = decide(state, event, now)
         handed = [c for c in decision.commands if isinstance(c, HandBack)]
@@ -210,6 +240,9 @@ class StepRunner:
             finish = msgspec.structs.replace(
                 finish, audit=[*finish.audit, *_recorded_audit(claim, recorded)]
             )
+        ids = tracing().ids()
+        if ids is not None:  # the step's audit entries name the span that recorded them
+            finish = msgspec.structs.replace(finish, audit=_with_trace(finish.audit, ids))
         result = await self.store.finish(claim, finish, self.worker_id, self.lease)
         self.metrics.step_finished(step.action, outcome, time.perf_counter() - started)
         if not result.applied:
@@ -485,6 +518,16 @@ def _has_duration(annotation: Any, seen: set[type]) -> bool:
         seen.add(annotation)
         return any(_has_duration(f.type, seen) for f in msgspec.structs.fields(annotation))
     return any(_has_duration(arg, seen) for arg in get_args(annotation))
+
+
+def _with_trace(entries: Sequence[AuditEntry], ids: tuple[str, str]) -> list[AuditEntry]:
+    trace_id, span_id = ids
+    return [
+        msgspec.structs.replace(
+            entry, metadata={**(entry.metadata or {}), "trace_id": trace_id, "span_id": span_id}
+        )
+        for entry in entries
+    ]
 
 
 def _recorded_audit(claim: ClaimedStep, recorded: list[RecordedEvent]) -> list[AuditEntry]:

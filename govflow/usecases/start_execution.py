@@ -23,6 +23,7 @@ from govflow.usecases.department_status import DepartmentStatus, ensure_departme
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
 from govflow.usecases.idempotency_keys import IdempotencyKeyReused
 from govflow.usecases.ports import SpecSource, StepQueue
+from govflow.usecases.tracing import tracing
 
 
 class CurrentWorkflow(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +106,28 @@ def plan_steps(spec: WorkflowSpec) -> list[NewStep]:
 async def start_execution(
     request: StartRequest,
     *,
+    catalog: WorkflowCatalog,
+    specs: SpecSource,
+    writer: ExecutionWriter,
+    queue: StepQueue,
+    departments: DepartmentStatus,
+) -> StartResult:
+    """Create the execution and its steps in one transaction, audited; wake a worker after
+    (in a span ``govflow.start_execution`` when tracing is on; see :func:`_start`)."""
+    traced = tracing()
+    if not traced.enabled:
+        return await _start(request, catalog, specs, writer, queue, departments)
+    with traced.span(
+        "govflow.start_execution", attributes={"govflow.workflow": str(request.workflow)}
+    ) as span:
+        result = await _start(request, catalog, specs, writer, queue, departments)
+        span.set_attribute("govflow.execution_id", str(result.execution_id))
+        span.set_attribute("govflow.created", result.created)
+        return result
+
+
+async def _start(
+    request: StartRequest,
     catalog: WorkflowCatalog,
     specs: SpecSource,
     writer: ExecutionWriter,

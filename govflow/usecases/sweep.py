@@ -36,6 +36,7 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.task_deadlines import TaskSweep
+from govflow.usecases.tracing import AttributeValue, tracing
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.sweeper")
@@ -106,7 +107,19 @@ class Sweeper:
             step_id=str(claim.step_id),
             attempt=claim.attempt,
         ):
-            return await self._recover_step(expired)
+            traced = tracing()
+            if not traced.enabled:
+                return await self._recover_step(expired)
+            attributes: dict[str, AttributeValue] = {
+                "govflow.execution_id": str(claim.execution_id),
+                "govflow.step_key": claim.step_key,
+                "govflow.action": claim.action,
+                "govflow.attempt": claim.attempt,
+            }
+            with traced.span("govflow.recovery", attributes=attributes) as span:
+                outcome = await self._recover_step(expired)
+                span.set_attribute("govflow.outcome", outcome.value)
+                return outcome
 
     async def _recover_step(self, expired: ExpiredStep) -> RecoveryOutcome:
         claim = expired.claim

@@ -15,6 +15,7 @@ from govflow.adapters.db.audit_seals import SealRefused, seal_pending
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.bootstrap import container
 from govflow.bootstrap.fleet import equipped_runner, fleet_membership
+from govflow.bootstrap.tracing import traced_process
 from govflow.settings import Settings
 from govflow.worker.memory_limit import limit_memory
 
@@ -34,7 +35,10 @@ async def run_worker(settings: Settings) -> None:
     limit_memory(settings.worker_memory_limit_mb)
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    async with container(settings, worker=True, role="govflow-worker") as services:
+    async with (
+        traced_process(settings, "govflow-worker"),
+        container(settings, worker=True, role="govflow-worker") as services,
+    ):
         runner = equipped_runner(services)
         runner.stopping = stop  # on shutdown, finish the running steps and hand on the next ones
         register_run_step(services.broker, runner.run)
@@ -63,7 +67,10 @@ async def run_scheduler(settings: Settings) -> None:
     """Sweep every ``SWEEP_INTERVAL_SECONDS`` until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    async with container(settings, role="govflow-scheduler") as services:
+    async with (
+        traced_process(settings, "govflow-scheduler"),
+        container(settings, role="govflow-scheduler") as services,
+    ):
         sweeper = services.sweeper()
         sealing = audit_sealing(settings)
         if settings.scheduler_metrics_port:
