@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Coroutine
 from typing import Any, NoReturn, TypeVar
@@ -16,6 +17,8 @@ from govflow.bootstrap.instance import (
     configure_logging,
     database_problem,
 )
+from govflow.plugins import PluginManager
+from govflow.plugins.settings import plugin_environment
 from govflow.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -52,6 +55,21 @@ def settings_or_exit() -> Settings:
             click.echo(f"govflow: configuration: {problem}", err=True)
         sys.exit(EXIT_CONFIG)
     configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def serving_settings_or_exit() -> Settings:
+    """The validated settings of a server (``up``, ``api``, ``worker``, ``scheduler``): GovFlow's
+    and every plugin's. A malformed or missing plugin setting is reported like GovFlow's own, one
+    line per problem naming the variable, and stops the process with exit status 2; a plugin that
+    fails to load is only logged: the server starts without it."""
+    settings = settings_or_exit()
+    env = plugin_environment(os.environ)
+    problems = PluginManager.from_env(env).settings_problems(env)
+    if problems:
+        for problem in problems:
+            click.echo(f"govflow: configuration: {problem}", err=True)
+        sys.exit(EXIT_CONFIG)
     return settings
 
 

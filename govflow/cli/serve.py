@@ -22,7 +22,7 @@ from govflow.bootstrap.instance import (
     resolve_service_urls,
     stop_embedded,
 )
-from govflow.cli.common import fail, settings_or_exit
+from govflow.cli.common import fail, serving_settings_or_exit
 from govflow.cli.supervisor import StartupError, Supervisor, check_home_writable, check_port_free
 from govflow.settings import Settings, development_jwt_secret
 
@@ -64,7 +64,7 @@ async def _prepare(settings: Settings, urls: ServiceUrls) -> ServiceUrls:
 @click.command("up")
 def up() -> None:
     """Run GovFlow here: embedded servers, migrate, seed, load; then API, worker and scheduler."""
-    settings = settings_or_exit()
+    settings = serving_settings_or_exit()
     try:
         check_home_writable(settings.home)
         check_port_free(settings.host, settings.port)
@@ -124,7 +124,7 @@ def api(workers: int | None) -> None:
 
     import uvicorn
 
-    settings = settings_or_exit()
+    settings = serving_settings_or_exit()
     urls = resolve_service_urls(settings)
     os.environ["DATABASE_URL"] = urls.database_url  # for every worker process
     os.environ["REDIS_URL"] = urls.redis_url
@@ -151,7 +151,7 @@ def worker(concurrency: int | None) -> None:
     """Run a worker: claims runnable steps and runs their actions."""
     from govflow.worker.runner import run_worker
 
-    settings = settings_or_exit()
+    settings = serving_settings_or_exit()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     asyncio.run(run_worker(settings))
@@ -162,7 +162,7 @@ def scheduler() -> None:
     """Run the sweeper: re-sends unclaimed steps, due retries and recovers expired leases."""
     from govflow.worker.runner import run_scheduler
 
-    asyncio.run(run_scheduler(settings_or_exit()))
+    asyncio.run(run_scheduler(serving_settings_or_exit()))
 
 
 commands = [up, api, worker, scheduler]

@@ -100,7 +100,8 @@ class PluginManager:
         """
         entry_points = sorted(metadata.entry_points(group=group), key=lambda ep: ep.name)
         if self.selection.allow is not None:
-            for name in sorted(self.selection.allow - {ep.name for ep in entry_points}):
+            installed = {ep.name for ep in entry_points} | set(self.selection.modules)
+            for name in sorted(self.selection.allow - installed):
                 self._set_aside(name, f"allowed but not installed (group {group!r})")
         loaded = []
         for ep in entry_points:
