@@ -28,6 +28,7 @@ from govflow.bootstrap.api import AccessTokens, Api
 from govflow.http.authentication import Authenticator
 from govflow.http.client_ip import Network
 from govflow.http.console.auth_pages import AuthPages
+from govflow.http.console.executions import ExecutionPages
 from govflow.http.console.pages import BASE, CONSOLE_HEADERS, EXCEPTION_HANDLERS
 from govflow.http.console.session import (
     CSRF_COOKIE,
@@ -50,7 +51,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-ROUTE_HANDLERS: list[Any] = [AuthPages, TaskPages]
+ROUTE_HANDLERS: list[Any] = [AuthPages, TaskPages, ExecutionPages]
 """The console's pages; a page module adds its controller here."""
 
 

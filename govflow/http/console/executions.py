@@ -1,0 +1,254 @@
+"""Executions: the list with its filters and live refresh, an execution's page (timeline,
+diagram, operator actions).
+
+Everything goes through :class:`~govflow.usecases.execution_admin.ExecutionAdmin`, the use case
+behind ``/workflow-executions``: the same department scoping, an OPERATOR seeing only its own
+executions, the operator actions audited with the viewer as the actor and the reason given.
+The pages poll fragments (``/rows``, ``/live``) with htmx while something may still change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery
+
+from govflow.core.roles import Role
+from govflow.core.statuses import ExecutionStatus
+from govflow.http.console.executions_view import (
+    OPERATING_ROLES,
+    Filters,
+    check_reason,
+    diagram,
+    live,
+    offered,
+    parse_filters,
+    rows,
+    timeline,
+)
+from govflow.http.console.pages import BASE, redirect, render
+from govflow.http.console.viewer import console_of
+from govflow.usecases.access_errors import ForbiddenError
+from govflow.usecases.errors import ConflictError, InvalidInputError
+from govflow.usecases.execution_admin import ExecutionAdmin
+from govflow.usecases.operate import Resolution
+from govflow.usecases.paging import PageRequest
+from govflow.usecases.principal import Principal
+
+PAGE_SIZE = 25
+PAGE_LIMIT = 100_000
+LIST_REFRESH = "every 5s"
+PAGE_REFRESH = "every 3s"
+
+
+def executions_of(request: Request[Any, Any, Any]) -> ExecutionAdmin:
+    return console_of(request).api.services.execution_admin()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _departments(request: Request[Any, Any, Any], viewer: Principal) -> list[Any]:
+    """The departments an ADMIN may filter by (others see their own department's only)."""
+    if viewer.role is not Role.ADMIN:
+        return []
+    found = await console_of(request).api.departments.search(viewer, PageRequest(1, 100))
+    return list(found.items)
+
+
+async def _listing(
+    request: Request[Any, Any, Any], viewer: Principal, given: Filters, page: int
+) -> dict[str, Any]:
+    where, errors = parse_filters(given)
+    wanted = PageRequest(max(1, min(page, PAGE_LIMIT)), PAGE_SIZE)
+    found = await executions_of(request).search(viewer, where, wanted)
+    return {
+        "filters": given,
+        "query": given.query(),
+        "errors": errors,
+        "found": found,
+        "rows": rows(found.items, _now()),
+        "refresh": LIST_REFRESH,
+    }
+
+
+def _filters(
+    status: str | None,
+    workflow: str | None,
+    department: str | None,
+    started_from: str | None,
+    started_to: str | None,
+) -> Filters:
+    return Filters(
+        status=(status or "")[:40],
+        workflow=(workflow or "")[:200],
+        department=(department or "")[:40],
+        started_from=(started_from or "")[:20],
+        started_to=(started_to or "")[:20],
+    )
+
+
+class ExecutionPages(Controller):
+    path = "/executions"
+
+    @get("/")
+    async def list_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        status: FromQuery[str | None] = None,
+        workflow: FromQuery[str | None] = None,
+        department: FromQuery[str | None] = None,
+        started_from: FromQuery[str | None] = None,
+        started_to: FromQuery[str | None] = None,
+        page: FromQuery[int] = 1,
+    ) -> Response[Any]:
+        given = _filters(status, workflow, department, started_from, started_to)
+        context = await _listing(request, viewer, given, page)
+        context["statuses"] = [s.value for s in ExecutionStatus]
+        context["departments"] = await _departments(request, viewer)
+        return render(request, "executions/list.html", context, viewer=viewer)
+
+    @get("/rows")
+    async def rows_fragment(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        status: FromQuery[str | None] = None,
+        workflow: FromQuery[str | None] = None,
+        department: FromQuery[str | None] = None,
+        started_from: FromQuery[str | None] = None,
+        started_to: FromQuery[str | None] = None,
+        page: FromQuery[int] = 1,
+    ) -> Response[Any]:
+        given = _filters(status, workflow, department, started_from, started_to)
+        context = await _listing(request, viewer, given, page)
+        return render(request, "executions/_rows.html", context, viewer=viewer)
+
+    @get("/{execution_id:uuid}")
+    async def execution_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        execution_id: UUID,
+    ) -> Response[Any]:
+        return await _page(request, viewer, execution_id)
+
+    @get("/{execution_id:uuid}/live")
+    async def live_fragment(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        execution_id: UUID,
+    ) -> Response[Any]:
+        context = await _live_context(request, viewer, execution_id)
+        return render(request, "executions/_live.html", context, viewer=viewer)
+
+    @post("/{execution_id:uuid}/{action:str}")
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        execution_id: UUID,
+        action: str,
+    ) -> Response[Any]:
+        if action not in ("cancel", "retry"):
+            raise NotFoundException()
+        form = await request.form()
+        reason, errors = check_reason(_text(form.get("reason")))
+        if errors:
+            return await _page(request, viewer, execution_id, {action: errors}, 400)
+        executions = executions_of(request)
+        try:
+            _operator(viewer)
+            if action == "cancel":
+                await executions.cancel(viewer, execution_id, reason)
+            else:
+                await executions.retry(viewer, execution_id, reason)
+        except (ConflictError, ForbiddenError) as exc:
+            status = 409 if isinstance(exc, ConflictError) else 403
+            return await _page(request, viewer, execution_id, {action: {"form": str(exc)}}, status)
+        done = "Execution canceled." if action == "cancel" else "Execution retried."
+        return redirect(request, f"{BASE}/executions/{execution_id}", done)
+
+    @post("/{execution_id:uuid}/steps/{step_key:str}/resolve")
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        execution_id: UUID,
+        step_key: str,
+    ) -> Response[Any]:
+        form = await request.form()
+        reason, errors = check_reason(_text(form.get("reason")))
+        try:
+            resolution = Resolution(_text(form.get("resolution")))
+        except ValueError:
+            errors["resolution"] = "choose retry, skip or mark done"
+            resolution = Resolution.RETRY
+        key = f"resolve:{step_key}"
+        if errors:
+            return await _page(request, viewer, execution_id, {key: errors}, 400)
+        try:
+            _operator(viewer)
+            await executions_of(request).resolve(
+                viewer, execution_id, step_key, resolution, reason, None
+            )
+        except InvalidInputError as exc:
+            problems = {path.rpartition(".")[2]: message for path, message in exc.problems}
+            return await _page(request, viewer, execution_id, {key: problems}, 400)
+        except (ConflictError, ForbiddenError) as exc:
+            status = 409 if isinstance(exc, ConflictError) else 403
+            return await _page(request, viewer, execution_id, {key: {"form": str(exc)}}, status)
+        return redirect(request, f"{BASE}/executions/{execution_id}", f"Step {step_key} resolved.")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _operator(viewer: Principal) -> None:
+    """Cancel, retry and resolve are for ADMIN and MANAGER, as in the API."""
+    if viewer.role not in OPERATING_ROLES:
+        raise ForbiddenError("only an ADMIN or a MANAGER may operate executions")
+
+
+async def _live_context(
+    request: Request[Any, Any, Any], viewer: Principal, execution_id: UUID
+) -> dict[str, Any]:
+    executions = executions_of(request)
+    execution = await executions.get(viewer, execution_id)
+    details = await executions.steps(viewer, execution_id)
+    now = _now()
+    return {
+        "execution": execution,
+        "timeline": timeline(details, now),
+        "diagram": diagram(execution),
+        "live": live(execution.status),
+        "refresh": PAGE_REFRESH,
+        "now": now,
+    }
+
+
+async def _page(
+    request: Request[Any, Any, Any],
+    viewer: Principal,
+    execution_id: UUID,
+    form_errors: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    context = await _live_context(request, viewer, execution_id)
+    context["offered"] = offered(viewer, context["execution"])
+    context["form_errors"] = form_errors or {}
+    context["resolutions"] = [
+        (Resolution.RETRY.value, "Retry the step"),
+        (Resolution.SKIP.value, "Skip the step"),
+        (Resolution.MARK_DONE.value, "Mark the step done"),
+    ]
+    return render(request, "executions/page.html", context, viewer=viewer, status_code=status_code)

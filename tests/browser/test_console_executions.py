@@ -1,0 +1,142 @@
+"""Executions in the console: the list with its filters, an execution's page with every step
+on the timeline and in the diagram, and the operator actions with their required reason."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from govflow.core.roles import Role
+from govflow.core.statuses import ExecutionStatus, StepStatus
+from tests.browser.console import Console
+from tests.browser.people import PASSWORD, add_people
+from tests.support.api_server import ApiServer
+from tests.support.engine import install_workflow
+
+MANAGER = "mia@city.example.org"
+OPERATOR = "otto@city.example.org"
+
+THREE_STEPS = """
+name: three-steps
+title: Three steps
+department: general-administration
+inputs:
+  who: {type: string, default: world}
+steps:
+  - id: hello
+    action: notification
+    with: {channel: log, message: "Hello, {{ inputs.who }}!"}
+  - id: never
+    action: notification
+    if: "inputs.who == 'nobody'"
+    with: {channel: log, message: "skipped"}
+  - id: goodbye
+    action: notification
+    with: {channel: log, message: "Goodbye, {{ inputs.who }}!"}
+"""
+
+
+async def _prepare(database_url: str) -> None:
+    await add_people(
+        database_url,
+        (MANAGER, Role.MANAGER.value, "general-administration"),
+        (OPERATOR, Role.OPERATOR.value, "general-administration"),
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        await install_workflow(conn, THREE_STEPS)
+    finally:
+        await conn.close()
+
+
+async def _start(server: ApiServer, email: str, inputs: dict[str, str]) -> UUID:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10.0) as client:
+        login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        token = login.json()["data"]["access_token"]
+        started = await client.post(
+            "/workflows/three-steps/executions",
+            json={"inputs": inputs},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert started.status_code == 201, started.text
+        return UUID(started.json()["data"]["execution_id"])
+
+
+async def test_the_execution_page_shows_completed_with_every_step(
+    console: Console, api_server: ApiServer, database_url: str, worker: None
+) -> None:
+    await _prepare(database_url)
+    execution_id = await _start(api_server, MANAGER, {"who": "Ada"})
+    console.sign_in(MANAGER, PASSWORD)
+    console.visit("/ui/executions")
+    console.wait(lambda: console.has(f'a[href="/ui/executions/{execution_id}"]'))
+    # The list refreshes by itself until the execution completes.
+    completed = ExecutionStatus.COMPLETED.value
+    console.wait(lambda: completed in console.find("#execution-rows").text, timeout=30)
+    console.shot("executions-list")
+
+    console.find(f'a[href="/ui/executions/{execution_id}"]').click()
+    console.wait(lambda: console.find("#execution-status").text == completed, timeout=30)
+    steps = console.all("ol.timeline > li.step")
+    assert [s.get_attribute("id") for s in steps] == ["step-hello", "step-never", "step-goodbye"]
+    statuses = [s.find_element("css selector", "h3 .badge").text for s in steps]
+    assert statuses == [
+        StepStatus.COMPLETED.value,
+        StepStatus.SKIPPED.value,
+        StepStatus.COMPLETED.value,
+    ]
+    diagram = console.find(".diagram svg")
+    assert diagram.get_attribute("role") == "img"
+    drawn = [g.text for g in console.all(".diagram svg g.flow-step")]
+    assert len(drawn) == 3
+    assert console.all(".diagram svg g.flow-step.status-skipped")
+    # No operator action is offered on a completed execution.
+    assert "Cancel the execution" not in console.buttons()
+    console.shot("execution-completed")
+
+
+async def test_the_list_filters_and_an_operator_sees_no_operator_action(
+    console: Console, api_server: ApiServer, database_url: str
+) -> None:
+    await _prepare(database_url)
+    mine = await _start(api_server, OPERATOR, {"who": "Otto"})
+    other = await _start(api_server, MANAGER, {"who": "Mia"})
+    # No worker: both stay PENDING.
+    console.sign_in(MANAGER, PASSWORD)
+    console.visit("/ui/executions?status=COMPLETED")
+    assert "No executions match." in console.find("#execution-rows").text
+    console.visit("/ui/executions?status=PENDING&workflow=three-steps")
+    console.wait(lambda: len(console.all("#execution-rows tbody tr")) == 2)
+    console.visit("/ui/executions?status=BOGUS&started_from=yesterday")
+    assert console.error_at("status") == "not a status"
+    assert "date" in console.error_at("started_from")
+    assert console.find("#status").get_attribute("aria-invalid") == "true"
+    console.shot("executions-filter-errors")
+
+    # A MANAGER cancels, giving a reason; an empty reason is refused at the field.
+    console.visit(f"/ui/executions/{other}")
+    console.driver.execute_script(  # the server refuses an empty reason too
+        "document.querySelectorAll('textarea').forEach(e => e.removeAttribute('required'))"
+    )
+    console.button("Cancel the execution").click()
+    console.wait(lambda: console.error_at("cancel-reason"))
+    assert "reason" in console.error_at("cancel-reason")
+    console.fill("reason", "Filed twice by mistake")
+    console.button("Cancel the execution").click()
+    console.wait(lambda: console.find("#execution-status").text == ExecutionStatus.CANCELED.value)
+    assert "canceled" in console.find(".flash").text.lower()
+    console.shot("execution-canceled")
+    console.sign_out()
+
+    # An OPERATOR sees its own execution, without operator actions, and not the other one.
+    console.sign_in(OPERATOR, PASSWORD)
+    console.visit("/ui/executions")
+    console.wait(lambda: console.has(f'a[href="/ui/executions/{mine}"]'))
+    assert not console.has(f'a[href="/ui/executions/{other}"]')
+    console.visit(f"/ui/executions/{mine}")
+    assert console.find("#execution-status").text == ExecutionStatus.PENDING.value
+    assert "Cancel the execution" not in console.buttons()
+    console.visit(f"/ui/executions/{other}")
+    assert console.find("h1").text == "Not found"
