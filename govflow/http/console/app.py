@@ -45,13 +45,14 @@ from govflow.http.console.viewer import (
     console_of,
     viewer,
 )
+from govflow.http.console.workflows import WorkflowPages
 from govflow.http.policy import public
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-ROUTE_HANDLERS: list[Any] = [AuthPages, TaskPages, ExecutionPages]
+ROUTE_HANDLERS: list[Any] = [AuthPages, TaskPages, ExecutionPages, WorkflowPages]
 """The console's pages; a page module adds its controller here."""
 
 
