@@ -3,8 +3,9 @@
 Errors follow one rule: ``TechnicalError`` only when the effect certainly did not happen and a
 later attempt may succeed (the engine retries it), ``BusinessError`` for everything a retry
 cannot fix. Email is ``at_most_once``: once the message content has been handed to the SMTP
-server, a lost connection leaves the outcome unknown, which is a ``BusinessError`` (an operator
-decides) rather than a retry that could send the message twice.
+server, a lost connection leaves the outcome unknown, which is an ``OutcomeUnknown`` (the step
+goes to ``NEEDS_ATTENTION`` for an operator to decide) rather than a retry that could send the
+message twice.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
-from govflow.plugins import ActionContext, BusinessError, TechnicalError
+from govflow.plugins import ActionContext, BusinessError, OutcomeUnknown, TechnicalError
 from govflow_notification.inputs import NotificationInputs
-from govflow_notification.options import flag, number, tcp_port, variable
+from govflow_notification.recipients import recipients
+from govflow_notification.settings import NotificationSettings, settings_of, variable
 
 IDEMPOTENCY_HEADER = "X-GovFlow-Idempotency-Key"
 DEFAULT_FROM = "govflow@localhost"
@@ -46,38 +48,28 @@ class SmtpConfig:
     local_hostname: str | None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, str]) -> SmtpConfig:
-        """Read and check the settings.
+    def from_settings(cls, settings: NotificationSettings) -> SmtpConfig:
+        """The SMTP part of the plugin's settings (checked when the process started).
 
-        :raises BusinessError: a setting is missing or invalid; the message names its variable.
+        :raises BusinessError: no SMTP server is configured.
         """
-        host = settings.get("smtp_host", "").strip()
+        host = (settings.smtp_host or "").strip()
         if not host:
             raise BusinessError(
                 f"the email channel needs SMTP settings ({variable('smtp_host')} is not set)"
             )
-        implicit_tls = flag(settings, "smtp_ssl")
-        starttls = flag(settings, "smtp_starttls")
-        if implicit_tls and starttls:
-            raise BusinessError(
-                f"{variable('smtp_ssl')} and {variable('smtp_starttls')} exclude each other"
-            )
-        username = settings.get("smtp_username", "")
-        if settings.get("smtp_password") and not username:
-            raise BusinessError(
-                f"{variable('smtp_password')} is set without {variable('smtp_username')}"
-            )
+        password = settings.smtp_password
         return cls(
             host=host,
-            port=tcp_port(settings, "smtp_port", 465 if implicit_tls else 25),
-            sender=settings.get("smtp_from", "").strip() or DEFAULT_FROM,
-            username=username,
-            password=settings.get("smtp_password", ""),
-            starttls=starttls,
-            implicit_tls=implicit_tls,
-            ca_file=settings.get("smtp_ca_file") or None,
-            timeout=number(settings, "smtp_timeout", 10.0),
-            local_hostname=settings.get("smtp_local_hostname") or None,
+            port=settings.port,
+            sender=settings.smtp_from.strip() or DEFAULT_FROM,
+            username=settings.smtp_username or "",
+            password=password.reveal() if password is not None else "",
+            starttls=settings.smtp_starttls,
+            implicit_tls=settings.smtp_ssl,
+            ca_file=settings.smtp_ca_file or None,
+            timeout=settings.smtp_timeout,
+            local_hostname=settings.smtp_local_hostname or None,
         )
 
     def tls_context(self) -> ssl.SSLContext:
@@ -99,22 +91,21 @@ def message_id(idempotency_key: str, sender: str) -> str:
 
 
 def build_message(
-    ctx: ActionContext, params: NotificationInputs, config: SmtpConfig
+    ctx: ActionContext, params: NotificationInputs, config: SmtpConfig, to: list[str]
 ) -> EmailMessage:
-    """The message for one step: the recipients, subject and body of ``params``, a
+    """The message for one step to ``to``: the subject and body of ``params``, a
     ``Message-ID`` derived from the idempotency key and the key itself as
     ``X-GovFlow-Idempotency-Key``.
 
     :raises BusinessError: an address or the subject cannot be put in a header.
     """
-    assert params.to is not None
     message = EmailMessage()
     try:
         senders = getaddresses([config.sender])
         if len(senders) != 1 or "@" not in senders[0][1]:
             raise ValueError(f"{variable('smtp_from')} {config.sender!r} is not one address")
         message["From"] = config.sender
-        message["To"] = [Address(addr_spec=address) for address in params.to]
+        message["To"] = [Address(addr_spec=address) for address in to]
         message["Subject"] = params.subject or "GovFlow notification"
     except (ValueError, HeaderParseError) as exc:
         raise BusinessError(f"the email cannot be addressed: {exc}") from exc
@@ -129,22 +120,24 @@ def build_message(
 async def send_email(ctx: ActionContext, params: NotificationInputs) -> Mapping[str, Any]:
     """Send the message through the configured SMTP server.
 
-    :returns: ``to`` (the requested recipients), ``message_id``, and ``refused``: the recipients
-        the server refused while it accepted others, with its answer.
-    :raises BusinessError: SMTP is not configured, the server refuses the message (5xx), does
-        not offer what the settings require (STARTTLS, AUTH), presents an untrusted
-        certificate, or the connection broke after the message was handed over (outcome
-        unknown: not retried, so it is never sent twice).
+    :returns: ``to`` (the addresses, the groups' members included), ``message_id``, and
+        ``refused``: the recipients the server refused while it accepted others, with its
+        answer.
+    :raises BusinessError: SMTP is not configured, a recipient group names nobody, the server
+        refuses the message (5xx), does not offer what the settings require (STARTTLS, AUTH)
+        or presents an untrusted certificate.
+    :raises OutcomeUnknown: the connection broke after the message was handed over: it may
+        have been delivered, so it is not sent again.
     :raises TechnicalError: the server cannot be reached, or answers with a transient (4xx)
         refusal, before it received the message.
     """
-    config = SmtpConfig.from_settings(ctx.settings)
-    assert params.to is not None
-    message = build_message(ctx, params, config)
+    config = SmtpConfig.from_settings(settings_of(ctx.settings))
+    to = await recipients(ctx, params)
+    message = build_message(ctx, params, config, to)
     context = config.tls_context() if config.implicit_tls or config.starttls else None
     attempt = _Attempt()
     try:
-        refused = await asyncio.to_thread(_deliver, config, context, message, params.to, attempt)
+        refused = await asyncio.to_thread(_deliver, config, context, message, to, attempt)
     except smtplib.SMTPRecipientsRefused as exc:
         answers = {to: f"{code} {_text(text)}" for to, (code, text) in exc.recipients.items()}
         error = (
@@ -182,7 +175,7 @@ async def send_email(ctx: ActionContext, params: NotificationInputs) -> Mapping[
     return {
         "channel": "email",
         "delivered": True,
-        "to": list(params.to),
+        "to": to,
         "message_id": message["Message-ID"],
         "refused": {to: f"{code} {_text(text)}" for to, (code, text) in refused.items()},
     }
@@ -190,13 +183,13 @@ async def send_email(ctx: ActionContext, params: NotificationInputs) -> Mapping[
 
 def _broken(
     config: SmtpConfig, attempt: _Attempt, message: EmailMessage, exc: Exception
-) -> BusinessError | TechnicalError:
+) -> OutcomeUnknown | TechnicalError:
     """The error for a connection that failed or broke: retryable until the message was sent."""
     if attempt.handed_over:
-        return BusinessError(
+        return OutcomeUnknown(
             f"SMTP server {config.host}: the connection broke after the message was sent "
             f"({exc!r}); it may have been delivered, so it is not sent again",
-            details={"outcome": "unknown", "message_id": message["Message-ID"]},
+            details={"outcome": "unknown", "message_id": str(message["Message-ID"])},
         )
     return TechnicalError(f"SMTP server {config.host} unreachable: {exc!r}")
 

@@ -39,6 +39,9 @@ from typing import Any
 import pytest
 import uvicorn
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from govflow_notification.settings import NotificationSettings
+
+from govflow.testing import make_settings
 
 LOOPBACK = "127.0.0.1"
 MAX_KEY_LENGTH = 255
@@ -357,6 +360,9 @@ class SmtpServer:
     refuse: dict[str, str] = field(default_factory=dict)
     messages: list[Mail] = field(default_factory=list)
     drop_after_data: bool = False
+    hold_data: asyncio.Event | None = None
+    """When set, each message is recorded and then held, unanswered, until the event is set
+    (e.g. while a test kills the sending process)."""
     port: int = 0
     _server: asyncio.Server | None = None
     _sessions: set[_Session] = field(default_factory=set)
@@ -398,9 +404,11 @@ class SmtpServer:
         await self._server.wait_closed()
         self._server = None
 
-    def settings(self, **extra: str) -> dict[str, str]:
-        """The notification plugin's settings pointing at this server."""
-        return {"smtp_host": LOOPBACK, "smtp_port": str(self.port)} | extra
+    def settings(self, **extra: str) -> NotificationSettings:
+        """The notification plugin's settings pointing at this server (``extra`` as the
+        variables would give them, e.g. ``smtp_starttls="true"``)."""
+        values = {"smtp_host": LOOPBACK, "smtp_port": str(self.port)} | extra
+        return make_settings(NotificationSettings, "notification", **values)
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -462,6 +470,8 @@ class _Handler:
                 helo=session.host_name,
             )
         )
+        if self.owner.hold_data is not None:
+            await self.owner.hold_data.wait()
         if self.owner.drop_after_data and isinstance(transport, asyncio.Transport):
             transport.abort()  # the message arrived, the answer never leaves
         return "250 2.0.0 OK queued"

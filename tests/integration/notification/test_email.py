@@ -8,11 +8,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from govflow_notification import NotificationAction
+from govflow_notification import NotificationAction, NotificationSettings
 from govflow_notification.senders import message_id
 
-from govflow.plugins import BusinessError, TechnicalError
-from govflow.testing import make_context, run_action
+from govflow.plugins import BusinessError, OutcomeUnknown, PluginSettingsError, TechnicalError
+from govflow.testing import make_context, make_settings, run_action
 from tests.support.peers import Certificate, SmtpServer, closed_port
 
 ACTION = NotificationAction()
@@ -105,7 +105,11 @@ async def test_a_temporary_refusal_is_a_technical_error(start_smtp_server: Start
 
 
 async def test_an_unreachable_server_is_a_technical_error() -> None:
-    ctx = make_context(settings={"smtp_host": "127.0.0.1", "smtp_port": str(closed_port())})
+    ctx = make_context(
+        settings=make_settings(
+            NotificationSettings, smtp_host="127.0.0.1", smtp_port=str(closed_port())
+        )
+    )
     with pytest.raises(TechnicalError, match="unreachable"):
         await run_action(ACTION, email("ada@example.ch"), ctx)
 
@@ -115,7 +119,7 @@ async def test_a_connection_lost_after_the_message_is_not_retried(
 ) -> None:
     """The server got the message but its answer never came: retrying could send it twice."""
     server = await start_smtp_server(drop_after_data=True)
-    with pytest.raises(BusinessError, match="may have been delivered") as caught:
+    with pytest.raises(OutcomeUnknown, match="may have been delivered") as caught:
         await run_action(ACTION, email("ada@example.ch"), make_context(settings=server.settings()))
     assert caught.value.details["outcome"] == "unknown"
     assert len(server.messages) == 1
@@ -124,22 +128,36 @@ async def test_a_connection_lost_after_the_message_is_not_retried(
 @pytest.mark.parametrize(
     ("settings", "variable"),
     [
-        ({}, "GOVFLOW_PLUGIN_NOTIFICATION_SMTP_HOST"),
-        ({"smtp_host": " "}, "GOVFLOW_PLUGIN_NOTIFICATION_SMTP_HOST"),
-        ({"smtp_host": "mail", "smtp_port": "smtp"}, "GOVFLOW_PLUGIN_NOTIFICATION_SMTP_PORT"),
-        ({"smtp_host": "mail", "smtp_starttls": "maybe"}, "_SMTP_STARTTLS must be true or"),
-        ({"smtp_host": "mail", "smtp_timeout": "-1"}, "GOVFLOW_PLUGIN_NOTIFICATION_SMTP_TIMEOUT"),
-        ({"smtp_host": "mail", "smtp_password": "pw"}, "_SMTP_PASSWORD is set without"),
+        ({}, "GOVFLOW_NOTIFICATION_SMTP_HOST"),
+        ({"smtp_host": " "}, "GOVFLOW_NOTIFICATION_SMTP_HOST"),
         ({"smtp_host": "mail", "smtp_from": "a@b.ch, c@d.ch"}, "_SMTP_FROM"),
-        ({"smtp_host": "mail", "smtp_ssl": "1", "smtp_starttls": "1"}, "exclude each other"),
         ({"smtp_host": "mail", "smtp_ssl": "1", "smtp_ca_file": "/nonexistent"}, "_CA_FILE"),
     ],
 )
-async def test_missing_or_invalid_settings_are_business_errors(
+async def test_missing_or_unusable_settings_are_business_errors(
     settings: dict[str, str], variable: str
 ) -> None:
+    ctx = make_context(settings=make_settings(NotificationSettings, "notification", **settings))
     with pytest.raises(BusinessError, match=variable):
-        await run_action(ACTION, email("ada@example.ch"), make_context(settings=settings))
+        await run_action(ACTION, email("ada@example.ch"), ctx)
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"smtp_port": "smtp"}, "GOVFLOW_NOTIFICATION_SMTP_PORT: Expected `int`"),
+        ({"smtp_starttls": "maybe"}, "GOVFLOW_NOTIFICATION_SMTP_STARTTLS: must be true or"),
+        ({"smtp_timeout": "-1"}, "GOVFLOW_NOTIFICATION_SMTP_TIMEOUT: Expected `float` > 0"),
+        ({"smtp_password": "pw"}, "GOVFLOW_NOTIFICATION_SMTP_PASSWORD is set without"),
+        ({"smtp_ssl": "1", "smtp_starttls": "1"}, "exclude each other"),
+    ],
+)
+def test_malformed_settings_are_refused_when_read(settings: dict[str, str], problem: str) -> None:
+    with pytest.raises(PluginSettingsError) as caught:
+        make_settings(NotificationSettings, "notification", smtp_host="mail", **settings)
+    (line,) = caught.value.problems
+    assert problem in line
+    assert "pw" not in line
 
 
 async def test_a_subject_with_a_line_break_is_a_business_error(smtp_server: SmtpServer) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from govflow_notification import NotificationSettings
+
 from govflow.adapters.reset_delivery import RESET_SUBJECT, NotificationResetDelivery
 from govflow.plugins.manager import PluginManager
+from govflow.testing import make_settings
 from tests.support.peers import SmtpServer, closed_port
 
 
-def delivery(settings: dict[str, str]) -> NotificationResetDelivery:
+def delivery(settings: object) -> NotificationResetDelivery:
     manager = PluginManager()
     manager.load_entry_points()
     return NotificationResetDelivery(
@@ -28,6 +31,8 @@ async def test_the_token_is_emailed_to_the_account(smtp_server: SmtpServer) -> N
 
 
 async def test_an_undeliverable_reset_is_reported_not_raised() -> None:
-    unreachable = delivery({"smtp_host": "127.0.0.1", "smtp_port": str(closed_port())})
+    unreachable = delivery(
+        make_settings(NotificationSettings, smtp_host="127.0.0.1", smtp_port=str(closed_port()))
+    )
     assert await unreachable.deliver("ada@city.example", "tok-123") is False
-    assert await delivery({}).deliver("ada@city.example", "tok-123") is False
+    assert await delivery(NotificationSettings()).deliver("ada@city.example", "tok-123") is False
