@@ -81,6 +81,7 @@ BODIES: dict[str, object] = {
         "action": "skip",
         "reason": "matrix",
     },
+    "POST /workflow-executions/{execution_id}/steps/{step_key}/signal": {"token": "matrix"},
     "POST /tasks/{task_id}/reject": {"reason": "matrix"},
     "POST /tasks/{task_id}/comment": {"text": "matrix"},
     "POST /tasks/{task_id}/assign": {"user_id": str(uuid.UUID(int=1))},
