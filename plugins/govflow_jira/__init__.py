@@ -57,12 +57,14 @@ def build_resources(settings: JiraSettings, redis_url: str | None) -> JiraResour
     """The client for ``settings`` (none when Jira is disabled), guarded through ``redis_url``.
 
     :raises ValueError: Jira is enabled without a site, an account or a token (one line names
-        each missing variable).
+        each missing variable), or with a site the token must not be sent to in clear.
     """
     if not settings.enabled:
         return JiraResources(settings)
     if settings.missing:
         raise ValueError("required when JIRA_ENABLED=true: " + ", ".join(settings.missing))
+    if settings.url_problem:
+        raise ValueError(settings.url_problem)
     guard: Guard | None = None
     if redis_url:
         guard = RedisGuard(

@@ -8,6 +8,8 @@ import msgspec
 
 from govflow.plugins.settings import Env, Secret
 
+LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
+
 
 class JiraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How to reach Jira Cloud, and how hard to push it.
@@ -59,6 +61,21 @@ class JiraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         ]
 
     @property
+    def url_problem(self) -> str | None:
+        """Why ``base_url`` cannot be used: the token is only sent over https, or over http to a
+        loopback address (the emulator)."""
+        if not self.base_url:
+            return None
+        scheme, _, rest = self.base_url.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        host = host[1:].split("]", 1)[0] if host.startswith("[") else host.split(":", 1)[0]
+        if scheme == "https" and host:
+            return None
+        if scheme == "http" and (host in LOOPBACK_HOSTS or host.startswith("127.")):
+            return None
+        return "JIRA_BASE_URL: must be an https:// URL (http:// only to a loopback address)"
+
+    @property
     def configured(self) -> bool:
         """Enabled, with a site, an account and a token."""
-        return self.enabled and not self.missing
+        return self.enabled and not self.missing and self.url_problem is None

@@ -67,6 +67,8 @@ async def check_connection(
             "status": ConnectionStatus.DISABLED,
             "detail": "missing " + ", ".join(settings.missing),
         }
+    if settings.url_problem:
+        return report | {"status": ConnectionStatus.DISABLED, "detail": settings.url_problem}
     token = settings.api_token.reveal() if settings.api_token else ""
     try:
         async with httpx.AsyncClient(

@@ -14,6 +14,7 @@ import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
+from govflow_jira import build_resources
 from govflow_jira.actions import (
     JiraCommentAction,
     JiraCommentInputs,
@@ -408,3 +409,15 @@ async def test_the_connection_test_reports_each_outcome(emulator: JiraEmulator) 
     assert down["status"] == "unreachable"
     assert off["status"] == "disabled"
     transport.assert_clean()
+
+
+async def test_the_token_is_never_sent_in_clear_beyond_loopback() -> None:
+    settings = jira_settings("http://jira.example.org")
+
+    with pytest.raises(ValueError, match="JIRA_BASE_URL: must be an https:// URL"):
+        build_resources(settings, None)
+    report = await check_connection(settings)
+
+    assert report["status"] == "disabled"
+    assert "https://" in report["detail"]
+    assert build_resources(jira_settings("https://example.atlassian.net"), None).client
