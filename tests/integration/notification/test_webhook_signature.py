@@ -17,6 +17,7 @@ from govflow_notification.signature import sign, verify
 from govflow.adapters.outbound import guarded_client
 from govflow.core.destinations import AddressPolicy
 from govflow.plugins import ActionContext, BusinessError, PluginSettingsError
+from govflow.plugins.settings import describe_settings
 from govflow.testing import make_context, make_settings, run_action
 from tests.support.outbound_peers import listening
 from tests.support.peers import WebhookReceiver
@@ -135,6 +136,14 @@ def test_the_secrets_are_masked_where_the_settings_are_shown() -> None:
     settings = make_settings(NotificationSettings, webhook_secrets=SECRETS)
     assert BILLING not in repr(settings)
     assert settings.secrets["crm"].reveal() == CRM
+    (shown,) = [
+        info
+        for info in describe_settings("notification", NotificationSettings, settings)
+        if info.name == "webhook_secrets"
+    ]
+    assert shown.variable == "GOVFLOW_NOTIFICATION_WEBHOOK_SECRETS"
+    assert BILLING not in str(shown)
+    assert CRM not in str(shown)
 
 
 async def test_a_redirect_is_a_business_error_naming_its_location(
