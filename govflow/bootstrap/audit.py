@@ -17,7 +17,7 @@ from govflow.adapters.db.audit_seals import (
     seal_pending,
     verify_chain,
 )
-from govflow.bootstrap.graph import container
+from govflow.bootstrap.graph import Container, container
 from govflow.settings import Settings
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "development_audit_seal_key",
     "seal_audit",
     "verify_audit",
+    "verify_running",
 ]
 
 
@@ -44,4 +45,11 @@ async def seal_audit(settings: Settings, sealing: AuditSealing) -> SealReport:
 async def verify_audit(settings: Settings, sealing: AuditSealing) -> VerifyReport:
     """Recompute every seal and compare the chain with the anchor."""
     async with container(settings) as services, services.db.pool.acquire() as conn:
+        return await verify_chain(conn, sealing)
+
+
+async def verify_running(services: Container) -> VerifyReport:
+    """:func:`verify_audit` over a started container (the console's check, on demand)."""
+    sealing = audit_sealing(services.settings)
+    async with services.db.pool.acquire() as conn:
         return await verify_chain(conn, sealing)

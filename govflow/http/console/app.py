@@ -27,6 +27,7 @@ from litestar.types import Message, Receive, Scope, Send
 from govflow.bootstrap.api import AccessTokens, Api
 from govflow.http.authentication import Authenticator
 from govflow.http.client_ip import Network
+from govflow.http.console.admin import AdminPages
 from govflow.http.console.auth_pages import AuthPages
 from govflow.http.console.executions import ExecutionPages
 from govflow.http.console.pages import BASE, CONSOLE_HEADERS, EXCEPTION_HANDLERS
@@ -52,7 +53,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-ROUTE_HANDLERS: list[Any] = [AuthPages, TaskPages, ExecutionPages, WorkflowPages]
+ROUTE_HANDLERS: list[Any] = [AuthPages, TaskPages, ExecutionPages, WorkflowPages, AdminPages]
 """The console's pages; a page module adds its controller here."""
 
 
