@@ -30,9 +30,14 @@ Duration = Annotated[str, msgspec.Meta(pattern=DURATION_PATTERN)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 FieldName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+SecretName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 NotifyOn = Literal["assigned", "overdue"]
 
-NOTIFY_CHANNEL_FIELDS = {"log": ("level",), "webhook": ("url",), "email": ("to", "subject")}
+NOTIFY_CHANNEL_FIELDS = {
+    "log": ("level",),
+    "webhook": ("url", "secret"),
+    "email": ("to", "subject"),
+}
 NOTIFY_REQUIRED = {"log": (), "webhook": ("url",), "email": ()}
 
 
@@ -80,14 +85,15 @@ class NotifyTarget(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     when ``on`` is left out).
 
     ``email`` goes to ``to`` when given, else to the people the notice is about (whoever the
-    task is assigned or offered to, or escalated to); ``webhook`` posts to ``url``; ``log``
-    writes a line at ``level``.
+    task is assigned or offered to, or escalated to); ``webhook`` posts to ``url``, signed with
+    the webhook secret named ``secret`` if given; ``log`` writes a line at ``level``.
     """
 
     channel: Literal["log", "webhook", "email"]
     on: Annotated[list[NotifyOn], msgspec.Meta(min_length=1)] | None = None
     level: Literal["debug", "info", "warning", "error"] | None = None
     url: HttpUrl | None = None
+    secret: SecretName | None = None
     to: Annotated[list[Email], msgspec.Meta(min_length=1, max_length=50)] | None = None
     subject: str | None = None
 

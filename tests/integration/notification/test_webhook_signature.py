@@ -11,14 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
+from govflow_manual import ManualAction
+from govflow_manual.action import task_payload
 from govflow_notification import NotificationAction, NotificationSettings
 from govflow_notification.signature import sign, verify
 
 from govflow.adapters.outbound import guarded_client
 from govflow.core.destinations import AddressPolicy
+from govflow.core.tasks.notices import notify_channels
 from govflow.plugins import ActionContext, BusinessError, PluginSettingsError
 from govflow.plugins.settings import describe_settings
-from govflow.testing import make_context, make_settings, run_action
+from govflow.testing import decode_inputs, make_context, make_settings, run_action
 from tests.support.outbound_peers import listening
 from tests.support.peers import WebhookReceiver
 
@@ -161,3 +164,22 @@ async def test_a_redirect_is_a_business_error_naming_its_location(
         "location": "https://elsewhere.example/hooks?id=7",
     }
     assert len(redirector.requests) == 1
+
+
+async def test_a_task_notice_webhook_names_its_secret_and_is_signed(
+    webhook_receiver: WebhookReceiver, http: httpx.AsyncClient
+) -> None:
+    """A ``manual`` step's ``notify`` webhook with ``secret``: the channel the task stores is
+    what the notices outbox gives the action, so the task's notices are signed too."""
+    with_ = {
+        "title": "Review C-1",
+        "assignee": {"role": "OPERATOR"},
+        "notify": [{"channel": "webhook", "url": webhook_receiver.url, "secret": "billing"}],
+    }
+    params = decode_inputs(ManualAction(), with_)
+    task = await task_payload(make_context(), params)
+    (channel,) = notify_channels(task["notify"])
+    inputs = {**channel, "message": 'Task "Review C-1" is overdue.'}
+    await run_action(ACTION, inputs, context(http))
+    (request,) = webhook_receiver.requests
+    assert documented_verification()(BILLING, request.headers["govflow-signature"], request.body)
