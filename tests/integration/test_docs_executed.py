@@ -301,7 +301,10 @@ def _guide_workflow() -> tuple[str, dict[str, Any]]:
     raise AssertionError("docs/plugins.md has no rehearse() example")
 
 
-async def test_the_plugin_guide_workflow_runs_with_the_guide_plugin(settings: Settings) -> None:
+async def test_the_plugin_guide_workflow_runs_with_the_guide_plugin(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELLO_BOARD_URL", "https://board.example/greetings")
     plugin = _guide_plugin()
     text, inputs = _guide_workflow()
     try:
@@ -314,8 +317,9 @@ async def test_the_plugin_guide_workflow_runs_with_the_guide_plugin(settings: Se
     assert done.status == "COMPLETED"
     assert done.steps == [("greet", "COMPLETED"), ("again", "COMPLETED")]
     assert done.outputs["again"] == '{"greeting": "Hello, Hello, Ada"}'
-    assert vars(plugin)["opened"] == {"greeting": "Hello"}  # govflow_startup ran
-    assert vars(plugin)["closed"] == ["hello"]  # and govflow_shutdown
+    # its typed settings reached govflow_startup, whose resources came back to govflow_shutdown
+    (board,) = vars(plugin)["closed"]
+    assert board.url == "https://board.example/greetings"
 
 
 def _test_blocks() -> list[Block]:
