@@ -158,21 +158,24 @@ class JiraClient:
         return dict(response.json())
 
     async def find_comment(self, issue: str, key: str) -> dict[str, Any] | None:
-        """The comment of ``issue`` whose property carries ``key``, newest first, paging."""
+        """The comment of ``issue`` whose property carries ``key``, newest first, paging;
+        ``None`` when there is none (or no such issue: then there is no comment either)."""
         start = 0
         for _page in range(self.settings.comment_pages):
-            page = (
-                await self._request(
-                    "GET",
-                    f"{API}/issue/{issue}/comment",
-                    params={
-                        "startAt": start,
-                        "maxResults": PAGE_SIZE,
-                        "orderBy": "-created",
-                        "expand": "properties",
-                    },
-                )
-            ).json()
+            response = await self._request(
+                "GET",
+                f"{API}/issue/{issue}/comment",
+                params={
+                    "startAt": start,
+                    "maxResults": PAGE_SIZE,
+                    "orderBy": "-created",
+                    "expand": "properties",
+                },
+                expected=(200, 404),
+            )
+            if response.status_code == 404:
+                return None
+            page = response.json()
             comments = page.get("comments") or []
             for comment in comments:
                 for prop in comment.get("properties") or []:

@@ -5,6 +5,7 @@ circuit breaker in the real Redis."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,7 +22,12 @@ from govflow_jira.actions import (
     JiraTransitionAction,
     JiraTransitionInputs,
 )
-from govflow_jira.client import COMMENT_PROPERTY, JiraClient, transition_property
+from govflow_jira.client import (
+    COMMENT_PROPERTY,
+    JiraClient,
+    retry_after_seconds,
+    transition_property,
+)
 from govflow_jira.config import JiraSettings
 from govflow_jira.connection import check_connection
 from govflow_jira.guard import CircuitState, RedisGuard
@@ -421,3 +427,24 @@ async def test_the_token_is_never_sent_in_clear_beyond_loopback() -> None:
     assert report["status"] == "disabled"
     assert "https://" in report["detail"]
     assert build_resources(jira_settings("https://example.atlassian.net"), None).client
+
+
+async def test_lookups_on_an_issue_jira_does_not_show_find_nothing(jira: Jira) -> None:
+    comment = JiraCommentInputs(issue="PERMIT-99", body="x")
+    transition = JiraTransitionInputs(issue="PERMIT-99", to_status="Done")
+
+    assert await JiraCommentAction().lookup(jira.context(), comment) is None
+    assert await JiraTransitionAction().lookup(jira.context(), transition) is None
+    with pytest.raises(BusinessError, match="404"):
+        await JiraTransitionAction().execute(jira.context(attempt=2), transition)
+
+
+def test_retry_after_as_seconds_or_an_http_date() -> None:
+    now = 1_800_000_000.0
+    date = email.utils.formatdate(now + 30, usegmt=True)
+
+    assert retry_after_seconds("12") == 12
+    assert retry_after_seconds(date, now=now) == 30
+    assert retry_after_seconds(email.utils.formatdate(now - 5, usegmt=True), now=now) == 0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
