@@ -95,7 +95,7 @@ async def test_notification_email_without_smtp_is_a_business_error(
 ) -> None:
     action = manager.actions().get("notification")
     assert action is not None
-    with pytest.raises(BusinessError, match="GOVFLOW_PLUGIN_NOTIFICATION_SMTP_HOST"):
+    with pytest.raises(BusinessError, match="GOVFLOW_NOTIFICATION_SMTP_HOST"):
         await run_action(action, {"channel": "email", "message": "m", "to": ["a@b.ch"]})
 
 
