@@ -18,6 +18,7 @@ from govflow_jira.client import COMMENT_PROPERTY, transition_property
 from govflow.adapters.db.seed import seed_departments
 from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.adapters.security.tokens import AccessTokens
+from govflow.core.audit_events import AuditEvent
 from govflow.core.validation import validate_workflow
 from govflow.devtools.jira_emulator import JiraEmulator
 from govflow.http.app import signing_secret
@@ -142,6 +143,20 @@ async def step_keys(database_url: str, execution_id: str) -> dict[str, str]:
     return {row["step_key"]: row["idempotency_key"] for row in rows}
 
 
+async def jira_events(database_url: str, execution_id: str) -> list[tuple[str, str]]:
+    """The execution's JIRA_* audit events: (event, step), in order."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT action, metadata->>'step' AS step FROM audit_logs "
+            "WHERE action LIKE 'JIRA%' AND metadata->>'execution_id' = $1 ORDER BY id",
+            execution_id,
+        )
+    finally:
+        await conn.close()
+    return [(row["action"], row["step"]) for row in rows]
+
+
 def assert_requests_valid(emulator: JiraEmulator) -> None:
     basic = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
     for received in emulator.requests():
@@ -183,6 +198,12 @@ async def test_building_permit_comments_and_closes_its_issue_once(
     assert issue.status == "Done"
     assert [t.to_status for t in emulator.transitions("PERMIT-42")] == ["Done"]
     assert transition_property(keys["close"]) in issue.properties
+    assert await jira_events(database_url, done["id"]) == [
+        (AuditEvent.JIRA_COMMENT_ATTEMPTED, "comment"),
+        (AuditEvent.JIRA_COMMENT_COMPLETED, "comment"),
+        (AuditEvent.JIRA_TRANSITION_ATTEMPTED, "close"),
+        (AuditEvent.JIRA_TRANSITION_COMPLETED, "close"),
+    ]
     assert_requests_valid(emulator)
 
 
