@@ -293,6 +293,28 @@ def step_change(
     )
 
 
+def waiting_step_change(
+    snapshot: ExecutionSnapshot,
+    step: StepSnapshot,
+    event: Event,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> ExecutionChange:
+    """The engine's decision on a ``WAITING`` step finished from outside (a human task's
+    approval or rejection, a signal), as the execution's change audited as ``actor``.
+
+    :raises ConflictError: the step no longer waits, or the engine refuses the event.
+    """
+    if step.status is not StepStatus.WAITING:
+        raise ConflictError(f"step {step.step_key} is {step.status}: it no longer waits")
+    try:
+        decision = decide(step_state(snapshot, step), event, now)
+    except IllegalTransition as exc:
+        raise ConflictError(str(exc)) from None
+    return step_change(snapshot, step, decision, actor, reason)
+
+
 async def retry_execution(
     control: ExecutionControl,
     queue: StepQueue,

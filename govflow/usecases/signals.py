@@ -32,9 +32,7 @@ from govflow.core.engine import (
     AttemptSucceeded,
     Event,
     StepError,
-    decide,
 )
-from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import StepStatus
 from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.audit import AuditEntry
@@ -44,8 +42,7 @@ from govflow.usecases.operate import (
     ExecutionChange,
     ExecutionSnapshot,
     StepSnapshot,
-    step_change,
-    step_state,
+    waiting_step_change,
 )
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.principal import Principal, scope_department
@@ -165,11 +162,7 @@ async def signal_step(
             )
         else:
             event = signal_event(signal)
-            try:
-                decision = decide(step_state(snapshot, step), event, moment)
-            except IllegalTransition as exc:
-                raise ConflictError(str(exc)) from None
-            change = step_change(snapshot, step, decision, principal.actor(), "signal")
+            change = waiting_step_change(snapshot, step, event, principal.actor(), "signal", moment)
             signaled = _audit(
                 AuditEvent.WORKFLOW_EXECUTION_STEP_SIGNALED, snapshot, step, principal
             )
@@ -184,7 +177,7 @@ async def signal_step(
     return Signaled(
         execution_id=execution_id,
         step_key=step_key,
-        step_status=decision.step_status,
+        step_status=change.steps[0].status,
         execution_status=change.execution_status or snapshot.status,
         woken=woken,
     )

@@ -31,9 +31,7 @@ from govflow.core.engine import (
     AttemptSucceeded,
     Event,
     StepError,
-    decide,
 )
-from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import StepStatus
 from govflow.core.tasks.decide import decide_task
 from govflow.core.tasks.model import (
@@ -54,7 +52,7 @@ from govflow.core.tasks.refusals import (
 from govflow.usecases.access_errors import FieldConflictError, ForbiddenError
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
-from govflow.usecases.operate import ExecutionChange, step_change, step_state
+from govflow.usecases.operate import ExecutionChange, waiting_step_change
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.principal import Principal
 from govflow.usecases.task_ports import StoredTask, TaskStore, TaskUnit
@@ -143,11 +141,7 @@ def _step_change(
     steps = [step for step in snapshot.steps if step.step_id == unit.task.step_id]
     if not steps or steps[0].status is not StepStatus.WAITING:
         raise ConflictError("the task's step no longer waits for it")
-    try:
-        decision = decide(step_state(snapshot, steps[0]), event, now)
-    except IllegalTransition as exc:
-        raise ConflictError(str(exc)) from None
-    return step_change(snapshot, steps[0], decision, actor, reason)
+    return waiting_step_change(snapshot, steps[0], event, actor, reason, now)
 
 
 def task_step_key(unit: TaskUnit) -> str | None:
