@@ -35,6 +35,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Children, machine, say, servers, summary_ms, with_database
+from govflow.core.roles import Role
+from govflow.core.statuses import ExecutionStatus
 
 PASSWORD = "Bench-password-9-ok"  # noqa: S105 - a throwaway account of a scratch database
 EMAIL = "bench.admin@govflow.local"
@@ -75,9 +77,10 @@ async def prepare(database_url: str, steps: int) -> None:
         await seed_departments(conn)
         await conn.execute(
             "INSERT INTO users (email, full_name, password_hash, role) "
-            "VALUES ($1, 'Bench Admin', $2, 'ADMIN')",
+            "VALUES ($1, 'Bench Admin', $2, $3)",
             EMAIL,
             await Passwords().hash(PASSWORD),
+            Role.ADMIN.value,
         )
         actions = PluginManager.from_env(os.environ).actions().inputs()
         spec = validate_workflow(text, "bench.yaml", actions)
@@ -118,7 +121,7 @@ async def completed_execution(client: httpx.AsyncClient, auth: dict[str, str]) -
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         view = await client.get(f"/workflow-executions/{execution_id}", headers=auth)
-        if view.json()["data"]["status"] == "COMPLETED":
+        if view.json()["data"]["status"] == ExecutionStatus.COMPLETED.value:
             return execution_id
         await asyncio.sleep(0.2)
     raise RuntimeError("the 50-step execution did not complete within 120 s")

@@ -15,6 +15,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from govflow.core.statuses import StepStatus
+
 BOX_WIDTH = 300
 BOX_HEIGHT = 54
 GAP = 34
@@ -23,14 +25,14 @@ CIRCLE = 9
 LABEL_LIMIT = 38
 
 FILLS = {
-    "COMPLETED": "#d8f0dc",
-    "SKIPPED": "#e8e8e8",
-    "RUNNING": "#d6e6fb",
-    "PENDING": "#f4f4f4",
-    "WAITING": "#fff2c6",
-    "NEEDS_ATTENTION": "#ffe0b8",
-    "FAILED": "#fbd5d5",
-    "CANCELED": "#e0e0e0",
+    StepStatus.COMPLETED.value: "#d8f0dc",
+    StepStatus.SKIPPED.value: "#e8e8e8",
+    StepStatus.RUNNING.value: "#d6e6fb",
+    StepStatus.PENDING.value: "#f4f4f4",
+    StepStatus.WAITING.value: "#fff2c6",
+    StepStatus.NEEDS_ATTENTION.value: "#ffe0b8",
+    StepStatus.FAILED.value: "#fbd5d5",
+    StepStatus.CANCELED.value: "#e0e0e0",
 }
 """Box colours by step status (presentation attributes: the console's CSP allows no inline
 style). The status is also written in the box."""
