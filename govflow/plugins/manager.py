@@ -335,8 +335,9 @@ class PluginManager:
 
     async def startup(self, settings: PluginSettings, host: PluginHost) -> None:
         """Run ``govflow_startup`` in every plugin with its own settings, awaiting coroutines,
-        and keep what each returns as its resources. A plugin whose startup fails is logged and
-        set aside; the others start."""
+        and keep what each returns as its resources. A plugin whose startup fails is logged, set
+        aside and its actions withdrawn from the registry (a worker hands their steps back); the
+        others start."""
         for name, caller in self._per_plugin("govflow_startup"):
             if name in self._broken:
                 continue
@@ -348,6 +349,8 @@ class PluginManager:
             except Exception as exc:
                 self._log.exception("plugin %r failed to start", name)
                 self._set_aside(name, f"startup: {describe_exception(exc)}")
+                if self._registry is not None:
+                    self._registry.withdraw(name)
                 continue
             self._resources[name] = resources
 

@@ -84,6 +84,15 @@ class ActionRegistry:
         self._actions.update(other._actions)
         self._owners.update(other._owners)
 
+    def withdraw(self, plugin: str) -> list[str]:
+        """Remove every action ``plugin`` registered (it broke after registering); return their
+        names."""
+        names = [name for name, owner in self._owners.items() if owner == plugin]
+        for name in names:
+            del self._actions[name]
+            del self._owners[name]
+        return sorted(names)
+
     def get(self, name: str) -> Action | None:
         """Return the action registered under ``name``, if any."""
         return self._actions.get(name)

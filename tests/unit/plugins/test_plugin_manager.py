@@ -260,10 +260,12 @@ async def test_a_failing_startup_sets_only_that_plugin_aside(
         return "ready"
 
     failing.govflow_startup = fail  # type: ignore[attr-defined]
+    failing.govflow_register_actions = plugin("x", Echo()).govflow_register_actions  # type: ignore[attr-defined]
     working.govflow_startup = work  # type: ignore[attr-defined]
     manager = PluginManager()
     manager.register(failing)
     manager.register(working)
+    assert manager.actions().names() == ["echo"]
     with caplog.at_level(logging.ERROR, logger="govflow.plugins"):
         async with httpx.AsyncClient() as http:
             await manager.startup(manager.settings({}), PluginHost(http=http))
@@ -272,6 +274,7 @@ async def test_a_failing_startup_sets_only_that_plugin_aside(
         "startup: RuntimeError: no route to the service"
     ]
     assert "plugin 'failing' failed to start" in caplog.text
+    assert manager.actions().names() == []
 
 
 async def test_a_failing_shutdown_does_not_stop_the_others(
