@@ -19,7 +19,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from govflow.bootstrap.audit import verify_running
 from govflow.core.roles import Role
@@ -117,8 +117,8 @@ class AdminPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        user_id: UUID,
-        switch: str,
+        user_id: FromPath[UUID],
+        switch: FromPath[str],
     ) -> Response[Any]:
         _allow(viewer, ADMINS)
         if switch not in ("enable", "disable"):

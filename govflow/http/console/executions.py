@@ -16,7 +16,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from govflow.core.roles import Role
 from govflow.core.statuses import ExecutionStatus
@@ -136,7 +136,7 @@ class ExecutionPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        execution_id: UUID,
+        execution_id: FromPath[UUID],
     ) -> Response[Any]:
         return await _page(request, viewer, execution_id)
 
@@ -145,7 +145,7 @@ class ExecutionPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        execution_id: UUID,
+        execution_id: FromPath[UUID],
     ) -> Response[Any]:
         context = await _live_context(request, viewer, execution_id)
         return render(request, "executions/_live.html", context, viewer=viewer)
@@ -155,8 +155,8 @@ class ExecutionPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        execution_id: UUID,
-        action: str,
+        execution_id: FromPath[UUID],
+        action: FromPath[str],
     ) -> Response[Any]:
         if action not in ("cancel", "retry"):
             raise NotFoundException()
@@ -182,8 +182,8 @@ class ExecutionPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        execution_id: UUID,
-        step_key: str,
+        execution_id: FromPath[UUID],
+        step_key: FromPath[str],
     ) -> Response[Any]:
         form = await request.form()
         reason, errors = check_reason(_text(form.get("reason")))

@@ -19,7 +19,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from govflow.core.spec_errors import SpecError
 from govflow.http.console.executions_view import OPERATING_ROLES, check_reason, when
@@ -149,7 +149,7 @@ class WorkflowPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        workflow_id: UUID,
+        workflow_id: FromPath[UUID],
     ) -> Response[Any]:
         _managing(viewer)
         detail = await workflows_of(request).get(viewer, workflow_id)
@@ -163,8 +163,8 @@ class WorkflowPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        workflow_id: UUID,
-        version: int,
+        workflow_id: FromPath[UUID],
+        version: FromPath[int],
     ) -> Response[Any]:
         _managing(viewer)
         if not 1 <= version <= 2**31 - 1:
@@ -176,8 +176,8 @@ class WorkflowPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        workflow_id: UUID,
-        switch: str,
+        workflow_id: FromPath[UUID],
+        switch: FromPath[str],
     ) -> Response[Any]:
         if switch not in ("activate", "deactivate"):
             raise NotFoundException()
@@ -200,7 +200,7 @@ class WorkflowPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        workflow_id: UUID,
+        workflow_id: FromPath[UUID],
     ) -> Response[Any]:
         return await _start_page(request, viewer, workflow_id)
 
@@ -209,7 +209,7 @@ class WorkflowPages(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
-        workflow_id: UUID,
+        workflow_id: FromPath[UUID],
     ) -> Response[Any]:
         form = await request.form()
         posted = {key: form.get(key) for key in form}
