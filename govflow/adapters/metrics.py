@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.usecases.step_metrics import StepMetrics
 
 STEPS = Counter("govflow_steps_total", "Step attempts by action and outcome", ["action", "outcome"])
@@ -25,11 +26,21 @@ QUEUE_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
 )
 
+PLUGIN_CALL_SECONDS = Histogram(
+    "govflow_plugin_call_duration_seconds",
+    "Duration of an action's execute call (the plugin's own work), by action and outcome",
+    ["action", "outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
 
 class PrometheusStepMetrics(StepMetrics):
     def step_finished(self, action: str, outcome: str, seconds: float) -> None:
         STEPS.labels(action, outcome).inc()
         STEP_SECONDS.labels(action).observe(seconds)
+
+    def plugin_call(self, action: str, outcome: PluginCallOutcome, seconds: float) -> None:
+        PLUGIN_CALL_SECONDS.labels(action, outcome.value).observe(seconds)
 
     def retry(self, action: str) -> None:
         RETRIES.labels(action).inc()

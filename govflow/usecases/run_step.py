@@ -47,6 +47,7 @@ from govflow.core.engine import (
 )
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.idempotency import Idempotency
+from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
@@ -312,7 +313,8 @@ class StepRunner:
         timeout = effective_timeout(spec, step).total_seconds()
         retry_after: timedelta | None = None
         try:
-            output = await self._with_lease(claim, _contained(action.execute(ctx, params)), timeout)
+            call = _timed(self.metrics, action.name, action.execute(ctx, params))
+            output = await self._with_lease(claim, _contained(call), timeout)
         except Suspend as suspended:
             if suspended.reason != HUMAN_TASK_WAIT:
                 if self.long_actions is None:
@@ -449,6 +451,35 @@ async def _contained(work: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any]:
         raise
     except BaseException as exc:
         raise _Escaped(exc) from exc
+
+
+async def _timed(
+    metrics: StepMetrics, action: str, work: Awaitable[Mapping[str, Any]]
+) -> Mapping[str, Any]:
+    """``work`` (an action's ``execute``), its duration measured by how it ended."""
+    started = time.perf_counter()
+    outcome = PluginCallOutcome.UNEXPECTED_ERROR
+    try:
+        result = await work
+        outcome = PluginCallOutcome.OK
+        return result
+    except Suspend:
+        outcome = PluginCallOutcome.SUSPENDED
+        raise
+    except BusinessError:
+        outcome = PluginCallOutcome.BUSINESS_ERROR
+        raise
+    except OutcomeUnknown:
+        outcome = PluginCallOutcome.OUTCOME_UNKNOWN
+        raise
+    except TechnicalError:
+        outcome = PluginCallOutcome.TECHNICAL_ERROR
+        raise
+    except (TimeoutError, asyncio.CancelledError):
+        outcome = PluginCallOutcome.TIMEOUT
+        raise
+    finally:
+        metrics.plugin_call(action, outcome, time.perf_counter() - started)
 
 
 def _unknown(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from govflow.core.audit_events import SkipReason
+from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.core.statuses import AttemptOutcome, RecoveryOutcome
 
 
@@ -11,6 +12,9 @@ class StepMetrics:
 
     def step_finished(self, action: str, outcome: AttemptOutcome, seconds: float) -> None:
         """An attempt ended with ``outcome`` after ``seconds``."""
+
+    def plugin_call(self, action: str, outcome: PluginCallOutcome, seconds: float) -> None:
+        """An action's ``execute`` ended with ``outcome`` after ``seconds``."""
 
     def retry(self, action: str) -> None:
         """A retry was scheduled."""

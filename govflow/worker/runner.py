@@ -13,6 +13,7 @@ from taskiq.receiver import Receiver
 from govflow.adapters.audit_sealing import audit_sealing
 from govflow.adapters.db.audit_seals import SealRefused, seal_pending
 from govflow.adapters.queue.tasks import register_run_step
+from govflow.adapters.state_metrics import StateGauges
 from govflow.bootstrap import container
 from govflow.bootstrap.fleet import equipped_runner, fleet_membership
 from govflow.bootstrap.tracing import traced_process
@@ -78,12 +79,14 @@ async def run_scheduler(settings: Settings) -> None:
 
             start_http_server(settings.scheduler_metrics_port, addr=settings.host)
         next_seal = time.monotonic()
+        gauges = StateGauges(services.db.pool)
         log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
         while not stop.is_set():
             try:
                 report = await sweeper.sweep_once()
                 if report.recovered or report.needs_attention or report.failed:
                     log.info("sweep: %s", report)
+                await gauges.maybe_refresh()
                 if time.monotonic() >= next_seal:
                     next_seal = time.monotonic() + SEAL_EVERY_SECONDS
                     async with services.db.pool.acquire() as conn:
