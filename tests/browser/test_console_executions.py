@@ -140,3 +140,39 @@ async def test_the_list_filters_and_an_operator_sees_no_operator_action(
     assert "Cancel the execution" not in console.buttons()
     console.visit(f"/ui/executions/{other}")
     assert console.find("h1").text == "Not found"
+
+
+async def test_a_manager_resolves_a_step_that_needs_attention(
+    console: Console, api_server: ApiServer, database_url: str
+) -> None:
+    await _prepare(database_url)
+    execution_id = await _start(api_server, MANAGER, {"who": "Ada"})
+    # The first step's worker could not tell whether its effect happened (no worker runs here:
+    # the state such an attempt leaves is written directly).
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE execution_steps SET status = $2 WHERE execution_id = $1 AND step_key = $3",
+            execution_id,
+            StepStatus.NEEDS_ATTENTION.value,
+            "hello",
+        )
+        await conn.execute(
+            "UPDATE executions SET status = $2 WHERE id = $1",
+            execution_id,
+            ExecutionStatus.NEEDS_ATTENTION.value,
+        )
+    finally:
+        await conn.close()
+    console.sign_in(MANAGER, PASSWORD)
+    console.visit(f"/ui/executions/{execution_id}")
+    assert console.find("#execution-status").text == ExecutionStatus.NEEDS_ATTENTION.value
+    assert "Retry from the failed step" not in console.buttons()
+    console.find('input[name="resolution"][value="skip"]').click()
+    console.find("#resolve-hello-reason").send_keys("Sent by hand already")
+    console.button("Resolve hello").click()
+    console.wait(lambda: "hello resolved" in console.find(".flash").text)
+    step = console.find("#step-hello h3 .badge").text
+    assert step == StepStatus.SKIPPED.value
+    assert "Resolve hello" not in console.buttons()
+    console.shot("execution-resolved")
