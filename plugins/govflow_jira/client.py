@@ -313,5 +313,5 @@ class JiraClient:
         )
 
     async def _failed(self) -> None:
-        REQUESTS.labels("failed").inc()
+        REQUESTS.labels("error").inc()
         await self.guard.failed()

@@ -33,7 +33,7 @@ from govflow.usecases.rate_limits import RateLimit
 
 REQUESTS: Final = Counter(
     "govflow_jira_requests_total",
-    "Requests to Jira by outcome (ok, refused, rate_limited, failed, capped, circuit_open)",
+    "Requests to Jira by outcome (ok, refused, rate_limited, error, capped, circuit_open)",
     ["outcome"],
 )
 CIRCUIT_OPENED: Final = Counter(

@@ -138,7 +138,7 @@ async def test_an_open_breaker_shows_in_deep_health_and_metrics(
     assert tested["status"] == "ok"
     assert tested["circuit"] == "open"
     assert re.search(r"^govflow_jira_circuit_open(\{[^}]*\})? 1\.0$", metrics, re.MULTILINE)
-    assert re.search(r'^govflow_jira_requests_total\{outcome="failed"\} [1-9]', metrics, re.M)
+    assert re.search(r'^govflow_jira_requests_total\{outcome="error"\} [1-9]', metrics, re.M)
 
 
 async def test_govflow_jira_check(jira_emulator: JiraEmulator) -> None:
