@@ -99,12 +99,13 @@ class ValidationResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SpecProblemView(msgspec.Struct, frozen=True, kw_only=True):
-    """One problem of a rejected workflow file, with its position in the YAML."""
+    """One problem of a rejected workflow file, with its position in the YAML (none for a
+    workflow sent as JSON: ``field`` is then its JSON path, ``body.steps[2].action``)."""
 
     field: str
     message: str
-    line: int
-    column: int
+    line: int | None
+    column: int | None
 
 
 class SpecErrorBody(msgspec.Struct, kw_only=True):

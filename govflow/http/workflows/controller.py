@@ -1,6 +1,8 @@
 """``/workflows`` endpoints (ADMIN, MANAGER; a MANAGER works within their own department).
 
-An OPERATOR may list the workflows it may start (its department's active ones).
+An OPERATOR may list the workflows it may start (its department's active ones). A workflow is
+uploaded as a YAML file or as a JSON document, and a step can be inserted into the current
+version (:mod:`govflow.usecases.workflow_authoring`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,16 @@ from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.idempotency import idempotent
 from govflow.http.policy import roles
 from govflow.http.workflows.openapi import WorkflowFileOperation, with_responses
-from govflow.http.workflows.schemas import ActivationIn, read_upload
+from govflow.http.workflows.schemas import (
+    ActivationIn,
+    StepInsertIn,
+    decode_json_document,
+    read_upload,
+)
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role
 from govflow.usecases.workflow_admin import WorkflowAdmin
+from govflow.usecases.workflow_authoring import SpecBodyError, WorkflowAuthoring
 from govflow.usecases.workflow_views import (
     SpecErrorBody,
     SpecProblemView,
@@ -49,13 +57,20 @@ def provide_workflows(services: NamedDependency[Container]) -> WorkflowAdmin:
 
 
 def spec_error(request: Request[Any, Any, Any], exc: Exception) -> Response[SpecErrorBody]:
-    """A rejected workflow file: 422 with each problem's spec path, line and column."""
+    """A rejected workflow file: 422 with each problem's spec path, line and column (a JSON
+    workflow's problems at their ``body...`` path, without line and column)."""
     problems = exc.problems if isinstance(exc, SpecError) else []
+    positioned = not isinstance(exc, SpecBodyError)
     body = SpecErrorBody(
         message="The workflow file is invalid",
         code="INVALID_WORKFLOW",
         errors=[
-            SpecProblemView(field=p.path, message=p.message, line=p.line, column=p.col)
+            SpecProblemView(
+                field=p.path,
+                message=p.message,
+                line=p.line if positioned else None,
+                column=p.col if positioned else None,
+            )
             for p in problems
         ],
     )
@@ -140,15 +155,36 @@ class WorkflowsController(Controller):
         principal: NamedDependency[Principal],
         services: NamedDependency[Container],
     ) -> Response[Envelope[UploadResult]]:
-        """Upload a workflow file (YAML, or JSON ``{source, filename}``); 201 when it created
-        the workflow or a version, 200 when that content is already current."""
-        result = await workflows.upload(principal, await read_upload(request))
-        stored = await workflows.version(principal, result.workflow_id, result.version)
-        warnings = await load_warnings(services, [step.action for step in stored.steps])
-        result = msgspec.structs.replace(result, warnings=warnings)
-        status = HTTP_201_CREATED if result.changed else HTTP_200_OK
-        message = f"Workflow {result.name}: {result.outcome}"
-        return Response(ok(result, message), status_code=status)
+        """Upload a workflow file (YAML, or JSON ``{source, filename}``) or the workflow as a
+        JSON object; 201 when it created the workflow or a version, 200 when that content is
+        already current."""
+        upload = await read_upload(request)
+        result = await WorkflowAuthoring(workflows).upload(principal, upload)
+        return await _answer(workflows, principal, services, result)
+
+    @idempotent
+    @post(
+        "/{workflow_id:uuid}/steps",
+        operation_id="insertWorkflowStep",
+        status_code=HTTP_201_CREATED,
+        **with_responses(roles(*MANAGERS), None, 409, 422),
+    )
+    async def insert_step(
+        self,
+        request: Request[Any, Any, Any],
+        workflow_id: FromPath[UUID],
+        data: JSONBody[StepInsertIn],
+        workflows: NamedDependency[WorkflowAdmin],
+        principal: NamedDependency[Principal],
+        services: NamedDependency[Container],
+    ) -> Response[Envelope[UploadResult]]:
+        """Insert a step (JSON, as the DSL writes it) at ``position`` of the current version
+        and save the changed file as a new version, as its upload would."""
+        decode_json_document(await request.body())  # a key written twice is refused
+        result = await WorkflowAuthoring(workflows).insert_step(
+            principal, workflow_id, data.position, data.step
+        )
+        return await _answer(workflows, principal, services, result)
 
     @post(
         "/validate",
@@ -160,7 +196,7 @@ class WorkflowsController(Controller):
         self, request: Request[Any, Any, Any], workflows: NamedDependency[WorkflowAdmin]
     ) -> Envelope[ValidationResult]:
         """Validate a workflow file as an upload would, saving nothing."""
-        checked = await workflows.validate(await read_upload(request))
+        checked = await WorkflowAuthoring(workflows).validate(await read_upload(request))
         return ok(checked, "The workflow file is valid")
 
     @post(
@@ -196,3 +232,16 @@ class WorkflowsController(Controller):
         """Refuse new executions (running ones go on). Audited ``WORKFLOW_DEACTIVATED``."""
         reason = data.reason if data else None
         return ok(await workflows.set_active(principal, workflow_id, False, reason))
+
+
+async def _answer(
+    workflows: WorkflowAdmin, principal: Principal, services: Container, result: UploadResult
+) -> Response[Envelope[UploadResult]]:
+    """An upload's answer: 201 for a new workflow or version (200 unchanged), with warnings
+    about actions no live worker offers."""
+    stored = await workflows.version(principal, result.workflow_id, result.version)
+    warnings = await load_warnings(services, [step.action for step in stored.steps])
+    result = msgspec.structs.replace(result, warnings=warnings)
+    status = HTTP_201_CREATED if result.changed else HTTP_200_OK
+    message = f"Workflow {result.name}: {result.outcome}"
+    return Response(ok(result, message), status_code=status)

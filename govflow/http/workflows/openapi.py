@@ -31,7 +31,7 @@ def _file_name() -> OpenAPISchema:
 
 
 def workflow_file_body() -> RequestBody:
-    """A workflow file: YAML text, or JSON ``{source, filename}``."""
+    """A workflow file: YAML text, JSON ``{source, filename}``, or the workflow as JSON."""
     text = OpenAPISchema(
         type=OpenAPIType.STRING, min_length=1, max_length=MAX_BYTES, description="The YAML file"
     )
@@ -44,7 +44,14 @@ def workflow_file_body() -> RequestBody:
         required=["source"],
         additional_properties=False,
     )
-    content = {"application/json": OpenAPIMediaType(schema=upload)}
+    spec = OpenAPISchema(
+        type=OpenAPIType.OBJECT,
+        description=(
+            "The workflow itself as JSON (name, title, department, steps, ...; see the DSL "
+            "schema, docs/schema/workflow.schema.json), stored as its YAML rendering"
+        ),
+    )
+    content = {"application/json": OpenAPIMediaType(schema=OpenAPISchema(any_of=[upload, spec]))}
     content.update({media: OpenAPIMediaType(schema=text) for media in sorted(YAML_TYPES)})
     return RequestBody(content=content, required=True, description="The workflow file")
 
@@ -61,7 +68,10 @@ class WorkflowFileOperation(ContractOperation):
             param_in="query",
             schema=_file_name(),
             required=False,
-            description="The file name problems are reported under (YAML bodies).",
+            description=(
+                "The file name problems are reported under (YAML bodies) and a JSON workflow "
+                "is stored under."
+            ),
         )
         self.parameters = [*(self.parameters or []), filename]
 
