@@ -71,8 +71,10 @@ async def test_a_hostile_loop_ends_by_its_budget_while_the_loop_keeps_ticking() 
         done.set()
         await ticker
     assert time.perf_counter() - started < LIMITS.time_limit_seconds + 1
-    assert lags
-    assert max(lags) < 0.05, max(lags)
+    # The loop went on ticking while the expression ran: evaluated on the loop's own thread, it
+    # would have let the ticker in once, after the whole evaluation. (How late each tick was
+    # depends on the machine's load, so it is not what is asserted.)
+    assert len(lags) >= 3, lags
 
 
 async def test_the_time_limit_ends_a_thread_evaluation() -> None:
