@@ -10,6 +10,7 @@ import time
 
 from taskiq.receiver import Receiver
 
+from govflow.adapters.audit_metrics import seal_refused, seal_succeeded
 from govflow.adapters.audit_sealing import audit_sealing
 from govflow.adapters.db.audit_seals import SealRefused, seal_pending
 from govflow.adapters.queue.tasks import register_run_step
@@ -91,7 +92,9 @@ async def run_scheduler(settings: Settings) -> None:
                     next_seal = time.monotonic() + SEAL_EVERY_SECONDS
                     async with services.db.pool.acquire() as conn:
                         await seal_pending(conn, sealing)
+                    seal_succeeded()
             except SealRefused as exc:  # tampering, or a lost anchor: a person must look
+                seal_refused()
                 log.error("audit sealing refused: %s", exc)
             except Exception:  # a database or Redis outage: log and keep sweeping
                 log.exception("sweep failed")

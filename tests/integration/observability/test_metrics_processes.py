@@ -11,6 +11,7 @@ whose one-second deadline passes (marked overdue, its log notice sent).
 from __future__ import annotations
 
 import subprocess
+import time
 
 import asyncpg
 import httpx
@@ -133,6 +134,7 @@ def ports() -> dict[str, int]:
 async def test_metrics_count_what_happened(
     settings: Settings, database_url: str, ports: dict[str, int]
 ) -> None:
+    started_at = time.time()
     workflow_ids = await _prepare(settings, database_url)
     await prepare_effects(database_url)
     worker_url = f"http://127.0.0.1:{ports['worker']}/metrics"
@@ -248,6 +250,8 @@ async def test_metrics_count_what_happened(
     assert scheduler("govflow_executions", status="PENDING") == 0
     assert scheduler("govflow_queue_pending_steps") == 0
     assert scheduler("govflow_queue_oldest_pending_seconds") == 0
+    assert scheduler("govflow_audit_last_seal_timestamp_seconds") >= started_at
+    assert scheduler("govflow_audit_seal_refusals_total") == 0
 
     # The API: requests by route template and status, hashing lanes.
     def moved(name: str, **labels: str) -> float:
