@@ -108,3 +108,13 @@ def test_checked_refuses_values_over_a_cap() -> None:
         checked((1, 2, 3), budget)
     with pytest.raises(ExpressionLimitError, match=r"longer than 2 items \(3\)"):
         checked({1, 2, 3}, budget)
+
+
+def test_a_mapping_inside_a_list_counts_its_entries_once_plus_one() -> None:
+    from govflow.core.expression_limits import check_value_size
+
+    budget = Budget(ExpressionLimits(max_value_size=16))
+    # list 2+1, mapping 1+1, "a" 1+1, "b" 1+1, "abcdef" 6+1 -> 16, the cap
+    check_value_size(["abcdef", {"a": "b"}], budget)
+    with pytest.raises(ExpressionLimitError, match="larger than 16 items"):
+        check_value_size(["abcdefg", {"a": "b"}], budget)
