@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ async def test_one_trace_from_the_request_to_the_last_plugin_call(
                 )
                 # Both processes export in batches every 50 ms: wait for the last plugin call.
                 await eventually(
-                    lambda: _async(receiver.spans()),
+                    _received(receiver),
                     lambda spans: (
                         sum(s.kind == "client" and s.trace_id == trace_id for s in spans) == 2
                     ),
@@ -202,5 +203,8 @@ async def test_one_trace_from_the_request_to_the_last_plugin_call(
     assert {line["span_id"] for line in called} == {s.span_id for s in steps}
 
 
-async def _async(value: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    return value
+def _received(receiver: OtlpReceiver) -> Callable[[], Awaitable[list[ReceivedSpan]]]:
+    async def probe() -> list[ReceivedSpan]:
+        return receiver.spans()
+
+    return probe
