@@ -45,6 +45,7 @@ RULES_BEYOND_SCHEMA = {
     "createAuditLog": "manual entries are named MANUAL_<NAME>; other names are GovFlow's",
     "uploadWorkflow": "the file is checked against the workflow DSL (422)",
     "validateWorkflow": "the file is checked against the workflow DSL (422)",
+    "insertWorkflowStep": "the step is checked against the DSL in its workflow (400, 409)",
     "createTask": "the department and users named must exist; due_at must lie in the future",
     "updateTask": "an update that names no field is refused; due_at must lie in the future",
 }

@@ -87,6 +87,13 @@ BODIES: dict[str, object] = {
     "POST /tasks/{task_id}/assign": {"user_id": str(uuid.UUID(int=1))},
     "POST /tasks/{task_id}/delegate": {"user_id": str(uuid.UUID(int=1))},
     "POST /tasks": {"title": "matrix"},
+    "POST /workflows/{workflow_id}/steps": {
+        "step": {
+            "id": "matrix",
+            "action": "notification",
+            "with": {"channel": "log", "message": "m"},
+        }
+    },
     "PATCH /tasks/{task_id}": {"version": 1, "title": "matrix"},
 }
 """A valid body for routes that refuse ``{}`` before they look the object up."""
