@@ -10,7 +10,7 @@ with the same words, next to its field.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -23,7 +23,7 @@ from litestar.params import FromPath, FromQuery
 
 from govflow.bootstrap.audit import verify_running
 from govflow.core.roles import Role
-from govflow.http.console.executions_view import when
+from govflow.http.console.executions_view import parse_day, when
 from govflow.http.console.pages import BASE, field_errors, redirect, render
 from govflow.http.console.viewer import console_of
 from govflow.http.departments.schemas import DepartmentCreateIn
@@ -211,16 +211,6 @@ class AdminPages(Controller):
         return render(request, "admin/audit.html", context, viewer=viewer)
 
 
-def _day(text: str, name: str, errors: dict[str, str]) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[name] = "a date like 2026-01-31"
-        return None
-
-
 def _audit_filter(given: dict[str, str]) -> tuple[AuditLogFilter, dict[str, str]]:
     errors: dict[str, str] = {}
     actor = None
@@ -229,8 +219,8 @@ def _audit_filter(given: dict[str, str]) -> tuple[AuditLogFilter, dict[str, str]
             actor = UUID(given["actor_id"])
         except ValueError:
             errors["actor_id"] = "a user id (UUID)"
-    start = _day(given["day_from"], "day_from", errors)
-    end = _day(given["day_to"], "day_to", errors)
+    start = parse_day(given["day_from"], "day_from", errors)
+    end = parse_day(given["day_to"], "day_to", errors)
     occurred_from = datetime.combine(start, time.min, UTC) if start else None
     occurred_to = datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None
     if occurred_from and occurred_to and occurred_from >= occurred_to:

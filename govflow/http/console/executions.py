@@ -160,13 +160,13 @@ class ExecutionPages(Controller):
     ) -> Response[Any]:
         if action not in ("cancel", "retry"):
             raise NotFoundException()
+        _operator(viewer)
         form = await request.form()
         reason, errors = check_reason(_text(form.get("reason")))
         if errors:
             return await _page(request, viewer, execution_id, {action: errors}, 400)
         executions = executions_of(request)
         try:
-            _operator(viewer)
             if action == "cancel":
                 await executions.cancel(viewer, execution_id, reason)
             else:
@@ -185,6 +185,7 @@ class ExecutionPages(Controller):
         execution_id: FromPath[UUID],
         step_key: FromPath[str],
     ) -> Response[Any]:
+        _operator(viewer)
         form = await request.form()
         reason, errors = check_reason(_text(form.get("reason")))
         try:
@@ -196,7 +197,6 @@ class ExecutionPages(Controller):
         if errors:
             return await _page(request, viewer, execution_id, {key: errors}, 400)
         try:
-            _operator(viewer)
             await executions_of(request).resolve(
                 viewer, execution_id, step_key, resolution, reason, None
             )

@@ -257,14 +257,23 @@ class Filters:
         return urlencode({k: v for k, v in pairs.items() if v})
 
 
-def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def parse_day(text: str, field: str, errors: dict[str, str]) -> date | None:
+    """A day typed in a date filter (``2026-01-31``); a problem is added to ``errors``."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors[field] = "a date like 2026-01-31"
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[field] = f"a date between {FIRST_DAY} and {LAST_DAY}"
+        return None
+    return day
 
 
 def parse_filters(given: Filters) -> tuple[ExecutionFilter, dict[str, str]]:
@@ -287,8 +296,8 @@ def parse_filters(given: Filters) -> tuple[ExecutionFilter, dict[str, str]]:
             department = UUID(given.department)
         except ValueError:
             errors["department"] = "not a department"
-    start_day = _day(given.started_from, "started_from", errors)
-    end_day = _day(given.started_to, "started_to", errors)
+    start_day = parse_day(given.started_from, "started_from", errors)
+    end_day = parse_day(given.started_to, "started_to", errors)
     created_from = datetime.combine(start_day, time.min, UTC) if start_day else None
     created_to = datetime.combine(end_day + timedelta(days=1), time.min, UTC) if end_day else None
     if created_from and created_to and created_from >= created_to:
