@@ -138,6 +138,13 @@ async def test_the_list_filters_and_an_operator_sees_no_operator_action(
     console.visit(f"/ui/executions/{mine}")
     assert console.find("#execution-status").text == ExecutionStatus.PENDING.value
     assert "Cancel the execution" not in console.buttons()
+    # The live region polls with what it shows; an unchanged execution answers 204 (no swap).
+    poll = console.find("#execution-live").get_attribute("hx-get")
+    assert poll
+    assert "?since=" in poll
+    fetch = "return fetch(arguments[0]).then(r => r.status)"
+    assert console.driver.execute_script(fetch, poll) == 204
+    assert console.driver.execute_script(fetch, poll.split("?")[0] + "?since=stale") == 200
     console.visit(f"/ui/executions/{other}")
     assert console.find("h1").text == "Not found"
 

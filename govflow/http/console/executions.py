@@ -17,6 +17,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from govflow.core.roles import Role
 from govflow.core.statuses import ExecutionStatus
@@ -25,6 +26,7 @@ from govflow.http.console.executions_view import (
     Filters,
     check_reason,
     diagram,
+    fingerprint,
     live,
     offered,
     parse_filters,
@@ -146,8 +148,11 @@ class ExecutionPages(Controller):
         request: Request[Any, Any, Any],
         viewer: NamedDependency[Principal],
         execution_id: FromPath[UUID],
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         context = await _live_context(request, viewer, execution_id)
+        if since is not None and since == context["fingerprint"]:
+            return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
         return render(request, "executions/_live.html", context, viewer=viewer)
 
     @post("/{execution_id:uuid}/{action:str}")
@@ -231,6 +236,7 @@ async def _live_context(
         "timeline": timeline(details, now),
         "diagram": diagram(execution),
         "live": live(execution.status),
+        "fingerprint": fingerprint(execution),
         "refresh": PAGE_REFRESH,
         "now": now,
     }

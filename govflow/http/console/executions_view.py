@@ -7,6 +7,7 @@ Plain functions of their arguments (``now`` passed in), so the templates only la
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -225,6 +226,16 @@ def rows(found: Sequence[ExecutionSummary], now: datetime) -> list[Row]:
         )
         for e in found
     ]
+
+
+def fingerprint(execution: ExecutionView) -> str:
+    """What the live region shows, in short: the page's refresh sends it back, and an unchanged
+    execution is answered with no content (nothing is swapped, open details stay open)."""
+    parts = [execution.status.value, str(execution.finished_at)]
+    for step in execution.steps:
+        parts += [step.status.value, str(step.attempt), str(step.finished_at)]
+        parts.append(str(step.progress_at))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def live(status: ExecutionStatus) -> bool:

@@ -16,6 +16,7 @@ from govflow.http.console.executions_view import (
     check_reason,
     duration,
     error_shown,
+    fingerprint,
     offered,
     parse_filters,
 )
@@ -189,3 +190,10 @@ def test_the_diagram_escapes_what_it_draws() -> None:
     assert "&lt;b&gt;" in svg
     assert svg.startswith("<svg")
     assert svg.count('<g class="flow-step"') == 1
+
+
+def test_the_fingerprint_changes_with_what_the_live_region_shows() -> None:
+    waiting = _execution(ExecutionStatus.RUNNING, StepStatus.COMPLETED, StepStatus.RUNNING)
+    assert fingerprint(waiting) == fingerprint(waiting)
+    done = _execution(ExecutionStatus.RUNNING, StepStatus.COMPLETED, StepStatus.COMPLETED)
+    assert fingerprint(done) != fingerprint(waiting)
