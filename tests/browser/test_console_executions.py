@@ -95,6 +95,15 @@ async def test_the_execution_page_shows_completed_with_every_step(
     # No operator action is offered on a completed execution.
     assert "Cancel the execution" not in console.buttons()
     console.shot("execution-completed")
+    # On a phone the page is one column and nothing is wider than the screen.
+    console.driver.set_window_size(390, 844)
+    try:
+        console.visit(f"/ui/executions/{execution_id}")
+        overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+        console.shot("execution-phone")
+        assert console.driver.execute_script(overflow) <= 0
+    finally:
+        console.driver.set_window_size(1280, 900)
 
 
 async def test_the_list_filters_and_an_operator_sees_no_operator_action(
