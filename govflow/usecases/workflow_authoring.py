@@ -4,7 +4,8 @@ A workflow sent as a JSON document is rendered as canonical YAML
 (:func:`~govflow.core.spec_edit.render_yaml`) and goes through the upload of that file: the
 same validation, the same department rules, the same versions and audit entries. Its problems
 are reported at JSON paths under ``body`` (``body.steps[2].action``) instead of lines and
-columns of a file the caller never wrote.
+columns of a file the caller never wrote. Rendering and editing YAML run in the off-loop pool,
+as validation does: a large document never stalls the event loop.
 
 Inserting a step (``POST /workflows/{id}/steps``) edits the current version's file
 (:func:`~govflow.core.spec_edit.insert_step`, the author's comments and layout kept) and
@@ -23,6 +24,7 @@ from govflow.core.spec_edit import insert_step, render_yaml
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.yaml_source import ROOT, load_yaml
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.off_loop import run_off_loop
 from govflow.usecases.principal import Principal
 from govflow.usecases.workflow_admin import FieldForbiddenError, WorkflowAdmin
 from govflow.usecases.workflow_views import UploadResult, ValidationResult
@@ -113,23 +115,23 @@ class WorkflowAuthoring:
         """
         if isinstance(upload, SourceFile):
             return await self._admin.upload(principal, upload)
-        text = render_yaml(upload.data)
+        text = await run_off_loop(render_yaml, upload.data)
         try:
             return await self._admin.upload(principal, SourceFile(upload.filename, text))
         except FieldForbiddenError as error:
             raise _as_body_forbidden(error) from None
         except SpecError as error:
-            raise _as_body_error(error, text) from None
+            raise await run_off_loop(_as_body_error, error, text) from None
 
     async def validate(self, upload: Upload) -> ValidationResult:
         """Validate a YAML file or a JSON document, saving nothing."""
         if isinstance(upload, SourceFile):
             return await self._admin.validate(upload)
-        text = render_yaml(upload.data)
+        text = await run_off_loop(render_yaml, upload.data)
         try:
             return await self._admin.validate(SourceFile(upload.filename, text))
         except SpecError as error:
-            raise _as_body_error(error, text) from None
+            raise await run_off_loop(_as_body_error, error, text) from None
 
     async def insert_step(
         self, principal: Principal, workflow_id: UUID, position: int | None, step: dict[str, Any]
@@ -158,7 +160,7 @@ class WorkflowAuthoring:
         step_id = step.get("id")
         if isinstance(step_id, str) and step_id in {s.step_key for s in stored.steps}:
             raise StepIdTakenError(step_id)
-        text = insert_step(stored.source, at, step)
+        text = await run_off_loop(insert_step, stored.source, at, step)
         file = SourceFile(stored.source_path or "upload.yaml", text)
         try:
             return await self._admin.upload(principal, file)

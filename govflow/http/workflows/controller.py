@@ -29,6 +29,7 @@ from govflow.http.workflows.schemas import (
     decode_json_document,
     read_upload,
 )
+from govflow.usecases.off_loop import run_off_loop
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal, Role
 from govflow.usecases.workflow_admin import WorkflowAdmin
@@ -180,7 +181,8 @@ class WorkflowsController(Controller):
     ) -> Response[Envelope[UploadResult]]:
         """Insert a step (JSON, as the DSL writes it) at ``position`` of the current version
         and save the changed file as a new version, as its upload would."""
-        decode_json_document(await request.body())  # a key written twice is refused
+        # A key written twice is refused (the decoded ``data`` kept only its last value).
+        await run_off_loop(decode_json_document, await request.body())
         result = await WorkflowAuthoring(workflows).insert_step(
             principal, workflow_id, data.position, data.step
         )

@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from govflow.core.yaml_source import MAX_BYTES
 from govflow.usecases.errors import InvalidInputError
+from govflow.usecases.off_loop import run_off_loop
 from govflow.usecases.workflow_authoring import SpecDocument, Upload
 from govflow.usecases.workflows import SourceFile
 
@@ -193,4 +194,5 @@ async def read_upload(request: Request[Any, Any, Any]) -> Upload:
     """The workflow file (or JSON workflow) of an upload or validate request."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
-    return decode_workflow(media_type, raw, request.query_params.get("filename"))
+    filename = request.query_params.get("filename")
+    return await run_off_loop(decode_workflow, media_type, raw, filename)
