@@ -445,7 +445,6 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
                 StepEvent.FAIL_TECHNICAL_RETRY,
                 error,
                 rand,
-                recovery=False,
                 retry_after=retry_after,
             )
         case AttemptOutcomeUnknown(error=error, rand=rand):
@@ -562,7 +561,7 @@ def _on_outcome_unknown(plan: _Plan, error: StepError, rand: float) -> None:
         return
     data: dict[str, object] = {"attempt": state.attempt, "error": error.message}
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_TECHNICAL_FAILURE, error.code, **data)
-    _retry_or_fail(plan, StepEvent.FAIL_TECHNICAL_RETRY, error, rand, recovery=False)
+    _retry_or_fail(plan, StepEvent.FAIL_TECHNICAL_RETRY, error, rand)
 
 
 def _on_lookup_result(plan: _Plan, found: Output | None, rand: float) -> None:
@@ -625,10 +624,11 @@ def _retry_or_fail(
     error: StepError,
     rand: float,
     *,
-    recovery: bool,
+    recovery: bool = False,
     retry_after: timedelta | None = None,
 ) -> None:
-    """Schedule the next attempt, or fail the step and execution with ``error``."""
+    """Schedule the next attempt, or fail the step and execution with ``error`` (``recovery``:
+    the attempt is being recovered after its lease expired, not reported by its worker)."""
     state = plan.state
     retry = decide_retry(state.retry, max(state.attempt, 1), plan.now, rand, retry_after)
     if retry.next_attempt_at is None:
