@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from govflow.adapters.db.workflows import PgWorkflowStore
+from govflow.core.validation import validate_workflow
+from govflow.usecases.audit import SYSTEM
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.api.workflow_support import (
     department_code,
@@ -358,3 +361,23 @@ async def test_insert_honours_idempotency_key(api: ApiHarness) -> None:
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.content == first.content
     assert await api.count("workflow_versions") == 2
+
+
+async def test_a_stored_version_that_no_longer_validates_is_a_422(api: ApiHarness) -> None:
+    """The step is fine but the workflow is not (its action was uninstalled since): the
+    workflow's own problem, at its line, not the step's."""
+    actions = api.services.actions.inputs()
+    text = hello_yaml(unique_name()).replace("action: notification", "action: retired")
+    spec = validate_workflow(text, "old.yaml", {**actions, "retired": actions["notification"]})
+    async with api.services.db.pool.acquire() as conn:
+        saved = await PgWorkflowStore(conn).save(spec, text, "old.yaml", SYSTEM)
+    response = await api.client.post(
+        f"/workflows/{saved.workflow_id}/steps",
+        json={"step": notify("added")},
+        headers=api.headers("ADMIN"),
+    )
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["errors"]
+    assert problem["field"] == "steps[0].action"
+    assert problem["line"] == 9
+    assert await api.count("workflow_versions") == 1
