@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from govflow.adapters import audit_metrics, breaker_metrics, state_metrics
 from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.usecases.step_metrics import StepMetrics
 
@@ -32,6 +33,11 @@ PLUGIN_CALL_SECONDS = Histogram(
     ["action", "outcome"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+
+SERVED_EVERYWHERE = (audit_metrics, breaker_metrics, state_metrics)
+"""Registered in every process that measures steps, so that each ``/metrics`` lists the same
+families (the scheduler's gauges stay empty elsewhere; with ``PROMETHEUS_MULTIPROC_DIR`` the
+API serves the scheduler's values)."""
 
 
 class PrometheusStepMetrics(StepMetrics):
