@@ -33,6 +33,7 @@ from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
 from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
 from govflow.adapters.db.tasks import PgTaskStore
+from govflow.adapters.db.trace_contexts import PgTraceContexts
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.metrics import PrometheusStepMetrics
 from govflow.adapters.outbound import guarded_client
@@ -159,6 +160,7 @@ class Container:
             resend_after=timedelta(seconds=self.settings.unclaimed_resend_seconds),
             metrics=PrometheusStepMetrics(),
             tasks=self.task_sweep(),
+            traces=PgTraceContexts(self.db.pool),
         )
 
     def task_sweep(self) -> TaskSweep:

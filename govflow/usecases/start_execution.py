@@ -50,6 +50,9 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None
     actor: Actor
     request_id: str | None = None
+    trace_context: Mapping[str, str] | None = None
+    """The start's W3C trace context (tracing on), kept in the creation's audit metadata: a
+    recovery that starts a trace of its own links to the execution's."""
 
 
 class StartResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,6 +166,7 @@ async def _start(
             idempotency_key=request.idempotency_key,
             actor=request.actor,
             request_id=request.request_id,
+            trace_context=tracing().carrier() or None,
         )
     )
     if isinstance(result, KeyTaken):

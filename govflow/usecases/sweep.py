@@ -36,7 +36,7 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.task_deadlines import TaskSweep
-from govflow.usecases.tracing import AttributeValue, tracing
+from govflow.usecases.tracing import AttributeValue, TraceContexts, tracing
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.sweeper")
@@ -74,6 +74,8 @@ class Sweeper:
     batch: int = 200
     tasks: TaskSweep | None = None
     """The deadline sweep of human tasks, run by a sweep of every department."""
+    traces: TraceContexts | None = None
+    """Where executions' traces started: a recovery's span links to its execution's."""
 
     async def sweep_once(self, department: UUID | None = None) -> SweepReport:
         """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
@@ -116,7 +118,9 @@ class Sweeper:
                 "govflow.action": claim.action,
                 "govflow.attempt": claim.attempt,
             }
-            with traced.span("govflow.recovery", attributes=attributes) as span:
+            origin = await self.traces.of_execution(claim.execution_id) if self.traces else None
+            links = [origin] if origin else []
+            with traced.span("govflow.recovery", attributes=attributes, links=links) as span:
                 outcome = await self._recover_step(expired)
                 span.set_attribute("govflow.outcome", outcome.value)
                 return outcome

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
+from uuid import UUID
 
 AttributeValue = str | int | float | bool
 
@@ -96,6 +97,14 @@ class NoTracing:
     def ids(self) -> tuple[str, str] | None:
         """The current trace id and span id, in hex (``None`` outside a recorded span)."""
         return None
+
+
+class TraceContexts(Protocol):
+    """Where an execution's trace started (read only when tracing is on, off the hot path)."""
+
+    async def of_execution(self, execution_id: UUID) -> Carrier | None:
+        """The W3C context its start was traced in (``None``: not traced, or unknown)."""
+        ...
 
 
 _current: NoTracing = NoTracing()

@@ -27,7 +27,14 @@ from govflow.settings import Settings
 from govflow.usecases.audit import SYSTEM
 from tests.support import http_call_plugin
 from tests.support.api_server import ApiServer
-from tests.support.engine import ROOT, eventually, plugins_for_tests, process_env
+from tests.support.engine import (
+    ROOT,
+    eventually,
+    plugins_for_tests,
+    prepare_effects,
+    process_env,
+    processes,
+)
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +50,13 @@ steps:
   - {id: last, action: http_get, with: {url: "{{ inputs.url }}/last"}}
 """
 PLUGINS = "tests.support.http_call_plugin"
+CRASHING = """
+name: traced-crash
+title: Kills its worker as its at-most-once attempt starts
+department: general-administration
+steps:
+  - {id: charge, action: effect_at_most_once, with: {label: charge, crash: before_effect}}
+"""
 
 
 def plugins() -> PluginManager:
@@ -51,9 +65,11 @@ def plugins() -> PluginManager:
     return manager
 
 
-async def _prepare(settings: Settings, database_url: str) -> tuple[str, str]:
+async def _prepare(
+    settings: Settings, database_url: str, workflow: str = WORKFLOW
+) -> tuple[str, str]:
     """The stored workflow's id and an OPERATOR's bearer header in its department."""
-    spec = validate_workflow(WORKFLOW, "traced-calls.yaml", plugins().actions().inputs())
+    spec = validate_workflow(workflow, "traced.yaml", plugins().actions().inputs())
     tokens = AccessTokens(
         signing_secret(settings),
         issuer=settings.jwt_issuer,
@@ -63,7 +79,7 @@ async def _prepare(settings: Settings, database_url: str) -> tuple[str, str]:
     conn = await asyncpg.connect(database_url)
     try:
         await seed_departments(conn)
-        saved = await PgWorkflowStore(conn).save(spec, WORKFLOW, None, SYSTEM)
+        saved = await PgWorkflowStore(conn).save(spec, workflow, None, SYSTEM)
         department = await conn.fetchval(
             "SELECT id FROM departments WHERE code = 'general-administration'"
         )
@@ -208,3 +224,53 @@ def _received(receiver: OtlpReceiver) -> Callable[[], Awaitable[list[ReceivedSpa
         return receiver.spans()
 
     return probe
+
+
+async def test_a_recovery_starts_a_trace_linked_to_the_executions(
+    settings: Settings, database_url: str
+) -> None:
+    workflow_id, auth = await _prepare(settings, database_url, CRASHING)
+    await prepare_effects(database_url)
+    with OtlpReceiver() as receiver:
+        tracing_env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+            "GOVFLOW_PLUGINS_MODULES": "tests.support.effects_plugin",
+        }
+        with processes(settings, **tracing_env) as group:
+            worker = group.start("worker")
+            group.start("scheduler")
+            async with (
+                ApiServer(settings, **tracing_env) as server,
+                httpx.AsyncClient(base_url=server.url, timeout=10.0) as client,
+            ):
+                started = await client.post(
+                    f"/workflows/{workflow_id}/executions",
+                    json={"inputs": {}},
+                    headers={"Authorization": auth},
+                )
+                assert started.status_code == 201, started.text
+                execution_id = started.json()["data"]["execution_id"]
+                trace_id = started.headers["traceparent"].split("-")[1]
+
+                async def status() -> str:
+                    read = await client.get(
+                        f"/workflow-executions/{execution_id}", headers={"Authorization": auth}
+                    )
+                    return str(read.json()["data"]["status"])
+
+                assert await eventually(status, lambda s: s == "NEEDS_ATTENTION", timeout=60)
+                assert worker.poll() is not None  # it killed itself
+                await eventually(
+                    _received(receiver),
+                    lambda spans: any(s.name == "govflow.recovery" for s in spans),
+                )
+    spans = receiver.spans()
+    start = _one(spans, name="govflow.start_execution")
+    assert start.trace_id == trace_id
+    recovery = _one(spans, name="govflow.recovery")
+    assert recovery.service == "govflow-scheduler"
+    assert recovery.trace_id != trace_id  # a trace of its own ...
+    assert recovery.links == ((trace_id, start.span_id),)  # ... linked to the execution's
+    assert recovery.attributes["govflow.execution_id"] == execution_id
+    assert recovery.attributes["govflow.outcome"] == "needs_attention"

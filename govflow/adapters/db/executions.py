@@ -39,6 +39,7 @@ WITH execution AS (
                             department_id, request_id, metadata)
     SELECT $11, $6, $12, 'execution', execution.id::text, $3, $13,
            jsonb_build_object('workflow_id', $1::uuid, 'workflow_version_id', $2::uuid)
+             || coalesce($14::jsonb, '{}'::jsonb)
       FROM execution
 )
 SELECT execution.id, (SELECT id FROM steps WHERE position = 0) AS first_step_id
@@ -86,6 +87,7 @@ class PgExecutionWriter:
                 CREATED_EVENT,
                 new.actor.email,
                 new.request_id,
+                msgspec.json.encode(new.trace_context).decode() if new.trace_context else None,
             )
             if row is not None:
                 return StartResult(
