@@ -97,11 +97,10 @@ def retry_delay(schedule: RetrySchedule, attempt: int, rand: float) -> timedelta
     base = schedule.initial_delay
     if schedule.backoff is Backoff.EXPONENTIAL:
         factor = 2 ** min(attempt - 1, _MAX_EXPONENT)
-        # Compare in float seconds first: a huge timedelta product would overflow.
-        if base.total_seconds() * factor >= schedule.max_delay.total_seconds():
-            base = schedule.max_delay
-        else:
-            base = base * factor
+        # In float seconds: a huge timedelta product would overflow. The factor is a power of
+        # two, so the product is exact, and it comes back to the same microseconds.
+        seconds = min(base.total_seconds() * factor, schedule.max_delay.total_seconds())
+        base = timedelta(seconds=seconds)
     base = min(base, schedule.max_delay)
     if not schedule.jitter:
         return base
@@ -114,7 +113,7 @@ def retry_delay(schedule: RetrySchedule, attempt: int, rand: float) -> timedelta
 def honoured_delay(backoff: timedelta, retry_after: timedelta | None) -> timedelta:
     """The wait once a failure's ``retry_after`` is honoured: the longer of the two, the
     ``retry_after`` capped at :data:`RETRY_AFTER_CAP` (never below ``backoff``)."""
-    if retry_after is None or retry_after <= backoff:
+    if retry_after is None:
         return backoff
     return max(backoff, min(retry_after, RETRY_AFTER_CAP))
 
