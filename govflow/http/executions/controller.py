@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from govflow.bootstrap import Container
 from govflow.bootstrap.fleet import signal
+from govflow.core.spec import STEP_ID_PATTERN
 from govflow.core.statuses import ExecutionStatus
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
 from govflow.http.executions.schemas import IdempotencyKey, ReasonIn, ResolveIn, SignalIn, StartIn
@@ -52,6 +53,9 @@ WorkflowRef = Annotated[
         description="The workflow's id, or its name (like `building-permit`).",
     ),
 ]
+
+StepKey = Annotated[str, PathParameter(pattern=STEP_ID_PATTERN, max_length=64)]
+"""A step key in a path: a step id of the DSL."""
 
 
 def provide_executions(services: NamedDependency[Container]) -> ExecutionAdmin:
@@ -225,7 +229,7 @@ class ExecutionsController(Controller):
     async def resolve(
         self,
         execution_id: FromPath[UUID],
-        step_key: FromPath[str],
+        step_key: StepKey,
         data: JSONBody[ResolveIn],
         executions: NamedDependency[ExecutionAdmin],
         principal: NamedDependency[Principal],
@@ -245,7 +249,7 @@ class ExecutionsController(Controller):
     async def signal_step(
         self,
         execution_id: FromPath[UUID],
-        step_key: FromPath[str],
+        step_key: StepKey,
         data: JSONBody[SignalIn],
         services: NamedDependency[Container],
         principal: NamedDependency[Principal],
