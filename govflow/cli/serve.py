@@ -24,6 +24,7 @@ from govflow.bootstrap.instance import (
 )
 from govflow.cli.common import fail, serving_settings_or_exit
 from govflow.cli.supervisor import StartupError, Supervisor, check_home_writable, check_port_free
+from govflow.cli.up_jira import JiraEmulatorPlan, plan_jira_emulator
 from govflow.settings import Settings, development_jwt_secret
 
 
@@ -61,9 +62,19 @@ async def _prepare(settings: Settings, urls: ServiceUrls) -> ServiceUrls:
     return urls
 
 
+def _jira_banner(jira: JiraEmulatorPlan | None) -> None:
+    if jira is None:
+        return
+    click.echo(
+        f"  Jira:     the bundled emulator on {jira.url} (JIRA_BASE_URL is unset; "
+        f"projects {', '.join(jira.projects)}; what it received: {jira.url}/_emulator/requests)"
+    )
+
+
 @click.command("up")
 def up() -> None:
-    """Run GovFlow here: embedded servers, migrate, seed, load; then API, worker and scheduler."""
+    """Run GovFlow here: embedded servers, migrate, seed, load; then API, worker and scheduler
+    (and, in development mode without JIRA_BASE_URL, the Jira emulator they use)."""
     settings = serving_settings_or_exit()
     try:
         check_home_writable(settings.home)
@@ -72,6 +83,7 @@ def up() -> None:
     except (StartupError, EmbeddedServerError) as exc:
         fail(str(exc))
     env = _development_env(settings)
+    jira = plan_jira_emulator(settings)
     prepared = settings.model_copy(
         update={"database_url": urls.database_url, "redis_url": urls.redis_url}
     )
@@ -82,6 +94,7 @@ def up() -> None:
         click.echo(f"\nGovFlow is starting on {base}")
         click.echo(f"  Console:  {base}/ui")
         click.echo(f"  API docs: {base}/schema  (OpenAPI JSON: {base}/schema/openapi.json)")
+        _jira_banner(jira)
         shared = " and ".join(
             name
             for name, value in (
@@ -103,7 +116,7 @@ def up() -> None:
             for cred in credentials:
                 click.echo(f"  {cred.role:<9} {cred.email:<26} password: {cred.password}")
         click.echo("Press Ctrl-C to stop.\n")
-        status = Supervisor(settings, urls, env).run()
+        status = Supervisor(settings, urls, env, jira).run()
     except KeyboardInterrupt:
         status = 0
     finally:

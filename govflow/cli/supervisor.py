@@ -2,7 +2,9 @@
 
 It starts the embedded servers when no URLs are configured, migrates, seeds (development mode),
 loads ``workflows.d/``, then runs the API, one worker and the scheduler as child processes and
-restarts a child that dies. SIGINT or SIGTERM stops the children and the embedded servers.
+restarts a child that dies. In development mode without ``JIRA_BASE_URL`` the Jira emulator is a
+child too, started and answering before the others (:mod:`govflow.cli.up_jira`). SIGINT or
+SIGTERM stops the children and the embedded servers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import click
 
 from govflow.bootstrap.instance import ServiceUrls
+from govflow.cli.up_jira import JiraEmulatorPlan, wait_until_serving
 from govflow.settings import Settings
 
 CHILDREN = ("api", "worker", "scheduler")
@@ -68,27 +71,46 @@ class Child:
     name: str
     argv: list[str]
     env: dict[str, str]
+    quiet: bool = False
+    """Its standard output is discarded (the emulator's banner: ``up`` prints its own)."""
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
 
-    def start(self) -> None:
+    def start(self) -> subprocess.Popen[bytes]:
         self.process = subprocess.Popen(  # noqa: S603
-            self.argv, env=self.env, preexec_fn=_die_with_parent
+            self.argv,
+            env=self.env,
+            preexec_fn=_die_with_parent,
+            stdout=subprocess.DEVNULL if self.quiet else None,
         )
+        return self.process
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, urls: ServiceUrls, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        urls: ServiceUrls,
+        env: dict[str, str],
+        jira: JiraEmulatorPlan | None = None,
+    ) -> None:
         self.settings = settings
+        self.jira = jira
         child_env = {**os.environ, **env}
         child_env["DATABASE_URL"] = urls.database_url
         child_env["REDIS_URL"] = urls.redis_url
+        self.emulator: Child | None = None
+        if jira is not None:
+            self.emulator = Child("jira-emulator", jira.argv, dict(os.environ), quiet=True)
+            child_env.update(jira.env())
         self.children = [
             Child(name, [sys.executable, "-m", "govflow", name], child_env) for name in CHILDREN
         ]
+        if self.emulator is not None:
+            self.children.insert(0, self.emulator)
         self._stopping = False
 
     def _on_signal(self, signum: int, _frame: object) -> None:
@@ -97,8 +119,16 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
+        if self.emulator is not None and self.jira is not None:
+            try:
+                wait_until_serving(self.jira, self.emulator.start())
+            except RuntimeError as exc:
+                click.echo(f"govflow: {exc}", err=True)
+                self.stop_children()
+                return 1
         for child in self.children:
-            child.start()
+            if child is not self.emulator:
+                child.start()
         status = 0
         while not self._stopping:
             for child in self.children:
