@@ -18,7 +18,19 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from govflow.bootstrap.api import Api
-from govflow.core.tasks.model import Approve, Claim, Reject, Release, Start, Submit, TaskAction
+from govflow.core.tasks.model import (
+    Approve,
+    Cancel,
+    Claim,
+    Close,
+    Delete,
+    Reactivate,
+    Reject,
+    Release,
+    Start,
+    Submit,
+    TaskAction,
+)
 from govflow.core.tasks.vocabulary import TaskActionName
 from govflow.http.console.form_inputs import form_inputs, posted_form
 from govflow.http.console.pages import BASE, field_errors, redirect, render
@@ -106,7 +118,7 @@ class TaskPages(Controller):
         try:
             done = await _carry_out(api, viewer, task_id, action, posted)
         except InvalidInputError as exc:
-            errors = field_errors(exc.problems)
+            errors = _at_fields(action, field_errors(exc.problems))
             return await _task_page(request, viewer, task_id, errors, posted, 400)
         except ForbiddenError as exc:
             return await _task_page(request, viewer, task_id, {"action": str(exc)}, posted, 403)
@@ -115,7 +127,21 @@ class TaskPages(Controller):
         return redirect(request, here, done)
 
 
-ACTIONS = ("claim", "release", "start", "submit", "approve", "reject", "delegate", "comment")
+ACTIONS = (
+    "claim",
+    "release",
+    "start",
+    "submit",
+    "approve",
+    "reject",
+    "delegate",
+    "comment",
+    "assign",
+    "close",
+    "cancel",
+    "reactivate",
+    "delete",
+)
 """The actions the task page posts (``/ui/tasks/<id>/<action>``)."""
 
 BUTTONS = {
@@ -126,9 +152,13 @@ BUTTONS = {
     TaskActionName.APPROVE: "Approve",
     TaskActionName.REJECT: "Reject",
     TaskActionName.DELEGATE: "Delegate",
+    TaskActionName.ASSIGN: "Assign",
+    TaskActionName.CLOSE: "Close",
+    TaskActionName.CANCEL: "Cancel task",
+    TaskActionName.REACTIVATE: "Reactivate",
+    TaskActionName.DELETE: "Delete",
 }
-"""The lifecycle's actions the page offers a button for (managers' other actions are in the
-API and the CLI)."""
+"""Every action of the lifecycle has its button, shown when ``allowed_actions`` allows it."""
 
 
 DONE = {
@@ -138,12 +168,43 @@ DONE = {
     "submit": "submitted",
     "approve": "approved",
     "reject": "rejected",
+    "close": "closed",
+    "cancel": "canceled",
+    "reactivate": "reactivated",
+    "delete": "deleted",
 }
+
+OWN_FIELDS = {
+    "assign": {"user_id": "assign_user_id", "reason": "assign_reason"},
+    "close": {"reason": "close_reason"},
+    "cancel": {"reason": "cancel_reason"},
+    "reactivate": {"reason": "reactivate_reason"},
+}
+"""The page's field for a use case's field, where the action's form has fields of its own (so
+that two forms on one page do not share an input's name and id)."""
+
+REASON_MAX_CHARS = 2000
+"""As the API's ``reason`` (``govflow.http.tasks.schemas.Reason``)."""
+
+
+def _at_fields(action: str, errors: dict[str, str]) -> dict[str, str]:
+    own = OWN_FIELDS.get(action, {})
+    return {own.get(name, name): message for name, message in errors.items()}
 
 
 def _text(posted: dict[str, Any], name: str) -> str:
     value = posted.get(name)
     return value if isinstance(value, str) else ""
+
+
+def _reason(posted: dict[str, Any], action: str) -> str:
+    """The reason the action's form carries, at most :data:`REASON_MAX_CHARS` long."""
+    reason = _text(posted, OWN_FIELDS.get(action, {}).get("reason", "reason"))
+    if len(reason) > REASON_MAX_CHARS:
+        raise InvalidInputError(
+            [("body.reason", f"at most {REASON_MAX_CHARS} characters (got {len(reason)})")]
+        )
+    return reason
 
 
 async def _carry_out(
@@ -154,13 +215,16 @@ async def _carry_out(
     if action == "comment":
         await tasks.comment(viewer, task_id, _text(posted, "text"))
         return "Comment recorded."
-    if action == "delegate":
+    if action in ("delegate", "assign"):
+        field = OWN_FIELDS.get(action, {}).get("user_id", "user_id")
         try:
-            target = UUID(_text(posted, "user_id"))
+            target = UUID(_text(posted, field))
         except ValueError:
             raise InvalidInputError([("body.user_id", "choose a user")]) from None
-        await tasks.hand_over(viewer, task_id, target, _text(posted, "reason"), delegate=True)
-        return "Task delegated."
+        reason = _reason(posted, action)
+        delegate = action == "delegate"
+        await tasks.hand_over(viewer, task_id, target, reason, delegate=delegate)
+        return "Task delegated." if delegate else "Task assigned."
     decided: TaskAction
     if action == "submit":
         task = await tasks.get(viewer, task_id)
@@ -169,9 +233,17 @@ async def _carry_out(
     elif action == "approve":
         decided = Approve(comment=_text(posted, "comment"))
     elif action == "reject":
-        decided = Reject(reason=_text(posted, "reason"))
+        decided = Reject(reason=_reason(posted, action))
     elif action == "release":
-        decided = Release(reason=_text(posted, "reason"))
+        decided = Release(reason=_reason(posted, action))
+    elif action == "close":
+        decided = Close(reason=_reason(posted, action))
+    elif action == "cancel":
+        decided = Cancel(reason=_reason(posted, action))
+    elif action == "reactivate":
+        decided = Reactivate(reason=_reason(posted, action))
+    elif action == "delete":
+        decided = Delete()
     else:
         decided = Claim() if action == "claim" else Start()
     await tasks.act(viewer, task_id, decided)
@@ -195,10 +267,12 @@ async def _task_page(
     if posted is not None:
         values = posted_form(task.form, posted)
     colleagues = []
-    if TaskActionName.DELEGATE in page.allowed:
+    people = []
+    if TaskActionName.DELEGATE in page.allowed or TaskActionName.ASSIGN in page.allowed:
         found = await api.users.search(
             UserFilter(department_id=task.department_id, is_active=True), PageRequest(1, 100)
         )
+        people = [user for user in found.items if user.id != task.assignee_id]
         colleagues = [user for user in found.items if user.id != viewer.user_id]
     context = {
         "page": page,
@@ -208,6 +282,8 @@ async def _task_page(
         "inputs": form_inputs(task.form, values),
         "editable": TaskActionName.SUBMIT in page.allowed,
         "colleagues": colleagues,
+        "people": people,
+        "buttons": BUTTONS,
         "errors": errors or {},
         "posted": posted or {},
     }
