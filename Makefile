@@ -59,8 +59,12 @@ chromium: ## Install Debian's chromium and chromium-driver (the browser tests) w
 		exit 1; \
 	fi
 
+# Test files run on parallel workers (pytest-xdist), each file whole on one worker so that its
+# module fixtures (servers, browsers) start once; each worker has its own databases and key space.
+TEST_WORKERS ?= 3
+
 test: $(DEV) lint chromium ## The whole test suite (embedded servers unless GOVFLOW_TEST_DATABASE_URL/REDIS_URL are set)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: $(DEV) ## Only the pure unit tests (no servers)
 	$(BIN)/pytest -q tests/unit
