@@ -6,8 +6,9 @@
 - ``if:`` holds a bare expression (``steps.review.output.decision == 'approved'``); its truth
   decides whether the step runs.
 
-Expressions see three names: ``inputs``, ``steps`` (``steps.<id>.output`` and
-``steps.<id>.status`` of earlier steps) and ``execution``; no other globals. The filters, tests
+Expressions see four names: ``inputs``, ``vars`` (the workflow's variables, computed when the
+execution started), ``steps`` (``steps.<id>.output`` and ``steps.<id>.status`` of earlier steps)
+and ``execution``; no other globals. The filters, tests
 and methods they may use are those of :mod:`~govflow.core.expression_filters`.
 
 Every evaluation runs against a :class:`~govflow.core.expression_limits.Budget` (size caps,
@@ -18,7 +19,8 @@ run the others in a thread, where the budget is what makes them end.
 Error tree::
 
     ExpressionError          a template or condition failed to compile or render
-    └── ExpressionLimitError it went beyond a limit (see expression_limits)
+    ├── ExpressionLimitError it went beyond a limit (see expression_limits)
+    └── VarError             a workflow variable failed (names the variable)
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ __all__ = [
     "ExpressionError",
     "ExpressionInfo",
     "ExpressionLimitError",
+    "VarError",
     "build_context",
     "condition_inline",
     "environment",
     "evaluate",
     "evaluate_condition",
+    "evaluate_vars",
     "inspect_condition",
     "inspect_template",
     "is_template",
@@ -73,7 +77,7 @@ __all__ = [
     "values_inline",
 ]
 
-ALLOWED_NAMES = frozenset({"inputs", "steps", "execution"})
+ALLOWED_NAMES = frozenset({"inputs", "vars", "steps", "execution"})
 """The top-level names an expression may use."""
 
 _SINGLE = re.compile(r"^\{\{(?P<expr>.*)\}\}$", re.DOTALL)
@@ -100,12 +104,14 @@ class ExpressionInfo:
     :ivar names: top-level names it reads (``inputs``, ``steps``, ...).
     :ivar steps: step ids it reads as ``steps.<id>`` or ``steps['<id>']``.
     :ivar inputs: input names it reads as ``inputs.<name>`` or ``inputs['<name>']``.
+    :ivar vars: variable names it reads as ``vars.<name>`` or ``vars['<name>']``.
     """
 
     errors: list[str] = field(default_factory=list)
     names: frozenset[str] = frozenset()
     steps: frozenset[str] = frozenset()
     inputs: frozenset[str] = frozenset()
+    vars: frozenset[str] = frozenset()
 
 
 def environment() -> BoundedEnvironment:
@@ -200,6 +206,7 @@ def _info(tree: nodes.Template) -> ExpressionInfo:
         names=frozenset(names),
         steps=frozenset(_attribute_keys(tree, "steps")),
         inputs=frozenset(_attribute_keys(tree, "inputs")),
+        vars=frozenset(_attribute_keys(tree, "vars")),
     )
 
 
@@ -390,6 +397,40 @@ def build_context(
     inputs: Mapping[str, Any],
     steps: Mapping[str, Mapping[str, Any]] | None = None,
     execution: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The context expressions see: ``inputs``, ``steps`` (id -> output/status), ``execution``."""
-    return {"inputs": dict(inputs), "steps": dict(steps or {}), "execution": dict(execution or {})}
+    """The context expressions see: ``inputs``, ``vars``, ``steps`` (id -> output/status) and
+    ``execution``."""
+    return {
+        "inputs": dict(inputs),
+        "vars": dict(variables or {}),
+        "steps": dict(steps or {}),
+        "execution": dict(execution or {}),
+    }
+
+
+def evaluate_vars(
+    templates: Mapping[str, Any], inputs: Mapping[str, Any], budget: Budget | None = None
+) -> dict[str, Any]:
+    """A workflow's ``vars:`` evaluated against the execution's ``inputs`` (all against one
+    ``budget``), in the order written.
+
+    :raises VarError: a variable's template fails or goes beyond a limit; it names the variable.
+    """
+    budget = budget or Budget()
+    context = {"inputs": dict(inputs)}
+    values: dict[str, Any] = {}
+    for name, template in templates.items():
+        try:
+            values[name] = render(template, context, budget)
+        except ExpressionError as error:
+            raise VarError(name, str(error)) from None
+    return values
+
+
+class VarError(ExpressionError):
+    """A workflow variable could not be evaluated when its execution started."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name

@@ -19,6 +19,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 DEPARTMENT_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 INPUT_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
+VAR_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,63}$"
 
 Duration = Annotated[
     str,
@@ -46,6 +47,13 @@ StepId = Annotated[
         description="Step identifier: a lowercase letter, then letters, digits or underscores.",
     ),
 ]
+VarName = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=VAR_NAME_PATTERN,
+        description="A variable name: lowercase letters, digits and underscores (at most 64).",
+    ),
+]
 InputType = Literal["string", "integer", "number", "boolean", "enum", "array", "object"]
 ItemType = Literal["string", "integer", "number", "boolean", "object"]
 Backoff = Literal["exponential", "fixed"]
@@ -60,6 +68,8 @@ PATTERN_MESSAGES: dict[str, str] = {
     "underscores, got {value!r}",
     INPUT_NAME_PATTERN: "expected an input name of lowercase letters, digits and underscores, "
     "got {value!r}",
+    VAR_NAME_PATTERN: "expected a variable name of at most 64 lowercase letters, digits and "
+    "underscores, got {value!r}",
     STEP_ID_PATTERN: "expected a step id of lowercase letters, digits and underscores, starting "
     "with a letter (like 'send_notice'), got {value!r}",
 }
@@ -161,6 +171,9 @@ class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         msgspec.field(default_factory=dict)
     )
     defaults: Defaults = msgspec.field(default_factory=Defaults)
+    vars: dict[VarName, Any] = msgspec.field(default_factory=dict)
+    """Values computed once when an execution starts (templates over ``inputs``), read as
+    ``vars.<name>`` by every step's templates."""
 
     def step(self, step_id: str) -> StepSpec:
         """The step called ``step_id``.

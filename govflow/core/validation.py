@@ -7,7 +7,8 @@ Phases (each adds to one list of problems; the file is rejected if the list is n
 2. **structure** — the tree against the :mod:`~govflow.core.spec` Structs, then the rules that
    tie an input's keys together (enum values, pattern, bounds, default);
 3. **references** — unique step ids, known actions, expressions that compile and read only
-   declared inputs and *earlier* steps;
+   declared inputs, declared variables and *earlier* steps (a variable's templates read inputs
+   alone);
 4. **plugin inputs** — each step's ``with:`` against its action's input Struct; template
    strings are accepted wherever they stand and are checked after rendering, at run time.
 """
@@ -122,11 +123,19 @@ def _templates(value: Any, path: str) -> list[tuple[str, str]]:
 class _StepContext:
     """What the expressions of one step may read."""
 
-    def __init__(self, step_id: str | None, earlier: list[str], ids: list[str], inputs: list[str]):
+    def __init__(
+        self,
+        step_id: str | None,
+        earlier: list[str],
+        ids: list[str],
+        inputs: list[str],
+        variables: list[str],
+    ):
         self.step_id = step_id
         self.earlier = earlier
         self.ids = ids
         self.inputs = inputs
+        self.variables = variables
 
 
 def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _StepContext) -> None:
@@ -147,9 +156,42 @@ def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _St
             )
         else:
             report.add(path, f"unknown step {ref!r}{suggest(ref, set(ctx.earlier))}")
+    _check_reads(report, path, info, ctx)
+
+
+def _check_reads(report: _Report, path: str, info: ExpressionInfo, ctx: _StepContext) -> None:
     for ref in sorted(info.inputs):
         if ref not in ctx.inputs:
             report.add(path, f"unknown input {ref!r}{suggest(ref, set(ctx.inputs))}")
+    for ref in sorted(info.vars):
+        if ref not in ctx.variables:
+            report.add(path, f"unknown variable {ref!r}{suggest(ref, set(ctx.variables))}")
+
+
+def _names(data: dict[str, Any], key: str) -> list[str]:
+    block = data.get(key)
+    return [str(name) for name in block] if isinstance(block, dict) else []
+
+
+def _check_vars(report: _Report, data: dict[str, Any]) -> None:
+    """A variable's templates compile and read only declared inputs (nothing else exists yet
+    when the execution starts)."""
+    block = data.get("vars")
+    if not isinstance(block, dict):
+        return
+    ctx = _StepContext(None, [], [], _names(data, "inputs"), [])
+    for name, value in block.items():
+        for path, text in _templates(value, child_path("vars", name)):
+            info = inspect_template(text)
+            for error in info.errors:
+                report.add(path, error)
+            for other in sorted(info.names - {"inputs"}):
+                report.add(
+                    path,
+                    f"a variable may read only inputs, not {other!r} "
+                    "(variables are computed when the execution starts)",
+                )
+            _check_reads(report, path, info, ctx)
 
 
 def _check_steps(
@@ -158,8 +200,8 @@ def _check_steps(
     steps = data.get("steps")
     if not isinstance(steps, list):
         return
-    raw_inputs = data.get("inputs")
-    inputs = [str(k) for k in raw_inputs] if isinstance(raw_inputs, dict) else []
+    inputs = _names(data, "inputs")
+    variables = _names(data, "vars")
     ids = [
         step["id"] if isinstance(step, dict) and isinstance(step.get("id"), str) else None
         for step in steps
@@ -180,7 +222,7 @@ def _check_steps(
             else:
                 first_line[step_id] = report.source.position(child_path(path, "id"))[0]
         earlier = [i for i in ids[:index] if i is not None]
-        ctx = _StepContext(step_id, earlier, known_ids, inputs)
+        ctx = _StepContext(step_id, earlier, known_ids, inputs, variables)
         condition = step.get("if")
         if isinstance(condition, str):
             _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
@@ -222,6 +264,7 @@ def validate_source(
     """Validate an already loaded workflow file (see :func:`validate_workflow`)."""
     report = _Report(source)
     _check_structure(report, source.data)
+    _check_vars(report, source.data)
     _check_steps(report, source.data, actions)
     if report.problems:
         raise SpecError(report.problems)

@@ -20,7 +20,13 @@ from typing import Any, Literal, TypeAlias
 
 import msgspec
 
-from govflow.core.expressions import ExpressionError, build_context, evaluate_condition, render
+from govflow.core.expressions import (
+    ExpressionError,
+    build_context,
+    evaluate_condition,
+    evaluate_vars,
+    render,
+)
 from govflow.core.inputs import validate_execution_inputs
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs, validate_workflow
@@ -85,16 +91,19 @@ def rehearse(
     :param filename: the name validation problems are reported under.
     :raises SpecError: the workflow is invalid.
     :raises InputError: the inputs do not match the workflow's declared inputs.
+    :raises VarError: a variable of ``vars:`` cannot be evaluated with these inputs (an
+        execution would not start).
     :raises RehearsalError: a step that runs has no stubbed result.
     """
     types = _input_types(actions)
     spec = validate_workflow(workflow_yaml, filename, types)
     values = validate_execution_inputs(spec, inputs)
+    variables = evaluate_vars(spec.vars, values)
     run = Rehearsal(status=ExecutionStatus.RUNNING)
     seen: dict[str, dict[str, Any]] = {}
     execution = {"workflow": spec.name}
     for step in spec.steps:
-        context = build_context(values, seen, execution)
+        context = build_context(values, seen, execution, variables)
         try:
             wanted = step.if_ is None or evaluate_condition(step.if_, context)
             rendered = render(step.with_, context) if wanted else {}

@@ -22,8 +22,10 @@ from govflow.core.expression_limits import LIMITS, ExpressionLimits
 from govflow.core.expressions import (
     Budget,
     ExpressionLimitError,
+    VarError,
     condition_inline,
     evaluate_condition,
+    evaluate_vars,
     render,
     values_inline,
 )
@@ -72,6 +74,22 @@ class ExpressionRunner:
                 if not budget.expired:
                     raise
         return await self._in_thread(lambda: render(value, context, self._budget()))
+
+    async def variables(
+        self, templates: Mapping[str, Any], inputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A workflow's ``vars:`` evaluated against ``inputs``.
+
+        :raises VarError: a variable fails or goes beyond a limit.
+        """
+        if values_inline(dict(templates)):
+            budget = Budget(self._inline_limits, self.clock)
+            try:
+                return evaluate_vars(templates, inputs, budget)
+            except VarError:
+                if not budget.expired:
+                    raise
+        return dict(await self._in_thread(lambda: evaluate_vars(templates, inputs, self._budget())))
 
     async def condition(self, condition: str, context: Mapping[str, Any]) -> bool:
         """Whether the ``if:`` expression holds.

@@ -78,12 +78,14 @@ class ClaimedStep(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ExecutionContext(msgspec.Struct, frozen=True, kw_only=True):
-    """What templates see of an execution: its inputs and the earlier steps' results."""
+    """What templates see of an execution: its inputs, its variables and the earlier steps'
+    results."""
 
     execution_id: UUID
     workflow_name: str
     inputs: Mapping[str, Any]
     steps: Mapping[str, Mapping[str, Any]]
+    variables: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 class StepFinish(msgspec.Struct, frozen=True, kw_only=True):

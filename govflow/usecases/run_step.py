@@ -84,9 +84,15 @@ class RunContext:
     inputs: Mapping[str, Any]
     steps: dict[str, dict[str, Any]]
     execution: dict[str, Any]
+    variables: Mapping[str, Any]
 
     def as_mapping(self) -> dict[str, Any]:
-        return {"inputs": self.inputs, "steps": self.steps, "execution": self.execution}
+        return {
+            "inputs": self.inputs,
+            "vars": self.variables,
+            "steps": self.steps,
+            "execution": self.execution,
+        }
 
 
 @dataclass
@@ -132,6 +138,7 @@ class StepRunner:
         execution_status: ExecutionStatus | None = rule.execution_becomes or claim.execution_status
         run_context = RunContext(
             inputs=context.inputs,
+            variables=context.variables,
             steps={k: dict(v) for k, v in context.steps.items()},
             execution={
                 "id": str(claim.execution_id),

@@ -15,12 +15,14 @@ from uuid import UUID
 import msgspec
 
 from govflow.core.audit_events import AuditEvent
+from govflow.core.expressions import ExpressionError, VarError
 from govflow.core.inputs import InputError, validate_execution_inputs
 from govflow.core.spec import WorkflowSpec, effective_retry
 from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import SYSTEM, Actor
 from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
+from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.idempotency_keys import IdempotencyKeyReused
 from govflow.usecases.ports import SpecSource, StepQueue
 from govflow.usecases.tracing import tracing
@@ -48,6 +50,8 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
     inputs: Mapping[str, Any]
     steps: list[NewStep]
     idempotency_key: str | None
+    variables: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    """The workflow's ``vars:`` as evaluated for this execution."""
     actor: Actor
     request_id: str | None = None
     trace_context: Mapping[str, str] | None = None
@@ -114,16 +118,21 @@ async def start_execution(
     writer: ExecutionWriter,
     queue: StepQueue,
     departments: DepartmentStatus,
+    expressions: ExpressionRunner | None = None,
 ) -> StartResult:
     """Create the execution and its steps in one transaction, audited; wake a worker after
-    (in a span ``govflow.start_execution`` when tracing is on; see :func:`_start`)."""
+    (in a span ``govflow.start_execution`` when tracing is on; see :func:`_start`).
+
+    :param expressions: evaluates the workflow's ``vars:`` (a default runner when omitted).
+    """
+    runner = expressions or _RUNNER
     traced = tracing()
     if not traced.enabled:
-        return await _start(request, catalog, specs, writer, queue, departments)
+        return await _start(request, catalog, specs, writer, queue, departments, runner)
     with traced.span(
         "govflow.start_execution", attributes={"govflow.workflow": str(request.workflow)}
     ) as span:
-        result = await _start(request, catalog, specs, writer, queue, departments)
+        result = await _start(request, catalog, specs, writer, queue, departments, runner)
         span.set_attribute("govflow.execution_id", str(result.execution_id))
         span.set_attribute("govflow.created", result.created)
         return result
@@ -136,14 +145,18 @@ async def _start(
     writer: ExecutionWriter,
     queue: StepQueue,
     departments: DepartmentStatus,
+    expressions: ExpressionRunner,
 ) -> StartResult:
     """Create the execution and its steps in one transaction, audited; wake a worker after.
+
+    The workflow's ``vars:`` are evaluated here, once, and stored with the execution.
 
     :raises DepartmentInactiveError: the actor's department is inactive.
     :raises NotFoundError: no such workflow in the caller's scope.
     :raises ConflictError: the workflow is deactivated.
     :raises IdempotencyKeyReused: the caller's key was used for another workflow or inputs.
-    :raises InvalidInputError: the inputs do not match the workflow's ``inputs``.
+    :raises InvalidInputError: the inputs do not match the workflow's ``inputs``, or a
+        variable cannot be evaluated with them (the problem names ``vars.<name>``).
     """
     await ensure_department_active(departments, request.actor.department_id)
     workflow = await catalog.current(request.workflow, request.department_scope)
@@ -156,6 +169,7 @@ async def _start(
         inputs = validate_execution_inputs(spec, request.inputs)
     except InputError as exc:
         raise InvalidInputError(list(exc.problems)) from None
+    variables = await _variables(spec, inputs, expressions)
     result = await writer.create(
         NewExecution(
             workflow_id=workflow.workflow_id,
@@ -163,6 +177,7 @@ async def _start(
             department_id=workflow.department_id,
             inputs=inputs,
             steps=plan_steps(spec),
+            variables=variables,
             idempotency_key=request.idempotency_key,
             actor=request.actor,
             request_id=request.request_id,
@@ -174,6 +189,23 @@ async def _start(
     if result.first_step_id is not None:
         await queue.wake([result.first_step_id])
     return result
+
+
+_RUNNER = ExpressionRunner()
+
+
+async def _variables(
+    spec: WorkflowSpec, inputs: Mapping[str, Any], expressions: ExpressionRunner
+) -> dict[str, Any]:
+    """The workflow's variables for these inputs (none: no evaluation at all)."""
+    if not spec.vars:
+        return {}
+    try:
+        return await expressions.variables(spec.vars, inputs)
+    except VarError as exc:
+        raise InvalidInputError([(f"vars.{exc.name}", str(exc))]) from None
+    except ExpressionError as exc:
+        raise InvalidInputError([("vars", str(exc))]) from None
 
 
 def _replayed(taken: KeyTaken, workflow_id: UUID, inputs: Mapping[str, Any]) -> StartResult:

@@ -19,8 +19,8 @@ from govflow.usecases.start_execution import (
 _CREATE = """
 WITH execution AS (
     INSERT INTO executions (workflow_id, workflow_version_id, department_id, inputs,
-                            idempotency_key, created_by)
-    VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+                            idempotency_key, created_by, vars)
+    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $15::jsonb)
     ON CONFLICT (idempotency_key, created_by) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ), steps AS (
@@ -88,6 +88,7 @@ class PgExecutionWriter:
                 new.actor.email,
                 new.request_id,
                 msgspec.json.encode(new.trace_context).decode() if new.trace_context else None,
+                msgspec.json.encode(dict(new.variables)).decode(),
             )
             if row is not None:
                 return StartResult(

@@ -186,6 +186,7 @@ class PgStepStore:
             execution_id=claim.execution_id,
             workflow_name=row["workflow_name"],
             inputs=_decode(row["inputs"]),
+            variables=_decode(row["vars"]),
             steps=_decode(row["steps"]) if row["steps"] else {},
         )
 

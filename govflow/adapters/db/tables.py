@@ -139,6 +139,7 @@ class Execution(Table, tablename="executions"):
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     status = Varchar(length=20, default=ExecutionStatus.PENDING, choices=ExecutionStatus)
     inputs = JSONB(default={})
+    vars = JSONB(default={})
     error = JSONB(null=True, default=None)
     idempotency_key = Varchar(length=200, null=True, default=None)
     created_by = ForeignKey(User, null=True, db_column_name="created_by")

@@ -30,7 +30,7 @@
 -- execution's status applies; the step moves to its step_status, the execution to its
 -- execution_becomes (NULL: unchanged), and its audit records are written (those about the
 -- execution only with its change). Returns the claimed step, the execution status found, and
--- what its templates see (inputs, the earlier steps' results).
+-- what its templates see (inputs, variables, the earlier steps' results).
 WITH rule AS (
     SELECT r.execution_status, r.step_status, r.execution_becomes AS becomes, r.audit
       FROM jsonb_to_recordset(:rules::jsonb)
@@ -56,7 +56,7 @@ WITH rule AS (
            s.fencing_token, s.idempotency_key, target.execution_status,
            extract(epoch FROM now() - target.next_attempt_at) AS lag
 ), execution AS MATERIALIZED (
-    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs
+    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars
       FROM executions e
      WHERE e.id = (SELECT execution_id FROM claimed)
 ), started AS (
@@ -84,7 +84,7 @@ WITH rule AS (
      WHERE a.entity_type <> 'execution' OR EXISTS (SELECT 1 FROM started)
 )
 SELECT claimed.*, execution.workflow_version_id, execution.department_id,
-       execution.inputs::text AS inputs,
+       execution.inputs::text AS inputs, execution.vars::text AS vars,
        (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
@@ -101,7 +101,7 @@ SELECT claimed.*, execution.workflow_version_id, execution.department_id,
 SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
        s.fencing_token, s.idempotency_key, 0.0::float8 AS lag,
        e.status AS execution_status,
-       e.workflow_version_id, e.department_id, e.inputs::text AS inputs,
+       e.workflow_version_id, e.department_id, e.inputs::text AS inputs, e.vars::text AS vars,
        (SELECT w.name FROM workflows w WHERE w.id = e.workflow_id) AS workflow_name,
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
