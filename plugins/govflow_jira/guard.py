@@ -15,20 +15,26 @@ every worker through Redis.
 When Redis cannot be reached, both let requests through (they protect Jira and GovFlow; they must
 not be why a step fails). :class:`LocalGuard` is the same in one process, for tests and tools
 that run without Redis.
+
+The breaker's states are the core's :class:`~govflow.core.breakers.BreakerState`. Whenever a
+process learns the state (a request admitted or refused, a failure that opens the breaker, a
+success, a state query), it reports it to ``govflow_breaker_state{breaker="jira"}`` and
+``govflow_jira_circuit_open``.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from enum import StrEnum
 from typing import Final, Protocol
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from prometheus_client import Counter, Gauge
 
+from govflow.adapters.breaker_metrics import report_breaker_state
 from govflow.adapters.security.rate_limit import RedisRateCounter
+from govflow.core.breakers import BreakerState
 from govflow.usecases.rate_limits import RateLimit
 
 REQUESTS: Final = Counter(
@@ -44,14 +50,17 @@ CIRCUIT_OPEN: Final = Gauge(
     "1 while this process last saw the Jira circuit breaker open, else 0",
     multiprocess_mode="max",
 )
+BREAKER: Final = "jira"
+"""The breaker's name in ``govflow_breaker_state``."""
+
+CircuitState = BreakerState
+"""The circuit breaker's state (the core's vocabulary, under the name this module used)."""
 
 
-class CircuitState(StrEnum):
-    """The circuit breaker's state."""
-
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
+def _seen(state: BreakerState) -> None:
+    """Report the state this process just saw the breaker in."""
+    CIRCUIT_OPEN.set(1 if state is BreakerState.OPEN else 0)
+    report_breaker_state(BREAKER, state)
 
 
 class Refusal(Exception):
@@ -80,7 +89,7 @@ class Guard(Protocol):
         """The request failed technically (5xx, timeout, connection error)."""
         ...
 
-    async def state(self) -> CircuitState:
+    async def state(self) -> BreakerState:
         """The breaker's state."""
         ...
 
@@ -130,16 +139,25 @@ class RedisGuard:
         self._cooldown_ms = max(1, int(breaker_cooldown_seconds * 1000))
         self._fail = redis_client.register_script(_FAIL)
 
+    async def _read(self) -> tuple[int, bool]:
+        """The milliseconds the breaker stays open (<= 0: not open) and whether it is
+        half-open, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.pttl(self._open)
+            pipe.exists(self._half)
+            left_ms, half = await pipe.execute()
+        return int(left_ms), bool(half)
+
     async def admit(self) -> None:
         try:
-            left_ms = int(await self._redis.pttl(self._open))
+            left_ms, half = await self._read()
         except (redis.exceptions.RedisError, OSError):
-            left_ms = -2
+            left_ms, half = -2, False
         if left_ms > 0:
-            CIRCUIT_OPEN.set(1)
+            _seen(BreakerState.OPEN)
             REQUESTS.labels("circuit_open").inc()
             raise Refusal("the Jira circuit breaker is open", left_ms / 1000)
-        CIRCUIT_OPEN.set(0)
+        _seen(BreakerState.HALF_OPEN if half else BreakerState.CLOSED)
         if self._limit.ceiling <= 0:
             return
         verdict = await self._counter.hit([self._limit])
@@ -157,6 +175,7 @@ class RedisGuard:
             await self._redis.delete(self._failures, self._half)
         except (redis.exceptions.RedisError, OSError):
             return
+        _seen(BreakerState.CLOSED)
 
     async def failed(self) -> None:
         try:
@@ -168,26 +187,25 @@ class RedisGuard:
             return
         if int(opened):
             CIRCUIT_OPENED.inc()
-            CIRCUIT_OPEN.set(1)
+            _seen(BreakerState.OPEN)
 
     async def aclose(self) -> None:
         """Close the Redis connection."""
         await self._redis.aclose()
 
-    async def state(self) -> CircuitState:
+    async def state(self) -> BreakerState:
         try:
-            left_ms = int(await self._redis.pttl(self._open))
-            half = bool(await self._redis.exists(self._half))
+            left_ms, half = await self._read()
         except (redis.exceptions.RedisError, OSError):
-            return CircuitState.CLOSED
+            return BreakerState.CLOSED
         state = (
-            CircuitState.OPEN
+            BreakerState.OPEN
             if left_ms > 0
-            else CircuitState.HALF_OPEN
+            else BreakerState.HALF_OPEN
             if half
-            else CircuitState.CLOSED
+            else BreakerState.CLOSED
         )
-        CIRCUIT_OPEN.set(1 if state is CircuitState.OPEN else 0)
+        _seen(state)
         return state
 
 
@@ -211,12 +229,15 @@ class LocalGuard:
     async def admit(self) -> None:
         left = self._open_until - time.monotonic()
         if left > 0:
+            _seen(BreakerState.OPEN)
             REQUESTS.labels("circuit_open").inc()
             raise Refusal("the Jira circuit breaker is open", left)
+        _seen(BreakerState.HALF_OPEN if self._half else BreakerState.CLOSED)
 
     async def succeeded(self) -> None:
         self._failures.clear()
         self._half = False
+        _seen(BreakerState.CLOSED)
 
     async def failed(self) -> None:
         now = time.monotonic()
@@ -226,8 +247,12 @@ class LocalGuard:
             self._half = True
             self._failures.clear()
             CIRCUIT_OPENED.inc()
+            _seen(BreakerState.OPEN)
 
-    async def state(self) -> CircuitState:
+    async def state(self) -> BreakerState:
         if self._open_until > time.monotonic():
-            return CircuitState.OPEN
-        return CircuitState.HALF_OPEN if self._half else CircuitState.CLOSED
+            state = BreakerState.OPEN
+        else:
+            state = BreakerState.HALF_OPEN if self._half else BreakerState.CLOSED
+        _seen(state)
+        return state
