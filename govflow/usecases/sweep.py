@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
@@ -36,7 +36,7 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.task_deadlines import TaskSweep
-from govflow.usecases.tracing import AttributeValue, TraceContexts, tracing
+from govflow.usecases.tracing import AttributeValue, Carrier, TraceContexts, tracing
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.sweeper")
@@ -51,6 +51,21 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     tasks_overdue: int = 0
     tasks_escalated: int = 0
     task_notices_sent: int = 0
+
+
+class StepOrigin(msgspec.Struct, frozen=True):
+    """A step's execution, and the W3C context its start was traced in (``None``: untraced)."""
+
+    execution_id: UUID
+    carrier: Carrier | None
+
+
+class SweepTraces(TraceContexts, Protocol):
+    """Where executions' traces started, found from an execution or from its steps."""
+
+    async def of_steps(self, step_ids: Sequence[UUID]) -> Mapping[UUID, StepOrigin]:
+        """Each step's :class:`StepOrigin` (a step that no longer exists is left out)."""
+        ...
 
 
 class _Found(msgspec.Struct, frozen=True):
@@ -74,8 +89,9 @@ class Sweeper:
     batch: int = 200
     tasks: TaskSweep | None = None
     """The deadline sweep of human tasks, run by a sweep of every department."""
-    traces: TraceContexts | None = None
-    """Where executions' traces started: a recovery's span links to its execution's."""
+    traces: SweepTraces | None = None
+    """Where executions' traces started: the span of a recovery or of a re-sent wake-up links
+    to its execution's."""
 
     async def sweep_once(self, department: UUID | None = None) -> SweepReport:
         """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
@@ -90,7 +106,7 @@ class Sweeper:
             self.metrics.recovery(outcome)
         due = await self.store.due_unclaimed(self.resend_after, self.batch * 5, department)
         if due:
-            await self.queue.wake(due)
+            await self._resend(due)
         counts["resent"] = len(due)
         if self.tasks is not None and department is None:
             tasks = await self.tasks.sweep()
@@ -98,6 +114,25 @@ class Sweeper:
             counts["tasks_escalated"] = tasks.escalated
             counts["task_notices_sent"] = tasks.notified
         return SweepReport(**counts)
+
+    async def _resend(self, due: Sequence[UUID]) -> None:
+        """Send the wake-ups again; traced, each in a span of its own (a new trace: nothing
+        is current here) linked to its execution's trace, so the steps it runs can be found
+        from the request that started them."""
+        traced = tracing()
+        if not traced.enabled or self.traces is None:
+            await self.queue.wake(due)
+            return
+        origins = await self.traces.of_steps(due)
+        for step_id in due:
+            origin = origins.get(step_id)
+            attributes: dict[str, AttributeValue] = {"govflow.step_id": str(step_id)}
+            links: list[Carrier] = []
+            if origin is not None:
+                attributes["govflow.execution_id"] = str(origin.execution_id)
+                links = [origin.carrier] if origin.carrier else []
+            with traced.span("govflow.resend", attributes=attributes, links=links):
+                await self.queue.wake([step_id])
 
     async def _recover(self, expired: ExpiredStep) -> RecoveryOutcome:
         """Decide the lease expiry (and the lookup it may ask for) and carry the decision out;

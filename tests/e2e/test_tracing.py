@@ -58,6 +58,16 @@ steps:
   - {id: charge, action: effect_at_most_once, with: {label: charge, crash: before_effect}}
 """
 
+RETRIED = """
+name: traced-retry
+title: Kills its worker once; the next worker retries it
+department: general-administration
+defaults:
+  retry: {max_attempts: 3, initial_delay: 0s, jitter: false}
+steps:
+  - {id: charge, action: effect_none, with: {label: charge, crash: before_effect}}
+"""
+
 
 def plugins() -> PluginManager:
     manager = plugins_for_tests()
@@ -274,3 +284,90 @@ async def test_a_recovery_starts_a_trace_linked_to_the_executions(
     assert recovery.links == ((trace_id, start.span_id),)  # ... linked to the execution's
     assert recovery.attributes["govflow.execution_id"] == execution_id
     assert recovery.attributes["govflow.outcome"] == "needs_attention"
+
+
+async def test_wake_ups_re_sent_after_a_recovery_start_traces_linked_to_the_executions(
+    settings: Settings, database_url: str
+) -> None:
+    workflow_id, auth = await _prepare(settings, database_url, RETRIED)
+    await prepare_effects(database_url)
+    with OtlpReceiver() as receiver:
+        tracing_env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+            "GOVFLOW_PLUGINS_MODULES": "tests.support.effects_plugin",
+        }
+        with processes(settings, **tracing_env) as group:
+            first = group.start("worker")
+            group.start("scheduler")
+            async with (
+                ApiServer(settings, **tracing_env) as server,
+                httpx.AsyncClient(base_url=server.url, timeout=10.0) as client,
+            ):
+                started = await client.post(
+                    f"/workflows/{workflow_id}/executions",
+                    json={"inputs": {}},
+                    headers={"Authorization": auth},
+                )
+                assert started.status_code == 201, started.text
+                execution_id = started.json()["data"]["execution_id"]
+                trace_id = started.headers["traceparent"].split("-")[1]
+                # The worker dies in the attempt; the scheduler recovers the step and wakes it,
+                # nobody takes the wake-up (no worker left), so the scheduler sends it again.
+                await eventually(
+                    _received(receiver),
+                    lambda spans: (
+                        any(s.name == "govflow.recovery" for s in spans)
+                        and any(s.name == "govflow.resend" for s in spans)
+                    ),
+                    timeout=60,
+                )
+                assert first.poll() is not None  # it killed itself
+                group.start("worker")
+
+                async def status() -> str:
+                    read = await client.get(
+                        f"/workflow-executions/{execution_id}", headers={"Authorization": auth}
+                    )
+                    return str(read.json()["data"]["status"])
+
+                assert await eventually(status, lambda s: s in ("COMPLETED", "FAILED")) == (
+                    "COMPLETED"
+                )
+                await eventually(
+                    _received(receiver),
+                    lambda spans: any(
+                        s.name == "govflow.step effect_none"
+                        and s.attributes.get("govflow.outcome") == "COMPLETED"
+                        for s in spans
+                    ),
+                )
+    spans = receiver.spans()
+    start = _one(spans, name="govflow.start_execution")
+    assert start.trace_id == trace_id
+    origin = ((trace_id, start.span_id),)
+    recovery = _one(spans, name="govflow.recovery")
+    assert recovery.links == origin
+    assert recovery.attributes["govflow.outcome"] == "recovered"
+    resends = [s for s in spans if s.name == "govflow.resend"]
+    assert resends
+    step_id = resends[0].attributes["govflow.step_id"]
+    for resend in resends:
+        assert resend.service == "govflow-scheduler"
+        assert resend.parent_span_id == ""  # a trace of its own ...
+        assert resend.trace_id not in (trace_id, recovery.trace_id)
+        assert resend.links == origin  # ... linked to the execution's
+        assert resend.attributes == {
+            "govflow.step_id": step_id,
+            "govflow.execution_id": execution_id,
+        }
+        _one(_children(spans, resend), name="govflow.wake_up send", kind="producer")
+    # The attempt that completed the step ran in the trace of the recovery's wake-up or of a
+    # re-sent one: either way, one link away from the request's trace.
+    [completed] = [
+        s
+        for s in spans
+        if s.name == "govflow.step effect_none" and s.attributes["govflow.outcome"] == "COMPLETED"
+    ]
+    assert completed.attributes["govflow.execution_id"] == execution_id
+    assert completed.trace_id in {recovery.trace_id, *(s.trace_id for s in resends)}
