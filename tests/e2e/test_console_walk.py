@@ -124,8 +124,11 @@ def test_a_newcomer_carries_building_permit_to_completed_in_the_browser(
     console.button("Start building-permit").click()
     console.wait(lambda: console.path.startswith("/ui/executions/"))
     execution_path = console.path.split("?", 1)[0]
-
-    _open_task(console)
+    # The page refreshes itself; once the review waits, its step links to the task.
+    console.wait(lambda: console.has("#task-of-review"), timeout=60)
+    console.shot("walk-waiting")
+    console.find("#task-of-review").click()
+    console.wait(lambda: console.has("#task-status"))
     for button, after in (
         ("Claim", HumanTaskStatus.ASSIGNED),
         ("Start", HumanTaskStatus.IN_PROGRESS),

@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from govflow.core.roles import Role
-from govflow.core.statuses import ExecutionStatus
+from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.http.console.executions_view import (
     OPERATING_ROLES,
     Filters,
@@ -34,13 +34,16 @@ from govflow.http.console.executions_view import (
     timeline,
 )
 from govflow.http.console.pages import BASE, redirect, render
+from govflow.http.console.task_pages import tasks_of
 from govflow.http.console.viewer import console_of
 from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.errors import ConflictError, InvalidInputError
 from govflow.usecases.execution_admin import ExecutionAdmin
+from govflow.usecases.execution_views import ExecutionView
 from govflow.usecases.operate import Resolution
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
+from govflow.usecases.task_ports import TaskFilter
 
 PAGE_SIZE = 25
 PAGE_LIMIT = 100_000
@@ -224,6 +227,23 @@ def _operator(viewer: Principal) -> None:
         raise ForbiddenError("only an ADMIN or a MANAGER may operate executions")
 
 
+async def _waiting_tasks(
+    request: Request[Any, Any, Any], viewer: Principal, execution: ExecutionView
+) -> dict[str, UUID]:
+    """The task each ``manual`` step waits on, by step key, among those the viewer may see
+    (nothing is read while no such step waits)."""
+    waiting = {
+        step.id: step.step_key
+        for step in execution.steps
+        if step.action == "manual" and step.status is StepStatus.WAITING
+    }
+    if not waiting:
+        return {}
+    tasks = tasks_of(console_of(request).api)
+    found = await tasks.search(viewer, TaskFilter(execution_id=execution.id), PageRequest(1, 50))
+    return {waiting[t.step_id]: t.id for t in found.items if t.step_id in waiting}
+
+
 async def _live_context(
     request: Request[Any, Any, Any], viewer: Principal, execution_id: UUID
 ) -> dict[str, Any]:
@@ -234,6 +254,7 @@ async def _live_context(
     return {
         "execution": execution,
         "timeline": timeline(details, now),
+        "task_links": await _waiting_tasks(request, viewer, execution),
         "diagram": diagram(execution),
         "live": live(execution.status),
         "fingerprint": fingerprint(execution),
