@@ -7,9 +7,14 @@ so the endpoint is public; restrict it at the network edge (reverse proxy) in pr
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
 
 from litestar import Controller, Response, get
-from litestar.plugins.prometheus import PrometheusConfig
+from litestar.exceptions import HTTPException
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -20,9 +25,52 @@ from prometheus_client import (
 
 from govflow.http.policy import public
 
+_ANSWER: ContextVar[dict[str, float] | None] = ContextVar("govflow_metrics_answer", default=None)
+
+
+class RequestMetrics(PrometheusMiddleware):
+    """Litestar's request metrics, with the status of an exception raised beneath them.
+
+    Litestar's middleware reads the status from the answer it sees go out; an exception raised
+    by a middleware beneath it (the bearer token's 401, the rate limit's 429, an unexpected
+    error's 500) is turned into an answer above it, so it would be recorded as a 200, and a
+    500 would not count in ``govflow_requests_error_total``. Here such a request is recorded
+    with the status that answers it: the exception's, or 500.
+    """
+
+    def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
+        super().__init__(app, config)
+        below = self.app
+
+        async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                await below(scope, receive, send)
+            except Exception as exc:
+                answer = _ANSWER.get()
+                if answer is not None and not answer.get("started"):
+                    answer["status_code"] = (
+                        exc.status_code if isinstance(exc, HTTPException) else 500
+                    )
+                raise
+
+        self.app = recording
+
+    def _get_wrapped_send(self, send: Send, request_span: dict[str, float]) -> Callable[..., Any]:
+        _ANSWER.set(request_span)
+        wrapped = super()._get_wrapped_send(send, request_span)
+
+        async def marking(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                request_span["started"] = 1
+            await wrapped(message)
+
+        return marking
+
 
 def prometheus_config() -> PrometheusConfig:
-    return PrometheusConfig(app_name="govflow", prefix="govflow", group_path=True)
+    return PrometheusConfig(
+        app_name="govflow", prefix="govflow", group_path=True, middleware_class=RequestMetrics
+    )
 
 
 class MetricsController(Controller):
