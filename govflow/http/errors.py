@@ -90,6 +90,16 @@ def _response(
     return Response(body, status_code=status, headers=headers)
 
 
+def status_of(exc: Exception) -> int:
+    """The status :func:`handle` answers ``exc`` with (for the request metrics, which see the
+    exception before it is answered)."""
+    if isinstance(exc, UseCaseError):
+        return STATUS_OF_CODE.get(str(getattr(exc, "code", "ERROR")), 400)
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return exc.status_code
+    return HTTP_500_INTERNAL_SERVER_ERROR
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """The exception handler registered for ``Exception``."""
     if isinstance(exc, UseCaseError):

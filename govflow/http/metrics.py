@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from typing import Any
 
 from litestar import Controller, Response, get
-from litestar.exceptions import HTTPException
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
@@ -23,6 +22,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from govflow.http.errors import status_of
 from govflow.http.policy import public
 
 _ANSWER: ContextVar[dict[str, float] | None] = ContextVar("govflow_metrics_answer", default=None)
@@ -32,10 +32,10 @@ class RequestMetrics(PrometheusMiddleware):
     """Litestar's request metrics, with the status of an exception raised beneath them.
 
     Litestar's middleware reads the status from the answer it sees go out; an exception raised
-    by a middleware beneath it (the bearer token's 401, the rate limit's 429, an unexpected
+    by a middleware beneath it (the bearer token's 401, an idempotency key's 422, an unexpected
     error's 500) is turned into an answer above it, so it would be recorded as a 200, and a
     500 would not count in ``govflow_requests_error_total``. Here such a request is recorded
-    with the status that answers it: the exception's, or 500.
+    with the status :func:`~govflow.http.errors.handle` answers it with.
     """
 
     def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
@@ -48,9 +48,7 @@ class RequestMetrics(PrometheusMiddleware):
             except Exception as exc:
                 answer = _ANSWER.get()
                 if answer is not None and not answer.get("started"):
-                    answer["status_code"] = (
-                        exc.status_code if isinstance(exc, HTTPException) else 500
-                    )
+                    answer["status_code"] = status_of(exc)
                 raise
 
         self.app = recording
