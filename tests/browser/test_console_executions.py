@@ -158,6 +158,32 @@ async def test_the_list_filters_and_an_operator_sees_no_operator_action(
     assert console.find("h1").text == "Not found"
 
 
+async def test_a_page_open_when_its_execution_ends_is_drawn_again_whole(
+    console: Console, api_server: ApiServer, database_url: str
+) -> None:
+    await _prepare(database_url)
+    execution_id = await _start(api_server, MANAGER, {"who": "Ada"})  # no worker: PENDING
+    console.sign_in(MANAGER, PASSWORD)
+    console.visit(f"/ui/executions/{execution_id}")
+    assert "Cancel the execution" in console.buttons()
+    console.driver.execute_script("window.drawnBefore = true")
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=10.0) as client:
+        login = await client.post("/auth/login", json={"email": MANAGER, "password": PASSWORD})
+        token = login.json()["data"]["access_token"]
+        canceled = await client.post(
+            f"/workflow-executions/{execution_id}/cancel",
+            json={"reason": "Withdrawn by the applicant"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert canceled.status_code == 200, canceled.text
+    # The next poll finds it ended: the page is loaded again, not only its live region, so the
+    # actions outside that region are those of a canceled execution.
+    console.wait(lambda: not console.driver.execute_script("return window.drawnBefore === true"))
+    assert console.find("#execution-status").text == ExecutionStatus.CANCELED.value
+    assert "Cancel the execution" not in console.buttons()
+    assert console.find("#execution-live").get_attribute("hx-get") is None
+
+
 async def test_a_manager_resolves_a_step_that_needs_attention(
     console: Console, api_server: ApiServer, database_url: str
 ) -> None:

@@ -78,9 +78,9 @@ async def test_a_manager_assigns_cancels_reactivates_and_deletes_a_task(
     console.wait(lambda: console.error_at("assign_user_id"))
     assert "may not work on this task" in console.error_at("assign_user_id")
     assert _status(console) == HumanTaskStatus.OPEN.value
+    console.shot("task-assign-error")
     _choose(console, "#assign_user_id", OPERATOR)
     console.fill("assign_reason", "Otto is on site this week")
-    console.shot("task-assign")
     _press(console, "Assign", HumanTaskStatus.ASSIGNED)
     assert "Otto is on site this week" in console.find("ol.records").text
     assert MANAGER_BUTTONS & set(console.buttons()) == {"Assign", "Cancel task"}

@@ -153,6 +153,8 @@ def test_a_newcomer_carries_building_permit_to_completed_in_the_browser(
         lambda: _status(console, "#execution-status") == ExecutionStatus.COMPLETED.value,
         timeout=90,
     )
+    # A page drawn while the execution ran is drawn again once it ended: no stale actions.
+    console.wait(lambda: "Cancel the execution" not in console.buttons())
     console.shot("walk-completed")
     timeline = console.find("main").text
     for step in ("review", "notify", "comment", "close"):

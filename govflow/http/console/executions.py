@@ -156,6 +156,10 @@ class ExecutionPages(Controller):
         context = await _live_context(request, viewer, execution_id)
         if since is not None and since == context["fingerprint"]:
             return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
+        if since is not None and not context["live"]:
+            # It ended since the page was drawn: draw the whole page again, so that its end
+            # time and the operator actions it still allows are those of the ended execution.
+            return Response(content=b"", headers={"HX-Refresh": "true"})
         return render(request, "executions/_live.html", context, viewer=viewer)
 
     @post("/{execution_id:uuid}/{action:str}")
