@@ -9,6 +9,7 @@ seen by the next request.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -42,9 +43,11 @@ from govflow.adapters.queue.tasks import TaskiqStepQueue
 from govflow.adapters.services import ServiceUrls, resolve_service_urls
 from govflow.adapters.task_metrics import PrometheusDeadlineMetrics, PrometheusNoticeMetrics
 from govflow.core.destinations import AddressPolicy
+from govflow.core.secrets import SecretLookup
 from govflow.plugins.host import PluginHost
 from govflow.plugins.manager import PluginManager
 from govflow.plugins.registry import ActionRegistry
+from govflow.plugins.secrets import EnvironmentSecrets, secret_lookup
 from govflow.plugins.settings import PluginSettings, plugin_environment
 from govflow.settings import Settings
 from govflow.usecases.action_host import ActionHost
@@ -145,7 +148,14 @@ class Container:
             worker_id=_process_id("worker"),
             lease=self.lease,
             metrics=PrometheusStepMetrics(),
+            secrets=self.secrets,
         )
+
+    @functools.cached_property
+    def secrets(self) -> SecretLookup:
+        """The secret providers: the environment's ``GOVFLOW_SECRET_<NAME>``, then the plugins'."""
+        providers = self.plugins.secret_providers(self.plugin_settings)
+        return secret_lookup([EnvironmentSecrets(_plugin_env()), *providers])
 
     def sweeper(self) -> Sweeper:
         """The sweeper (``sweep_once(department)`` sweeps one department's steps only: a

@@ -55,6 +55,7 @@ from govflow.core.expression_tree import (
     refusals,
     uses_self,
 )
+from govflow.core.secrets import SECRET_FUNCTION, SECRET_NAME_PATTERN, UnknownSecret
 
 __all__ = [
     "ALLOWED_NAMES",
@@ -105,6 +106,7 @@ class ExpressionInfo:
     :ivar steps: step ids it reads as ``steps.<id>`` or ``steps['<id>']``.
     :ivar inputs: input names it reads as ``inputs.<name>`` or ``inputs['<name>']``.
     :ivar vars: variable names it reads as ``vars.<name>`` or ``vars['<name>']``.
+    :ivar secrets: secret names it reads as ``secret('<NAME>')``.
     """
 
     errors: list[str] = field(default_factory=list)
@@ -112,6 +114,7 @@ class ExpressionInfo:
     steps: frozenset[str] = frozenset()
     inputs: frozenset[str] = frozenset()
     vars: frozenset[str] = frozenset()
+    secrets: frozenset[str] = frozenset()
 
 
 def environment() -> BoundedEnvironment:
@@ -201,13 +204,46 @@ def _info(tree: nodes.Template) -> ExpressionInfo:
     if uses_self(tree):
         names.add("self")
     beyond = constant_limit_error(tree, _ENV)
+    secrets, misused = _secret_calls(tree)
     return ExpressionInfo(
-        errors=[f"expression goes beyond a limit: {beyond}"] if beyond else [],
+        errors=([f"expression goes beyond a limit: {beyond}"] if beyond else []) + misused,
         names=frozenset(names),
         steps=frozenset(_attribute_keys(tree, "steps")),
         inputs=frozenset(_attribute_keys(tree, "inputs")),
         vars=frozenset(_attribute_keys(tree, "vars")),
+        secrets=frozenset(secrets),
     )
+
+
+_SECRET_NAME = re.compile(SECRET_NAME_PATTERN)
+
+
+def _secret_calls(tree: nodes.Node) -> tuple[set[str], list[str]]:
+    """The secret names ``tree`` reads, and how it misuses ``secret`` (anything but a call with
+    one literal name)."""
+    names: set[str] = set()
+    errors: list[str] = []
+    called: set[int] = set()
+    for call in tree.find_all(nodes.Call):
+        target = call.node
+        if not (isinstance(target, nodes.Name) and target.name == SECRET_FUNCTION):
+            continue
+        called.add(id(target))
+        arg = call.args[0] if len(call.args) == 1 else None
+        value = arg.value if isinstance(arg, nodes.Const) else None
+        if not isinstance(value, str) or call.kwargs or call.dyn_args or call.dyn_kwargs:
+            errors.append("secret() takes one literal name: secret('NAME')")
+        elif _SECRET_NAME.match(value) is None:
+            errors.append(
+                "a secret name is an uppercase letter, then uppercase letters, digits and "
+                f"underscores, got {value!r}"
+            )
+        else:
+            names.add(value)
+    for name in tree.find_all(nodes.Name):
+        if name.name == SECRET_FUNCTION and id(name) not in called:
+            errors.append("secret is a function: call it with a name, secret('NAME')")
+    return names, errors
 
 
 def _inspect_template(text: str) -> ExpressionInfo:
@@ -306,6 +342,8 @@ def _shown(source: str) -> str:
 
 
 def _fail(source: str, error: Exception) -> ExpressionError:
+    if isinstance(error, UnknownSecret):
+        return error  # its own message and code: the step fails with UNKNOWN_SECRET
     message = error.message if isinstance(error, TemplateError) and error.message else str(error)
     kind = ExpressionLimitError if isinstance(error, ExpressionLimitError) else ExpressionError
     return kind(f"cannot evaluate {_shown(source)}: {message or type(error).__name__}")

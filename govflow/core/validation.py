@@ -29,6 +29,7 @@ from govflow.core.expressions import (
 )
 from govflow.core.inputs import check_value
 from govflow.core.patterns import PatternError, check_pattern
+from govflow.core.secrets import SECRET_FUNCTION
 from govflow.core.spec import InputSpec, WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.struct_check import check_against, join_path, suggest, translate
@@ -141,7 +142,7 @@ class _StepContext:
 def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _StepContext) -> None:
     for error in info.errors:
         report.add(path, error)
-    for name in sorted(info.names - ALLOWED_NAMES):
+    for name in sorted(info.names - ALLOWED_NAMES - {SECRET_FUNCTION}):
         allowed = ", ".join(sorted(ALLOWED_NAMES))
         report.add(path, f"unknown name {name!r} in expression (use {allowed})")
     for ref in sorted(info.steps):
@@ -185,7 +186,13 @@ def _check_vars(report: _Report, data: dict[str, Any]) -> None:
             info = inspect_template(text)
             for error in info.errors:
                 report.add(path, error)
-            for other in sorted(info.names - {"inputs"}):
+            if info.secrets:
+                report.add(
+                    path,
+                    "a variable cannot read a secret: variables are stored with the execution "
+                    "(call secret('NAME') in the with: of the step that needs it)",
+                )
+            for other in sorted(info.names - {"inputs", SECRET_FUNCTION}):
                 report.add(
                     path,
                     f"a variable may read only inputs, not {other!r} "

@@ -24,6 +24,7 @@ from govflow.plugins.host import PluginHost
 from govflow.plugins.info import ActionInfo, BrokenPlugin, PluginInfo
 from govflow.plugins.manager import ENTRY_POINT_GROUP, PluginManager
 from govflow.plugins.registry import ActionRegistry
+from govflow.plugins.secrets import EnvironmentSecrets, SecretProvider
 from govflow.plugins.selection import PluginSelection
 from govflow.plugins.settings import (
     Env,
@@ -45,6 +46,7 @@ __all__ = [
     "BusinessError",
     "DuplicateActionError",
     "Env",
+    "EnvironmentSecrets",
     "Idempotency",
     "InvalidActionError",
     "NoSettings",
@@ -58,6 +60,7 @@ __all__ = [
     "PluginSettings",
     "PluginSettingsError",
     "Secret",
+    "SecretProvider",
     "SettingInfo",
     "Suspend",
     "TechnicalError",

@@ -8,6 +8,7 @@ may take fewer arguments than the hook offers (``def govflow_startup(settings): 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ import pluggy
 
 from govflow.plugins.host import PluginHost
 from govflow.plugins.registry import ActionRegistry
+from govflow.plugins.secrets import SecretProvider
 
 PROJECT = "govflow"
 
@@ -69,5 +71,19 @@ def govflow_shutdown(resources: Any) -> Any:
     May be a coroutine function: the returned awaitable is awaited. Called even when another
     plugin's shutdown failed.
 
+    :param resources: what this plugin's ``govflow_startup`` returned (``None`` if nothing).
+    """
+
+
+@hookspec
+def govflow_secret_providers(settings: Any, resources: Any) -> Sequence[SecretProvider] | None:
+    """Offer providers of the secrets templates read with ``secret('NAME')``.
+
+    Called once per process, after ``govflow_startup``. GovFlow asks the environment first
+    (``GOVFLOW_SECRET_<NAME>``), then these providers in plugin registration order; each
+    provider's ``get_secret(name)`` returns the value or ``None``. A failure here leaves the
+    plugin broken in this process, like a failed startup.
+
+    :param settings: this plugin's settings (as ``govflow_startup`` received them).
     :param resources: what this plugin's ``govflow_startup`` returned (``None`` if nothing).
     """

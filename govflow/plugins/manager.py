@@ -33,6 +33,7 @@ from govflow.plugins.errors import (
 from govflow.plugins.host import PluginHost
 from govflow.plugins.info import ActionInfo, BrokenPlugin, PluginInfo
 from govflow.plugins.registry import ActionRegistry
+from govflow.plugins.secrets import SecretProvider
 from govflow.plugins.selection import PluginSelection
 from govflow.plugins.settings import (
     NoSettings,
@@ -353,6 +354,32 @@ class PluginManager:
                     self._registry.withdraw(name)
                 continue
             self._resources[name] = resources
+
+    def secret_providers(self, settings: PluginSettings) -> list[SecretProvider]:
+        """Every started plugin's secret providers (``govflow_secret_providers``), in
+        registration order. A plugin whose hook fails or returns something else than providers
+        is logged, set aside and its actions withdrawn, as for a failed startup."""
+        providers: list[SecretProvider] = []
+        for name, caller in self._per_plugin("govflow_secret_providers"):
+            if name in self._broken:
+                continue
+            try:
+                results = caller(
+                    settings=settings.for_plugin(name), resources=self._resources.get(name)
+                )
+                offered = list(results[0] or ()) if results else []
+                for provider in offered:
+                    if not isinstance(provider, SecretProvider):
+                        raise PluginError(f"{provider!r} has no get_secret(name) method")
+            except Exception as exc:
+                self._log.exception("plugin %r failed to offer secret providers", name)
+                cause = str(exc) if isinstance(exc, PluginError) else describe_exception(exc)
+                self._set_aside(name, f"secret providers: {cause}")
+                if self._registry is not None:
+                    self._registry.withdraw(name)
+                continue
+            providers.extend(offered)
+        return providers
 
     async def shutdown(self) -> None:
         """Run ``govflow_shutdown`` in every plugin with its resources; a failure is logged,

@@ -28,6 +28,7 @@ from govflow.core.expressions import (
     render,
 )
 from govflow.core.inputs import validate_execution_inputs
+from govflow.core.secrets import SECRET_FUNCTION, SecretSession
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs, validate_workflow
 from govflow.plugins import ActionError, ActionRegistry, PluginManager, Suspend
@@ -80,6 +81,7 @@ def rehearse(
     *,
     actions: ActionRegistry | Mapping[str, type[msgspec.Struct]] | None = None,
     filename: str = "rehearsal.yaml",
+    secrets: Mapping[str, str] | None = None,
 ) -> Rehearsal:
     """Validate ``workflow_yaml`` and run it with ``inputs``, each step yielding its stub.
 
@@ -89,6 +91,8 @@ def rehearse(
         ``"skip"``.
     :param actions: the actions the workflow may use; every installed plugin's when omitted.
     :param filename: the name validation problems are reported under.
+    :param secrets: the values ``secret('NAME')`` gives (a name not here fails its step with
+        ``UNKNOWN_SECRET``, as at run time).
     :raises SpecError: the workflow is invalid.
     :raises InputError: the inputs do not match the workflow's declared inputs.
     :raises VarError: a variable of ``vars:`` cannot be evaluated with these inputs (an
@@ -104,6 +108,7 @@ def rehearse(
     execution = {"workflow": spec.name}
     for step in spec.steps:
         context = build_context(values, seen, execution, variables)
+        context[SECRET_FUNCTION] = SecretSession(dict(secrets or {}).get)
         try:
             wanted = step.if_ is None or evaluate_condition(step.if_, context)
             rendered = render(step.with_, context) if wanted else {}

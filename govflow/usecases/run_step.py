@@ -48,6 +48,16 @@ from govflow.core.engine import (
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.idempotency import Idempotency
 from govflow.core.plugin_calls import PluginCallOutcome
+from govflow.core.secrets import (
+    SECRET_FUNCTION,
+    UNKNOWN_SECRET,
+    SecretLookup,
+    SecretSession,
+    UnknownSecret,
+    no_secrets,
+    redact,
+    redact_event,
+)
 from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
@@ -112,6 +122,8 @@ class StepRunner:
     fleet: Fleet | None = None
     """The workers table; without it a step whose action is missing fails at once."""
     expressions: ExpressionRunner = field(default_factory=ExpressionRunner)
+    secrets: SecretLookup = no_secrets
+    """The secret providers ``secret('NAME')`` reads (in order); none by default."""
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -213,9 +225,12 @@ class StepRunner:
         )
         started = time.perf_counter()
         recorded: list[RecordedEvent] = []
+        secrets = SecretSession(self.secrets)
         event, state, outcome = await self._attempt(
-            claim, spec, step, action, state, context, recorded
+            claim, spec, step, action, state, context, recorded, secrets
         )
+        if secrets.resolved and event is not None:  # no secret's value is stored
+            event = redact_event(event, secrets.resolved)
         span.set_attribute("govflow.strategy", state.idempotency.value)
         span.set_attribute("govflow.outcome", outcome.value)
         if event is None:  # the lease was lost before the action ran
@@ -275,9 +290,11 @@ class StepRunner:
         state: StepState,
         context: RunContext,
         recorded: list[RecordedEvent],
+        secrets: SecretSession,
     ) -> tuple[Event | None, StepState, AttemptOutcome]:
         """Run one attempt; the event that describes how it ended (None: lease lost)."""
         values = context.as_mapping()
+        values[SECRET_FUNCTION] = secrets
         try:
             if step.if_ is not None and not await self.expressions.condition(step.if_, values):
                 self.metrics.skip(SkipReason.CONDITION_FALSE)
@@ -295,6 +312,9 @@ class StepRunner:
         except ExpressionLimitError as exc:
             error = StepError("EXPRESSION_LIMIT", str(exc))
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
+        except UnknownSecret as exc:
+            error = StepError(UNKNOWN_SECRET, str(exc))
+            return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except (ExpressionError, ValueError, BusinessError) as exc:
             error = StepError("INVALID_STEP_INPUT", str(exc))
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
@@ -307,7 +327,7 @@ class StepRunner:
         strategy = action.idempotency_for(params)
         state = replace(state, idempotency=strategy)
         if strategy in STARTED_BEFORE_EXECUTE:
-            params_data = msgspec.to_builtins(params)
+            params_data = redact(msgspec.to_builtins(params), secrets.resolved)
             if not await self.store.mark_attempt_started(claim, strategy, params_data):
                 return None, state, AttemptOutcome.LOST
             state = replace(state, attempt_started=True)
