@@ -66,9 +66,10 @@ def _jira_banner(jira: JiraEmulatorPlan | None) -> None:
     if jira is None:
         return
     click.echo(
-        f"  Jira:     the bundled emulator on {jira.url} (JIRA_BASE_URL is unset; "
-        f"projects {', '.join(jira.projects)}; what it received: {jira.url}/_emulator/requests)"
+        f"  Jira:     the bundled emulator on {jira.url} (JIRA_BASE_URL is unset): "
+        f"projects {', '.join(jira.projects)}"
     )
+    click.echo(f"            what it received: {jira.url}/_emulator/requests")
 
 
 @click.command("up")
