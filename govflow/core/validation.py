@@ -33,6 +33,7 @@ from govflow.core.secrets import SECRET_FUNCTION
 from govflow.core.spec import InputSpec, WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.struct_check import check_against, join_path, suggest, translate
+from govflow.core.yaml11 import with_yaml11_booleans
 from govflow.core.yaml_source import ROOT, YamlSource, child_path, load_yaml
 
 _KEYS_FOR_TYPE = {
@@ -273,6 +274,7 @@ def validate_source(
     _check_structure(report, source.data)
     _check_vars(report, source.data)
     _check_steps(report, source.data, actions)
+    report.problems = with_yaml11_booleans(source, report.problems)
     if report.problems:
         raise SpecError(report.problems)
     try:

@@ -6,6 +6,11 @@ documents, nesting deeper than :data:`MAX_DEPTH` and texts over :data:`MAX_BYTES
 Building the tree then refuses duplicate and non-scalar mapping keys. Every node's position is
 kept under its spec path (``steps[2].with.issue``; ``$`` for the document) so that later phases
 can point at the exact place a problem is about.
+
+Two things PyYAML does quietly are made visible: an unquoted ``on``/``off``/``yes``/``no`` (a
+boolean in YAML 1.1) is remembered with its text in :attr:`YamlSource.yaml11_booleans`, so that
+validation can say to quote it where text is meant; and a syntax error is reported at the line
+that is most likely wrong (PyYAML often names the line after it), with a hint.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ _STANDARD_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_YAML12_BOOLEANS = frozenset(("true", "false"))
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -62,6 +69,10 @@ class YamlSource:
     :ivar data: the document as plain dicts, lists, strings, numbers, booleans and ``None``.
     :ivar nodes: spec path -> (line, col) of the value node (1-based).
     :ivar keys: spec path -> (line, col) of the mapping key that holds the value.
+    :ivar yaml11_booleans: spec path -> the text of an unquoted scalar that YAML 1.1 reads as a
+        boolean but YAML 1.2 as text (``on``, ``off``, ``yes``, ``no`` in any case).
+    :ivar origins: spec path -> the file a value was written in, when not ``filename`` (a step
+        template brought in by ``uses:``); it holds for everything under that path.
     """
 
     filename: str
@@ -69,31 +80,52 @@ class YamlSource:
     nodes: dict[str, Position] = field(default_factory=dict)
     keys: dict[str, Position] = field(default_factory=dict)
     scalars: frozenset[str] = frozenset()
+    yaml11_booleans: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def _found(self, path: str) -> tuple[str, Position]:
+        """The path actually written (``path`` or its nearest parent) and its position."""
+        while True:
+            if path in self.scalars and path in self.nodes:
+                return path, self.nodes[path]
+            if path in self.keys:
+                return path, self.keys[path]
+            if path in self.nodes:
+                return path, self.nodes[path]
+            if path == ROOT:
+                return path, (1, 1)
+            path = parent_path(path)
 
     def position(self, path: str) -> Position:
         """Where ``path`` is written: a scalar value itself, a collection at its key.
 
         Falls back to the nearest parent when ``path`` is not in the file (a missing key).
         """
-        while True:
-            if path in self.scalars and path in self.nodes:
-                return self.nodes[path]
-            if path in self.keys:
-                return self.keys[path]
-            if path in self.nodes:
-                return self.nodes[path]
-            if path == ROOT:
-                return (1, 1)
-            path = parent_path(path)
+        return self._found(path)[1]
 
     def key_position(self, path: str) -> Position:
         """Where the key of ``path`` is written (for problems about the key itself)."""
         return self.keys.get(path) or self.position(path)
 
+    def file_of(self, path: str) -> str:
+        """The file ``path`` is written in (a step template's, or this file's)."""
+        while True:
+            if path in self.origins:
+                return self.origins[path]
+            if path == ROOT:
+                return self.filename
+            path = parent_path(path)
+
     def problem(self, path: str, message: str, *, at_key: bool = False) -> SpecProblem:
-        """A :class:`SpecProblem` about ``path``, positioned at its node (or its key)."""
-        line, col = self.key_position(path) if at_key else self.position(path)
-        return SpecProblem(file=self.filename, line=line, col=col, path=path, message=message)
+        """A :class:`SpecProblem` about ``path``, positioned at its node (or its key), in the
+        file it is written in."""
+        if at_key and path in self.keys:
+            written, (line, col) = path, self.keys[path]
+        else:
+            written, (line, col) = self._found(path)
+        return SpecProblem(
+            file=self.file_of(written), line=line, col=col, path=path, message=message
+        )
 
 
 def _mark(mark: Any) -> Position:
@@ -117,14 +149,65 @@ def _reader_error(filename: str, error: yaml.reader.ReaderError, text: str) -> S
     return SpecProblem(file=filename, line=line, col=col, path=ROOT, message=message)
 
 
+def _first_column(line: str) -> int:
+    """The 1-based column of the first character that is not a space (1 for a blank line)."""
+    return len(line) - len(line.lstrip(" ")) + 1
+
+
+def _meaningful(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _likely_position(error: yaml.MarkedYAMLError, text: str) -> Position:
+    """Where the mistake behind a syntax error most likely is.
+
+    PyYAML names the token it could not place. Inside a block (``while parsing a block
+    mapping``) that token is the wrongly indented one. Otherwise, when something opened earlier
+    (a quote, a bracket, a key without its colon) the opening is the place to look; and a token
+    at the start of a line, or the end of the text, means the line before it is unfinished.
+    """
+    mark = error.problem_mark or error.context_mark
+    if mark is None:
+        return (1, 1)
+    line, col = _mark(mark)
+    context = error.context or ""
+    if context.startswith("while parsing a block"):
+        return line, col
+    opened = error.context_mark
+    if opened is not None and error.problem_mark is not None and opened.line < mark.line:
+        return _mark(opened)
+    lines = text.splitlines()
+    at_end = line > len(lines)
+    at_start = at_end or col <= _first_column(lines[line - 1])
+    if at_end or (at_start and not isinstance(error, yaml.scanner.ScannerError)):
+        for before in range(min(line, len(lines) + 1) - 1, 0, -1):
+            if _meaningful(lines[before - 1]):
+                return before, _first_column(lines[before - 1])
+    return line, col
+
+
 def _yaml_error(filename: str, error: yaml.YAMLError, text: str = "") -> SpecProblem:
     if isinstance(error, yaml.reader.ReaderError):
         return _reader_error(filename, error, text)
-    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
     message = f"invalid YAML: {context + ', ' if context else ''}{problem}"
-    return _problem(filename, mark, message)
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return _problem(filename, None, message)
+    line, col = _likely_position(error, text)
+    lines = text.splitlines()
+    written = lines[line - 1] if line <= len(lines) else ""
+    hint = f"check the indentation of line {line}"
+    if "\t" in written[: max(col, _first_column(written))]:
+        hint = f"YAML indents with spaces, not tabs: {hint}"
+    if context and ("flow" in context or "quoted" in context):
+        hint = f"check that the bracket or quote opened on line {line} is closed"
+    elif "expected ':'" in problem:
+        hint += ", and that the key written there ends with ':'"
+    elif "mapping values are not allowed" in problem:
+        hint += ", or quote a value that contains ': '"
+    return SpecProblem(file=filename, line=line, col=col, path=ROOT, message=f"{message} ({hint})")
 
 
 def _check_events(text: str, filename: str) -> list[SpecProblem]:
@@ -188,6 +271,7 @@ class _Builder:
         self.nodes: dict[str, Position] = {}
         self.keys: dict[str, Position] = {}
         self.scalars: set[str] = set()
+        self.yaml11_booleans: dict[str, str] = {}
         self.problems: list[SpecProblem] = []
         self._constructor = SafeConstructor()
 
@@ -212,6 +296,10 @@ class _Builder:
             )
 
     def _scalar(self, node: yaml.Node, path: str) -> Any:
+        text = str(node.value)
+        plain = not getattr(node, "style", None)
+        if node.tag == _BOOL_TAG and plain and text.lower() not in _YAML12_BOOLEANS:
+            self.yaml11_booleans[path] = text
         if node.tag == _TIMESTAMP_TAG:
             return str(node.value)
         if node.tag == _MERGE_TAG:
@@ -306,4 +394,5 @@ def load_yaml(text: str, filename: str) -> YamlSource:
         nodes=builder.nodes,
         keys=builder.keys,
         scalars=frozenset(builder.scalars),
+        yaml11_booleans=builder.yaml11_booleans,
     )
