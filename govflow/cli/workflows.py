@@ -19,6 +19,7 @@ from govflow.bootstrap import container
 from govflow.bootstrap.database import DepartmentsUnreadable, department_codes
 from govflow.bootstrap.fleet import load_warnings
 from govflow.cli.common import fail, run, settings_or_exit
+from govflow.cli.workflow_files import TemplateFiles, discover
 from govflow.core.schema import generate_schema
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.yaml_source import ROOT
@@ -35,7 +36,6 @@ from govflow.usecases.workflows import (
     validate_workflow_files,
 )
 
-SUFFIXES = (".yaml", ".yml")
 HASH_PREFIX = 12
 
 
@@ -48,14 +48,8 @@ def action_inputs() -> dict[str, type[msgspec.Struct]]:
 
 
 def workflow_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; directories give their ``*.yaml``/``*.yml`` files, sorted."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
-        else:
-            found.append(path)
-    return found
+    """Files as given; directories give their ``*.yaml``/``*.yml`` files, sorted; each once."""
+    return list(discover(paths))
 
 
 def read_files(paths: Sequence[Path]) -> tuple[list[SourceFile], list[SpecProblem]]:
@@ -84,32 +78,43 @@ def _read_or_exit(paths: Sequence[Path], what: str) -> list[SourceFile]:
     return files
 
 
-def _read_directory(directory: Path) -> list[SourceFile] | None:
-    """The workflow files of ``directory`` (``None`` if it does not exist); exits on a file
-    that cannot be read."""
-    if not directory.is_dir():
-        return None
-    return _read_or_exit(workflow_paths([directory]), "nothing was loaded")
+def _read_paths(paths: Sequence[Path], what: str) -> tuple[list[SourceFile], TemplateFiles]:
+    """The workflow files of ``paths`` (files and folders in any mix) and the reader of the step
+    templates they use; exits on a file that cannot be read."""
+    roots = discover(paths)
+    files = _read_or_exit(list(roots), what)
+    return files, TemplateFiles({str(path): root for path, root in roots.items()})
 
 
 async def load_workflows(settings: Settings, directory: Path, *, quiet: bool) -> list[SaveResult]:
     """Load every workflow file of ``directory`` into the database, all or nothing.
 
-    A missing directory loads nothing. On an invalid file, every problem is printed and the
-    process exits with status 1 having loaded nothing.
-
-    :param quiet: print nothing when everything went well.
+    A missing directory loads nothing (see :func:`load_workflow_paths` for the rest).
     """
-    files = await asyncio.to_thread(_read_directory, directory)
-    if files is None:
+    if not await asyncio.to_thread(directory.is_dir):
         if not quiet:
             click.echo(f"workflows: no directory {directory}; nothing loaded")
         return []
+    return await load_workflow_paths(settings, [directory], quiet=quiet)
+
+
+async def load_workflow_paths(
+    settings: Settings, paths: Sequence[Path], *, quiet: bool
+) -> list[SaveResult]:
+    """Load the workflow files of ``paths`` (files and folders in any mix) into the database,
+    all or nothing.
+
+    On an invalid file, every problem is printed and the process exits with status 1 having
+    loaded nothing.
+
+    :param quiet: print nothing when everything went well.
+    """
+    files, templates = await asyncio.to_thread(_read_paths, paths, "nothing was loaded")
     actions = action_inputs()
     async with container(settings) as c:
         async with c.workflows.definitions() as store:
             try:
-                results = await load_workflow_files(files, actions, store)
+                results = await load_workflow_files(files, actions, store, templates=templates)
             except SpecError as error:
                 _report(error.problems, "nothing was loaded")
             except WorkflowStoreError as error:
@@ -162,11 +167,11 @@ def validate(paths: tuple[Path, ...], offline: bool) -> None:
     Prints every problem as ``file:line:col: path: message`` and exits 1, or one line per
     workflow: its name, step count and version hash.
     """
-    files = _read_or_exit(workflow_paths(paths), "nothing is valid until they are fixed")
+    files, templates = _read_paths(paths, "nothing is valid until they are fixed")
     if not files:
         fail("no workflow files (*.yaml, *.yml) found")
     try:
-        valid = validate_workflow_files(files, action_inputs())
+        valid = validate_workflow_files(files, action_inputs(), templates)
     except SpecError as error:
         _report(error.problems, "nothing is valid until they are fixed")
     if not offline:
@@ -203,16 +208,20 @@ def schema(output: Path | None) -> None:
 
 
 @command.command("load")
-@click.argument(
-    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
-def load(directory: Path | None) -> None:
-    """Load a directory of workflow files (default: WORKFLOWS_DIR), all or nothing.
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def load(paths: tuple[Path, ...]) -> None:
+    """Load workflow files and directories of them, in any mix (default: WORKFLOWS_DIR), all
+    or nothing.
 
     Unchanged workflows are left alone; changed ones get a new version.
     """
     settings = settings_or_exit()
-    run(load_workflows(settings, directory or settings.workflows_dir, quiet=False))
+    if not paths:
+        run(load_workflows(settings, settings.workflows_dir, quiet=False))
+        return
+    if not workflow_paths(paths):
+        fail("no workflow files (*.yaml, *.yml) found; nothing was loaded")
+    run(load_workflow_paths(settings, paths, quiet=False))
 
 
 async def _list(settings: Settings) -> list[WorkflowView]:

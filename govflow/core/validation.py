@@ -32,6 +32,7 @@ from govflow.core.patterns import PatternError, check_pattern
 from govflow.core.secrets import SECRET_FUNCTION
 from govflow.core.spec import InputSpec, WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
+from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import check_against, join_path, suggest, translate
 from govflow.core.yaml11 import with_yaml11_booleans
 from govflow.core.yaml_source import ROOT, YamlSource, child_path, load_yaml
@@ -286,16 +287,20 @@ def validate_source(
 
 
 def validate_workflow(
-    text: str, filename: str, actions: Mapping[str, type[msgspec.Struct]]
+    text: str,
+    filename: str,
+    actions: Mapping[str, type[msgspec.Struct]],
+    templates: TemplateReader | None = None,
 ) -> WorkflowSpec:
     """Parse and validate a workflow file.
 
     :param text: the YAML text.
     :param filename: the name problems are reported under.
     :param actions: action name -> the action's input Struct (the ``with:`` schema).
+    :param templates: reads the step templates ``uses:`` names; without it ``uses:`` is refused.
     :raises SpecError: with every problem found, each as ``file:line:col: path: message``.
     """
-    return validate_source(load_yaml(text, filename), actions)
+    return validate_source(expand_uses(load_yaml(text, filename), templates), actions)
 
 
 def convert_action_inputs(

@@ -21,6 +21,7 @@ import msgspec
 from govflow.core.department_refs import department_references
 from govflow.core.spec import WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
+from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import suggest
 from govflow.core.validation import validate_source
 from govflow.core.versioning import content_hash
@@ -60,8 +61,12 @@ class ValidWorkflow:
     departments: tuple[tuple[str, str], ...] = ()
 
 
-def _validate_one(file: SourceFile, actions: Mapping[str, type[msgspec.Struct]]) -> ValidWorkflow:
-    source = load_yaml(file.text, file.path)
+def _validate_one(
+    file: SourceFile,
+    actions: Mapping[str, type[msgspec.Struct]],
+    templates: TemplateReader | None = None,
+) -> ValidWorkflow:
+    source = expand_uses(load_yaml(file.text, file.path), templates)
     spec = validate_source(source, actions)
     named = (("department", spec.department), *department_references(source.data, actions))
     return ValidWorkflow(
@@ -87,18 +92,22 @@ def _duplicate_names(valid: Sequence[ValidWorkflow]) -> list[SpecProblem]:
 
 
 def validate_workflow_files(
-    files: Sequence[SourceFile], actions: Mapping[str, type[msgspec.Struct]]
+    files: Sequence[SourceFile],
+    actions: Mapping[str, type[msgspec.Struct]],
+    templates: TemplateReader | None = None,
 ) -> list[ValidWorkflow]:
     """Validate every file; the workflows in file order.
 
     :param actions: action name -> the action's input Struct.
+    :param templates: reads the step templates ``uses:`` names beside a file; without it (an
+        upload) a step with ``uses:`` is refused.
     :raises SpecError: with every problem of every file (a workflow name used twice too).
     """
     valid: list[ValidWorkflow] = []
     problems: list[SpecProblem] = []
     for file in files:
         try:
-            valid.append(_validate_one(file, actions))
+            valid.append(_validate_one(file, actions, templates))
         except SpecError as error:
             problems.extend(error.problems)
     problems.extend(_duplicate_names(valid))
@@ -126,6 +135,7 @@ async def load_workflow_files(
     actions: Mapping[str, type[msgspec.Struct]],
     store: WorkflowStore,
     actor: Actor = SYSTEM,
+    templates: TemplateReader | None = None,
 ) -> list[SaveResult]:
     """Validate ``files`` and save every workflow in them, or save none.
 
@@ -133,11 +143,13 @@ async def load_workflow_files(
     :param actions: action name -> the action's input Struct.
     :param store: where workflows are kept.
     :param actor: who loads them (recorded as ``created_by`` and in the audit log).
+    :param templates: reads the step templates ``uses:`` names (see
+        :func:`validate_workflow_files`).
     :returns: one result per file, in file order.
     :raises SpecError: a file is invalid or names an unknown department; nothing was saved.
     :raises UnknownDepartmentError: a department vanished while loading; nothing was saved.
     """
-    return await save_workflows(validate_workflow_files(files, actions), store, actor)
+    return await save_workflows(validate_workflow_files(files, actions, templates), store, actor)
 
 
 async def save_workflows(
