@@ -33,7 +33,10 @@ Rules
 - **Failures.** A business error fails the step and the execution at once; a technical error
   (timeouts and unexpected exceptions included) is retried per the step's
   :class:`~govflow.core.retry.RetrySchedule` and fails the execution with that last error once
-  the attempts are exhausted.
+  the attempts are exhausted. A ``continue_on_error`` step fails alone: its error is recorded
+  (``RecordStepError``), audited ``STEP_FAILURE_CONTINUED``, and the execution goes on (or
+  completes, after the last step) as after a completed step; ``ACTION_UNAVAILABLE`` (no worker
+  can run the step) still fails the execution, for an operator to install and retry.
 - **Unknown outcomes.** An attempt that ended without saying whether its effect happened
   (``AttemptOutcomeUnknown``: the plugin's ``OutcomeUnknown``, or a timeout or an unexpected
   exception of an ``at_most_once`` step) puts an ``at_most_once`` step in ``NEEDS_ATTENTION``
@@ -87,6 +90,8 @@ class StepState:
     """The attempt start was committed, so the plugin may have been called."""
     is_last_step: bool = False
     """No step follows this one in the workflow."""
+    continue_on_error: bool = False
+    """The step's ``continue_on_error``: its failure does not fail the execution."""
 
     def __post_init__(self) -> None:
         if self.attempt < 0:
@@ -264,6 +269,14 @@ class ContinueWithNextStep:
 
 
 @dataclass(frozen=True)
+class RecordStepError:
+    """Store the error of a step that failed without failing its execution
+    (``continue_on_error``)."""
+
+    error: StepError
+
+
+@dataclass(frozen=True)
 class CompleteExecution:
     """Mark the execution completed."""
 
@@ -336,6 +349,7 @@ Command = (
     | CancelHumanTask
     | CallLookup
     | RecordOutput
+    | RecordStepError
     | Audit
 )
 
@@ -684,6 +698,7 @@ def _on_action_unavailable(plan: _Plan, event: ActionUnavailable) -> None:
             StepEvent.FAIL_BUSINESS,
             StepError("ACTION_UNAVAILABLE", message),
             "action_unavailable",
+            final=True,
         )
         return
     at = plan.now + (HANDBACK_DELAY if offered else HANDBACK_DELAY_UNOFFERED)
@@ -699,11 +714,22 @@ def _on_action_unavailable(plan: _Plan, event: ActionUnavailable) -> None:
     )
 
 
-def _fail(plan: _Plan, step_event: StepEvent, error: StepError, reason: str) -> None:
+def _fail(
+    plan: _Plan, step_event: StepEvent, error: StepError, reason: str, *, final: bool = False
+) -> None:
+    """Fail the step and the execution with ``error``; a ``continue_on_error`` step fails alone
+    and the execution goes on (``final``: a failure no step setting tolerates)."""
     plan.step(step_event)
-    plan.execution(ExecutionEvent.FAIL)
     data = {"attempt": plan.state.attempt, "code": error.code, "error": error.message}
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_FAILED, reason, **data)
+    if plan.state.continue_on_error and not final:
+        # Only where the execution could fail: the same states, the same refusals.
+        transition(EXECUTION_MACHINE, plan.execution_status, ExecutionEvent.FAIL)
+        plan.add(RecordStepError(error))
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_FAILURE_CONTINUED, reason, **data)
+        _advance(plan)
+        return
+    plan.execution(ExecutionEvent.FAIL)
     plan.add(FailExecution(error))
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, reason, **data)
 
@@ -736,13 +762,27 @@ def _lost_lease(state: StepState) -> StepError:
 # Whole executions -------------------------------------------------------------------------------
 
 
-def execution_outcome(step_statuses: Sequence[StepStatus]) -> ExecutionStatus | None:
+def _settled(
+    step_statuses: Sequence[StepStatus], continue_on_error: Sequence[bool]
+) -> list[StepStatus]:
+    """``step_statuses`` with the failure of each ``continue_on_error`` step counted as done."""
+    tolerant = {index for index, tolerates in enumerate(continue_on_error) if tolerates}
+    return [
+        StepStatus.SKIPPED if status is StepStatus.FAILED and index in tolerant else status
+        for index, status in enumerate(step_statuses)
+    ]
+
+
+def execution_outcome(
+    step_statuses: Sequence[StepStatus], continue_on_error: Sequence[bool] = ()
+) -> ExecutionStatus | None:
     """The status the execution's steps put it in, or ``None`` while steps remain to run.
 
-    ``COMPLETED`` when every step completed or was skipped; otherwise the first of
+    ``COMPLETED`` when every step completed or was skipped (or failed with
+    ``continue_on_error``, by position in ``continue_on_error``); otherwise the first of
     ``CANCELED``, ``FAILED``, ``NEEDS_ATTENTION``, ``WAITING`` any step is in.
     """
-    present = set(step_statuses)
+    present = set(_settled(step_statuses, continue_on_error))
     if present <= StepStatus.DONE:
         return ExecutionStatus.COMPLETED
     for step_status, execution_status in (
@@ -756,13 +796,16 @@ def execution_outcome(step_statuses: Sequence[StepStatus]) -> ExecutionStatus | 
     return None
 
 
-def next_step_index(step_statuses: Sequence[StepStatus]) -> int | None:
-    """The index of the step to run next: the first not done, if it is ``PENDING``.
+def next_step_index(
+    step_statuses: Sequence[StepStatus], continue_on_error: Sequence[bool] = ()
+) -> int | None:
+    """The index of the step to run next: the first not done, if it is ``PENDING`` (a failed
+    ``continue_on_error`` step counts as done).
 
     ``None`` when every step is done or the first unfinished step is not pending (running,
     waiting, failed...): the execution cannot move on by itself.
     """
-    for index, status in enumerate(step_statuses):
+    for index, status in enumerate(_settled(step_statuses, continue_on_error)):
         if status in StepStatus.DONE:
             continue
         return index if status is StepStatus.PENDING else None

@@ -157,6 +157,9 @@ class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     retry: StepRetry | None = None
     timeout: Duration | None = None
     description: str = ""
+    continue_on_error: bool = False
+    """When the step fails (a business error, or its attempts exhausted), it stays ``FAILED``
+    and the execution goes on with the next step instead of failing."""
 
 
 class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

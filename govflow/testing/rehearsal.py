@@ -53,6 +53,8 @@ class Rehearsal:
     :ivar params: each run step's rendered ``with:`` block.
     :ivar steps: each visited step's status.
     :ivar error: why the execution failed, if it did.
+    :ivar continued: why each ``continue_on_error`` step that failed did (the execution went
+        on).
     """
 
     status: ExecutionStatus
@@ -62,6 +64,7 @@ class Rehearsal:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     steps: dict[str, StepStatus] = field(default_factory=dict)
     error: str | None = None
+    continued: dict[str, str] = field(default_factory=dict)
 
 
 def _input_types(
@@ -115,6 +118,9 @@ def rehearse(
             if wanted:
                 convert_action_inputs(types[step.action], rendered)
         except (ExpressionError, ValueError) as exc:
+            if step.continue_on_error:
+                _continue(run, seen, step.id, str(exc))
+                continue
             return _fail(run, step.id, str(exc))
         stub = results.get(step.id) if wanted else SKIP
         if wanted and stub is None:
@@ -129,6 +135,9 @@ def rehearse(
         run.sequence.append(step.id)
         run.params[step.id] = rendered
         if isinstance(stub, ActionError):
+            if step.continue_on_error:
+                _continue(run, seen, step.id, f"{type(stub).__name__}: {stub}")
+                continue
             return _fail(run, step.id, f"{type(stub).__name__}: {stub}")
         if isinstance(stub, Suspend):
             run.steps[step.id] = StepStatus.WAITING
@@ -141,6 +150,13 @@ def rehearse(
         seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": output}
     run.status = ExecutionStatus.COMPLETED
     return run
+
+
+def _continue(run: Rehearsal, seen: dict[str, dict[str, Any]], step_id: str, error: str) -> None:
+    """A ``continue_on_error`` step failed: it stays ``FAILED``, the execution goes on."""
+    run.steps[step_id] = StepStatus.FAILED
+    run.continued[step_id] = error
+    seen[step_id] = {"status": str(StepStatus.FAILED), "output": None}
 
 
 def _fail(run: Rehearsal, step_id: str, error: str) -> Rehearsal:

@@ -30,6 +30,7 @@ from govflow.core.engine import (
     OperatorRetry,
     OperatorSkip,
     RecordOutput,
+    RecordStepError,
     ResetAttempts,
     ScheduleRetry,
     StepState,
@@ -53,6 +54,7 @@ class StepSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int
     attempt_started: bool
     idempotency: Idempotency | None
+    continue_on_error: bool = False
 
 
 class ExecutionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,6 +135,7 @@ def step_state(snapshot: ExecutionSnapshot, step: StepSnapshot) -> StepState:
         idempotency=step.idempotency or Idempotency.NONE,
         attempt_started=step.attempt_started,
         is_last_step=step.position == len(snapshot.steps) - 1,
+        continue_on_error=step.continue_on_error,
     )
 
 
@@ -178,7 +181,7 @@ def _step_changes(
         match command:
             case RecordOutput(output=recorded):
                 output = recorded
-            case FailExecution(error=failed):
+            case FailExecution(error=failed) | RecordStepError(error=failed):
                 error = error_payload(failed)
             case ResetAttempts():
                 reset = True
@@ -283,13 +286,13 @@ def step_change(
     snapshot: ExecutionSnapshot, step: StepSnapshot, decision: Decision, actor: Actor, reason: str
 ) -> ExecutionChange:
     """The engine's ``decision`` on ``step`` as the port carries it out, audited as ``actor``."""
-    steps = tuple(_step_changes(snapshot, step, decision))
+    failed = [c.error for c in decision.commands if isinstance(c, FailExecution)]
     return ExecutionChange(
         execution_from=snapshot.status,
         execution_status=decision.execution_status,
-        steps=steps,
+        steps=tuple(_step_changes(snapshot, step, decision)),
         audit=tuple(_audit(decision.commands, snapshot, step, actor, reason)),
-        error=steps[0].error,
+        error=error_payload(failed[0]) if failed else None,
     )
 
 

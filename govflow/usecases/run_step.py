@@ -222,6 +222,7 @@ class StepRunner:
             idempotency=action.idempotency if action else Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
             is_last_step=claim.position == len(spec.steps) - 1,
+            continue_on_error=step.continue_on_error,
         )
         started = time.perf_counter()
         recorded: list[RecordedEvent] = []
@@ -271,7 +272,11 @@ class StepRunner:
         if not result.applied:
             await self._report_late(claim, outcome)
             return None, None
-        if finish.output is not None or outcome is AttemptOutcome.SKIPPED:
+        if (
+            finish.output is not None
+            or outcome is AttemptOutcome.SKIPPED
+            or finish.step_status is StepStatus.FAILED  # continue_on_error: later ifs read it
+        ):
             context.steps[claim.step_key] = {"output": finish.output, "status": finish.step_status}
         for command in decision.commands:
             if isinstance(command, ScheduleRetry):

@@ -41,6 +41,7 @@ class NewStep(msgspec.Struct, frozen=True, array_like=True):
     step_key: str
     action: str
     max_attempts: int
+    continue_on_error: bool = False
 
 
 class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,7 +106,13 @@ class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 def plan_steps(spec: WorkflowSpec) -> list[NewStep]:
     return [
-        NewStep(position, step.id, step.action, effective_retry(spec, step).max_attempts)
+        NewStep(
+            position,
+            step.id,
+            step.action,
+            effective_retry(spec, step).max_attempts,
+            step.continue_on_error,
+        )
         for position, step in enumerate(spec.steps)
     ]
 

@@ -172,6 +172,7 @@ class Sweeper:
             retry=retry_schedule(effective_retry(spec, step)),
             attempt_started=expired.attempt_started,
             is_last_step=claim.position == len(spec.steps) - 1,
+            continue_on_error=step.continue_on_error,
         )
         now = self.clock()
         decision = decide(state, LeaseExpired(self.rng.random()), now)

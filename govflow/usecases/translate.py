@@ -20,6 +20,7 @@ from govflow.core.engine import (
     Decision,
     FailExecution,
     RecordOutput,
+    RecordStepError,
     ScheduleRetry,
     StartAttempt,
     StepClaimed,
@@ -209,7 +210,7 @@ def to_finish(
         match command:
             case RecordOutput(output=recorded):
                 output = recorded
-            case FailExecution(error=failed):
+            case FailExecution(error=failed) | RecordStepError(error=failed):
                 error = error_payload(failed)
             case ScheduleRetry(at=at):
                 retry_in = max(timedelta(0), at - now)

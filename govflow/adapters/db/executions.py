@@ -25,14 +25,15 @@ WITH execution AS (
     RETURNING id
 ), steps AS (
     INSERT INTO execution_steps (execution_id, position, step_key, action, max_attempts,
-                                 idempotency_key, next_attempt_at, enqueued_at)
+                                 idempotency_key, next_attempt_at, enqueued_at, continue_on_error)
     SELECT execution.id, s.position, s.step_key, s.action, s.max_attempts,
            execution.id::text || ':' || s.step_key,
            CASE WHEN s.position = 0 THEN now() END,
-           CASE WHEN s.position = 0 THEN now() END
+           CASE WHEN s.position = 0 THEN now() END,
+           s.continue_on_error
       FROM execution,
-           unnest($7::int[], $8::text[], $9::text[], $10::int[])
-             AS s(position, step_key, action, max_attempts)
+           unnest($7::int[], $8::text[], $9::text[], $10::int[], $16::bool[])
+             AS s(position, step_key, action, max_attempts, continue_on_error)
     RETURNING id, position
 ), audit AS (
     INSERT INTO audit_logs (action, actor_id, actor_email, entity_type, entity_id,
@@ -89,6 +90,7 @@ class PgExecutionWriter:
                 new.request_id,
                 msgspec.json.encode(new.trace_context).decode() if new.trace_context else None,
                 msgspec.json.encode(dict(new.variables)).decode(),
+                [s.continue_on_error for s in steps],
             )
             if row is not None:
                 return StartResult(

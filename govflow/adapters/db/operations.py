@@ -126,6 +126,7 @@ async def lock_execution(
                 attempt=s["attempt"],
                 attempt_started=s["attempt_started"],
                 idempotency=Idempotency(s["idempotency"]) if s["idempotency"] else None,
+                continue_on_error=s["continue_on_error"],
             )
             for s in await conn.fetch(steps.sql, *steps.args({"execution_id": execution_id}))
         ],

@@ -172,6 +172,7 @@ class ExecutionStep(Table, tablename="execution_steps"):
     updated_at = Timestamptz(default=TimestamptzNow())
     idempotency = Varchar(length=20, null=True, default=None, choices=Idempotency)
     params = JSONB(null=True, default=None)
+    continue_on_error = Boolean(default=False)
     wait_reason = Varchar(length=64, null=True, default=None)
     progress = JSONB(null=True, default=None)
     progress_at = Timestamptz(null=True, default=None)

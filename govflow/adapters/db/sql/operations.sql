@@ -17,7 +17,7 @@ SELECT id, status, department_id
 
 -- name: lock_steps
 -- The execution's steps in order, locked.
-SELECT id, position, step_key, status, attempt, attempt_started, idempotency
+SELECT id, position, step_key, status, attempt, attempt_started, idempotency, continue_on_error
   FROM execution_steps
  WHERE execution_id = :execution_id::uuid
  ORDER BY position
