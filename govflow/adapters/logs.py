@@ -1,8 +1,10 @@
 """Structured logging: JSON lines (or a console renderer in development) for stdlib and structlog.
 
-Context such as ``request_id``, or a worker's ``execution_id``, ``step``, ``step_id``,
-``attempt`` and ``workflow`` while it runs a step, is bound with ``structlog.contextvars`` and
-appears on every line logged while it is bound, by structlog loggers and stdlib loggers alike.
+Context such as ``request_id`` (or the sweeper's step ids while it recovers a step) is bound
+with ``structlog.contextvars``, and a worker's ``execution_id``, ``step``, ``step_id``,
+``attempt`` and ``workflow`` while it runs a step come from the step it names
+(:mod:`govflow.usecases.step_log`): both appear on every line logged meanwhile, by structlog
+loggers and stdlib loggers alike.
 The fields a stdlib call passes as ``extra={...}`` (an action's ``ctx.logger`` included) and the
 keyword arguments of a structlog call appear on their line too. With tracing on, every line
 logged inside a span carries ``trace_id`` and ``span_id``.
@@ -15,6 +17,7 @@ import sys
 
 import structlog
 
+from govflow.usecases.step_log import running_step_fields
 from govflow.usecases.tracing import trace_ids
 
 
@@ -29,9 +32,21 @@ def add_trace_ids(
     return event_dict
 
 
+def add_step_ids(
+    logger: object, method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """The ids of the step the worker is running (nothing outside a step)."""
+    fields = running_step_fields()
+    if fields is not None:
+        for key, value in fields.items():
+            event_dict.setdefault(key, value)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_step_ids,
         add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -41,12 +41,29 @@ API serves the scheduler's values)."""
 
 
 class PrometheusStepMetrics(StepMetrics):
+    """The engine's measurements in Prometheus. The children of the per-step families are kept
+    per label values (``labels()`` takes a lock and builds a key on every call; each step
+    records three)."""
+
+    def __init__(self) -> None:
+        self._finished: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._plugin_calls: dict[tuple[str, PluginCallOutcome], Histogram] = {}
+
     def step_finished(self, action: str, outcome: str, seconds: float) -> None:
-        STEPS.labels(action, outcome).inc()
-        STEP_SECONDS.labels(action).observe(seconds)
+        children = self._finished.get((action, outcome))
+        if children is None:
+            children = STEPS.labels(action, outcome), STEP_SECONDS.labels(action)
+            self._finished[(action, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def plugin_call(self, action: str, outcome: PluginCallOutcome, seconds: float) -> None:
-        PLUGIN_CALL_SECONDS.labels(action, outcome.value).observe(seconds)
+        child = self._plugin_calls.get((action, outcome))
+        if child is None:
+            child = self._plugin_calls[(action, outcome)] = PLUGIN_CALL_SECONDS.labels(
+                action, outcome.value
+            )
+        child.observe(seconds)
 
     def retry(self, action: str) -> None:
         RETRIES.labels(action).inc()

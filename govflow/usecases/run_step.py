@@ -25,7 +25,6 @@ from typing import Annotated, Any, get_args, get_origin
 from uuid import UUID
 
 import msgspec
-from structlog.contextvars import bind_contextvars, bound_contextvars
 
 from govflow.core.audit_events import AuditEvent, SkipReason
 from govflow.core.durations import DURATION_PATTERN
@@ -67,15 +66,11 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.fleet import Fleet
-from govflow.usecases.long_actions import (
-    LongActions,
-    new_resume_token,
-    progress_value,
-    token_hash,
-)
+from govflow.usecases.long_actions import LongActions, progress_value, token_hash
 from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
+from govflow.usecases.step_log import enter_step, leave_step
 from govflow.usecases.step_metrics import StepMetrics
-from govflow.usecases.tracing import NO_SPAN, Span, tracing
+from govflow.usecases.tracing import Span, tracing
 from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
 
 log = logging.getLogger("govflow.engine")
@@ -85,6 +80,9 @@ STARTED_BEFORE_EXECUTE = frozenset({Idempotency.AT_MOST_ONCE, Idempotency.REMOTE
 
 LOCAL_WAKE_LIMIT = timedelta(seconds=30)
 """Retries due sooner than this are woken by the worker itself (the sweeper is the backup)."""
+
+TIMEOUTS_KEPT = 4096
+"""Step timeouts remembered per runner (by workflow version and position) before starting over."""
 
 
 @dataclass
@@ -129,6 +127,7 @@ class StepRunner:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _wakers: set[asyncio.Task[None]] = field(default_factory=set)
     _claims: ClaimOrder | None = None
+    _timeouts: dict[tuple[UUID, int], float] = field(default_factory=dict)
 
     @property
     def claims(self) -> ClaimOrder:
@@ -158,27 +157,19 @@ class StepRunner:
                 "version": str(claim.workflow_version_id),
             },
         )
-        # Restored as they were when the execution is left; each step's own ids replace the
-        # previous step's (one binding per step: this is the hot path).
-        with bound_contextvars(
-            execution_id=str(claim.execution_id),
-            workflow=context.workflow_name,
-            step_id=str(claim.step_id),
-            step=claim.step_key,
-            attempt=claim.attempt,
-        ):
+        # Each step's lines name it; restored as it was when the execution is left.
+        named = enter_step(context.workflow_name, claim)
+        try:
             spec = await self.specs.spec(claim.workflow_version_id)
             next_claim: ClaimedStep | None = claim
             while next_claim is not None and execution_status is not None:
                 if next_claim is not claim:
-                    bind_contextvars(
-                        step_id=str(next_claim.step_id),
-                        step=next_claim.step_key,
-                        attempt=next_claim.attempt,
-                    )
+                    enter_step(context.workflow_name, next_claim)
                 next_claim, execution_status = await self._run_claimed(
                     next_claim, execution_status, spec, run_context
                 )
+        finally:
+            leave_step(named)
 
     async def _run_claimed(
         self,
@@ -191,8 +182,8 @@ class StepRunner:
         tracing is on); the next step this worker claimed with it (if any) and the execution's
         status after it."""
         traced = tracing()
-        if not traced.enabled:
-            return await self._run_attempt(claim, execution_status, spec, context, NO_SPAN)
+        if not traced.enabled:  # no span, no attributes: tracing off costs this test only
+            return await self._run_attempt(claim, execution_status, spec, context, None)
         action = spec.steps[claim.position].action
         attributes = {
             "govflow.workflow": context.execution["name"],
@@ -211,8 +202,9 @@ class StepRunner:
         execution_status: ExecutionStatus,
         spec: WorkflowSpec,
         context: RunContext,
-        span: Span,
+        span: Span | None,
     ) -> tuple[ClaimedStep | None, ExecutionStatus | None]:
+        """One attempt and its finish; ``span`` is the attempt's (``None``: tracing is off)."""
         step = spec.steps[claim.position]
         action = self.host.actions.get(step.action)
         state = StepState(
@@ -232,13 +224,14 @@ class StepRunner:
         )
         if secrets.resolved and event is not None:  # no secret's value is stored
             event = redact_event(event, secrets.resolved)
-        span.set_attribute("govflow.strategy", state.idempotency.value)
-        span.set_attribute("govflow.outcome", outcome.value)
+        if span is not None:
+            span.set_attribute("govflow.strategy", state.idempotency.value)
+            span.set_attribute("govflow.outcome", outcome.value)
+            error = getattr(event, "error", None)
+            if isinstance(error, StepError):
+                span.set_error(f"{error.code}: {error.message}")
         if event is None:  # the lease was lost before the action ran
             return None, None
-        error = getattr(event, "error", None)
-        if isinstance(error, StepError):
-            span.set_error(f"{error.code}: {error.message}")
         now = self.clock()
         decision = decide(state, event, now)
         handed = [c for c in decision.commands if isinstance(c, HandBack)]
@@ -264,7 +257,7 @@ class StepRunner:
             finish = msgspec.structs.replace(
                 finish, audit=[*finish.audit, *_recorded_audit(claim, recorded)]
             )
-        ids = tracing().ids()
+        ids = tracing().ids() if span is not None else None
         if ids is not None:  # the step's audit entries name the span that recorded them
             finish = msgspec.structs.replace(finish, audit=_with_trace(finish.audit, ids))
         result = await self.store.finish(claim, finish, self.worker_id, self.lease)
@@ -330,29 +323,34 @@ class StepRunner:
             error = StepError("UNEXPECTED_ERROR", describe(exc))
             return AttemptFailedTechnical(error, self.rng.random()), state, AttemptOutcome.RETRY
         strategy = action.idempotency_for(params)
-        state = replace(state, idempotency=strategy)
+        if strategy is not state.idempotency:
+            state = replace(state, idempotency=strategy)
         if strategy in STARTED_BEFORE_EXECUTE:
             params_data = redact(msgspec.to_builtins(params), secrets.resolved)
             if not await self.store.mark_attempt_started(claim, strategy, params_data):
                 return None, state, AttemptOutcome.LOST
             state = replace(state, attempt_started=True)
-        resume_token = new_resume_token()
-        ctx = replace(
-            self.host.context(claim, action, recorded),
-            resume_token=resume_token,
+        ctx = self.host.context(
+            claim,
+            action,
+            recorded,
             heartbeat_sink=functools.partial(self._heartbeat, claim),
+            resumable=True,
         )
-        timeout = effective_timeout(spec, step).total_seconds()
+        timeout = self._timeout(claim, spec, step)
         retry_after: timedelta | None = None
         try:
-            call = _timed(self.metrics, action.name, action.execute(ctx, params))
-            output = await self._with_lease(claim, _contained(call), timeout)
+            call = _plugin_call(self.metrics, action.name, action.execute(ctx, params))
+            output = await self._with_lease(claim, call, timeout)
         except Suspend as suspended:
             if suspended.reason != HUMAN_TASK_WAIT:
                 if self.long_actions is None:
                     error = StepError("INVALID_SUSPEND", "this host cannot resume the step")
                     return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
-                if not await self.long_actions.open_wait(claim, token_hash(resume_token)):
+                # The token the action handed out (drawn now if it read none).
+                token = ctx.resume_token
+                assert token is not None, "the worker's contexts are resumable"
+                if not await self.long_actions.open_wait(claim, token_hash(token)):
                     return None, state, AttemptOutcome.LOST
             waits = AttemptSuspended(suspended.payload, suspended.reason)
             return waits, state, AttemptOutcome.SUSPENDED
@@ -381,6 +379,16 @@ class StepRunner:
             return AttemptSucceeded(dict(output)), state, AttemptOutcome.COMPLETED
         event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
         return event, state, AttemptOutcome.RETRY
+
+    def _timeout(self, claim: ClaimedStep, spec: WorkflowSpec, step: StepSpec) -> float:
+        """``step``'s timeout in seconds (a workflow version never changes: parsed once)."""
+        key = (claim.workflow_version_id, claim.position)
+        seconds = self._timeouts.get(key)
+        if seconds is None:
+            if len(self._timeouts) >= TIMEOUTS_KEPT:
+                self._timeouts.clear()
+            seconds = self._timeouts[key] = effective_timeout(spec, step).total_seconds()
+        return seconds
 
     async def _unavailable(self, claim: ClaimedStep, action: str) -> ActionUnavailable:
         """The engine's event for a step whose action this worker lacks."""
@@ -475,20 +483,11 @@ class _Escaped(Exception):
         self.cause = cause
 
 
-async def _contained(work: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """``work``'s result; any ``BaseException`` but cancellation comes out as :class:`_Escaped`."""
-    try:
-        return await work
-    except (Exception, asyncio.CancelledError):
-        raise
-    except BaseException as exc:
-        raise _Escaped(exc) from exc
-
-
-async def _timed(
+async def _plugin_call(
     metrics: StepMetrics, action: str, work: Awaitable[Mapping[str, Any]]
 ) -> Mapping[str, Any]:
-    """``work`` (an action's ``execute``), its duration measured by how it ended."""
+    """``work`` (an action's ``execute``), its duration measured by how it ended; any
+    ``BaseException`` but cancellation comes out as :class:`_Escaped`."""
     started = time.perf_counter()
     outcome = PluginCallOutcome.UNEXPECTED_ERROR
     try:
@@ -510,6 +509,10 @@ async def _timed(
     except (TimeoutError, asyncio.CancelledError):
         outcome = PluginCallOutcome.TIMEOUT
         raise
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise _Escaped(exc) from exc
     finally:
         metrics.plugin_call(action, outcome, time.perf_counter() - started)
 
