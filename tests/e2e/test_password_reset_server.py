@@ -137,7 +137,9 @@ async def test_bogus_confirmations_neither_hash_nor_slow_logins(settings: Settin
         ) as client,
     ):
         before = (await client.get("/metrics")).text
+        warm_started = time.monotonic()
         warm = await client.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        warm_took = time.monotonic() - warm_started
         assert warm.status_code == 200
 
         async def bogus(i: int) -> int:
@@ -154,7 +156,10 @@ async def test_bogus_confirmations_neither_hash_nor_slow_logins(settings: Settin
         statuses = await asyncio.gather(*flood)
         after = (await client.get("/metrics")).text
     assert login.status_code == 200
-    assert took < LOGIN_BOUND_SECONDS, f"login took {took:.2f}s during the flood"
+    # hashing the flood would hold the login back by hundreds of verifications; a busy machine
+    # slows the login alone by a few times at most
+    bound = max(LOGIN_BOUND_SECONDS, 10 * warm_took)
+    assert took < bound, f"login took {took:.2f}s during the flood ({warm_took:.2f}s alone)"
     assert sorted(set(statuses)) == [400, 429]
     assert statuses.count(400) == settings.login_max_attempts
     assert metric(after, "background") == metric(before, "background")

@@ -88,9 +88,11 @@ class RetryPolicy:
 
     The defaults ride out sessions killed again and again, or a quick restart, for up to ten
     seconds: inside the default lease (``LEASE_SECONDS``, 30), so a worker retrying its finish
-    is not overtaken by the recovery of its own step."""
+    is not overtaken by the recovery of its own step. The time is the bound that counts: enough
+    tries to fill it, so that a slow machine, whose every try takes longer to meet the next
+    terminated session, gets the same ten seconds as a fast one."""
 
-    attempts: int = 16
+    attempts: int = 64
     first_wait: float = 0.02
     max_wait: float = 0.5
     max_elapsed: float = 10.0

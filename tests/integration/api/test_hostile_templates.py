@@ -160,4 +160,7 @@ steps:
     for response, _ in answers:
         assert response.status_code == 200, response.text
         assert response.json()["data"]["steps"] == 120
-    probe.assert_answered_within(LARGE_FILE_LIVEZ_BOUND)
+    # On the loop, a /livez asked during a validation would wait for most of it; off the loop it
+    # waits a small part of it, however loaded the machine is.
+    shortest = min(elapsed for _, elapsed in answers)
+    probe.assert_answered_within(max(LARGE_FILE_LIVEZ_BOUND, shortest / 4))
