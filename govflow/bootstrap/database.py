@@ -6,12 +6,13 @@ create a user from the command line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from govflow.adapters.db.departments import PgDepartmentStore
-from govflow.adapters.db.directory import department_codes_at
+from govflow.adapters.db.directory import department_codes_at, directory_at
 from govflow.adapters.db.migrations import MigrationError, migrate_database
 from govflow.adapters.db.roles import embedded_app_url, url_user
 from govflow.adapters.db.seed import (
@@ -40,6 +41,7 @@ __all__ = [
     "create_user",
     "department_codes",
     "embedded_app_url",
+    "known_directory",
     "read_demo_credentials",
     "seed",
 ]
@@ -66,6 +68,22 @@ async def department_codes(settings: Settings, timeout: float = 5.0) -> set[str]
         return None
     try:
         return await department_codes_at(settings.database_url, timeout)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        raise DepartmentsUnreadable(str(exc) or type(exc).__name__) from exc
+
+
+async def known_directory(
+    settings: Settings, emails: Sequence[str], timeout: float = 5.0
+) -> tuple[set[str], set[str]] | None:
+    """(the department codes, which of ``emails`` an active user has, lowercased) of the
+    database ``DATABASE_URL`` names; ``None`` when it names none.
+
+    :raises DepartmentsUnreadable: the database cannot be reached or read.
+    """
+    if not settings.database_url:
+        return None
+    try:
+        return await directory_at(settings.database_url, emails, timeout)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         raise DepartmentsUnreadable(str(exc) or type(exc).__name__) from exc
 

@@ -16,7 +16,7 @@ import click
 import msgspec
 
 from govflow.bootstrap import container
-from govflow.bootstrap.database import DepartmentsUnreadable, department_codes
+from govflow.bootstrap.database import DepartmentsUnreadable, known_directory
 from govflow.bootstrap.fleet import load_warnings
 from govflow.cli.common import fail, run, settings_or_exit
 from govflow.cli.workflow_files import TemplateFiles, discover
@@ -33,6 +33,7 @@ from govflow.usecases.workflows import (
     ValidWorkflow,
     load_workflow_files,
     unknown_departments,
+    unknown_users,
     validate_workflow_files,
 )
 
@@ -140,17 +141,23 @@ def command() -> None:
     """Validate, load and list workflow definitions (workflows.d/*.yaml)."""
 
 
-def _check_departments(valid: Sequence[ValidWorkflow]) -> None:
-    """Refuse departments the configured database lacks; say so when it cannot be asked."""
+SKIPPED = "govflow: departments and assignees (users by email) not checked"
+
+
+def _check_directory(valid: Sequence[ValidWorkflow]) -> None:
+    """Refuse departments the configured database lacks and users (by email) it has no active
+    user for; say so on one line when it cannot be asked."""
+    emails = [email for item in valid for _, email in item.users]
     try:
-        known = asyncio.run(department_codes(settings_or_exit()))
+        known = asyncio.run(known_directory(settings_or_exit(), emails))
     except DepartmentsUnreadable as exc:
-        click.echo(f"govflow: departments not checked: cannot read the database: {exc}", err=True)
+        click.echo(f"{SKIPPED}: cannot read the database: {exc}", err=True)
         return
     if known is None:
-        click.echo("govflow: departments not checked: DATABASE_URL is not set", err=True)
+        click.echo(f"{SKIPPED}: DATABASE_URL is not set", err=True)
         return
-    problems = unknown_departments(valid, known)
+    codes, active = known
+    problems = unknown_departments(valid, codes) + unknown_users(valid, active)
     if problems:
         _report(problems, "nothing is valid until they are fixed")
 
@@ -158,11 +165,14 @@ def _check_departments(valid: Sequence[ValidWorkflow]) -> None:
 @command.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--offline", is_flag=True, help="Do not check the departments named against the database."
+    "--offline",
+    is_flag=True,
+    help="Do not check the departments and users named against the database.",
 )
 def validate(paths: tuple[Path, ...], offline: bool) -> None:
-    """Check workflow files (or directories of them) against the installed actions and, when
-    DATABASE_URL names a database that answers, the departments they name against it.
+    """Check workflow files and directories of them (in any mix) against the installed actions
+    and, when DATABASE_URL names a database that answers, the departments and users (by email)
+    they name against it; one line on stderr says when those were not checked.
 
     Prints every problem as ``file:line:col: path: message`` and exits 1, or one line per
     workflow: its name, step count and version hash.
@@ -174,8 +184,10 @@ def validate(paths: tuple[Path, ...], offline: bool) -> None:
         valid = validate_workflow_files(files, action_inputs(), templates)
     except SpecError as error:
         _report(error.problems, "nothing is valid until they are fixed")
-    if not offline:
-        _check_departments(valid)
+    if offline:
+        click.echo(f"{SKIPPED}: --offline", err=True)
+    else:
+        _check_directory(valid)
     for item in valid:
         steps = len(item.spec.steps)
         click.echo(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from govflow.core.department_refs import department_references
+from govflow.core.department_refs import department_references, user_references
 from govflow.core.spec import WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
@@ -35,6 +35,7 @@ __all__ = [
     "load_workflow_files",
     "save_workflows",
     "unknown_departments",
+    "unknown_users",
     "validate_workflow_files",
 ]
 
@@ -52,6 +53,8 @@ class ValidWorkflow:
 
     :ivar departments: (spec path, code) of every department it names: its own, then those its
         steps' inputs name literally (``assignee: {department: ...}``).
+    :ivar users: (spec path, email) of every user its steps' inputs name literally
+        (``assignee: {user: ...}``).
     """
 
     file: SourceFile
@@ -59,6 +62,7 @@ class ValidWorkflow:
     content_hash: str
     source: YamlSource
     departments: tuple[tuple[str, str], ...] = ()
+    users: tuple[tuple[str, str], ...] = ()
 
 
 def _validate_one(
@@ -75,6 +79,7 @@ def _validate_one(
         content_hash=content_hash(spec),
         source=source,
         departments=named,
+        users=tuple(user_references(source.data, actions)),
     )
 
 
@@ -128,6 +133,17 @@ def unknown_departments(valid: Sequence[ValidWorkflow], known: set[str]) -> list
                 )
                 problems.append(item.source.problem(path, f"unknown department {code!r}{hint}"))
     return problems
+
+
+def unknown_users(valid: Sequence[ValidWorkflow], active: set[str]) -> list[SpecProblem]:
+    """A problem, at its position, for each user a workflow names by email that no ``active``
+    user has (``active`` lowercased: emails match case-insensitively, as logins do)."""
+    return [
+        item.source.problem(path, f"no active user has the email {email!r}")
+        for item in valid
+        for path, email in item.users
+        if email.lower() not in active
+    ]
 
 
 async def load_workflow_files(

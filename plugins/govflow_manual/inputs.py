@@ -13,14 +13,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from govflow.core.department_refs import DepartmentRef
+from govflow.core.department_refs import REF_KEY, USER, DepartmentRef
 from govflow.core.durations import DURATION_PATTERN
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import OnReject
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-Email = Annotated[str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=320, description="An email.")]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=EMAIL_PATTERN, max_length=320, description="An email.", extra={REF_KEY: USER}
+    ),
+]
+"""A user's email: ``govflow workflows validate`` checks that an active user has it."""
 Emails = str | list[Email]
 """One email or a list of them. The single email's form and the list's length are checked by
 :class:`Parties`: msgspec 0.22 corrupts memory converting to a union whose string member is

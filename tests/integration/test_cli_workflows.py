@@ -279,3 +279,142 @@ async def test_load_with_an_unknown_department_loads_nothing(
     (line,) = result.stdout.splitlines()
     assert line.startswith(f"{folder}/a.yaml:3:13: department: unknown department 'nowhere'")
     assert await workflow_count(settings) == 0
+
+
+# -- files and folders in any mix, step templates, users checked by validate ------------------
+
+HELLO = """\
+name: {name}
+title: Hello
+department: public-works
+steps:
+  - id: greet
+    action: notification
+    with: {{channel: log, message: hi}}
+"""
+
+
+@pytest.mark.usefixtures("departments")
+def test_load_takes_files_and_folders_in_any_mix(db_env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(HELLO.format(name="mix-a"))
+    (folder / "b.yml").write_text(HELLO.format(name="mix-b"))
+    single = tmp_path / "elsewhere" / "c.yaml"
+    single.parent.mkdir()
+    single.write_text(HELLO.format(name="mix-c"))
+    result = govflow("load", str(single), str(folder), str(folder / "a.yaml"), env=db_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split(" (")[0] for line in result.stdout.splitlines()] == [
+        "workflow mix-c: created",
+        "workflow mix-a: created",
+        "workflow mix-b: created",
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = govflow("load", str(empty), env=db_env)
+    assert nothing.returncode == 1
+    assert "no workflow files (*.yaml, *.yml) found; nothing was loaded" in nothing.stderr
+
+
+@pytest.mark.usefixtures("departments")
+async def test_load_expands_a_step_template_and_reports_a_mistake_in_it(
+    db_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "workflows.d"
+    (folder / "steps").mkdir(parents=True)
+    template = folder / "steps" / "notify.yaml"
+    template.write_text("action: notification\nwith:\n  channel: log\n  message: Filed\n")
+    (folder / "filed.yaml").write_text(
+        "name: filed\ntitle: Filed\ndepartment: public-works\nsteps:\n"
+        "  - id: tell\n    uses: ./steps/notify.yaml\n"
+        "  - id: tell_again\n    uses: ./steps/notify.yaml\n    with: {message: Again}\n"
+    )
+    loaded = govflow("load", str(folder), env=db_env)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        spec = json.loads(
+            await conn.fetchval(
+                "SELECT v.spec FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id"
+                " WHERE w.name = 'filed'"
+            )
+        )
+    finally:
+        await conn.close()
+    assert [(s["id"], s["action"], s["with"]) for s in spec["steps"]] == [
+        ("tell", "notification", {"channel": "log", "message": "Filed"}),
+        ("tell_again", "notification", {"channel": "log", "message": "Again"}),
+    ]
+
+    template.write_text("action: notification\nwith:\n  channel: sms\n  message: Filed\n")
+    refused = govflow("load", str(folder / "filed.yaml"), env=db_env)
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines() == [
+        f"{template}:3:12: steps[0].with.channel: expected one of log, webhook, email, got 'sms'",
+        f"{template}:3:12: steps[1].with.channel: expected one of log, webhook, email, got 'sms'",
+    ]
+
+
+MANUAL_FOR = """\
+name: people
+title: People
+department: public-works
+steps:
+  - id: review
+    action: manual
+    with:
+      title: Review
+      assignee: {{user: {assignee}}}
+      reviewers: {{user: [{reviewer}, Clerk@Example.org]}}
+"""
+
+
+@pytest.mark.usefixtures("departments")
+async def test_validate_checks_the_users_named_when_the_database_answers(
+    db_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        for email, active in (("clerk@example.org", True), ("gone@example.org", False)):
+            await conn.execute(
+                "INSERT INTO users (email, full_name, password_hash, role, is_active)"
+                " VALUES ($1, $1, 'x', 'OPERATOR', $2)",
+                email,
+                active,
+            )
+    finally:
+        await conn.close()
+    path = tmp_path / "people.yaml"
+    path.write_text(MANUAL_FOR.format(assignee="nobody@example.org", reviewer="gone@example.org"))
+    refused = govflow("validate", str(path), env=db_env)
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines() == [
+        f"{path}:9:24: steps[0].with.assignee.user: no active user has the email "
+        "'nobody@example.org'",
+        f"{path}:10:26: steps[0].with.reviewers.user[0]: no active user has the email "
+        "'gone@example.org'",
+    ]
+    path.write_text(MANUAL_FOR.format(assignee="CLERK@example.org", reviewer="clerk@example.org"))
+    accepted = govflow("validate", str(path), env=db_env)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert accepted.stderr == ""
+
+    offline = govflow("validate", "--offline", str(path), env=db_env)
+    assert offline.returncode == 0
+    assert offline.stderr.splitlines() == [
+        "govflow: departments and assignees (users by email) not checked: --offline"
+    ]
+    unset = govflow("validate", str(path), env={**db_env, "DATABASE_URL": ""})
+    assert unset.returncode == 0
+    assert unset.stderr.splitlines() == [
+        "govflow: departments and assignees (users by email) not checked: DATABASE_URL is not set"
+    ]
+    unreachable = govflow(
+        "validate", str(path), env={**db_env, "DATABASE_URL": "postgresql://u@127.0.0.1:9/x"}
+    )
+    assert unreachable.returncode == 0
+    (line,) = unreachable.stderr.splitlines()
+    assert line.startswith(
+        "govflow: departments and assignees (users by email) not checked: cannot read the database:"
+    )

@@ -52,6 +52,33 @@ class PgDirectory:
         return {row["code"]: row["id"] for row in rows}
 
 
+async def directory_at(
+    url: str, emails: Sequence[str], timeout: float
+) -> tuple[set[str], set[str]]:
+    """(every department code, the ``emails`` an active user has, lowercased) of the database at
+    ``url``, on one short connection.
+
+    :raises OSError, TimeoutError, asyncpg.PostgresError: the database cannot be asked.
+    """
+    wanted = sorted({email.lower() for email in emails})
+    conn = await asyncpg.connect(url, timeout=timeout)
+    try:
+        codes = await conn.fetch("SELECT code FROM departments", timeout=timeout)
+        users = (
+            await conn.fetch(
+                "SELECT lower(email) AS email FROM users"
+                " WHERE is_active AND lower(email) = ANY($1::text[])",
+                wanted,
+                timeout=timeout,
+            )
+            if wanted
+            else []
+        )
+    finally:
+        await conn.close()
+    return {str(row["code"]) for row in codes}, {str(row["email"]) for row in users}
+
+
 async def department_codes_at(url: str, timeout: float) -> set[str]:
     """The codes of the departments of the database at ``url``, on one short connection.
 

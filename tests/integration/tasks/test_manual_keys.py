@@ -366,7 +366,9 @@ async def test_validate_checks_the_departments_against_the_database_it_reaches(
 
     offline = _validate(path, None)
     assert offline.returncode == 0, offline.stdout + offline.stderr
-    assert "departments not checked: DATABASE_URL is not set" in offline.stderr
+    assert "departments and assignees (users by email) not checked: DATABASE_URL is not set" in (
+        offline.stderr
+    )
 
     shipped = _validate(ROOT / "workflows.d", database_url)
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
