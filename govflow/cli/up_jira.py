@@ -59,9 +59,11 @@ def plan_jira_emulator(settings: Settings) -> JiraEmulatorPlan | None:
         return None
     seed = default_seed()
     user = seed.users[0]
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        port = int(probe.getsockname()[1])
+    port = settings.port
+    while port == settings.port:  # the API's port is free until the API binds it
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((LOOPBACK, 0))
+            port = int(probe.getsockname()[1])
     return JiraEmulatorPlan(
         port=port,
         email=user.email,
