@@ -18,8 +18,16 @@ from govflow.plugins import PluginManager
 DOC_ACTIONS = PluginManager.from_env({}).actions().inputs()
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "dsl.md"
-BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
-WORKFLOWS = [block for block in BLOCKS if re.search(r"^steps:", block, flags=re.MULTILINE)]
+MARKED = re.findall(
+    r"(?:<!-- example: (\w+) -->\n)?```yaml\n(.*?)```", DOC.read_text(), flags=re.DOTALL
+)
+BLOCKS = [block for _, block in MARKED]
+# complete workflows: a fragment or a refused example (see tests/support/doc_examples.py) is not
+WORKFLOWS = [
+    block
+    for marker, block in MARKED
+    if not marker and re.search(r"^steps:", block, flags=re.MULTILINE)
+]
 
 
 def _struct_types(annotation: Any) -> list[type[msgspec.Struct]]:
