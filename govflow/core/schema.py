@@ -14,8 +14,16 @@ from typing import Any
 import msgspec
 
 from govflow.core.spec import StepSpec, WorkflowSpec
+from govflow.core.step_templates import MAX_REF_LENGTH, USES
 
 SCHEMA_ID = "https://govflow.dev/schema/workflow.schema.json"
+USES_SCHEMA: dict[str, Any] = {
+    "description": "A step template file, relative to the workflow file (./steps/notify.yaml);"
+    " the step's own keys override the template's.",
+    "type": "string",
+    "maxLength": MAX_REF_LENGTH,
+    "pattern": r"^(\./)?([A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.ya?ml$",
+}
 TEMPLATE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "pattern": r"\{\{",
@@ -66,7 +74,11 @@ def generate_schema(actions: Mapping[str, type[msgspec.Struct]]) -> dict[str, An
             "description": "The action this step runs.",
             "enum": names,
         }
+    properties[USES] = USES_SCHEMA
     step["properties"] = properties
+    # A step names its action, or takes it from the template it uses.
+    step["required"] = [key for key in step.get("required", ()) if key != "action"]
+    step["anyOf"] = [{"required": ["action"]}, {"required": [USES]}]
     step["allOf"] = [
         {
             "if": {"properties": {"action": {"const": name}}, "required": ["action"]},
