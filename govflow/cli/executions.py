@@ -80,6 +80,8 @@ def _print_detail(shown: Shown) -> None:
     )
     if detail.error:
         click.echo(f"  error: {detail.error.get('message')}")
+    if detail.outputs is not None:
+        click.echo(f"  outputs: {json.dumps(detail.outputs, sort_keys=True)}")
     for step in detail.steps:
         output = json.dumps(step.output, sort_keys=True) if step.output is not None else ""
         click.echo(

@@ -54,6 +54,7 @@ VarName = Annotated[
         description="A variable name: lowercase letters, digits and underscores (at most 64).",
     ),
 ]
+OutputType = Literal["string", "integer", "number", "boolean", "array", "object"]
 InputType = Literal["string", "integer", "number", "boolean", "enum", "array", "object"]
 ItemType = Literal["string", "integer", "number", "boolean", "object"]
 Backoff = Literal["exponential", "fixed"]
@@ -162,6 +163,14 @@ class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     and the execution goes on with the next step instead of failing."""
 
 
+class OutputSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One output of the workflow: a (templated) value computed when the execution completes."""
+
+    value: Any
+    type: OutputType | None = None
+    description: str = ""
+
+
 class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A workflow definition as written in ``workflows.d/*.yaml``."""
 
@@ -177,6 +186,9 @@ class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     vars: dict[VarName, Any] = msgspec.field(default_factory=dict)
     """Values computed once when an execution starts (templates over ``inputs``), read as
     ``vars.<name>`` by every step's templates."""
+    outputs: dict[VarName, OutputSpec] = msgspec.field(default_factory=dict)
+    """What the execution gives when it completes, computed by a last step of its own
+    (:func:`step_at`) from the steps, variables and inputs."""
 
     def step(self, step_id: str) -> StepSpec:
         """The step called ``step_id``.
@@ -199,3 +211,34 @@ def effective_retry(spec: WorkflowSpec, step: StepSpec) -> RetryPolicy:
 def effective_timeout(spec: WorkflowSpec, step: StepSpec) -> timedelta:
     """How long one attempt of ``step`` may take."""
     return parse_duration(step.timeout or spec.defaults.timeout)
+
+
+OUTPUTS_STEP_ID = "outputs"
+"""The key of the step that computes a workflow's ``outputs`` (reserved in such workflows)."""
+OUTPUTS_ACTION = "$outputs"
+"""The action of that step: GovFlow's own, no plugin's (an action name cannot start with $)."""
+
+
+def step_count(spec: WorkflowSpec) -> int:
+    """How many steps an execution of ``spec`` has: its steps, and the outputs step if any."""
+    return len(spec.steps) + (1 if spec.outputs else 0)
+
+
+def step_at(spec: WorkflowSpec, position: int) -> StepSpec:
+    """The step an execution of ``spec`` runs at ``position``: a step of the file, or after the
+    last one (when ``outputs:`` is declared) the step that evaluates the outputs, its ``with:``
+    the outputs' values.
+
+    :raises IndexError: there is no such step.
+    """
+    if position < len(spec.steps):
+        return spec.steps[position]
+    if position == len(spec.steps) and spec.outputs:
+        return StepSpec(
+            id=OUTPUTS_STEP_ID,
+            action=OUTPUTS_ACTION,
+            with_={name: output.value for name, output in spec.outputs.items()},
+            retry=StepRetry(max_attempts=1),
+            description="Computes the workflow's outputs.",
+        )
+    raise IndexError(position)

@@ -28,9 +28,10 @@ from govflow.core.expressions import (
     is_template,
 )
 from govflow.core.inputs import check_value
+from govflow.core.outputs import describe, fits
 from govflow.core.patterns import PatternError, check_pattern
 from govflow.core.secrets import SECRET_FUNCTION
-from govflow.core.spec import InputSpec, WorkflowSpec
+from govflow.core.spec import OUTPUTS_STEP_ID, InputSpec, OutputType, WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import check_against, join_path, suggest, translate
@@ -203,6 +204,48 @@ def _check_vars(report: _Report, data: dict[str, Any]) -> None:
             _check_reads(report, path, info, ctx)
 
 
+_OUTPUT_TYPES: frozenset[str] = frozenset(OutputType.__args__)  # type: ignore[attr-defined]
+
+
+def _step_ids(data: dict[str, Any]) -> list[str]:
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        return []
+    return [s["id"] for s in steps if isinstance(s, dict) and isinstance(s.get("id"), str)]
+
+
+def _check_outputs(report: _Report, data: dict[str, Any]) -> None:
+    """An output's templates compile and read declared inputs, variables and steps (every step
+    has run when they are computed), no secret; a constant value fits its type; and no step
+    takes the outputs step's id."""
+    block = data.get("outputs")
+    if not isinstance(block, dict) or not block:
+        return
+    ids = _step_ids(data)
+    ctx = _StepContext(None, ids, ids, _names(data, "inputs"), _names(data, "vars"))
+    for name, output in block.items():
+        if not isinstance(output, dict) or "value" not in output:
+            continue
+        value_path = child_path(child_path("outputs", name), "value")
+        found = _templates(output["value"], value_path)
+        for path, text in found:
+            info = inspect_template(text)
+            if info.secrets:
+                report.add(path, "an output cannot read a secret: outputs are stored")
+            _check_expression(report, path, info, ctx)
+        kind = output.get("type")
+        if not found and kind in _OUTPUT_TYPES and not fits(output["value"], kind):
+            report.add(value_path, f"expected {kind}, got {describe(output['value'])}")
+    steps = data.get("steps")
+    for position, step in enumerate(steps if isinstance(steps, list) else []):
+        if isinstance(step, dict) and step.get("id") == OUTPUTS_STEP_ID:
+            report.add(
+                child_path(child_path("steps", position), "id"),
+                f"the step id {OUTPUTS_STEP_ID!r} is reserved for the step that computes the "
+                "workflow's outputs: rename this step",
+            )
+
+
 def _check_steps(
     report: _Report, data: dict[str, Any], actions: Mapping[str, type[msgspec.Struct]]
 ) -> None:
@@ -275,6 +318,7 @@ def validate_source(
     _check_structure(report, source.data)
     _check_vars(report, source.data)
     _check_steps(report, source.data, actions)
+    _check_outputs(report, source.data)
     report.problems = with_yaml11_booleans(source, report.problems)
     if report.problems:
         raise SpecError(report.problems)

@@ -28,7 +28,9 @@ from govflow.core.expressions import (
     render,
 )
 from govflow.core.inputs import validate_execution_inputs
+from govflow.core.outputs import OUTPUTS_INVALID, check_outputs
 from govflow.core.secrets import SECRET_FUNCTION, SecretSession
+from govflow.core.spec import OUTPUTS_STEP_ID
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs, validate_workflow
 from govflow.plugins import ActionError, ActionRegistry, PluginManager, Suspend
@@ -55,6 +57,7 @@ class Rehearsal:
     :ivar error: why the execution failed, if it did.
     :ivar continued: why each ``continue_on_error`` step that failed did (the execution went
         on).
+    :ivar workflow_outputs: the workflow's ``outputs:`` once it completed (``None`` without).
     """
 
     status: ExecutionStatus
@@ -65,6 +68,7 @@ class Rehearsal:
     steps: dict[str, StepStatus] = field(default_factory=dict)
     error: str | None = None
     continued: dict[str, str] = field(default_factory=dict)
+    workflow_outputs: dict[str, Any] | None = None
 
 
 def _input_types(
@@ -148,6 +152,19 @@ def rehearse(
         run.outputs[step.id] = output
         run.steps[step.id] = StepStatus.COMPLETED
         seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": output}
+    if spec.outputs:
+        context = build_context(values, seen, execution, variables)
+        computed: dict[str, Any] = {}
+        problems: list[str] = []
+        for name, declared in spec.outputs.items():
+            try:
+                computed[name] = render(declared.value, context)
+            except ExpressionError as exc:
+                problems.append(f"outputs.{name}: {exc}")
+        problems += check_outputs(spec, computed)
+        if problems:
+            return _fail(run, OUTPUTS_STEP_ID, f"{OUTPUTS_INVALID}: {'; '.join(problems)}")
+        run.workflow_outputs = computed
     run.status = ExecutionStatus.COMPLETED
     return run
 

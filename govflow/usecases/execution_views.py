@@ -81,6 +81,11 @@ class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     steps: list[StepView]
+    vars: dict[str, Any] = msgspec.field(default_factory=dict)
+    """The workflow's variables, as evaluated when the execution started."""
+    outputs: dict[str, Any] | None = None
+    """The workflow's outputs, once the execution completed (``None`` before, or without
+    ``outputs:``)."""
 
 
 class AttemptView(msgspec.Struct, frozen=True, kw_only=True):

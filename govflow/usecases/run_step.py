@@ -57,7 +57,15 @@ from govflow.core.secrets import (
     redact,
     redact_event,
 )
-from govflow.core.spec import StepSpec, WorkflowSpec, effective_retry, effective_timeout
+from govflow.core.spec import (
+    OUTPUTS_ACTION,
+    StepSpec,
+    WorkflowSpec,
+    effective_retry,
+    effective_timeout,
+    step_at,
+    step_count,
+)
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, BusinessError, OutcomeUnknown, TechnicalError
@@ -72,6 +80,7 @@ from govflow.usecases.step_log import enter_step, leave_step
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.tracing import Span, tracing
 from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
+from govflow.usecases.workflow_outputs import evaluate_outputs
 
 log = logging.getLogger("govflow.engine")
 
@@ -184,7 +193,7 @@ class StepRunner:
         traced = tracing()
         if not traced.enabled:  # no span, no attributes: tracing off costs this test only
             return await self._run_attempt(claim, execution_status, spec, context, None)
-        action = spec.steps[claim.position].action
+        action = step_at(spec, claim.position).action
         attributes = {
             "govflow.workflow": context.execution["name"],
             "govflow.workflow_version_id": str(claim.workflow_version_id),
@@ -205,7 +214,7 @@ class StepRunner:
         span: Span | None,
     ) -> tuple[ClaimedStep | None, ExecutionStatus | None]:
         """One attempt and its finish; ``span`` is the attempt's (``None``: tracing is off)."""
-        step = spec.steps[claim.position]
+        step = step_at(spec, claim.position)
         action = self.host.actions.get(step.action)
         state = StepState(
             execution_status=execution_status,
@@ -213,7 +222,7 @@ class StepRunner:
             attempt=claim.attempt,
             idempotency=action.idempotency if action else Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
-            is_last_step=claim.position == len(spec.steps) - 1,
+            is_last_step=claim.position == step_count(spec) - 1,
             continue_on_error=step.continue_on_error,
         )
         started = time.perf_counter()
@@ -293,6 +302,10 @@ class StepRunner:
         """Run one attempt; the event that describes how it ended (None: lease lost)."""
         values = context.as_mapping()
         values[SECRET_FUNCTION] = secrets
+        if step.action == OUTPUTS_ACTION:
+            outputs = await evaluate_outputs(self.expressions, spec, step, values)
+            done = isinstance(outputs, AttemptSucceeded)
+            return outputs, state, AttemptOutcome.COMPLETED if done else AttemptOutcome.FAILED
         try:
             if step.if_ is not None and not await self.expressions.condition(step.if_, values):
                 self.metrics.skip(SkipReason.CONDITION_FALSE)

@@ -17,7 +17,7 @@ import msgspec
 from govflow.core.audit_events import AuditEvent
 from govflow.core.expressions import ExpressionError, VarError
 from govflow.core.inputs import InputError, validate_execution_inputs
-from govflow.core.spec import WorkflowSpec, effective_retry
+from govflow.core.spec import WorkflowSpec, effective_retry, step_at, step_count
 from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.audit import SYSTEM, Actor
 from govflow.usecases.department_status import DepartmentStatus, ensure_department_active
@@ -113,7 +113,7 @@ def plan_steps(spec: WorkflowSpec) -> list[NewStep]:
             effective_retry(spec, step).max_attempts,
             step.continue_on_error,
         )
-        for position, step in enumerate(spec.steps)
+        for position, step in ((p, step_at(spec, p)) for p in range(step_count(spec)))
     ]
 
 

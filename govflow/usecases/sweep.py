@@ -29,7 +29,7 @@ from govflow.core.engine import (
     decide,
 )
 from govflow.core.idempotency import Idempotency
-from govflow.core.spec import effective_retry
+from govflow.core.spec import effective_retry, step_at, step_count
 from govflow.core.statuses import AttemptOutcome, RecoveryOutcome, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.usecases.action_host import ActionHost
@@ -163,7 +163,7 @@ class Sweeper:
     async def _recover_step(self, expired: ExpiredStep) -> RecoveryOutcome:
         claim = expired.claim
         spec = await self.specs.spec(claim.workflow_version_id)
-        step = spec.steps[claim.position]
+        step = step_at(spec, claim.position)
         state = StepState(
             execution_status=claim.execution_status,
             step_status=StepStatus.RUNNING,
@@ -171,7 +171,7 @@ class Sweeper:
             idempotency=expired.idempotency or Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
             attempt_started=expired.attempt_started,
-            is_last_step=claim.position == len(spec.steps) - 1,
+            is_last_step=claim.position == step_count(spec) - 1,
             continue_on_error=step.continue_on_error,
         )
         now = self.clock()

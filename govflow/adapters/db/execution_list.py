@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from govflow.adapters.db.audit import append_audit
+from govflow.core.spec import OUTPUTS_ACTION
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.execution_views import (
@@ -67,7 +68,7 @@ SELECT count(*)
 _DETAIL = """
 SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e.department_id,
        e.status, e.idempotency_key, e.created_by, e.created_at, e.started_at, e.finished_at,
-       e.inputs::text AS inputs, e.error::text AS error,
+       e.inputs::text AS inputs, e.error::text AS error, e.vars::text AS vars,
        (SELECT coalesce(json_agg(json_build_object(
             'id', s.id, 'position', s.position, 'step_key', s.step_key, 'action', s.action,
             'status', s.status, 'attempt', s.attempt, 'max_attempts', s.max_attempts,
@@ -181,7 +182,16 @@ async def execution_view(
     data = {k: row[k] for k in ExecutionSummary.__struct_fields__}
     data["inputs"] = _json(row["inputs"]) or {}
     data["error"] = _json(row["error"])
-    data["steps"] = msgspec.json.decode(row["steps"], type=list[StepView])
+    data["steps"] = steps = msgspec.json.decode(row["steps"], type=list[StepView])
+    data["vars"] = _json(row["vars"]) or {}
+    data["outputs"] = next(
+        (
+            step.output
+            for step in steps
+            if step.action == OUTPUTS_ACTION and step.status is StepStatus.COMPLETED
+        ),
+        None,
+    )
     return msgspec.convert(data, ExecutionView)
 
 

@@ -1,5 +1,5 @@
-"""workflows.d/roadworks-notice.yaml (vars, continue_on_error, a status condition) runs to
-COMPLETED: with Jira not configured its comment fails and the notice goes on."""
+"""workflows.d/roadworks-notice.yaml (vars, continue_on_error, a status condition, outputs) runs
+to COMPLETED: with Jira not configured its comment fails and the notice goes on."""
 
 from __future__ import annotations
 
@@ -38,5 +38,13 @@ async def test_the_roadworks_notice_completes_without_jira(engine: Container) ->
         ("comment", "FAILED"),
         ("comment_missing", "COMPLETED"),
         ("long_works_review", "COMPLETED"),
+        ("outputs", "COMPLETED"),
     ]
     assert "Jira is not configured" in json.loads(steps[1]["error"])["message"]
+    view = await engine.execution_reader.get(started.execution_id, None)
+    assert view is not None
+    assert view.outputs == {
+        "subject": "Roadworks on Rue Des Lilas from 2031-03-01 (45 days)",
+        "jira_commented": False,
+        "traffic_review": True,
+    }
