@@ -154,7 +154,7 @@ def timeline(details: Sequence[StepDetail], now: datetime) -> list[StepShown]:
                 started=when(step.started_at),
                 finished=when(step.finished_at),
                 took=duration(step.started_at, step.finished_at, now),
-                waiting=step.wait_reason,
+                waiting=step.wait_reason if step.status is StepStatus.WAITING else None,
                 next_attempt=when(step.next_attempt_at) if step.next_attempt_at else None,
                 error=error_shown(step.error),
                 output=pretty(step.output),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import msgspec
 import pytest
 
 from govflow.core.roles import Role
@@ -19,6 +20,7 @@ from govflow.http.console.executions_view import (
     fingerprint,
     offered,
     parse_filters,
+    timeline,
 )
 from govflow.http.console.workflows_diagram import FlowNode, flow_svg
 from govflow.http.console.workflows_view import (
@@ -27,7 +29,7 @@ from govflow.http.console.workflows_view import (
     source_lines,
     start_errors,
 )
-from govflow.usecases.execution_views import ExecutionView, StepView
+from govflow.usecases.execution_views import ExecutionView, StepDetail, StepView
 from govflow.usecases.principal import Principal
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -197,3 +199,10 @@ def test_the_fingerprint_changes_with_what_the_live_region_shows() -> None:
     assert fingerprint(waiting) == fingerprint(waiting)
     done = _execution(ExecutionStatus.RUNNING, StepStatus.COMPLETED, StepStatus.COMPLETED)
     assert fingerprint(done) != fingerprint(waiting)
+
+
+def test_a_step_shows_what_it_waits_for_only_while_it_waits() -> None:
+    execution = _execution(ExecutionStatus.RUNNING, StepStatus.WAITING, StepStatus.COMPLETED)
+    steps = [msgspec.structs.replace(step, wait_reason="human_task") for step in execution.steps]
+    shown = timeline([StepDetail(step=step, attempts=[]) for step in steps], NOW)
+    assert [step.waiting for step in shown] == ["human_task", None]
