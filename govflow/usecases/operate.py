@@ -122,7 +122,7 @@ class Resolution(StrEnum):
 
 class OperatorResult(msgspec.Struct, frozen=True, kw_only=True):
     execution_id: UUID
-    execution_status: str
+    execution_status: ExecutionStatus
     woken: list[UUID] = msgspec.field(default_factory=list)
 
 
