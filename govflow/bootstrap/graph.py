@@ -26,6 +26,7 @@ from govflow.adapters.db.audit import append_audit
 from govflow.adapters.db.department_status import PgDepartmentStatus
 from govflow.adapters.db.directory import PgDirectory
 from govflow.adapters.db.engine import Database
+from govflow.adapters.db.execution_deadlines import PgExecutionDeadlines
 from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
 from govflow.adapters.db.migrations import discover
@@ -171,6 +172,7 @@ class Container:
             metrics=PrometheusStepMetrics(),
             tasks=self.task_sweep(),
             traces=PgTraceContexts(self.db.pool),
+            timeouts=(PgExecutionDeadlines(self.db.pool), self.control),
         )
 
     def task_sweep(self) -> TaskSweep:

@@ -18,7 +18,8 @@ Rules
   depends on the execution's status alone, not on the attempt count (the statement that carries
   ``StartAttempt`` out counts it): callers decide it before the statement that finds the step.
 - **Whole executions.** :func:`decide_cancel` cancels an execution and every step of it that
-  has not ended (and the human task of a waiting one).
+  has not ended (and the human task of a waiting one); :func:`decide_timeout` fails an execution
+  past its workflow's ``timeout`` (``EXECUTION_TIMED_OUT``) and cancels those steps the same way.
 - **Attempts.** ``StepState.attempt`` is the number of the attempt the step is on; every claim
   counts one, including attempts cut off by a crash, so a step that kills its worker cannot
   loop forever: it fails when ``max_attempts`` is reached. An operator retry starts a fresh
@@ -51,6 +52,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from govflow.core.audit_events import AuditEvent, SkipReason
+from govflow.core.durations import format_duration
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import (
     EXECUTION_MACHINE,
@@ -615,6 +617,15 @@ def decide_cancel(
     _check_now(now)
     status = transition(EXECUTION_MACHINE, execution_status, ExecutionEvent.CANCEL)
     reason = event.reason or None
+    return ExecutionDecision(
+        execution_status=status,
+        steps=_cancel_steps(step_statuses, reason),
+        commands=(Audit(AuditEvent.WORKFLOW_EXECUTION_CANCELED, reason),),
+    )
+
+
+def _cancel_steps(step_statuses: Sequence[StepStatus], reason: str | None) -> dict[int, Decision]:
+    """The cancel of each step that has not ended (with its human task when it waits)."""
     steps: dict[int, Decision] = {}
     for position, step_status in enumerate(step_statuses):
         if step_status not in _CANCELABLE_STEP:
@@ -625,10 +636,39 @@ def decide_cancel(
         commands.append(Audit(AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED, reason))
         canceled = transition(STEP_MACHINE, step_status, StepEvent.CANCEL)
         steps[position] = Decision(canceled, None, tuple(commands))
+    return steps
+
+
+EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"
+"""The error code of an execution that ran longer than its workflow's ``timeout``."""
+TIMED_OUT_REASON = "execution_timed_out"
+"""The audit reason of a timeout's records (the steps canceled, the execution failed)."""
+
+
+def decide_timeout(
+    execution_status: ExecutionStatus,
+    step_statuses: Sequence[StepStatus],
+    timeout: timedelta,
+    now: datetime,
+) -> ExecutionDecision:
+    """Fail an execution that ran longer than its workflow's ``timeout``: the
+    execution becomes ``FAILED`` with :data:`EXECUTION_TIMED_OUT`, and every step that has not
+    ended is canceled as an operator's cancel cancels it (a waiting one's human task too).
+
+    Raises ``IllegalTransition`` when the execution has ended already.
+    """
+    _check_now(now)
+    status = transition(EXECUTION_MACHINE, execution_status, ExecutionEvent.TIME_OUT)
+    limit = format_duration(timeout)
+    error = StepError(EXECUTION_TIMED_OUT, f"the execution ran longer than its timeout ({limit})")
+    data = {"code": error.code, "error": error.message}
     return ExecutionDecision(
         execution_status=status,
-        steps=steps,
-        commands=(Audit(AuditEvent.WORKFLOW_EXECUTION_CANCELED, reason),),
+        steps=_cancel_steps(step_statuses, TIMED_OUT_REASON),
+        commands=(
+            FailExecution(error),
+            Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, TIMED_OUT_REASON, data),
+        ),
     )
 
 

@@ -65,6 +65,8 @@ class ExecutionEvent(StrEnum):
     OPERATOR_RETRY = "OPERATOR_RETRY"
     OPERATOR_RESOLVE = "OPERATOR_RESOLVE"
     """An operator skipped or marked done the step that needed attention."""
+    TIME_OUT = "TIME_OUT"
+    """The execution ran longer than its workflow's ``timeout`` (the sweeper fails it)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ EXECUTION_MACHINE: Machine[ExecutionStatus, ExecutionEvent] = Machine(
             _EE.START: _ES.RUNNING,
             _EE.FAIL: _ES.FAILED,
             _EE.CANCEL: _ES.CANCELED,
+            _EE.TIME_OUT: _ES.FAILED,
         },
         _ES.RUNNING: {
             _EE.STEP_WAITING: _ES.WAITING,
@@ -121,16 +124,19 @@ EXECUTION_MACHINE: Machine[ExecutionStatus, ExecutionEvent] = Machine(
             _EE.FAIL: _ES.FAILED,
             _EE.CANCEL: _ES.CANCELED,
             _EE.NEEDS_ATTENTION: _ES.NEEDS_ATTENTION,
+            _EE.TIME_OUT: _ES.FAILED,
         },
         _ES.WAITING: {
             _EE.RESUME: _ES.RUNNING,
             _EE.FAIL: _ES.FAILED,
             _EE.CANCEL: _ES.CANCELED,
+            _EE.TIME_OUT: _ES.FAILED,
         },
         _ES.NEEDS_ATTENTION: {
             _EE.OPERATOR_RETRY: _ES.RUNNING,
             _EE.OPERATOR_RESOLVE: _ES.RUNNING,
             _EE.CANCEL: _ES.CANCELED,
+            _EE.TIME_OUT: _ES.FAILED,
         },
         _ES.FAILED: {
             _EE.OPERATOR_RETRY: _ES.RUNNING,

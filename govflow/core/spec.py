@@ -183,6 +183,9 @@ class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         msgspec.field(default_factory=dict)
     )
     defaults: Defaults = msgspec.field(default_factory=Defaults)
+    timeout: Duration | None = None
+    """How long an execution may run, from its start request; past it the sweeper fails it
+    (``EXECUTION_TIMED_OUT``) and cancels its open steps and human tasks."""
     vars: dict[VarName, Any] = msgspec.field(default_factory=dict)
     """Values computed once when an execution starts (templates over ``inputs``), read as
     ``vars.<name>`` by every step's templates."""

@@ -258,13 +258,15 @@ async def cancel_execution(
             )
         except IllegalTransition:
             raise ConflictError(f"execution is {snapshot.status}: it cannot be canceled") from None
-        await locked.apply(_cancel_change(snapshot, decision, actor, reason))
+        await locked.apply(execution_change(snapshot, decision, actor, reason))
         return OperatorResult(execution_id=execution_id, execution_status=decision.execution_status)
 
 
-def _cancel_change(
+def execution_change(
     snapshot: ExecutionSnapshot, decision: ExecutionDecision, actor: Actor, reason: str
 ) -> ExecutionChange:
+    """A decision over the whole execution (a cancel, a timeout) as the port carries it out,
+    audited as ``actor``; the execution's error is the one the decision fails it with."""
     steps: list[StepChange] = []
     audit: list[AuditEntry] = []
     for position, step_decision in sorted(decision.steps.items()):
@@ -272,11 +274,13 @@ def _cancel_change(
         steps.extend(_step_changes(snapshot, step, step_decision))
         audit.extend(_audit(step_decision.commands, snapshot, step, actor, reason))
     audit.extend(_audit(decision.commands, snapshot, None, actor, reason))
+    failed = [c.error for c in decision.commands if isinstance(c, FailExecution)]
     return ExecutionChange(
         execution_from=snapshot.status,
         execution_status=decision.execution_status,
         steps=tuple(steps),
         audit=tuple(audit),
+        error=error_payload(failed[0]) if failed else None,
         actor=actor,
         reason=reason or None,
     )

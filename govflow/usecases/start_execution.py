@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from govflow.core.audit_events import AuditEvent
+from govflow.core.durations import parse_duration
 from govflow.core.expressions import ExpressionError, VarError
 from govflow.core.inputs import InputError, validate_execution_inputs
 from govflow.core.spec import WorkflowSpec, effective_retry, step_at, step_count
@@ -53,6 +54,8 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None
     variables: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """The workflow's ``vars:`` as evaluated for this execution."""
+    timeout_seconds: float | None = None
+    """The workflow's ``timeout``: the execution's deadline is its creation plus this."""
     actor: Actor
     request_id: str | None = None
     trace_context: Mapping[str, str] | None = None
@@ -185,6 +188,7 @@ async def _start(
             inputs=inputs,
             steps=plan_steps(spec),
             variables=variables,
+            timeout_seconds=parse_duration(spec.timeout).total_seconds() if spec.timeout else None,
             idempotency_key=request.idempotency_key,
             actor=request.actor,
             request_id=request.request_id,

@@ -33,6 +33,8 @@ from govflow.core.spec import effective_retry, step_at, step_count
 from govflow.core.statuses import AttemptOutcome, RecoveryOutcome, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.usecases.action_host import ActionHost
+from govflow.usecases.execution_timeouts import ExecutionDeadlines, time_out_executions
+from govflow.usecases.operate import ExecutionControl
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.task_deadlines import TaskSweep
@@ -48,6 +50,7 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     completed_by_lookup: int = 0
     failed: int = 0
     resent: int = 0
+    timed_out: int = 0
     tasks_overdue: int = 0
     tasks_escalated: int = 0
     task_notices_sent: int = 0
@@ -92,11 +95,14 @@ class Sweeper:
     traces: SweepTraces | None = None
     """Where executions' traces started: the span of a recovery or of a re-sent wake-up links
     to its execution's."""
+    timeouts: tuple[ExecutionDeadlines, ExecutionControl] | None = None
+    """Where the executions past their workflow's timeout are found, and how they are locked
+    to be failed (a sweep of every department only)."""
 
     async def sweep_once(self, department: UUID | None = None) -> SweepReport:
         """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
         only those of ``department``'s executions when one is given. Without a department, the
-        task sweep follows."""
+        executions past their timeout are failed, and the task sweep follows."""
         counts = dict.fromkeys(SweepReport.__struct_fields__, 0)
         taken = await self.store.take_expired(self.worker_id, self.lease, self.batch, department)
         for expired in taken:
@@ -108,6 +114,11 @@ class Sweeper:
         if due:
             await self._resend(due)
         counts["resent"] = len(due)
+        if self.timeouts is not None and department is None:
+            deadlines, control = self.timeouts
+            counts["timed_out"] = await time_out_executions(
+                deadlines, control, self.clock(), self.batch
+            )
         if self.tasks is not None and department is None:
             tasks = await self.tasks.sweep()
             counts["tasks_overdue"] = tasks.overdue

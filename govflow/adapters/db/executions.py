@@ -19,8 +19,9 @@ from govflow.usecases.start_execution import (
 _CREATE = """
 WITH execution AS (
     INSERT INTO executions (workflow_id, workflow_version_id, department_id, inputs,
-                            idempotency_key, created_by, vars)
-    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $15::jsonb)
+                            idempotency_key, created_by, vars, deadline_at)
+    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $15::jsonb,
+            now() + make_interval(secs => $17::float8))
     ON CONFLICT (idempotency_key, created_by) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ), steps AS (
@@ -91,6 +92,7 @@ class PgExecutionWriter:
                 msgspec.json.encode(new.trace_context).decode() if new.trace_context else None,
                 msgspec.json.encode(dict(new.variables)).decode(),
                 [s.continue_on_error for s in steps],
+                new.timeout_seconds,
             )
             if row is not None:
                 return StartResult(

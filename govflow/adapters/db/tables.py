@@ -140,6 +140,7 @@ class Execution(Table, tablename="executions"):
     status = Varchar(length=20, default=ExecutionStatus.PENDING, choices=ExecutionStatus)
     inputs = JSONB(default={})
     vars = JSONB(default={})
+    deadline_at = Timestamptz(null=True, default=None)
     error = JSONB(null=True, default=None)
     idempotency_key = Varchar(length=200, null=True, default=None)
     created_by = ForeignKey(User, null=True, db_column_name="created_by")

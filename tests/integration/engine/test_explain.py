@@ -42,7 +42,7 @@ KEYS = {
     "execution_step_attempts_pkey",
     "execution_step_attempts_step",
 }
-SWEEPS = {"take_expired", "due_unclaimed"}
+SWEEPS = {"take_expired", "due_unclaimed", "past_deadline"}
 """The statements that look for work across the tables (through the partial indexes)."""
 EXECUTIONS = 20_000  # as in FILL
 STEPS = 5

@@ -40,6 +40,10 @@ EXPECTED_EXECUTION: dict[tuple[str, str], str] = {
     ("NEEDS_ATTENTION", "OPERATOR_RESOLVE"): "RUNNING",
     ("NEEDS_ATTENTION", "CANCEL"): "CANCELED",
     ("FAILED", "OPERATOR_RETRY"): "RUNNING",
+    ("PENDING", "TIME_OUT"): "FAILED",
+    ("RUNNING", "TIME_OUT"): "FAILED",
+    ("WAITING", "TIME_OUT"): "FAILED",
+    ("NEEDS_ATTENTION", "TIME_OUT"): "FAILED",
 }
 
 EXPECTED_STEP: dict[tuple[str, str], str] = {
@@ -109,7 +113,7 @@ def test_every_pair_is_allowed_with_its_exact_target_or_illegal(
 
 def test_the_cartesian_product_is_complete() -> None:
     sizes = {m.name: len(m.statuses.__members__) * len(m.events.__members__) for m in MACHINES}
-    assert sizes == {"execution": 7 * 9, "step": 8 * 15}
+    assert sizes == {"execution": 7 * 10, "step": 8 * 15}
     assert len(ALL_PAIRS) == sum(sizes.values())
 
 

@@ -65,3 +65,15 @@ UPDATE executions
                     ELSE COALESCE(:error::jsonb, error) END,
        updated_at = now()
  WHERE id = :execution_id::uuid AND (status = :from_status::varchar) IS TRUE;
+
+
+-- name: past_deadline
+-- Up to :limit active executions whose workflow timeout has passed (deadline_at, set at their
+-- creation), oldest deadline first, with the timeout that set it; on the partial index
+-- executions_past_deadline. The sweeper fails each one with the execution locked.
+SELECT id, deadline_at - created_at AS timeout
+  FROM executions
+ WHERE deadline_at IS NOT NULL AND deadline_at <= now()
+   AND status IN ('PENDING', 'RUNNING', 'WAITING', 'NEEDS_ATTENTION')
+ ORDER BY deadline_at
+ LIMIT :limit::int4;
