@@ -161,6 +161,12 @@ async def test_requests_429_5xx_and_the_breaker_are_counted_as_they_happen(
             after = await eventually(
                 lambda: scrape(url), lambda m: breaker_state(m) is BreakerState.CLOSED
             )
+
+            async def watched() -> list[BreakerState]:
+                return list(seen)
+
+            # the watcher, polling on its own, has seen the breaker closed again as well
+            await eventually(watched, lambda s: len(s) > 1 and s[-1] is BreakerState.CLOSED)
         finally:
             watcher.cancel()
 
