@@ -33,6 +33,11 @@ from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTI
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from govflow.http.envelope import ErrorBody, ErrorItem
+from govflow.http.openapi_contract import (
+    IDEMPOTENCY_KEY_PATTERN,
+    ContractOperation,
+    IdempotentOperation,
+)
 from govflow.http.policy import enforce_policy
 from govflow.usecases.errors import InvalidInputError, UseCaseError
 from govflow.usecases.idempotency_keys import (
@@ -49,7 +54,7 @@ from govflow.usecases.principal import Principal
 IDEMPOTENT_OPT = "idempotent"
 HEADER = b"idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 """A key: 1 to 200 visible ASCII characters (a UUID is the usual choice)."""
 
 H = TypeVar("H", bound=BaseRouteHandler)
@@ -57,8 +62,11 @@ H = TypeVar("H", bound=BaseRouteHandler)
 
 def idempotent(handler: H) -> H:
     """Mark a route as honouring ``Idempotency-Key`` (put it above the route decorator); its
-    OpenAPI operation lists the key's 409 and 422."""
+    OpenAPI operation lists the header, with its constraints, and the key's 409 and 422."""
     handler.opt[IDEMPOTENT_OPT] = True
+    operation_class = getattr(handler, "operation_class", None)
+    if isinstance(operation_class, type) and issubclass(operation_class, ContractOperation):
+        handler.operation_class = IdempotentOperation  # type: ignore[attr-defined]
     responses = getattr(handler, "responses", None)
     if isinstance(responses, dict):
         for status in (HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY):

@@ -6,6 +6,8 @@
   ``page`` and ``limit`` carry the bounds :class:`~govflow.usecases.paging.PageRequest`
   enforces, and a body whose schema admits ``null`` (``JSONBody[X | None] = None``) is not
   required.
+- :class:`IdempotentOperation` (set by ``@idempotent``): the operation lists the optional
+  ``Idempotency-Key`` request header with the constraints the middleware checks.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from litestar.openapi.spec import OpenAPIType, Operation, Parameter, RequestBody
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
+from govflow.usecases.idempotency_keys import MAX_KEY_LENGTH
 from govflow.usecases.paging import MAX_LIMIT
 
 MAX_PAGE = 1_000_000
 """The highest page :class:`~govflow.usecases.paging.PageRequest` accepts."""
 
 PAGING_BOUNDS: dict[str, tuple[int, int]] = {"page": (1, MAX_PAGE), "limit": (1, MAX_LIMIT)}
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$"
+"""A key: 1 to 200 visible ASCII characters (a UUID is the usual choice)."""
 
 
 def forbids_unknown_fields(annotation: Any) -> bool:
@@ -77,3 +84,41 @@ class ContractOperation(Operation):
         body = self.request_body
         if isinstance(body, RequestBody) and body.required and _admits_null(body):
             body.required = False
+
+
+def idempotency_key_parameter() -> Parameter:
+    """The optional ``Idempotency-Key`` request header of a route marked ``@idempotent``."""
+    return Parameter(
+        name=IDEMPOTENCY_KEY_HEADER,
+        param_in="header",
+        required=False,
+        description=(
+            "Yours alone, per route: the same request again with the same key gets the first "
+            "successful answer again (with `Idempotent-Replayed: true`) instead of a second "
+            "effect; the key with another request (path, query or body) is a 422, while the "
+            "first request still runs a 409. Kept for IDEMPOTENCY_KEY_TTL_SECONDS (a day by "
+            f"default). 1 to {MAX_KEY_LENGTH} visible ASCII characters; a UUID is the usual "
+            "choice."
+        ),
+        schema=Schema(
+            type=OpenAPIType.STRING,
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+        ),
+    )
+
+
+@dataclass
+class IdempotentOperation(ContractOperation):
+    """A :class:`ContractOperation` that honours ``Idempotency-Key``, which it lists."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        parameters = list(self.parameters or [])
+        if not any(
+            isinstance(p, Parameter) and p.name.lower() == IDEMPOTENCY_KEY_HEADER.lower()
+            for p in parameters
+        ):
+            parameters.append(idempotency_key_parameter())
+        self.parameters = parameters
