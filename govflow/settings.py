@@ -1,7 +1,9 @@
 """Settings read from the environment (and an optional ``.env``), validated once at start.
 
 Every variable is documented in ``.env.example``. A malformed or missing value is reported as
-one line naming the variable; the CLI exits with status 2.
+one line naming the variable; the CLI exits with status 2. Plugins' settings (Jira's
+``JIRA_*`` among them) are not declared here: each plugin declares its own
+(:mod:`govflow.plugins.settings`), and none may read a variable :func:`core_variables` names.
 """
 
 from __future__ import annotations
@@ -85,11 +87,6 @@ class Settings(BaseSettings):
     rate_limit_global: int | None = Field(default=None, ge=0)
     rate_limit_per_client: int | None = Field(default=None, ge=0)
     allow_registration: bool = False
-    jira_enabled: bool = False
-    jira_base_url: str | None = None
-    jira_email: str | None = None
-    jira_api_token: str | None = None
-    jira_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     outbound_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     audit_seal_key: str | None = Field(default=None, min_length=32)
     audit_anchor_path: Path | None = None
@@ -108,9 +105,6 @@ class Settings(BaseSettings):
         "otel_exporter_otlp_endpoint",
         "rate_limit_global",
         "rate_limit_per_client",
-        "jira_base_url",
-        "jira_email",
-        "jira_api_token",
         mode="before",
     )
     @classmethod
@@ -169,18 +163,6 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError("required in production mode: " + ", ".join(missing))
-        if self.jira_enabled:
-            missing = [
-                name
-                for name, value in (
-                    ("JIRA_BASE_URL", self.jira_base_url),
-                    ("JIRA_EMAIL", self.jira_email),
-                    ("JIRA_API_TOKEN", self.jira_api_token),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError("required when JIRA_ENABLED=true: " + ", ".join(missing))
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("DB_POOL_MIN must not exceed DB_POOL_MAX")
         return self
@@ -202,6 +184,19 @@ class Settings(BaseSettings):
     @property
     def home(self) -> Path:
         return self.govflow_home.resolve()
+
+
+def core_variables() -> frozenset[str]:
+    """The environment variables GovFlow's own settings read (``GOVFLOW_MODE``, ``MODE``,
+    ``DATABASE_URL``, ...): no plugin setting may be read from one of them."""
+    names: set[str] = set()
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice).upper() for choice in alias.choices)
+        else:
+            names.add(name.upper())
+    return frozenset(names)
 
 
 def _field_env_name(loc: tuple[int | str, ...]) -> str:

@@ -54,7 +54,8 @@ def _table(plugins: list[PluginInfo]) -> str:
                 (
                     plugin.name,
                     setting.variable,
-                    setting.type + (" (secret)" if setting.secret else ""),
+                    setting.type
+                    + (" (secret)" if setting.secret and setting.type != "secret" else ""),
                     "(required)" if setting.required else setting.default or "-",
                     "-" if setting.value is None else setting.value,
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shlex
 import sys
 
@@ -24,7 +25,8 @@ from govflow.bootstrap.instance import (
 )
 from govflow.cli.common import fail, serving_settings_or_exit
 from govflow.cli.supervisor import StartupError, Supervisor, check_home_writable, check_port_free
-from govflow.cli.up_jira import JiraEmulatorPlan, plan_jira_emulator
+from govflow.cli.up_jira import JiraEmulatorPlan, configured_jira_site, plan_jira_emulator
+from govflow.plugins.settings import plugin_environment
 from govflow.settings import Settings, development_jwt_secret
 
 
@@ -84,7 +86,7 @@ def up() -> None:
     except (StartupError, EmbeddedServerError) as exc:
         fail(str(exc))
     env = _development_env(settings)
-    jira = plan_jira_emulator(settings)
+    jira = plan_jira_emulator(settings, configured_jira_site(plugin_environment(os.environ)))
     prepared = settings.model_copy(
         update={"database_url": urls.database_url, "redis_url": urls.redis_url}
     )

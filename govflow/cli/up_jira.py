@@ -4,8 +4,8 @@ So that the shipped Jira workflows (``building-permit``, ``incident-follow-up``)
 on a fresh machine, ``up`` then starts ``govflow dev jira-emulator`` on a free loopback port as
 one of its children and gives the API, the worker and the scheduler Jira's settings pointing at
 it (``JIRA_ENABLED``, ``JIRA_BASE_URL``, ``JIRA_EMAIL``, ``JIRA_API_TOKEN``: the default seed's
-first account). In production mode, or with ``JIRA_BASE_URL`` set, nothing is started and Jira is
-what the settings say.
+first account). In production mode, or with the ``jira`` plugin's site set (``JIRA_BASE_URL`` or
+``GOVFLOW_JIRA_BASE_URL``), nothing is started and Jira is what the settings say.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
 
 from govflow.devtools.jira_emulator import default_seed
+from govflow.plugins import PluginManager
 from govflow.settings import Settings
 
 LOOPBACK = "127.0.0.1"
@@ -53,9 +55,17 @@ class JiraEmulatorPlan:
         }
 
 
-def plan_jira_emulator(settings: Settings) -> JiraEmulatorPlan | None:
-    """The emulator to start: only in development mode with ``JIRA_BASE_URL`` unset."""
-    if not settings.is_development or settings.jira_base_url:
+def configured_jira_site(env: Mapping[str, str]) -> str | None:
+    """The Jira site the ``jira`` plugin's settings give in ``env``, if any."""
+    jira = PluginManager.from_env(env).settings(env).for_plugin("jira")
+    site = getattr(jira, "base_url", None)
+    return site if isinstance(site, str) else None
+
+
+def plan_jira_emulator(settings: Settings, jira_site: str | None) -> JiraEmulatorPlan | None:
+    """The emulator to start: only in development mode with no Jira site configured
+    (``jira_site``: :func:`configured_jira_site`)."""
+    if not settings.is_development or jira_site:
         return None
     seed = default_seed()
     user = seed.users[0]

@@ -5,9 +5,10 @@ registered directly (tests, the test kit). Which entry points load is a ``Plugin
 read it from the environment at the edge with ``PluginSelection.from_env(os.environ)``.
 
 A plugin that fails (its import, a hook GovFlow does not define, its registration, an action
-that does not fulfil the contract, its settings, its startup) is **broken**: it is set aside
-with the reason, named by :meth:`PluginManager.broken`, and the others work. Whoever needs it
-finds it missing; ``govflow plugins list`` shows why.
+that does not fulfil the contract, a name or a setting variable GovFlow or another plugin reads
+already (:mod:`govflow.plugins.namespace`), its settings, its startup) is **broken**: it is set
+aside with the reason, named by :meth:`PluginManager.broken`, and the others work. Whoever needs
+it finds it missing; ``govflow plugins list`` shows why.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from govflow.plugins.errors import (
 )
 from govflow.plugins.host import PluginHost
 from govflow.plugins.info import ActionInfo, BrokenPlugin, PluginInfo
+from govflow.plugins.namespace import name_problem, variable_problems
 from govflow.plugins.registry import ActionRegistry
 from govflow.plugins.secrets import SecretProvider
 from govflow.plugins.selection import PluginSelection
@@ -42,6 +44,7 @@ from govflow.plugins.settings import (
     describe_settings,
     read_settings,
 )
+from govflow.settings import core_variables
 
 ENTRY_POINT_GROUP = "govflow.plugins"
 
@@ -87,6 +90,7 @@ class PluginManager:
         manager.load_entry_points()
         manager.load_modules()
         manager.set_aside_unknown_hooks()
+        manager.settings_types()
         return manager
 
     # -- loading ---------------------------------------------------------------------------
@@ -151,9 +155,13 @@ class PluginManager:
         :param name: the plugin's name; defaults to the module's name.
         :param entry_point: where it came from, for error messages.
         :returns: the name it was registered under.
-        :raises PluginLoadError: pluggy rejected it (e.g. a hook with wrong arguments).
+        :raises PluginLoadError: pluggy rejected it (e.g. a hook with wrong arguments), or its
+            name would put its settings among GovFlow's own variables (``plugins``, ``secret``).
         """
         plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
+        problem = name_problem(plugin_name)
+        if problem is not None:
+            raise PluginLoadError(plugin_name, problem, entry_point=entry_point)
         try:
             self._pm.register(plugin, name=plugin_name)
         except (ValueError, pluggy.PluginValidationError) as exc:
@@ -259,10 +267,14 @@ class PluginManager:
     def settings_types(self) -> dict[str, type[msgspec.Struct]]:
         """Each plugin's declared settings Struct (``govflow_settings``), by plugin name.
 
-        A declaration that is not a ``msgspec.Struct`` class sets the plugin aside.
+        A declaration that is not a ``msgspec.Struct`` class, or that reads a variable GovFlow
+        or a plugin declared before reads (:mod:`govflow.plugins.namespace`), sets the plugin
+        aside.
         """
         if self._settings_types is None:
             declared: dict[str, type[msgspec.Struct]] = {}
+            core = core_variables()
+            claimed: dict[str, str] = {}
             for name, caller in self._per_plugin("govflow_settings"):
                 try:
                     results = caller()
@@ -271,10 +283,19 @@ class PluginManager:
                         continue
                     if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
                         raise PluginError(f"govflow_settings returned {struct!r}, not a Struct")
-                    describe_settings(name, struct)
+                    variables = [
+                        variable
+                        for info in describe_settings(name, struct)
+                        for variable in (info.variable, *info.also)
+                    ]
                 except Exception as exc:
                     self._set_aside(name, f"settings: {describe_exception(exc)}")
                     continue
+                problems = variable_problems(name, variables, core, claimed)
+                if problems:
+                    self._set_aside(name, *(f"settings: {problem}" for problem in problems))
+                    continue
+                claimed.update(dict.fromkeys(variables, name))
                 declared[name] = struct
             self._settings_types = declared
         return self._settings_types

@@ -13,7 +13,8 @@ A plugin declares its settings with the ``govflow_settings`` hook::
         return HelloSettings
 
 Field ``timeout`` of plugin ``hello`` is read from ``GOVFLOW_HELLO_TIMEOUT``; the older form
-``GOVFLOW_PLUGIN_HELLO_TIMEOUT`` is still read, and the names an ``Env`` marker adds after both.
+``GOVFLOW_PLUGIN_HELLO_TIMEOUT`` is still read, and the names an ``Env`` marker adds after both
+(``Env("HELLO_TIMEOUT_MS", divide_by=1000)``: a number in another unit, divided when read).
 Values are converted to the field's type (``true``/``false``, ``yes``/``no``, ``on``/``off``,
 ``1``/``0`` for booleans; comma-separated items for lists); an empty variable counts as unset.
 Every problem is one line naming its variable (:class:`PluginSettingsError`). A ``Secret``
@@ -83,15 +84,24 @@ class Secret:
 @final
 class Env:
     """``Annotated[T, Env("JIRA_BASE_URL")]``: also read the field from these variables (after
-    ``GOVFLOW_<PLUGIN>_<FIELD>`` and ``GOVFLOW_PLUGIN_<PLUGIN>_<FIELD>``)."""
+    ``GOVFLOW_<PLUGIN>_<FIELD>`` and ``GOVFLOW_PLUGIN_<PLUGIN>_<FIELD>``).
 
-    __slots__ = ("names",)
+    ``Env("JIRA_TIMEOUT_MS", divide_by=1000)`` reads a number in another unit: the value is
+    divided by ``divide_by`` (``JIRA_TIMEOUT_MS=2500`` gives ``2.5`` seconds). Variables of one
+    field that give different values, units considered, are a problem naming both.
+    """
 
-    def __init__(self, *names: str) -> None:
+    __slots__ = ("divide_by", "names")
+
+    def __init__(self, *names: str, divide_by: float | None = None) -> None:
+        if divide_by is not None and not divide_by > 0:
+            raise ValueError(f"Env{names!r}: divide_by must be a positive number")
         self.names = names
+        self.divide_by = divide_by
 
     def __repr__(self) -> str:
-        return f"Env{self.names!r}"
+        unit = f", divide_by={self.divide_by!r}" if self.divide_by is not None else ""
+        return f"Env({', '.join(map(repr, self.names))}{unit})"
 
 
 class NoSettings(msgspec.Struct, frozen=True):
@@ -146,6 +156,8 @@ class _Field:
     annotation: Any
     info: mi.Field
     variables: tuple[str, ...]
+    divisors: Mapping[str, float]
+    """The variables read in another unit, with what their value is divided by."""
 
     @property
     def kind(self) -> mi.Type:
@@ -167,7 +179,20 @@ def _unwrap(kind: mi.Type) -> mi.Type:
 
 
 def _is_secret(kind: mi.Type) -> bool:
-    return isinstance(kind, mi.CustomType) and kind.cls is Secret
+    """A ``Secret``, or a collection or union holding one (``list[Secret]``: a list of
+    secrets is masked as a whole)."""
+    kind = _unwrap(kind)
+    if isinstance(kind, mi.CustomType):
+        return kind.cls is Secret
+    if isinstance(kind, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        return _is_secret(kind.item_type)
+    if isinstance(kind, mi.TupleType):
+        return any(_is_secret(t) for t in kind.item_types)
+    if isinstance(kind, mi.DictType):
+        return _is_secret(kind.key_type) or _is_secret(kind.value_type)
+    if isinstance(kind, mi.UnionType):
+        return any(_is_secret(t) for t in kind.types)
+    return False
 
 
 def _fields(plugin: str, struct: type[msgspec.Struct]) -> list[_Field]:
@@ -178,15 +203,17 @@ def _fields(plugin: str, struct: type[msgspec.Struct]) -> list[_Field]:
     fields = []
     for item in info.fields:
         annotation = hints[item.name]
-        aliases = [
-            name
-            for meta in getattr(annotation, "__metadata__", ())
-            if isinstance(meta, Env)
-            for name in meta.names
-        ]
+        markers = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Env)]
+        aliases = [name for marker in markers for name in marker.names]
+        divisors = {
+            name: marker.divide_by
+            for marker in markers
+            if marker.divide_by is not None
+            for name in marker.names
+        }
         suffix = env_name(item.encode_name)
         variables = (f"{PREFIX}{upper}_{suffix}", f"{LEGACY_PREFIX}{upper}_{suffix}", *aliases)
-        fields.append(_Field(item.name, annotation, item, variables))
+        fields.append(_Field(item.name, annotation, item, variables, divisors))
     return fields
 
 
@@ -273,10 +300,17 @@ def read_settings(plugin: str, struct: type[S], env: Mapping[str, str]) -> S:
         if not found:
             continue
         where, value = found[0]
-        other = next((name for name, v in found[1:] if v != value), None)
+        other = next((name for name, v in found[1:] if not _same(item, found[0], (name, v))), None)
         if other is not None:
             problems.append(f"{where}: {other} is set to another value; set only one")
-        raw[item.name] = (where, value)
+        divisor = item.divisors.get(where)
+        if divisor is None:
+            raw[item.name] = (where, value)
+            continue
+        try:
+            raw[item.name] = (f"{where} (divided by {divisor:g})", _number(item, where, value))
+        except ValueError:
+            problems.append(f"{where}: must be a number")
     try:
         settings = _convert(struct, plugin, raw)
     except PluginSettingsError as exc:
@@ -284,6 +318,25 @@ def read_settings(plugin: str, struct: type[S], env: Mapping[str, str]) -> S:
     if problems:
         raise PluginSettingsError(plugin, problems)
     return settings
+
+
+def _number(item: _Field, name: str, text: str) -> float:
+    """The value of variable ``name`` as a number in the field's unit.
+
+    :raises ValueError: it is not a number.
+    """
+    return float(text.strip()) / item.divisors.get(name, 1)
+
+
+def _same(item: _Field, first: tuple[str, str], second: tuple[str, str]) -> bool:
+    """Whether two variables of ``item`` give the same value (as numbers when one of them is
+    in another unit)."""
+    if first[0] not in item.divisors and second[0] not in item.divisors:
+        return first[1] == second[1]
+    try:
+        return _number(item, *first) == _number(item, *second)
+    except ValueError:
+        return False
 
 
 def make_settings(struct: type[S], plugin: str = "plugin", **values: Any) -> S:

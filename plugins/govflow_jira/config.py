@@ -1,4 +1,8 @@
-"""The Jira plugin's settings: ``GOVFLOW_JIRA_<NAME>``, or the historic ``JIRA_<NAME>``."""
+"""The Jira plugin's settings: ``GOVFLOW_JIRA_<NAME>``, or the historic ``JIRA_<NAME>``.
+
+They are the one place Jira is configured: GovFlow's own settings know nothing of Jira. The
+Node GovFlow's ``JIRA_TIMEOUT_MS`` is read too, as ``timeout_seconds`` in milliseconds.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ class JiraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     :ivar base_url: the site, e.g. ``https://example.atlassian.net``.
     :ivar email: the account the API token belongs to.
     :ivar api_token: the API token (a secret: never logged, never shown).
-    :ivar timeout_seconds: per request (connect, read, write, pool).
+    :ivar timeout_seconds: per request (connect, read, write, pool); also read from
+        ``JIRA_TIMEOUT_MS`` in milliseconds (set with ``JIRA_TIMEOUT_SECONDS`` to another
+        value, a problem naming both).
     :ivar rate_limit_window_ms: the window of the rate cap shared by every worker.
     :ivar rate_limit_max: requests per window across the deployment (``0``: no cap).
     :ivar breaker_failures: technical failures within ``breaker_window_seconds`` that open
@@ -34,9 +40,12 @@ class JiraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     base_url: Annotated[str | None, Env("JIRA_BASE_URL")] = None
     email: Annotated[str | None, Env("JIRA_EMAIL")] = None
     api_token: Annotated[Secret | None, Env("JIRA_API_TOKEN")] = None
-    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120), Env("JIRA_TIMEOUT_SECONDS")] = (
-        10.0
-    )
+    timeout_seconds: Annotated[
+        float,
+        msgspec.Meta(gt=0, le=120),
+        Env("JIRA_TIMEOUT_SECONDS"),
+        Env("JIRA_TIMEOUT_MS", divide_by=1000),
+    ] = 10.0
     rate_limit_window_ms: Annotated[
         int, msgspec.Meta(ge=1000), Env("JIRA_RATE_LIMIT_WINDOW_MS")
     ] = 60_000
@@ -46,6 +55,12 @@ class JiraSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     breaker_cooldown_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     comment_pages: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 50
     redis_prefix: Annotated[str, msgspec.Meta(min_length=1)] = "govflow:jira"
+
+    def __post_init__(self) -> None:
+        """Enabled, Jira needs a site, an account and a token: a process does not start
+        without them."""
+        if self.enabled and self.missing:
+            raise ValueError("required when JIRA_ENABLED=true: " + ", ".join(self.missing))
 
     @property
     def missing(self) -> list[str]:

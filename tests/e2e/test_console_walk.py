@@ -20,7 +20,7 @@ import msgspec
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from govflow.cli.up_jira import plan_jira_emulator
+from govflow.cli.up_jira import configured_jira_site, plan_jira_emulator
 from govflow.core.statuses import ExecutionStatus, HumanTaskStatus
 from govflow.devtools.jira_emulator import AppliedTransition, Issue, ReceivedRequest
 from govflow.settings import Mode, Settings
@@ -180,7 +180,8 @@ def test_a_newcomer_carries_building_permit_to_completed_in_the_browser(
 
 def test_only_development_without_jira_base_url_gets_the_emulator(tmp_path: Path) -> None:
     common = {"govflow_home": tmp_path, "_env_file": None}
-    plan = plan_jira_emulator(Settings(mode=Mode.DEVELOPMENT, **common))
+    development = Settings(mode=Mode.DEVELOPMENT, **common)
+    plan = plan_jira_emulator(development, None)
     assert plan is not None
     assert plan.env() == {
         "JIRA_ENABLED": "true",
@@ -189,8 +190,13 @@ def test_only_development_without_jira_base_url_gets_the_emulator(tmp_path: Path
         "JIRA_API_TOKEN": "emulator-token",
     }
     assert plan.projects == ("PERMIT", "INC")
-    configured = Settings(mode=Mode.DEVELOPMENT, jira_base_url="https://x.atlassian.net", **common)
-    assert plan_jira_emulator(configured) is None
+    assert plan_jira_emulator(development, "https://x.atlassian.net") is None
+    site = configured_jira_site({"GOVFLOW_JIRA_BASE_URL": "https://x.atlassian.net"})
+    assert site == "https://x.atlassian.net"
+    assert (
+        configured_jira_site({"JIRA_BASE_URL": "https://y.example.org"}) == "https://y.example.org"
+    )
+    assert configured_jira_site({}) is None
     production = Settings(
         mode=Mode.PRODUCTION,
         jwt_secret="s" * 40,
@@ -199,4 +205,4 @@ def test_only_development_without_jira_base_url_gets_the_emulator(tmp_path: Path
         audit_seal_key="k" * 40,
         **common,
     )
-    assert plan_jira_emulator(production) is None
+    assert plan_jira_emulator(production, None) is None
