@@ -25,6 +25,12 @@ NOTICES = Counter(
     ["channel", "outcome"],
 )
 
+NOTICES_NOT_STORED = Counter(
+    "govflow_human_task_notifications_not_stored_total",
+    "Human-task decisions written whose notifications could not be stored, by event",
+    ["why"],
+)
+
 _EVENTS = {
     AuditEvent.HUMAN_TASK_OVERDUE: "overdue",
     AuditEvent.HUMAN_TASK_ESCALATED: "escalated",
@@ -42,3 +48,6 @@ class PrometheusDeadlineMetrics(DeadlineMetrics):
 class PrometheusNoticeMetrics(NoticeMetrics):
     def notice(self, channel: str, outcome: str) -> None:
         NOTICES.labels(channel, outcome).inc()
+
+    def not_stored(self, why: str) -> None:
+        NOTICES_NOT_STORED.labels(why).inc()

@@ -270,7 +270,7 @@ async def container(
             departments=PgDepartmentStatus(db.pool),
             workflows=PgWorkflowAdmin(db),
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),
-            tasks=PgTaskStore(db),
+            tasks=PgTaskStore(db, PrometheusNoticeMetrics()),
         )
     finally:
         if not worker:

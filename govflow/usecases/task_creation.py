@@ -11,13 +11,19 @@ records are stored in one transaction. Every problem names its request field (``
 
 ``on_reject``: ``rework`` (the default) sends a rejected submission back to its assignee;
 ``fail`` makes the rejection final: with no step to fail, the task is closed by it.
+
+``notify`` names the notification channels that hear of the task, as a ``manual`` step's
+``notify`` does (:class:`NotifyChannel`); the task's creation notices (``on: created``) are
+stored with it, on a savepoint: a failure to store them is logged and counted, and the task is
+opened all the same.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -25,6 +31,7 @@ import msgspec
 from govflow.core.tasks.decide import create_task
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import (
+    Notify,
     OnReject,
     Party,
     RecordAudit,
@@ -33,6 +40,7 @@ from govflow.core.tasks.model import (
     TaskState,
     TaskUser,
 )
+from govflow.core.tasks.notices import Notice, notices_for, task_channels
 from govflow.core.tasks.refusals import TaskActorRefusal, TaskInputRefusal, TaskRefusal
 from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.access_errors import ForbiddenError
@@ -41,6 +49,54 @@ from govflow.usecases.errors import InvalidInputError
 from govflow.usecases.principal import Principal
 from govflow.usecases.task_ports import StoredTask, TaskStore
 from govflow.usecases.tasks import HUMAN_TASK, task_actor
+
+log = logging.getLogger("govflow.tasks.notifications")
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+NotifyOn = Literal["created", "assigned", "claimed", "submitted", "rejected", "canceled", "overdue"]
+Email = Annotated[str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=320)]
+CHANNEL_FIELDS = {"log": ("level",), "webhook": ("url", "secret"), "email": ("to", "subject")}
+"""The fields each channel takes (the others are refused)."""
+CHANNEL_REQUIRES = {"log": (), "webhook": ("url",), "email": ()}
+MAX_CHANNELS = 10
+
+
+class NotifyChannel(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A ``notify`` channel of a standalone task: the ``manual`` step's ``notify`` entry.
+
+    ``on`` lists the events it hears of (``assigned`` and ``overdue`` when left out); ``email``
+    goes to ``to`` when given, else to the people a notice is about; ``webhook`` posts to
+    ``url`` (on the notification plugin's allowlist), signed with the secret named ``secret``;
+    ``log`` writes a line at ``level``.
+    """
+
+    channel: Literal["log", "webhook", "email"]
+    on: Annotated[list[NotifyOn], msgspec.Meta(min_length=1, max_length=7)] | None = None
+    level: Literal["debug", "info", "warning", "error"] | None = None
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=2048)] | None = None
+    secret: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
+    to: Annotated[list[Email], msgspec.Meta(min_length=1, max_length=50)] | None = None
+    subject: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+    def problems(self, where: str) -> list[tuple[str, str]]:
+        """What the schema cannot say: the fields the channel needs, and refuses."""
+        found = [
+            (f"{where}.{name}", f"the {self.channel} channel needs `{name}`")
+            for name in CHANNEL_REQUIRES[self.channel]
+            if getattr(self, name) is None
+        ]
+        found.extend(
+            (f"{where}.{name}", f"`{name}` does not apply to the {self.channel} channel")
+            for channel, names in CHANNEL_FIELDS.items()
+            if channel != self.channel
+            for name in names
+            if getattr(self, name) is not None
+        )
+        return found
+
+    def stored(self) -> dict[str, Any]:
+        """The channel as a task keeps it (the fields given)."""
+        return {key: value for key, value in msgspec.to_builtins(self).items() if value is not None}
 
 
 class NewTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +122,7 @@ class NewTask(msgspec.Struct, frozen=True, kw_only=True):
     due_at: datetime | None = None
     due_in: timedelta | None = None
     escalate_to: Party | None = None
+    notify: tuple[NotifyChannel, ...] = ()
 
 
 def _parties(new: NewTask) -> list[tuple[str, Party]]:
@@ -95,6 +152,10 @@ def _shape_problems(new: NewTask, now: datetime) -> list[tuple[str, str]]:
             problems.append((f"body.{name}", "names nobody (give users, a role or a department)"))
         if len(set(party.users)) != len(party.users):
             problems.append((f"body.{name}.users", "lists a user twice"))
+    if len(new.notify) > MAX_CHANNELS:
+        problems.append(("body.notify", f"names at most {MAX_CHANNELS} channels"))
+    for index, channel in enumerate(new.notify):
+        problems.extend(channel.problems(f"body.notify[{index}]"))
     return problems
 
 
@@ -189,6 +250,7 @@ async def open_task(
             on_reject=new.on_reject,
             form=new.form,
             escalate_to=new.escalate_to,
+            notify=tuple(channel.stored() for channel in new.notify),
         ),
         step_bound=False,
         offer=new.offered_to,
@@ -201,5 +263,18 @@ async def open_task(
     task = StoredTask(
         state=decision.state, execution_id=None, step_id=None, description=new.description
     )
-    await store.insert(task, _audit(decision.state, decision, principal.actor()))
+    notices = _notices(store, decision)
+    await store.insert(task, _audit(decision.state, decision, principal.actor()), notices)
     return task
+
+
+def _notices(store: TaskStore, decision: TaskDecision) -> list[Notice]:
+    """The creation's notices; none, logged and counted, if they cannot be made."""
+    try:
+        return notices_for(decision, task_channels(decision.state))
+    except Exception:
+        whys = sorted({c.why for c in decision.commands if isinstance(c, Notify)})
+        log.exception("the %s notices of task %s were not made", whys, decision.state.id)
+        for why in whys:
+            store.notice_metrics.not_stored(why)
+        return []

@@ -9,6 +9,10 @@ its notices, in one transaction. Of two sweepers racing on a task one writes, th
 another version and moves on, so each task is marked and escalated once. Then the notices due
 are sent (:class:`~govflow.usecases.task_notifications.TaskNotifier`) and the overdue gauge is
 refreshed.
+
+A ``manual`` step's task is opened by the worker's finish statement, which stores no notice:
+the sweep stores the creation notices of the step tasks opened since, whose ``notify`` hears of
+``created`` (:meth:`DeadlineStore.unannounced`), before sending what is due.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ import msgspec
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.tasks.deadlines import decide_deadline
-from govflow.core.tasks.model import RecordAudit
-from govflow.core.tasks.notices import notices_for, task_channels
+from govflow.core.tasks.decide import creation_notice
+from govflow.core.tasks.model import RecordAudit, TaskDecision
 from govflow.usecases.audit import SYSTEM
 from govflow.usecases.errors import ConflictError
 from govflow.usecases.task_notifications import TaskNotifier
 from govflow.usecases.task_ports import TaskStore
-from govflow.usecases.tasks import task_audit, task_step_key
+from govflow.usecases.tasks import store_notices, task_audit, task_step_key
 
 log = logging.getLogger("govflow.tasks.deadlines")
 
@@ -44,6 +48,11 @@ class DeadlineStore(Protocol):
 
     async def overdue_open(self) -> int:
         """How many tasks are overdue and still to be decided."""
+        ...
+
+    async def unannounced(self, limit: int) -> list[UUID]:
+        """Up to ``limit`` step tasks opened lately, not decided on since, whose ``notify``
+        hears of ``created`` and whose creation notices are not stored yet."""
         ...
 
 
@@ -81,6 +90,8 @@ class TaskSweep:
             events.extend(await self._decide(task_id))
         for event in events:
             self.metrics.deadline(event)
+        for task_id in await self.deadlines.unannounced(self.batch):
+            await self._announce(task_id)
         notified = await self.notifier.send_due()
         self.metrics.overdue_open(await self.deadlines.overdue_open())
         return TaskSweepReport(
@@ -101,7 +112,7 @@ class TaskSweep:
                     return []
                 audit = task_audit(unit.task, decision, SYSTEM, task_step_key(unit))
                 await unit.write(decision.state, None, audit)
-                await unit.enqueue(notices_for(decision, task_channels(unit.task.state)))
+                await store_notices(self.tasks, unit, decision, unit.task.state)
         except ConflictError:
             log.info("task %s was decided by another sweeper", task_id)
             return []
@@ -110,3 +121,12 @@ class TaskSweep:
             for command in decision.commands
             if isinstance(command, RecordAudit)
         ]
+
+    async def _announce(self, task_id: UUID) -> None:
+        """Store the creation notices of step task ``task_id`` (kept once by their keys)."""
+        async with self.tasks.deciding(task_id) as unit:
+            if unit is None or unit.task.state.version != 1:
+                return
+            state = unit.task.state
+            opened = TaskDecision(state=state, commands=(creation_notice(state),))
+            await store_notices(self.tasks, unit, opened, state)

@@ -1,7 +1,8 @@
 """Sending the human-task notifications stored in the outbox, through the ``notification``
 plugin's channels.
 
-A decision that notifies (an assign, a delegate, a task overdue or escalated) stores its
+A decision that notifies (a task opened, assigned, claimed, submitted, rejected, canceled,
+overdue or escalated) stores its
 :class:`~govflow.core.tasks.notices.Notice` entries in its own transaction; the sweeper calls
 :meth:`TaskNotifier.send_due` every round. A notice is held by one sender at a time (a lease),
 sent with its key as the idempotency key (a webhook's ``Idempotency-Key``, an email's
@@ -89,6 +90,9 @@ class NoticeMetrics:
 
     def notice(self, channel: str, outcome: str) -> None:
         """A notice on ``channel`` was ``sent``, ``retried`` or ``given_up``."""
+
+    def not_stored(self, why: str) -> None:
+        """A decision's notices about ``why`` could not be stored; the decision stands."""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from govflow.usecases.audit_logs import AuditLogView
 from govflow.usecases.operate import LockedExecution
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
+from govflow.usecases.task_notifications import NoticeMetrics
 
 
 class StoredTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,12 +90,18 @@ class TaskUnit(Protocol):
         ...
 
     async def enqueue(self, notices: list[Notice]) -> None:
-        """Store ``notices`` for sending, with the decision (one already stored is kept)."""
+        """Store ``notices`` for sending, with the decision (one already stored is kept); on
+        its own savepoint, so that a failure raised here leaves the decision writable."""
         ...
 
 
 class TaskStore(Protocol):
-    """Human tasks in storage."""
+    """Human tasks in storage.
+
+    :ivar notice_metrics: where a failure to store a decision's notices is counted.
+    """
+
+    notice_metrics: NoticeMetrics
 
     def deciding(self, task_id: UUID) -> contextlib.AbstractAsyncContextManager[TaskUnit | None]:
         """A transaction for one decision on ``task_id`` (``None``: no such task)."""
@@ -128,8 +135,12 @@ class TaskStore(Protocol):
         """A fresh, time-ordered id for a task about to be opened."""
         ...
 
-    async def insert(self, task: StoredTask, audit: list[AuditEntry]) -> None:
-        """Store a new standalone task and its audit entries, in one transaction."""
+    async def insert(
+        self, task: StoredTask, audit: list[AuditEntry], notices: list[Notice] | None = None
+    ) -> None:
+        """Store a new standalone task and its audit entries, in one transaction, and its
+        ``notices`` on a savepoint of it: a failure to store them is logged and counted
+        (``notice_metrics``), and the task is stored all the same."""
         ...
 
     async def audit_logs(self, task_id: UUID, page: PageRequest) -> tuple[list[AuditLogView], int]:

@@ -8,9 +8,11 @@ the reason, and, when the decision ends a ``manual`` step's task, the engine's d
 WAITING step: an approval (or a submit with no review) is the step's ``AttemptSucceeded`` with the
 output ``{decision, form, submitted_by, approved_by, comments}``; a rejection under
 ``on_reject: fail`` is its ``AttemptFailedBusiness``. The notices the decision asks for (an
-assign, a delegate) are stored in the same transaction when the task names ``notify`` channels;
-the sweeper sends them (:mod:`govflow.usecases.task_notifications`). After the commit the next
-step is woken through the queue, so the execution goes on in a worker.
+assign, a delegate, a claim, a submit, a rejection, a cancel) are stored in the same transaction
+when the task names ``notify`` channels that hear of them (:func:`store_notices`: a failure to
+store them is logged and counted, never the action's failure); the sweeper sends them
+(:mod:`govflow.usecases.task_notifications`). After the commit the next step is woken through
+the queue, so the execution goes on in a worker.
 
 Refusals of the lifecycle become the use-case errors the API maps: another department's task is
 ``NotFoundError`` (as any other department's resource), a refused actor ``ForbiddenError``, an
@@ -20,6 +22,7 @@ action the task's status does not allow ``FieldConflictError`` on ``status``, wr
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -37,10 +40,12 @@ from govflow.core.tasks.decide import decide_task
 from govflow.core.tasks.model import (
     CompleteStep,
     FailStep,
+    Notify,
     RecordAudit,
     TaskAction,
     TaskActor,
     TaskDecision,
+    TaskState,
 )
 from govflow.core.tasks.notices import notices_for, task_channels
 from govflow.core.tasks.refusals import (
@@ -59,6 +64,8 @@ from govflow.usecases.task_ports import StoredTask, TaskStore, TaskUnit
 
 HUMAN_TASK = "human_task"
 """The audit entity type of a task's records."""
+
+log = logging.getLogger("govflow.tasks.notifications")
 
 
 class TaskActed(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +124,22 @@ def task_audit(
         for command in decision.commands
         if isinstance(command, RecordAudit)
     ]
+
+
+async def store_notices(
+    store: TaskStore, unit: TaskUnit, decision: TaskDecision, before: TaskState
+) -> None:
+    """Store the notices ``decision`` asks for on the channels of the task (as it was
+    ``before`` the decision) that hear of them. A failure is logged and counted
+    (``store.notice_metrics``) and the decision is written all the same: a notification is
+    never worth a person's action."""
+    try:
+        await unit.enqueue(notices_for(decision, task_channels(before)))
+    except Exception:
+        whys = sorted({c.why for c in decision.commands if isinstance(c, Notify)})
+        log.exception("the %s notices of task %s were not stored", whys, decision.state.id)
+        for why in whys:
+            store.notice_metrics.not_stored(why)
 
 
 def _step_event(decision: TaskDecision) -> tuple[Event | None, str | None]:
@@ -178,7 +201,7 @@ async def act_on_task(
         change = None if event is None else _step_change(unit, event, actor, reason, moment)
         audit = task_audit(unit.task, decision, actor, task_step_key(unit))
         await unit.write(decision.state, word, audit)
-        await unit.enqueue(notices_for(decision, task_channels(unit.task.state)))
+        await store_notices(store, unit, decision, unit.task.state)
         if change is not None and unit.execution is not None:
             await unit.execution.apply(change)
         after = msgspec.structs.replace(

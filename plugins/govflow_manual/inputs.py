@@ -37,7 +37,7 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 FieldName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
 SecretName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-NotifyOn = Literal["assigned", "overdue"]
+NotifyOn = Literal["created", "assigned", "claimed", "submitted", "rejected", "canceled", "overdue"]
 
 NOTIFY_CHANNEL_FIELDS = {
     "log": ("level",),
@@ -88,7 +88,8 @@ class EscalateTo(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 class NotifyTarget(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A channel of the ``notification`` action that hears of the task: ``on: assigned`` when
     it is offered, assigned or delegated, ``on: overdue`` when it is overdue or escalated (both
-    when ``on`` is left out).
+    when ``on`` is left out); ``created``, ``claimed``, ``submitted``, ``rejected`` and
+    ``canceled`` when named.
 
     ``email`` goes to ``to`` when given, else to the people the notice is about (whoever the
     task is assigned or offered to, or escalated to); ``webhook`` posts to ``url``, signed with

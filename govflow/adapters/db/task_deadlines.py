@@ -64,6 +64,11 @@ class PgDeadlines:
         rows = await self._pool.fetch(query.sql, *query.args({"limit": limit}))
         return [row["id"] for row in rows]
 
+    async def unannounced(self, limit: int) -> list[UUID]:
+        query = QUERIES["unannounced_step_tasks"]
+        rows = await self._pool.fetch(query.sql, *query.args({"limit": limit}))
+        return [row["id"] for row in rows]
+
     async def overdue_open(self) -> int:
         query = QUERIES["overdue_open"]
         return int(await self._pool.fetchval(query.sql))

@@ -6,6 +6,7 @@ carries out the engine's decision for its step."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from uuid import UUID
@@ -32,10 +33,12 @@ from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import LockedExecution
 from govflow.usecases.paging import PageRequest
 from govflow.usecases.principal import Principal
+from govflow.usecases.task_notifications import NoticeMetrics
 from govflow.usecases.task_ports import StoredTask, TaskFilter, TaskRecord
 from govflow.usecases.tasks import HUMAN_TASK
 
 QUERIES = load_queries("tasks.sql")
+log = logging.getLogger("govflow.tasks.notifications")
 _AUDIT_COLUMNS = [getattr(AuditLog, name) for name in AuditLogView.__struct_fields__]
 """The audit columns a task's audit log shows (those of ``GET /audit-logs``)."""
 
@@ -195,7 +198,8 @@ class _Unit:
         await append_audit(self._conn, audit)
 
     async def enqueue(self, notices: list[Notice]) -> None:
-        await enqueue_notices(self._conn, notices)
+        async with self._conn.transaction():  # a savepoint: a failure leaves the decision
+            await enqueue_notices(self._conn, notices)
 
 
 def _list_values(
@@ -229,9 +233,10 @@ def _list_values(
 class PgTaskStore:
     """The ``TaskStore`` port."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, notice_metrics: NoticeMetrics | None = None) -> None:
         self._db = db
         self._pool = db.pool
+        self.notice_metrics = notice_metrics or NoticeMetrics()
 
     async def record(self, entries: list[AuditEntry]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -284,7 +289,9 @@ class PgTaskStore:
         task_id: UUID = await self._pool.fetchval(query.sql)
         return task_id
 
-    async def insert(self, task: StoredTask, audit: list[AuditEntry]) -> None:
+    async def insert(
+        self, task: StoredTask, audit: list[AuditEntry], notices: list[Notice] | None = None
+    ) -> None:
         state = task.state
         policy = state.policy
         reviewers = policy.reviewers or Party()
@@ -306,6 +313,7 @@ class PgTaskStore:
             "on_reject": policy.on_reject.value,
             "escalate_to": _encoded(policy.escalate_to),
             "form": _encoded(dict(policy.form)),
+            "notify": _encoded(list(policy.notify)) if policy.notify else None,
             "due_at": state.due_at,
             "created_by": state.created_by,
             "version": state.version,
@@ -313,6 +321,20 @@ class PgTaskStore:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(query.sql, *query.args(values))
             await append_audit(conn, audit)
+            if notices:
+                await self._store_notices(conn, notices)
+
+    async def _store_notices(self, conn: asyncpg.Connection, notices: list[Notice]) -> None:
+        """Store a new task's notices on a savepoint: a failure is logged and counted, and the
+        task is stored all the same."""
+        try:
+            async with conn.transaction():
+                await enqueue_notices(conn, notices)
+        except (asyncpg.PostgresError, OSError):
+            whys = sorted({notice.why for notice in notices})
+            log.exception("the %s notices of task %s were not stored", whys, notices[0].task_id)
+            for why in whys:
+                self.notice_metrics.not_stored(why)
 
     async def audit_logs(self, task_id: UUID, page: PageRequest) -> tuple[list[AuditLogView], int]:
         where = [AuditLog.entity_type == HUMAN_TASK, AuditLog.entity_id == str(task_id)]

@@ -92,6 +92,11 @@ class _Step:
     def add(self, command: TaskCommand) -> None:
         self.commands.append(command)
 
+    def notify(self, why: str, to: Party, detail: str = "") -> None:
+        """Tell ``to`` about the task, unless it names nobody."""
+        if to.users or to.is_group:
+            self.commands.append(Notify(why=why, to=to, detail=detail))
+
     def close_by_decision(self) -> None:
         """A step's task ends with its decision: the ``CLOSE`` row follows in the same decision."""
         if self.task.step_bound:
@@ -142,12 +147,14 @@ def _handover(task: TaskState, target: TaskUser) -> dict[str, Any]:
 
 
 def _claim(step: _Step, action: Claim) -> None:
+    offer = step.task.offer
     rules.require_eligible_claimer(step.task, step.actor)
     step.move(
         TaskActionName.CLAIM,
         data={"assignee_id": str(step.actor.user_id)},
         assignee_id=step.actor.user_id,
     )
+    step.notify("claimed", offer)
 
 
 def _release(step: _Step, action: Release) -> None:
@@ -258,8 +265,9 @@ def _reject(step: _Step, action: Reject) -> None:
         decided_by=step.actor.user_id,
         decided_at=step.now,
     )
+    submitter = Party(users=(task.submitted_by,)) if task.submitted_by else _worker_party(task)
+    step.notify("rejected", submitter, reason)
     if task.policy.on_reject == OnReject.REWORK:
-        step.add(Notify(why="rejected", to=_worker_party(task)))
         return
     if task.step_bound:
         step.add(FailStep(code="task_rejected", message=f"the task was rejected: {reason}"))
@@ -282,8 +290,7 @@ def _cancel(step: _Step, action: Cancel) -> None:
     rules.refuse_step_bound(task, step.actor, "is canceled with its execution")
     rules.require_manager(step.actor)
     step.move(TaskActionName.CANCEL, reason=action.reason)
-    if task.assignee_id is not None:
-        step.add(Notify(why="canceled", to=Party(users=(task.assignee_id,))))
+    step.notify("canceled", _worker_party(task))
 
 
 def _reactivate(step: _Step, action: Reactivate) -> None:
@@ -389,6 +396,14 @@ def create_task(
     )
     if assignee is not None:
         _assign(step, Assign(target=assignee))
-    elif opened.offer.is_group:
-        step.add(Notify(why="offered", to=opened.offer))
+        step.commands = [c for c in step.commands if not isinstance(c, Notify)]
+    notice = creation_notice(step.task)
+    step.notify(notice.why, notice.to)
     return step.decision()
+
+
+def creation_notice(task: TaskState) -> Notify:
+    """Who hears that ``task`` was opened: its assignee, else the people it is offered to."""
+    if task.assignee_id is not None:
+        return Notify(why="created", to=Party(users=(task.assignee_id,)))
+    return Notify(why="created", to=task.offer)

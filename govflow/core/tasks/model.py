@@ -285,10 +285,14 @@ class FailStep(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Notify(msgspec.Struct, frozen=True, kw_only=True):
-    """Tell these people about the task (``why`` names the event: ``assigned``, ``overdue``...)."""
+    """Tell these people about the task (``why`` names the event: ``assigned``, ``overdue``...).
+
+    :ivar detail: what the message adds (a rejection's reason).
+    """
 
     why: str
     to: Party
+    detail: str = ""
 
 
 TaskCommand = RecordAudit | CompleteStep | FailStep | Notify

@@ -19,11 +19,13 @@ import msgspec
 from govflow.core.tasks.model import Notify, Party, TaskDecision, TaskState
 
 WHAT_HAPPENED = {
+    "created": "was opened for you",
     "assigned": "was assigned to you",
     "delegated": "was delegated to you",
     "offered": "is offered to you",
+    "claimed": "was claimed",
     "submitted": "was submitted for your review",
-    "rejected": "was sent back to you",
+    "rejected": "was rejected",
     "canceled": "was canceled",
     "overdue": "is overdue",
     "escalated": "was escalated to you after its deadline",
@@ -31,17 +33,27 @@ WHAT_HAPPENED = {
 """The sentence of each ``Notify.why`` in a notification's message."""
 
 ON = {
+    "created": "created",
     "assigned": "assigned",
     "delegated": "assigned",
     "offered": "assigned",
+    "claimed": "claimed",
+    "submitted": "submitted",
+    "rejected": "rejected",
+    "canceled": "canceled",
     "overdue": "overdue",
     "escalated": "overdue",
 }
-"""The ``on`` word of a ``notify`` channel that hears of each ``Notify.why``; the others
-(submitted, rejected, canceled) are not sent."""
+"""The ``on`` word of a ``notify`` channel that hears of each ``Notify.why``."""
 
 EVERY_ON = ("assigned", "overdue")
-"""What a channel that does not say ``on`` hears of."""
+"""What a channel that does not say ``on`` hears of (the other words are asked for by name)."""
+
+ON_WORDS = ("created", "assigned", "claimed", "submitted", "rejected", "canceled", "overdue")
+"""Every ``on`` word a ``notify`` channel may name."""
+
+MAX_DETAIL = 500
+"""At most this many characters of a notice's detail (a rejection's reason) are sent."""
 
 
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,10 +87,14 @@ def notify_channels(value: Any) -> tuple[Mapping[str, Any], ...]:
     return ()
 
 
-def message_of(title: str, task_id: UUID, why: str) -> str:
-    """The message of a notification about task ``title``."""
+def message_of(title: str, task_id: UUID, why: str, detail: str = "") -> str:
+    """The message of a notification about task ``title`` (``detail``: a rejection's reason)."""
     happened = WHAT_HAPPENED.get(why, why)
-    return f'Task "{title}" ({task_id}) {happened}.'
+    message = f'Task "{title}" ({task_id}) {happened}.'
+    if detail:
+        shown = detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 3] + "..."
+        message += f" Reason: {shown}"
+    return message
 
 
 def notices_for(decision: TaskDecision, channels: Sequence[Mapping[str, Any]]) -> list[Notice]:
@@ -100,7 +116,7 @@ def notices_for(decision: TaskDecision, channels: Sequence[Mapping[str, Any]]) -
                     why=command.why,
                     to=command.to,
                     channel={k: v for k, v in channel.items() if k != "on"},
-                    message=message_of(state.title, state.id, command.why),
+                    message=message_of(state.title, state.id, command.why, command.detail),
                 )
             )
     return notices

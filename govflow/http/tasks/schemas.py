@@ -28,7 +28,7 @@ from govflow.core.tasks.model import (
     Start,
     Submit,
 )
-from govflow.usecases.task_creation import NewTask
+from govflow.usecases.task_creation import NewTask, NotifyChannel
 
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
 RequiredReason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -138,14 +138,20 @@ class TaskCreateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     due_at: Deadline | None = None
     due_in: Duration | None = None
     escalate_to: PartyIn | None = None
+    notify: Annotated[list[NotifyChannel], msgspec.Meta(max_length=10)] = msgspec.field(
+        default_factory=list
+    )
 
     def problems(self) -> list[tuple[str, str]]:
-        """What the schema cannot say: a choice field's options."""
-        return [
+        """What the schema cannot say: a choice field's options, a notify channel's fields."""
+        found = [
             (f"body.form.{name}.options", "required for a choice field and only for it")
             for name, field in self.form.items()
             if (field.type in ("choice", "enum")) != bool(field.options)
         ]
+        for index, channel in enumerate(self.notify):
+            found.extend(channel.problems(f"body.notify[{index}]"))
+        return found
 
     def to_new(self) -> NewTask:
         return NewTask(
@@ -161,6 +167,7 @@ class TaskCreateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             due_at=self.due_at,
             due_in=None if self.due_in is None else parse_duration(self.due_in),
             escalate_to=None if self.escalate_to is None else self.escalate_to.to_party(),
+            notify=tuple(self.notify),
         )
 
 

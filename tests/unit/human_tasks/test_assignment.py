@@ -167,7 +167,7 @@ def test_create_a_standalone_task_offered_to_a_role_notifies_the_offer() -> None
     decision = create_task(task, MANAGER, NOW)
     assert decision.state.created_by == MANAGER_ID
     assert decision.state.status == TaskStatus.OPEN
-    assert Notify(why="offered", to=task.offer) in decision.commands
+    assert Notify(why="created", to=task.offer) in decision.commands
     with pytest.raises(TaskActorRefusal, match="role_forbidden"):
         create_task(task, OPERATOR, NOW)
     with pytest.raises(TaskActorRefusal, match="other_department"):

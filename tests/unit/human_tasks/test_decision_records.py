@@ -95,6 +95,7 @@ def test_a_claim_records_who_took_the_task() -> None:
             (S.OPEN, S.ASSIGNED),
             assignee_id=str(OPERATOR_ID),
         ),
+        Notify(why="claimed", to=OFFER),
     )
 
 
@@ -243,17 +244,18 @@ def test_a_rejection_records_the_decider_the_count_and_the_policy() -> None:
             rejections=1,
             on_reject=OnReject.REWORK.value,
         ),
-        Notify(why="rejected", to=Party(users=(ASSIGNEE_ID,))),
+        Notify(why="rejected", to=Party(users=(ASSIGNEE_ID,)), detail="figures missing"),
     )
 
 
 def test_a_rejection_without_an_assignee_tells_the_submitter_else_the_offer() -> None:
     task = _before(S.SUBMITTED, assignee_id=None, submitted_by=OPERATOR_ID)
     decision = decide_task(task, Reject(reason="no"), MANAGER, NOW)
-    assert decision.commands[-1] == Notify(why="rejected", to=Party(users=(OPERATOR_ID,)))
+    told = Notify(why="rejected", to=Party(users=(OPERATOR_ID,)), detail="no")
+    assert decision.commands[-1] == told
     nobody = _before(S.SUBMITTED, assignee_id=None, submitted_by=None)
     decision = decide_task(nobody, Reject(reason="no"), MANAGER, NOW)
-    assert decision.commands[-1] == Notify(why="rejected", to=OFFER)
+    assert decision.commands[-1] == Notify(why="rejected", to=OFFER, detail="no")
 
 
 def test_a_rejection_that_fails_the_step_closes_the_task_as_decided() -> None:
@@ -272,6 +274,7 @@ def test_a_rejection_that_fails_the_step_closes_the_task_as_decided() -> None:
             rejections=1,
             on_reject=OnReject.FAIL.value,
         ),
+        Notify(why="rejected", to=Party(users=(ASSIGNEE_ID,)), detail="incomplete"),
         FailStep(code="task_rejected", message="the task was rejected: incomplete"),
         _record(AuditEvent.HUMAN_TASK_CLOSED, MANAGER_ID, (S.REJECTED, S.CLOSED), "decided"),
     )
@@ -327,8 +330,11 @@ def test_close_cancel_and_delete_record_their_reason() -> None:
     )
 
 
-def test_canceling_an_unassigned_task_notifies_nobody() -> None:
+def test_canceling_an_unassigned_task_tells_its_offer_and_one_offered_to_nobody_nobody() -> None:
     decision = decide_task(_before(S.OPEN), Cancel(), MANAGER, NOW)
+    assert decision.commands[-1] == Notify(why="canceled", to=OFFER)
+    nobody = _before(S.OPEN, offer=Party())
+    decision = decide_task(nobody, Cancel(), MANAGER, NOW)
     assert not any(isinstance(command, Notify) for command in decision.commands)
 
 
@@ -373,7 +379,7 @@ def test_creating_a_task_records_its_creator_and_deadline() -> None:
             actor_id=MANAGER_ID,
             data={"to": S.OPEN.value, "due_at": due.isoformat()},
         ),
-        Notify(why="offered", to=OFFER),
+        Notify(why="created", to=OFFER),
     )
 
 
@@ -396,7 +402,7 @@ def test_creating_a_task_with_an_assignee_assigns_it_at_the_same_moment() -> Non
             assignee_id=str(COLLEAGUE_ID),
             previous_assignee_id=None,
         ),
-        Notify(why="assigned", to=Party(users=(COLLEAGUE_ID,))),
+        Notify(why="created", to=Party(users=(COLLEAGUE_ID,))),
     )
 
 

@@ -138,7 +138,8 @@ def test_reject_rework_loop_counts_rejections_and_clears_approvals() -> None:
         assert (audit.event, audit.reason) == ("HUMAN_TASK_REJECTED", f"round {round_}")
         assert audit.data["rejections"] == round_
         notices = [c for c in rejected.commands if isinstance(c, Notify)]
-        assert notices == [Notify(why="rejected", to=Party(users=(ASSIGNEE_ID,)))]
+        told = Notify(why="rejected", to=Party(users=(ASSIGNEE_ID,)), detail=f"round {round_}")
+        assert notices == [told]
         assert not any(isinstance(c, (FailStep, CompleteStep)) for c in rejected.commands)
         with pytest.raises(TaskActorRefusal, match="not_assignee"):
             decide_task(rejected.state, Start(), OPERATOR, NOW)

@@ -17,6 +17,22 @@ SELECT id
  LIMIT :limit::int;
 
 
+-- name: unannounced_step_tasks
+-- Up to :limit tasks opened by a manual step in the last day, not decided on since (version 1),
+-- with a notify channel that hears of its creation (on: [created, ...]) and no creation notice
+-- stored yet, oldest first: the sweep stores their creation notices (a step's task is opened by
+-- the worker's finish statement, which stores no notice).
+SELECT t.id
+  FROM human_tasks t
+ WHERE t.execution_step_id IS NOT NULL
+   AND t.version = 1
+   AND t.created_at > now() - interval '1 day'
+   AND t.notify @> '[{"on": ["created"]}]'::jsonb
+   AND NOT EXISTS (SELECT 1 FROM task_notifications n WHERE n.task_id = t.id AND n.why = 'created')
+ ORDER BY t.created_at
+ LIMIT :limit::int;
+
+
 -- name: overdue_open
 -- How many tasks are overdue and still to be decided.
 SELECT count(*)

@@ -51,14 +51,14 @@ SELECT govflow_uuid_v7() AS id;
 INSERT INTO human_tasks (
        id, department_id, title, description, status, assignee_id, assignee_role,
        offer_department_id, offer_users, reviewer_role, reviewer_department_id, reviewer_users,
-       approvals_required, starter_cannot_approve, on_reject, escalate_to, form, due_at,
-       created_by, version)
+       approvals_required, starter_cannot_approve, on_reject, escalate_to, notify, form,
+       due_at, created_by, version)
 VALUES (:task_id::uuid, :department_id::uuid, :title::varchar, :description::text,
         :status::varchar, :assignee_id::uuid, :assignee_role::varchar,
         :offer_department_id::uuid, :offer_users::jsonb, :reviewer_role::varchar,
         :reviewer_department_id::uuid, :reviewer_users::jsonb, :approvals_required::int,
-        false, :on_reject::varchar, :escalate_to::jsonb, :form::jsonb, :due_at::timestamptz,
-        :created_by::uuid, :version::int);
+        false, :on_reject::varchar, :escalate_to::jsonb, :notify::jsonb, :form::jsonb,
+        :due_at::timestamptz, :created_by::uuid, :version::int);
 
 
 -- name: edit_task
