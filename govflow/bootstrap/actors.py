@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from govflow.adapters.db.actors import ActingUser, display_names, user_by_email
+from govflow.adapters.db.directory import PgDirectory
 from govflow.bootstrap.database import CLI_ACTOR
 from govflow.bootstrap.graph import Container
 from govflow.core.roles import Role
@@ -21,7 +22,14 @@ from govflow.usecases.department_status import ensure_department_active
 from govflow.usecases.errors import InvalidInputError
 from govflow.usecases.principal import Principal
 
-__all__ = ["CLI_ACTOR", "CLI_READER", "acting_as", "acting_principal", "names_of"]
+__all__ = [
+    "CLI_ACTOR",
+    "CLI_READER",
+    "acting_as",
+    "acting_principal",
+    "department_named",
+    "names_of",
+]
 
 CLI_READER = Principal(
     user_id=UUID(int=0), email="govflow-cli", role=Role.ADMIN, department_id=None
@@ -71,3 +79,14 @@ async def names_of(services: Container, ids: Iterable[UUID | None]) -> dict[UUID
     """Users' emails and departments' codes by id, for printing (unknown ids left out)."""
     wanted = {value for value in ids if value is not None}
     return await display_names(services.db.pool, wanted, wanted)
+
+
+async def department_named(services: Container, code: str, option: str) -> UUID:
+    """The id of the department with ``code``.
+
+    :raises InvalidInputError: on ``option``, for an unknown code.
+    """
+    found = await PgDirectory(services.db).departments([code])
+    if code not in found:
+        raise InvalidInputError([(option, f"no department {code!r}")])
+    return found[code]

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "govflow.cli.plugins",
     "govflow.cli.executions",
     "govflow.cli.tasks",
+    "govflow.cli.task_authoring",
     "govflow.cli.audit",
     "govflow.cli.jira",
     "govflow.cli.dev",
