@@ -75,6 +75,7 @@ async def test_the_deadline_sweep_uses_indexes_on_grown_tables(
         "due_tasks": {"limit": 100},
         "overdue_open": {},
         "take_notices": {"limit": 100, "lease_seconds": 60.0},
+        "unannounced_step_tasks": {"limit": 100},
     }
     for name, args in values.items():
         explained = await plans(grown, queries[name], args)
