@@ -125,6 +125,8 @@ async def test_a_channel_missing_or_refusing_a_field_is_a_400_naming_it(
         {"channel": "email", "to": ["not an address"]},
         {"channel": "log", "colour": "red"},
         {"channel": "webhook", "url": "ftp://files.example.org/"},
+        {"channel": "email", "subject": "Hello\r\nBcc: all@example.org"},
+        {"channel": "email", "subject": "x" * 501},
     ],
 )
 async def test_a_malformed_channel_is_a_400_naming_notify(
