@@ -182,7 +182,7 @@ async def test_without_a_directory_users_cannot_be_named(action: Action) -> None
         ({"title": "t", "assignee": {"role": "OPERATOR"}, "notify": [{"channel": "sms"}]},
          r"with.notify\[0\].channel"),
         ({"title": "t", "assignee": {"role": "OPERATOR"},
-          "notify": [{"channel": "log", "on": ["submitted"]}]}, r"with.notify\[0\].on"),
+          "notify": [{"channel": "log", "on": ["approved"]}]}, r"with.notify\[0\].on"),
         ({"title": "t", "assignee": {"role": "OPERATOR"},
           "notify": [{"channel": "log", "on": []}]}, r"with.notify\[0\].on"),
         ({"title": "t", "assignee": {"role": "OPERATOR"}, "notify": [{"channel": "webhook"}]},
