@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import msgspec
 
+from govflow.cli.workflow_files import TemplateFiles
 from govflow.core.expressions import (
     ExpressionError,
     build_context,
@@ -89,6 +91,7 @@ def rehearse(
     actions: ActionRegistry | Mapping[str, type[msgspec.Struct]] | None = None,
     filename: str = "rehearsal.yaml",
     secrets: Mapping[str, str] | None = None,
+    path: Path | None = None,
 ) -> Rehearsal:
     """Validate ``workflow_yaml`` and run it with ``inputs``, each step yielding its stub.
 
@@ -100,6 +103,9 @@ def rehearse(
     :param filename: the name validation problems are reported under.
     :param secrets: the values ``secret('NAME')`` gives (a name not here fails its step with
         ``UNKNOWN_SECRET``, as at run time).
+    :param path: where the workflow file lies: its step templates (``uses:``) are read beside
+        it, confined to its folder as ``govflow workflows validate`` confines them, and problems
+        are reported under this path. Without it a ``uses:`` is refused.
     :raises SpecError: the workflow is invalid.
     :raises InputError: the inputs do not match the workflow's declared inputs.
     :raises VarError: a variable of ``vars:`` cannot be evaluated with these inputs (an
@@ -107,7 +113,11 @@ def rehearse(
     :raises RehearsalError: a step that runs has no stubbed result.
     """
     types = _input_types(actions)
-    spec = validate_workflow(workflow_yaml, filename, types)
+    templates = None
+    if path is not None:
+        filename = str(path)
+        templates = TemplateFiles({filename: path.parent})
+    spec = validate_workflow(workflow_yaml, filename, types, templates)
     values = validate_execution_inputs(spec, inputs)
     variables = evaluate_vars(spec.vars, values)
     run = Rehearsal(status=ExecutionStatus.RUNNING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import govflow_manual
 import pytest
@@ -137,3 +138,37 @@ def test_cli_lists_a_broken_plugin_with_why(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 0, result.output
     assert "absent: allowed but not installed" in result.output
     assert "manual" in result.output
+
+
+TEMPLATED = """
+name: templated
+title: Templated
+department: permits
+steps:
+  - id: tell
+    uses: ./steps/tell.yaml
+    with:
+      message: "from the workflow"
+"""
+
+
+def test_rehearse_reads_step_templates_beside_the_workflow_file(tmp_path: Path) -> None:
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "tell.yaml").write_text(
+        "action: notification\nwith:\n  channel: log\n  message: from the template\n"
+    )
+    run = rehearse(TEMPLATED, {}, {"tell": {}}, path=tmp_path / "templated.yaml")
+    assert run.status is ExecutionStatus.COMPLETED
+    assert run.params["tell"] == {"channel": "log", "message": "from the workflow"}
+
+
+def test_rehearse_refuses_a_template_outside_the_workflow_folder(tmp_path: Path) -> None:
+    (tmp_path / "tell.yaml").write_text("action: notification\nwith: {channel: log}\n")
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "steps").mkdir()
+    (folder / "steps" / "tell.yaml").symlink_to(tmp_path / "tell.yaml")
+    with pytest.raises(SpecError, match="resolves outside the workflows folder"):
+        rehearse(TEMPLATED, {}, {"tell": {}}, path=folder / "templated.yaml")
+    with pytest.raises(SpecError, match=r"steps\[0\]\.uses"):
+        rehearse(TEMPLATED, {}, {"tell": {}})
