@@ -40,7 +40,7 @@ from govflow.core.tasks.model import (
     TaskState,
     TaskUser,
 )
-from govflow.core.tasks.notices import Notice, notices_for, task_channels
+from govflow.core.tasks.notices import EmailSubject, Notice, notices_for, task_channels
 from govflow.core.tasks.refusals import TaskActorRefusal, TaskInputRefusal, TaskRefusal
 from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.access_errors import ForbiddenError
@@ -76,7 +76,7 @@ class NotifyChannel(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=2048)] | None = None
     secret: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
     to: Annotated[list[Email], msgspec.Meta(min_length=1, max_length=50)] | None = None
-    subject: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\r\n]*$")] | None = None
+    subject: EmailSubject | None = None
 
     def problems(self, where: str) -> list[tuple[str, str]]:
         """What the schema cannot say: the fields the channel needs, and refuses."""

@@ -18,6 +18,7 @@ from govflow.core.durations import DURATION_PATTERN
 from govflow.core.roles import Role
 from govflow.core.tasks.forms import FormField
 from govflow.core.tasks.model import OnReject
+from govflow.core.tasks.notices import EmailSubject
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 Email = Annotated[
@@ -102,7 +103,7 @@ class NotifyTarget(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     url: HttpUrl | None = None
     secret: SecretName | None = None
     to: Annotated[list[Email], msgspec.Meta(min_length=1, max_length=50)] | None = None
-    subject: str | None = None
+    subject: EmailSubject | None = None
 
     def __post_init__(self) -> None:
         for name in NOTIFY_REQUIRED[self.channel]:

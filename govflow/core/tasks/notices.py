@@ -11,7 +11,7 @@ and the sweeper sends them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -51,6 +51,9 @@ EVERY_ON = ("assigned", "overdue")
 
 ON_WORDS = ("created", "assigned", "claimed", "submitted", "rejected", "canceled", "overdue")
 """Every ``on`` word a ``notify`` channel may name."""
+
+EmailSubject = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\r\n]*$")]
+"""An email subject a task's notice may carry: one line (no header injection), bounded."""
 
 MAX_DETAIL = 500
 """At most this many characters of a notice's detail (a rejection's reason) are sent."""

@@ -189,6 +189,12 @@ async def test_without_a_directory_users_cannot_be_named(action: Action) -> None
          "the webhook channel needs `url`"),
         ({"title": "t", "assignee": {"role": "OPERATOR"},
           "notify": [{"channel": "log", "to": ["a@b.ch"]}]}, "`to` does not apply"),
+        ({"title": "t", "assignee": {"role": "OPERATOR"},
+          "notify": [{"channel": "email", "to": ["a@b.ch"], "subject": "Hi\r\nBcc: x@y.z"}]},
+         r"with.notify\[0\].subject"),
+        ({"title": "t", "assignee": {"role": "OPERATOR"},
+          "notify": [{"channel": "email", "to": ["a@b.ch"], "subject": "s" * 501}]},
+         r"with.notify\[0\].subject"),
         ({"assignee": {"role": "OPERATOR"}}, "title"),
     ],
 )  # fmt: skip
