@@ -36,7 +36,7 @@ from govflow.http.envelope import ErrorBody, ErrorItem
 from govflow.http.openapi_contract import (
     IDEMPOTENCY_KEY_PATTERN,
     ContractOperation,
-    IdempotentOperation,
+    idempotent_operation,
 )
 from govflow.http.policy import enforce_policy
 from govflow.usecases.errors import InvalidInputError, UseCaseError
@@ -66,7 +66,7 @@ def idempotent(handler: H) -> H:
     handler.opt[IDEMPOTENT_OPT] = True
     operation_class = getattr(handler, "operation_class", None)
     if isinstance(operation_class, type) and issubclass(operation_class, ContractOperation):
-        handler.operation_class = IdempotentOperation  # type: ignore[attr-defined]
+        handler.operation_class = idempotent_operation(operation_class)  # type: ignore[attr-defined]
     responses = getattr(handler, "responses", None)
     if isinstance(responses, dict):
         for status in (HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY):

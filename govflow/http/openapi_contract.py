@@ -122,3 +122,12 @@ class IdempotentOperation(ContractOperation):
         ):
             parameters.append(idempotency_key_parameter())
         self.parameters = parameters
+
+
+def idempotent_operation(base: type[ContractOperation]) -> type[ContractOperation]:
+    """``base`` (the route's own operation class, e.g. one that states a file body) that also
+    lists ``Idempotency-Key``."""
+    if issubclass(base, IdempotentOperation):
+        return base
+    combined = type(f"Idempotent{base.__name__}", (IdempotentOperation, base), {})
+    return dataclass(combined)
