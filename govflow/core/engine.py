@@ -38,6 +38,11 @@ Rules
   (``RecordStepError``), audited ``STEP_FAILURE_CONTINUED``, and the execution goes on (or
   completes, after the last step) as after a completed step; ``ACTION_UNAVAILABLE`` (no worker
   can run the step) still fails the execution, for an operator to install and retry.
+- **Failure handlers.** With ``handlers_from`` (the workflow has ``compensate`` or
+  ``on_failure``), a decision that fails the execution also starts its handlers
+  (``StartFailureHandlers``). A handler (``handler``) runs in the ``FAILED`` execution and never
+  changes it: its failure is recorded and the next handler runs, it cannot wait nor need
+  attention, and no operator request applies to it.
 - **Unknown outcomes.** An attempt that ended without saying whether its effect happened
   (``AttemptOutcomeUnknown``: the plugin's ``OutcomeUnknown``, or a timeout or an unexpected
   exception of an ``at_most_once`` step) puts an ``at_most_once`` step in ``NEEDS_ATTENTION``
@@ -58,6 +63,7 @@ from govflow.core.machines import (
     EXECUTION_MACHINE,
     STEP_MACHINE,
     ExecutionEvent,
+    IllegalTransition,
     StepEvent,
     transition,
 )
@@ -94,6 +100,12 @@ class StepState:
     """No step follows this one in the workflow."""
     continue_on_error: bool = False
     """The step's ``continue_on_error``: its failure does not fail the execution."""
+    handlers_from: int | None = None
+    """The position of the execution's first failure handler (``None``: the workflow has no
+    ``compensate`` nor ``on_failure``): failing the execution starts the handlers there."""
+    handler: bool = False
+    """The step is a failure handler (a compensation or an ``on_failure`` step): it runs in the
+    ``FAILED`` execution, and its own failure is recorded and the next handler runs."""
 
     def __post_init__(self) -> None:
         if self.attempt < 0:
@@ -279,6 +291,13 @@ class RecordStepError:
 
 
 @dataclass(frozen=True)
+class StartFailureHandlers:
+    """Make the execution's first failure handler (at ``position``) claimable now."""
+
+    position: int
+
+
+@dataclass(frozen=True)
 class CompleteExecution:
     """Mark the execution completed."""
 
@@ -352,6 +371,7 @@ Command = (
     | CallLookup
     | RecordOutput
     | RecordStepError
+    | StartFailureHandlers
     | Audit
 )
 
@@ -390,6 +410,14 @@ _WORKER_EVENTS: Mapping[type[object], frozenset[StepStatus]] = {
     LookupResult: frozenset({StepStatus.RUNNING}),
 }
 """Worker and recovery events, with the step statuses they apply to (others are stale)."""
+
+_OPERATOR_EVENTS: Mapping[type[object], StepEvent] = {
+    CancelRequested: StepEvent.CANCEL,
+    OperatorRetry: StepEvent.OPERATOR_RETRY,
+    OperatorSkip: StepEvent.OPERATOR_SKIP,
+    OperatorMarkDone: StepEvent.OPERATOR_MARK_DONE,
+}
+"""Operator requests, with the step event each would be (refused for a failure handler)."""
 
 _CANCELABLE_STEP = frozenset(
     {StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING, StepStatus.NEEDS_ATTENTION}
@@ -435,6 +463,8 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
     """
     _check_now(now)
     plan = _Plan(state, now, state.step_status, state.execution_status)
+    if state.handler and type(event) in _OPERATOR_EVENTS:  # handlers are no operator's to steer
+        raise IllegalTransition(STEP_MACHINE.name, state.step_status, _OPERATOR_EVENTS[type(event)])
     if type(event) in _WORKER_EVENTS and _is_stale(plan, event):
         return plan.decision()
     match event:
@@ -465,6 +495,9 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
             )
         case AttemptOutcomeUnknown(error=error, rand=rand):
             _on_outcome_unknown(plan, error, rand)
+        case AttemptSuspended() if state.handler:
+            error = StepError(HANDLER_CANNOT_WAIT, "a failure handler cannot wait")
+            _fail(plan, StepEvent.FAIL_BUSINESS, error, "handler_cannot_wait")
         case AttemptSuspended(payload=payload, reason=reason):
             plan.step(StepEvent.SUSPEND)
             plan.execution(ExecutionEvent.STEP_WAITING)
@@ -515,14 +548,16 @@ def _is_stale(plan: _Plan, event: Event) -> bool:
         "execution_status": state.execution_status.value,
         "step_status": state.step_status.value,
     }
-    if state.execution_status in ExecutionStatus.TERMINAL:
+    handling = state.handler and state.execution_status is ExecutionStatus.FAILED
+    if state.execution_status in ExecutionStatus.TERMINAL and not handling:
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "execution_terminal", **data)
         if isinstance(event, LeaseExpired) and state.step_status is StepStatus.RUNNING:
             # Nobody else closes a step whose execution ended while it was held.
             plan.step(StepEvent.CANCEL)
             plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED, "execution_ended")
         return True
-    if isinstance(event, StepClaimed) and state.execution_status not in ExecutionStatus.RUNNABLE:
+    runnable = ExecutionStatus.RUNNABLE
+    if isinstance(event, StepClaimed) and state.execution_status not in runnable and not handling:
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "stale_event", **data)
         return True
     if state.step_status in _WORKER_EVENTS[type(event)]:
@@ -559,6 +594,10 @@ def _on_lease_expired(plan: _Plan, rand: float) -> None:
 
 
 def _needs_attention(plan: _Plan, reason: str, **data: object) -> None:
+    if plan.state.handler:  # nobody resolves a step of a failed execution: the handler fails
+        message = f"the failure handler needs attention ({reason}): not run again"
+        _fail(plan, StepEvent.FAIL_BUSINESS, StepError(HANDLER_NEEDS_ATTENTION, message), reason)
+        return
     plan.step(StepEvent.NEEDS_ATTENTION)
     plan.execution(ExecutionEvent.NEEDS_ATTENTION)
     plan.audit(
@@ -639,6 +678,13 @@ def _cancel_steps(step_statuses: Sequence[StepStatus], reason: str | None) -> di
     return steps
 
 
+HANDLER_CANNOT_WAIT = "HANDLER_CANNOT_WAIT"
+"""The error of a failure handler whose action suspended (no person or signal resumes a step
+of a failed execution)."""
+HANDLER_NEEDS_ATTENTION = "HANDLER_NEEDS_ATTENTION"
+"""The error of a failure handler that would need an operator (e.g. an ``at_most_once`` one
+interrupted): it fails instead, and the next handler runs."""
+
 EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"
 """The error code of an execution that ran longer than its workflow's ``timeout``."""
 TIMED_OUT_REASON = "execution_timed_out"
@@ -650,10 +696,12 @@ def decide_timeout(
     step_statuses: Sequence[StepStatus],
     timeout: timedelta,
     now: datetime,
+    handlers_from: int | None = None,
 ) -> ExecutionDecision:
     """Fail an execution that ran longer than its workflow's ``timeout``: the
     execution becomes ``FAILED`` with :data:`EXECUTION_TIMED_OUT`, and every step that has not
-    ended is canceled as an operator's cancel cancels it (a waiting one's human task too).
+    ended is canceled as an operator's cancel cancels it (a waiting one's human task too). With
+    failure handlers (from position ``handlers_from`` on) those are left and started instead.
 
     Raises ``IllegalTransition`` when the execution has ended already.
     """
@@ -662,13 +710,19 @@ def decide_timeout(
     limit = format_duration(timeout)
     error = StepError(EXECUTION_TIMED_OUT, f"the execution ran longer than its timeout ({limit})")
     data = {"code": error.code, "error": error.message}
+    commands: list[Command] = [
+        FailExecution(error),
+        Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, TIMED_OUT_REASON, data),
+    ]
+    if handlers_from is not None:
+        step_statuses = step_statuses[:handlers_from]
+        commands.append(StartFailureHandlers(handlers_from))
+        started = AuditEvent.WORKFLOW_EXECUTION_FAILURE_HANDLERS_STARTED
+        commands.append(Audit(started, TIMED_OUT_REASON, data))
     return ExecutionDecision(
         execution_status=status,
         steps=_cancel_steps(step_statuses, TIMED_OUT_REASON),
-        commands=(
-            FailExecution(error),
-            Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, TIMED_OUT_REASON, data),
-        ),
+        commands=tuple(commands),
     )
 
 
@@ -762,6 +816,11 @@ def _fail(
     plan.step(step_event)
     data = {"attempt": plan.state.attempt, "code": error.code, "error": error.message}
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_FAILED, reason, **data)
+    if plan.state.handler:  # recorded; the next handler runs, the execution stays FAILED
+        plan.add(RecordStepError(error))
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_HANDLER_FAILED, reason, **data)
+        _advance(plan)
+        return
     if plan.state.continue_on_error and not final:
         # Only where the execution could fail: the same states, the same refusals.
         transition(EXECUTION_MACHINE, plan.execution_status, ExecutionEvent.FAIL)
@@ -772,10 +831,20 @@ def _fail(
     plan.execution(ExecutionEvent.FAIL)
     plan.add(FailExecution(error))
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, reason, **data)
+    if plan.state.handlers_from is not None:
+        plan.add(StartFailureHandlers(plan.state.handlers_from))
+        plan.audit(AuditEvent.WORKFLOW_EXECUTION_FAILURE_HANDLERS_STARTED, reason, **data)
 
 
 def _advance(plan: _Plan) -> None:
-    """The step is done: resume or start the execution, then complete it or go on."""
+    """The step is done: resume or start the execution, then complete it or go on (a failure
+    handler: go on with the next handler, the execution's status untouched)."""
+    if plan.state.handler:
+        if plan.state.is_last_step:
+            plan.audit(AuditEvent.WORKFLOW_EXECUTION_FAILURE_HANDLERS_FINISHED)
+        else:
+            plan.add(ContinueWithNextStep())
+        return
     if plan.execution_status is ExecutionStatus.WAITING:
         plan.execution(ExecutionEvent.RESUME)
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED)

@@ -148,6 +148,17 @@ class Defaults(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     timeout: Duration = "5m"
 
 
+class CompensationSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A step's compensation: an action run with the (templated) parameters of ``with``, which
+    see the original step's ``steps.<id>.output`` and the ``failure``."""
+
+    action: str
+    with_: dict[str, Any] = msgspec.field(default_factory=dict, name="with")
+    retry: StepRetry | None = None
+    timeout: Duration | None = None
+    description: str = ""
+
+
 class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One step: an action run with the (templated) parameters of ``with``."""
 
@@ -161,6 +172,9 @@ class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     continue_on_error: bool = False
     """When the step fails (a business error, or its attempts exhausted), it stays ``FAILED``
     and the execution goes on with the next step instead of failing."""
+    compensate: CompensationSpec | None = None
+    """What undoes the step's effect: run (saga) when the step completed and a later step fails
+    the execution, in reverse completion order, before ``on_failure``."""
 
 
 class OutputSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -192,6 +206,9 @@ class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     outputs: dict[VarName, OutputSpec] = msgspec.field(default_factory=dict)
     """What the execution gives when it completes, computed by a last step of its own
     (:func:`step_at`) from the steps, variables and inputs."""
+    on_failure: list[StepSpec] = msgspec.field(default_factory=list)
+    """Steps run when the execution fails (after the compensations), with the ``failure`` in
+    their templates; the execution stays ``FAILED``."""
 
     def step(self, step_id: str) -> StepSpec:
         """The step called ``step_id``.
@@ -222,9 +239,52 @@ OUTPUTS_ACTION = "$outputs"
 """The action of that step: GovFlow's own, no plugin's (an action name cannot start with $)."""
 
 
-def step_count(spec: WorkflowSpec) -> int:
-    """How many steps an execution of ``spec`` has: its steps, and the outputs step if any."""
+HANDLER_SEPARATOR = "."
+"""In the key of a failure handler's step (never in a step id): ``compensate.<id>`` for the
+compensation of step ``<id>``, ``on_failure.<id>`` for a step of ``on_failure``."""
+COMPENSATE_PREFIX = "compensate."
+ON_FAILURE_PREFIX = "on_failure."
+HANDLER_ID_MAX = 64 - len(COMPENSATE_PREFIX)
+"""The longest id of a step with ``compensate`` or of an ``on_failure`` step (a step key holds
+at most 64 characters)."""
+
+
+def is_handler_key(step_key: str) -> bool:
+    """Whether an execution's step is a failure handler (a compensation or ``on_failure``)."""
+    return HANDLER_SEPARATOR in step_key
+
+
+def main_step_count(spec: WorkflowSpec) -> int:
+    """How many steps an execution of ``spec`` runs when nothing fails: its steps, and the
+    outputs step if any. The failure handlers come after them."""
     return len(spec.steps) + (1 if spec.outputs else 0)
+
+
+def compensated_steps(spec: WorkflowSpec) -> list[StepSpec]:
+    """The steps with ``compensate``, in the order their compensations run (the reverse of the
+    file's, which is the reverse of completion order for steps that run one after another)."""
+    return [step for step in reversed(spec.steps) if step.compensate is not None]
+
+
+def step_count(spec: WorkflowSpec) -> int:
+    """How many steps an execution of ``spec`` has: its steps, the outputs step if any, then a
+    compensation per step with ``compensate`` and the ``on_failure`` steps."""
+    return main_step_count(spec) + len(compensated_steps(spec)) + len(spec.on_failure)
+
+
+def handlers_from(spec: WorkflowSpec) -> int | None:
+    """The position of an execution's first failure handler (``None``: it has none)."""
+    if spec.on_failure or compensated_steps(spec):
+        return main_step_count(spec)
+    return None
+
+
+def is_last_step(spec: WorkflowSpec, position: int) -> bool:
+    """Whether no step follows the one at ``position``: the last of the steps that run when
+    nothing fails, or the last failure handler."""
+    if position < main_step_count(spec):
+        return position == main_step_count(spec) - 1
+    return position == step_count(spec) - 1
 
 
 def step_at(spec: WorkflowSpec, position: int) -> StepSpec:
@@ -244,4 +304,28 @@ def step_at(spec: WorkflowSpec, position: int) -> StepSpec:
             retry=StepRetry(max_attempts=1),
             description="Computes the workflow's outputs.",
         )
-    raise IndexError(position)
+    return _handler_at(spec, position - main_step_count(spec))
+
+
+def _handler_at(spec: WorkflowSpec, index: int) -> StepSpec:
+    """The ``index``-th failure handler: the compensations, then the ``on_failure`` steps. A
+    compensation runs only when its step completed (its ``if``)."""
+    compensated = compensated_steps(spec)
+    if 0 <= index < len(compensated):
+        step = compensated[index]
+        undo = step.compensate
+        assert undo is not None
+        return StepSpec(
+            id=COMPENSATE_PREFIX + step.id,
+            action=undo.action,
+            with_=undo.with_,
+            if_=f"steps.{step.id}.status == 'COMPLETED'",
+            retry=undo.retry,
+            timeout=undo.timeout,
+            description=undo.description or f"Compensates {step.id}.",
+        )
+    index -= len(compensated)
+    if 0 <= index < len(spec.on_failure):
+        step = spec.on_failure[index]
+        return msgspec.structs.replace(step, id=ON_FAILURE_PREFIX + step.id)
+    raise IndexError(index)

@@ -31,7 +31,16 @@ from govflow.core.inputs import check_value
 from govflow.core.outputs import describe, fits
 from govflow.core.patterns import PatternError, check_pattern
 from govflow.core.secrets import SECRET_FUNCTION
-from govflow.core.spec import OUTPUTS_STEP_ID, InputSpec, OutputType, WorkflowSpec
+from govflow.core.spec import (
+    COMPENSATE_PREFIX,
+    HANDLER_ID_MAX,
+    ON_FAILURE_PREFIX,
+    OUTPUTS_STEP_ID,
+    InputSpec,
+    OutputType,
+    StepSpec,
+    WorkflowSpec,
+)
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import check_against, join_path, suggest, translate
@@ -127,6 +136,9 @@ def _templates(value: Any, path: str) -> list[tuple[str, str]]:
 class _StepContext:
     """What the expressions of one step may read."""
 
+    failure = False
+    """The step is a failure handler: its expressions may read ``failure``."""
+
     def __init__(
         self,
         step_id: str | None,
@@ -146,6 +158,10 @@ def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _St
     for error in info.errors:
         report.add(path, error)
     for name in sorted(info.names - ALLOWED_NAMES - {SECRET_FUNCTION}):
+        if name == FAILURE_NAME:
+            if not ctx.failure:
+                report.add(path, _FAILURE_ONLY)
+            continue
         allowed = ", ".join(sorted(ALLOWED_NAMES))
         report.add(path, f"unknown name {name!r} in expression (use {allowed})")
     for ref in sorted(info.steps):
@@ -246,6 +262,109 @@ def _check_outputs(report: _Report, data: dict[str, Any]) -> None:
             )
 
 
+FAILURE_NAME = "failure"
+"""What failed the execution, read by its failure handlers' expressions only."""
+_FAILURE_ONLY = (
+    "'failure' is read only by the steps of on_failure and by compensations (it is what "
+    "failed the execution)"
+)
+
+
+def _check_failure_handlers(
+    report: _Report, data: dict[str, Any], actions: Mapping[str, type[msgspec.Struct]]
+) -> None:
+    """``compensate`` blocks and ``on_failure`` steps: ids unique across the file and short
+    enough for their step keys, known actions and ``with:`` checked, expressions that read any
+    step of the file and ``failure``; no ``needs`` nor ``compensate`` in ``on_failure``."""
+    steps = data.get("steps")
+    steps = steps if isinstance(steps, list) else []
+    ids = _step_ids(data)
+    inputs, variables = _names(data, "inputs"), _names(data, "vars")
+    first_line: dict[str, int] = {}
+    for position, step in enumerate(steps):
+        if not isinstance(step, dict) or not isinstance(step.get("id"), str):
+            continue
+        path = child_path("steps", position)
+        first_line.setdefault(step["id"], report.source.position(child_path(path, "id"))[0])
+        undo = step.get("compensate")
+        if isinstance(undo, dict):
+            _check_handler_id(report, step["id"], child_path(path, "id"))
+            ctx = _StepContext(None, ids, ids, inputs, variables)
+            _check_handler(report, undo, child_path(path, "compensate"), ctx, actions)
+    # Each on_failure step may read every step of the file and the handlers before it.
+    handlers = [
+        COMPENSATE_PREFIX + step["id"]
+        for step in reversed(steps)
+        if isinstance(step, dict) and isinstance(step.get("id"), str) and "compensate" in step
+    ]
+    block = data.get("on_failure")
+    for index, step in enumerate(block if isinstance(block, list) else []):
+        if not isinstance(step, dict):
+            continue
+        path = child_path("on_failure", index)
+        step_id = step.get("id") if isinstance(step.get("id"), str) else None
+        if step_id is not None:
+            id_path = child_path(path, "id")
+            if step_id in first_line:
+                report.add(
+                    id_path,
+                    f"step id {step_id!r} is used twice (first at line {first_line[step_id]}): "
+                    "the ids of on_failure steps are unique across the file",
+                )
+            else:
+                first_line[step_id] = report.source.position(id_path)[0]
+                _check_handler_id(report, step_id, id_path)
+        for key in ("needs", "compensate"):
+            if key in step and key in StepSpec.__struct_fields__:  # else: a structure problem
+                report.add(
+                    child_path(path, key),
+                    f"an on_failure step takes no {key}: the on_failure steps run one after "
+                    "another, after the compensations, and are not compensated",
+                )
+        readable = [*ids, *handlers]
+        ctx = _StepContext(step_id, readable, readable, inputs, variables)
+        _check_handler(report, step, path, ctx, actions)
+        if step_id is not None:
+            handlers.append(ON_FAILURE_PREFIX + step_id)
+
+
+def _check_handler_id(report: _Report, step_id: str, path: str) -> None:
+    if len(step_id) > HANDLER_ID_MAX:
+        report.add(
+            path,
+            f"the id of a step with compensate or of an on_failure step has at most "
+            f"{HANDLER_ID_MAX} characters (it names the handler's step), got {len(step_id)}",
+        )
+
+
+def _check_handler(
+    report: _Report,
+    step: dict[str, Any],
+    path: str,
+    ctx: _StepContext,
+    actions: Mapping[str, type[msgspec.Struct]],
+) -> None:
+    """A failure handler's ``if``, ``with`` and action, its expressions reading ``failure``."""
+    ctx.failure = True
+    condition = step.get("if")
+    if isinstance(condition, str):
+        _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
+    with_block = step.get("with")
+    if isinstance(with_block, dict):
+        for leaf_path, text in _templates(with_block, child_path(path, "with")):
+            _check_expression(report, leaf_path, inspect_template(text), ctx)
+    action = step.get("action")
+    if not isinstance(action, str):
+        return
+    if action not in actions:
+        hint = suggest(action, set(actions)) or (
+            f" (known actions: {', '.join(sorted(actions)) or 'none'})"
+        )
+        report.add(child_path(path, "action"), f"unknown action {action!r}{hint}")
+    elif with_block is None or isinstance(with_block, dict):
+        _check_with(report, with_block or {}, actions[action], child_path(path, "with"))
+
+
 def _check_steps(
     report: _Report, data: dict[str, Any], actions: Mapping[str, type[msgspec.Struct]]
 ) -> None:
@@ -319,6 +438,7 @@ def validate_source(
     _check_vars(report, source.data)
     _check_steps(report, source.data, actions)
     _check_outputs(report, source.data)
+    _check_failure_handlers(report, source.data, actions)
     report.problems = with_yaml11_booleans(source, report.problems)
     if report.problems:
         raise SpecError(report.problems)

@@ -9,7 +9,10 @@ execution; each action's ``execute`` is replaced by the result given for its ste
         "comment": BusinessError("refused"),    # the step fails, the execution fails
     })
 
-A ``Suspend`` result leaves the step and the execution ``WAITING``.
+A ``Suspend`` result leaves the step and the execution ``WAITING``. When the execution fails,
+its failure handlers run as in an execution: the compensations of the completed steps (in
+reverse order), then the ``on_failure`` steps, each stubbed under its step key
+(``"compensate.book"``, ``"on_failure.notify"``), their templates reading ``failure``.
 """
 
 from __future__ import annotations
@@ -32,10 +35,23 @@ from govflow.core.expressions import (
 from govflow.core.inputs import validate_execution_inputs
 from govflow.core.outputs import OUTPUTS_INVALID, check_outputs
 from govflow.core.secrets import SECRET_FUNCTION, SecretSession
-from govflow.core.spec import OUTPUTS_STEP_ID
+from govflow.core.spec import (
+    OUTPUTS_STEP_ID,
+    WorkflowSpec,
+    handlers_from,
+    step_at,
+    step_count,
+)
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs, validate_workflow
-from govflow.plugins import ActionError, ActionRegistry, PluginManager, Suspend
+from govflow.plugins import (
+    ActionError,
+    ActionRegistry,
+    BusinessError,
+    OutcomeUnknown,
+    PluginManager,
+    Suspend,
+)
 
 SKIP = "skip"
 StubResult: TypeAlias = Mapping[str, Any] | ActionError | Suspend | Literal["skip"]
@@ -60,6 +76,10 @@ class Rehearsal:
     :ivar continued: why each ``continue_on_error`` step that failed did (the execution went
         on).
     :ivar workflow_outputs: the workflow's ``outputs:`` once it completed (``None`` without).
+    :ivar failure: what failed the execution, as its failure handlers read it (``step``,
+        ``error.code``, ``error.message``); ``None`` unless it failed.
+    :ivar handlers: the step keys of the failure handlers whose action ran, in order.
+    :ivar handler_errors: why each failure handler that failed did (the next one still ran).
     """
 
     status: ExecutionStatus
@@ -71,6 +91,9 @@ class Rehearsal:
     error: str | None = None
     continued: dict[str, str] = field(default_factory=dict)
     workflow_outputs: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+    handlers: list[str] = field(default_factory=list)
+    handler_errors: dict[str, str] = field(default_factory=dict)
 
 
 def _input_types(
@@ -120,12 +143,29 @@ def rehearse(
     spec = validate_workflow(workflow_yaml, filename, types, templates)
     values = validate_execution_inputs(spec, inputs)
     variables = evaluate_vars(spec.vars, values)
-    run = Rehearsal(status=ExecutionStatus.RUNNING)
     seen: dict[str, dict[str, Any]] = {}
+    given = dict(secrets or {})
+    run = _rehearse(spec, types, values, variables, results, given, seen)
+    if run.failure is not None:
+        _handle_failure(run, spec, types, values, variables, results, given, seen)
+    return run
+
+
+def _rehearse(
+    spec: WorkflowSpec,
+    types: Mapping[str, type[msgspec.Struct]],
+    values: dict[str, Any],
+    variables: dict[str, Any],
+    results: Mapping[str, StubResult],
+    secrets: Mapping[str, str],
+    seen: dict[str, dict[str, Any]],
+) -> Rehearsal:
+    """Run the steps of ``spec`` (and its outputs), until one fails the execution."""
+    run = Rehearsal(status=ExecutionStatus.RUNNING)
     execution = {"workflow": spec.name}
     for step in spec.steps:
         context = build_context(values, seen, execution, variables)
-        context[SECRET_FUNCTION] = SecretSession(dict(secrets or {}).get)
+        context[SECRET_FUNCTION] = SecretSession(secrets.get)
         try:
             wanted = step.if_ is None or evaluate_condition(step.if_, context)
             rendered = render(step.with_, context) if wanted else {}
@@ -135,7 +175,7 @@ def rehearse(
             if step.continue_on_error:
                 _continue(run, seen, step.id, str(exc))
                 continue
-            return _fail(run, step.id, str(exc))
+            return _fail(run, step.id, str(exc), "INVALID_STEP_INPUT")
         stub = results.get(step.id) if wanted else SKIP
         if wanted and stub is None:
             raise RehearsalError(f"step {step.id!r} runs but has no stubbed result")
@@ -152,7 +192,7 @@ def rehearse(
             if step.continue_on_error:
                 _continue(run, seen, step.id, f"{type(stub).__name__}: {stub}")
                 continue
-            return _fail(run, step.id, f"{type(stub).__name__}: {stub}")
+            return _fail(run, step.id, f"{type(stub).__name__}: {stub}", _code(stub))
         if isinstance(stub, Suspend):
             run.steps[step.id] = StepStatus.WAITING
             run.status = ExecutionStatus.WAITING
@@ -173,7 +213,8 @@ def rehearse(
                 problems.append(f"outputs.{name}: {exc}")
         problems += check_outputs(spec, computed)
         if problems:
-            return _fail(run, OUTPUTS_STEP_ID, f"{OUTPUTS_INVALID}: {'; '.join(problems)}")
+            message = f"{OUTPUTS_INVALID}: {'; '.join(problems)}"
+            return _fail(run, OUTPUTS_STEP_ID, message, OUTPUTS_INVALID)
         run.workflow_outputs = computed
     run.status = ExecutionStatus.COMPLETED
     return run
@@ -186,8 +227,79 @@ def _continue(run: Rehearsal, seen: dict[str, dict[str, Any]], step_id: str, err
     seen[step_id] = {"status": str(StepStatus.FAILED), "output": None}
 
 
-def _fail(run: Rehearsal, step_id: str, error: str) -> Rehearsal:
+def _fail(run: Rehearsal, step_id: str, error: str, code: str) -> Rehearsal:
     run.steps[step_id] = StepStatus.FAILED
     run.status = ExecutionStatus.FAILED
     run.error = f"step {step_id!r}: {error}"
+    run.failure = {"step": step_id, "error": {"code": code, "message": error}}
     return run
+
+
+def _code(error: ActionError) -> str:
+    """The error code an execution records for an action's error."""
+    if isinstance(error, BusinessError):
+        return "BUSINESS_ERROR"
+    if isinstance(error, OutcomeUnknown):
+        return "OUTCOME_UNKNOWN"
+    return "TECHNICAL_ERROR"
+
+
+def _handle_failure(
+    run: Rehearsal,
+    spec: WorkflowSpec,
+    types: Mapping[str, type[msgspec.Struct]],
+    values: dict[str, Any],
+    variables: dict[str, Any],
+    results: Mapping[str, StubResult],
+    secrets: Mapping[str, str],
+    seen: dict[str, dict[str, Any]],
+) -> None:
+    """Run the failure handlers of the failed execution: each compensation whose step
+    completed, then the ``on_failure`` steps; a failing one is recorded and the next runs."""
+    first = handlers_from(spec)
+    if first is None:
+        return
+    for step in spec.steps:  # as in an execution: the steps that did not run are PENDING
+        seen.setdefault(step.id, {"status": str(StepStatus.PENDING), "output": None})
+    execution = {"workflow": spec.name}
+    for position in range(first, step_count(spec)):
+        step = step_at(spec, position)
+        context = build_context(values, seen, execution, variables)
+        context[SECRET_FUNCTION] = SecretSession(secrets.get)
+        context["failure"] = run.failure
+        try:
+            wanted = step.if_ is None or evaluate_condition(step.if_, context)
+            rendered = render(step.with_, context) if wanted else {}
+            if wanted:
+                convert_action_inputs(types[step.action], rendered)
+        except (ExpressionError, ValueError) as exc:
+            _handler_failed(run, seen, step.id, str(exc))
+            continue
+        stub = results.get(step.id) if wanted else SKIP
+        if wanted and stub is None:
+            raise RehearsalError(f"failure handler {step.id!r} runs but has no stubbed result")
+        if isinstance(stub, str):
+            run.skipped.append(step.id)
+            run.steps[step.id] = StepStatus.SKIPPED
+            seen[step.id] = {"status": str(StepStatus.SKIPPED), "output": {}}
+            continue
+        run.handlers.append(step.id)
+        run.params[step.id] = rendered
+        if isinstance(stub, ActionError):
+            _handler_failed(run, seen, step.id, f"{type(stub).__name__}: {stub}")
+        elif isinstance(stub, Suspend):
+            _handler_failed(run, seen, step.id, "HANDLER_CANNOT_WAIT")
+        else:
+            assert stub is not None  # a handler that runs has its stub (checked above)
+            output = dict(stub)
+            run.outputs[step.id] = output
+            run.steps[step.id] = StepStatus.COMPLETED
+            seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": output}
+
+
+def _handler_failed(
+    run: Rehearsal, seen: dict[str, dict[str, Any]], step_id: str, error: str
+) -> None:
+    run.steps[step_id] = StepStatus.FAILED
+    run.handler_errors[step_id] = error
+    seen[step_id] = {"status": str(StepStatus.FAILED), "output": None}

@@ -5,7 +5,8 @@ plus the timeout). Each sweep takes the active executions past it and, for each 
 with its steps, asks the pure engine (:func:`~govflow.core.engine.decide_timeout`) and applies
 the decision in the same transaction: the execution ``FAILED`` with ``EXECUTION_TIMED_OUT``, its
 unfinished steps canceled as an operator's cancel cancels them (a waiting step's human task
-too). An execution that ended meanwhile is left alone.
+too), its failure handlers (if any) made due for the workers, as the sweep's resend wakes them.
+An execution that ended meanwhile is left alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import msgspec
 from govflow.core.engine import TIMED_OUT_REASON, decide_timeout
 from govflow.core.machines import IllegalTransition
 from govflow.usecases.audit import SYSTEM
-from govflow.usecases.operate import ExecutionControl, execution_change
+from govflow.usecases.operate import ExecutionControl, execution_change, handlers_position
 
 
 class OverdueExecution(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,7 +49,11 @@ async def time_out_executions(
             snapshot = locked.snapshot
             try:
                 decision = decide_timeout(
-                    snapshot.status, [s.status for s in snapshot.steps], overdue.timeout, now
+                    snapshot.status,
+                    [s.status for s in snapshot.steps],
+                    overdue.timeout,
+                    now,
+                    handlers_position(snapshot),
                 )
             except IllegalTransition:
                 continue  # it ended since it was found

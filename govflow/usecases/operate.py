@@ -33,12 +33,14 @@ from govflow.core.engine import (
     RecordStepError,
     ResetAttempts,
     ScheduleRetry,
+    StartFailureHandlers,
     StepState,
     decide,
     decide_cancel,
 )
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import IllegalTransition
+from govflow.core.spec import is_handler_key
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import SYSTEM, Actor, AuditEntry
 from govflow.usecases.errors import ConflictError, NotFoundError
@@ -126,16 +128,29 @@ class OperatorResult(msgspec.Struct, frozen=True, kw_only=True):
     woken: list[UUID] = msgspec.field(default_factory=list)
 
 
+def handlers_position(snapshot: ExecutionSnapshot) -> int | None:
+    """The position of the execution's first failure handler (``None``: it has none)."""
+    for step in snapshot.steps:
+        if is_handler_key(step.step_key):
+            return step.position
+    return None
+
+
 def step_state(snapshot: ExecutionSnapshot, step: StepSnapshot) -> StepState:
     """What the engine decides on for ``step`` of the locked execution."""
+    main = sum(1 for s in snapshot.steps if not is_handler_key(s.step_key))
+    handler = is_handler_key(step.step_key)
+    handlers = main if main < len(snapshot.steps) else None
     return StepState(
         execution_status=snapshot.status,
         step_status=step.status,
         attempt=step.attempt,
         idempotency=step.idempotency or Idempotency.NONE,
         attempt_started=step.attempt_started,
-        is_last_step=step.position == len(snapshot.steps) - 1,
+        is_last_step=step.position == (len(snapshot.steps) if handler else main) - 1,
         continue_on_error=step.continue_on_error,
+        handlers_from=handlers,
+        handler=handler,
     )
 
 
@@ -177,6 +192,7 @@ def _step_changes(
     output: Mapping[str, Any] | None = None
     error: Mapping[str, Any] | None = None
     reset = runnable = cancel_task = go_on = False
+    handlers_at: int | None = None
     for command in decision.commands:
         match command:
             case RecordOutput(output=recorded):
@@ -191,6 +207,8 @@ def _step_changes(
                 cancel_task = True
             case ContinueWithNextStep():
                 go_on = True
+            case StartFailureHandlers(position=position):
+                handlers_at = position
             case Audit() | CompleteExecution():
                 pass
             case _:
@@ -207,8 +225,10 @@ def _step_changes(
             cancel_human_task=cancel_task,
         )
     ]
-    if go_on:
-        following = snapshot.steps[step.position + 1]
+    starts = step.position + 1 if go_on else handlers_at
+    # Handlers run once per execution: a failure after they ran (an operator's retry) starts none.
+    if starts is not None and (go_on or snapshot.steps[starts].status is StepStatus.PENDING):
+        following = snapshot.steps[starts]
         changes.append(
             StepChange(
                 step_id=following.step_id,
@@ -274,6 +294,18 @@ def execution_change(
         steps.extend(_step_changes(snapshot, step, step_decision))
         audit.extend(_audit(step_decision.commands, snapshot, step, actor, reason))
     audit.extend(_audit(decision.commands, snapshot, None, actor, reason))
+    for command in decision.commands:
+        if isinstance(command, StartFailureHandlers):
+            first = snapshot.steps[command.position]
+            if first.status is StepStatus.PENDING:  # they run once per execution
+                steps.append(
+                    StepChange(
+                        step_id=first.step_id,
+                        from_status=first.status,
+                        status=first.status,
+                        runnable_now=True,
+                    )
+                )
     failed = [c.error for c in decision.commands if isinstance(c, FailExecution)]
     return ExecutionChange(
         execution_from=snapshot.status,

@@ -39,6 +39,8 @@ class ClaimRule(msgspec.Struct, frozen=True, kw_only=True):
     step_status: StepStatus
     execution_becomes: ExecutionStatus | None
     audit: tuple[ClaimAudit, ...]
+    handlers: bool = False
+    """The rule claims failure handlers only (the others: the execution's other steps only)."""
 
 
 class ClaimOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +88,8 @@ class ExecutionContext(msgspec.Struct, frozen=True, kw_only=True):
     inputs: Mapping[str, Any]
     steps: Mapping[str, Mapping[str, Any]]
     variables: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    error: Mapping[str, Any] | None = None
+    """The execution's error (a failed execution's, read by its failure handlers)."""
 
 
 class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +103,8 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
     :ivar claim_next: claim the next step for this worker in the same transaction, as this
         rule (decided for the status the execution is left in) says.
     :ivar release_next: make the next step claimable by any worker (and return its id).
+    :ivar start_handlers_at: the execution fails: make its first failure handler, at this
+        position, claimable by any worker (and return its id).
     """
 
     step_status: StepStatus
@@ -113,6 +119,7 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
     human_task: Mapping[str, Any] | None = None
     wait_reason: str | None = None
     audit: Sequence[AuditEntry] = ()
+    start_handlers_at: int | None = None
 
 
 class FinishResult(msgspec.Struct, frozen=True, kw_only=True):

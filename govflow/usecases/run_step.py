@@ -59,12 +59,15 @@ from govflow.core.secrets import (
 )
 from govflow.core.spec import (
     OUTPUTS_ACTION,
+    OUTPUTS_STEP_ID,
     StepSpec,
     WorkflowSpec,
     effective_retry,
     effective_timeout,
+    handlers_from,
+    is_handler_key,
+    is_last_step,
     step_at,
-    step_count,
 )
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.validation import convert_action_inputs
@@ -102,14 +105,19 @@ class RunContext:
     steps: dict[str, dict[str, Any]]
     execution: dict[str, Any]
     variables: Mapping[str, Any]
+    failure: Mapping[str, Any] | None = None
+    """What failed the execution, for its failure handlers (``None`` for the other steps)."""
 
     def as_mapping(self) -> dict[str, Any]:
-        return {
+        values = {
             "inputs": self.inputs,
             "vars": self.variables,
             "steps": self.steps,
             "execution": self.execution,
         }
+        if self.failure is not None:
+            values["failure"] = self.failure
+        return values
 
 
 @dataclass
@@ -170,6 +178,8 @@ class StepRunner:
         named = enter_step(context.workflow_name, claim)
         try:
             spec = await self.specs.spec(claim.workflow_version_id)
+            if is_handler_key(claim.step_key):
+                run_context.failure = failure_of(spec, context.steps, context.error)
             next_claim: ClaimedStep | None = claim
             while next_claim is not None and execution_status is not None:
                 if next_claim is not claim:
@@ -222,8 +232,10 @@ class StepRunner:
             attempt=claim.attempt,
             idempotency=action.idempotency if action else Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
-            is_last_step=claim.position == step_count(spec) - 1,
+            is_last_step=is_last_step(spec, claim.position),
             continue_on_error=step.continue_on_error,
+            handlers_from=handlers_from(spec),
+            handler=is_handler_key(claim.step_key),
         )
         started = time.perf_counter()
         recorded: list[RecordedEvent] = []
@@ -557,6 +569,26 @@ def _retry_after(exc: TechnicalError) -> timedelta | None:
     if seconds is None or seconds != seconds:  # NaN
         return None
     return timedelta(seconds=min(max(0.0, seconds), 86400.0))
+
+
+def failure_of(
+    spec: WorkflowSpec,
+    steps: Mapping[str, Mapping[str, Any]],
+    error: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``failure`` in a failure handler's templates: ``step``, the id of the step that failed
+    the execution (``None`` when none did, e.g. a timeout), and ``error``, the execution's
+    error (``code``, ``message`` and the action's ``details`` when it gave any)."""
+    failed = None
+    for step in spec.steps:
+        result = steps.get(step.id)
+        if result and result.get("status") == StepStatus.FAILED and not step.continue_on_error:
+            failed = step.id
+            break
+    outputs = steps.get(OUTPUTS_STEP_ID)
+    if failed is None and spec.outputs and outputs and outputs.get("status") == StepStatus.FAILED:
+        failed = OUTPUTS_STEP_ID
+    return {"step": failed, "error": dict(error or {"code": None, "message": None})}
 
 
 def describe(exc: BaseException) -> str:

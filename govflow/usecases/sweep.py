@@ -29,7 +29,13 @@ from govflow.core.engine import (
     decide,
 )
 from govflow.core.idempotency import Idempotency
-from govflow.core.spec import effective_retry, step_at, step_count
+from govflow.core.spec import (
+    effective_retry,
+    handlers_from,
+    is_handler_key,
+    is_last_step,
+    step_at,
+)
 from govflow.core.statuses import AttemptOutcome, RecoveryOutcome, StepStatus
 from govflow.core.validation import convert_action_inputs
 from govflow.usecases.action_host import ActionHost
@@ -182,8 +188,10 @@ class Sweeper:
             idempotency=expired.idempotency or Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
             attempt_started=expired.attempt_started,
-            is_last_step=claim.position == step_count(spec) - 1,
+            is_last_step=is_last_step(spec, claim.position),
             continue_on_error=step.continue_on_error,
+            handlers_from=handlers_from(spec),
+            handler=is_handler_key(claim.step_key),
         )
         now = self.clock()
         decision = decide(state, LeaseExpired(self.rng.random()), now)

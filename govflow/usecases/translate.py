@@ -23,6 +23,7 @@ from govflow.core.engine import (
     RecordStepError,
     ScheduleRetry,
     StartAttempt,
+    StartFailureHandlers,
     StepClaimed,
     StepError,
     StepState,
@@ -132,7 +133,9 @@ def jsonable(data: Mapping[str, object]) -> dict[str, object]:
     return {k: str(v) if isinstance(v, UUID | datetime) else v for k, v in data.items()}
 
 
-def claim_rule(execution_status: ExecutionStatus, decision: Decision) -> ClaimRule:
+def claim_rule(
+    execution_status: ExecutionStatus, decision: Decision, *, handlers: bool = False
+) -> ClaimRule:
     """A claim decision, made for an execution in ``execution_status``, as the claim port's rule.
 
     Raises ``ValueError`` for a decision that is not a claim (a stale one included)."""
@@ -159,6 +162,7 @@ def claim_rule(execution_status: ExecutionStatus, decision: Decision) -> ClaimRu
         step_status=decision.step_status,
         execution_becomes=decision.execution_status,
         audit=tuple(audit),
+        handlers=handlers,
     )
 
 
@@ -169,6 +173,7 @@ def claim_order(now: datetime) -> ClaimOrder:
     The claim statement's guard makes the step ``PENDING``; what else a claim does depends on the
     execution's status only (the attempt it starts is counted by the statement), so the claim is
     decided before the statement and the statement carries out the rule of the status it finds.
+    A failure handler is claimed in a ``FAILED`` execution only, by a rule of its own.
     """
     rules = []
     for status in sorted(ExecutionStatus.RUNNABLE):
@@ -179,6 +184,15 @@ def claim_order(now: datetime) -> ClaimOrder:
             idempotency=Idempotency.NONE,
         )
         rules.append(claim_rule(status, decide(state, StepClaimed(), now)))
+    handler = StepState(
+        execution_status=ExecutionStatus.FAILED,
+        step_status=StepStatus.PENDING,
+        attempt=0,
+        idempotency=Idempotency.NONE,
+        handler=True,
+    )
+    failed = decide(handler, StepClaimed(), now)
+    rules.append(claim_rule(ExecutionStatus.FAILED, failed, handlers=True))
     return ClaimOrder(rules=tuple(rules))
 
 
@@ -205,6 +219,7 @@ def to_finish(
     retry_in: timedelta | None = None
     human_task: Mapping[str, Any] | None = None
     wait_reason: str | None = None
+    handlers_at: int | None = None
     go_on = False
     for command in decision.commands:
         match command:
@@ -221,6 +236,8 @@ def to_finish(
                 wait_reason = reason
             case ContinueWithNextStep():
                 go_on = True
+            case StartFailureHandlers(position=position):
+                handlers_at = position
             case CompleteExecution() | Audit():
                 pass
             case _:
@@ -238,4 +255,5 @@ def to_finish(
         human_task=human_task,
         wait_reason=wait_reason,
         audit=audit_entries(decision, claim),
+        start_handlers_at=handlers_at,
     )

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _FENCE = re.compile(r"^```(?P<lang>[\w-]*)\s*$")
 _MARKER = re.compile(r"^<!--\s*example:\s*(?P<kind>[\w -]+?)\s*-->$")
 _EXPECT = re.compile(r"#\s*=>\s*(?P<expect>.*)$")
-_STEP_STATUS = re.compile(r"^(?P<step>[a-z][a-z0-9_]*)=(?P<status>[A-Z_]+)$")
+_STEP_STATUS = re.compile(r"^(?P<step>[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)=(?P<status>[A-Z_]+)$")
 _STATUS_LITERAL = re.compile(
     r"\.status\s*(?:==|!=)\s*['\"](?P<a>[^'\"]*)['\"]"
     r"|['\"](?P<b>[^'\"]*)['\"]\s*(?:==|!=)\s*[\w.]+\.status\b"

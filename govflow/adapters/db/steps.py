@@ -55,12 +55,15 @@ _FINISH: dict[tuple[bool, str, bool], Query] = {
     (True, "claim", False): QUERIES["finish_execution_claim_next"],
     (True, "release", False): QUERIES["finish_execution_release_next"],
     (True, "none", True): QUERIES["finish_suspended"],
+    (True, "handlers", False): QUERIES["finish_execution_start_handlers"],
 }
 
 
 def finish_query(finish: StepFinish) -> Query:
     """The complete query that carries out ``finish``; ``ValueError`` for a shape none does."""
     following = "claim" if finish.claim_next else "release" if finish.release_next else "none"
+    if finish.start_handlers_at is not None:
+        following = "handlers"
     shape = (finish.execution_status is not None, following, finish.human_task is not None)
     query = _FINISH.get(shape)
     if query is None:
@@ -115,6 +118,8 @@ def _finish_values(
         values["next_audit"] = _encode(next_claim.audit).decode()
     elif finish.release_next:
         values["next_when"] = finish.execution_status or finish.execution_from
+    if finish.start_handlers_at is not None:
+        values["handlers_from"] = finish.start_handlers_at
     return values
 
 
@@ -188,6 +193,7 @@ class PgStepStore:
             inputs=_decode(row["inputs"]),
             variables=_decode(row["vars"]),
             steps=_decode(row["steps"]) if row["steps"] else {},
+            error=_decode(row["execution_error"]) if row["execution_error"] else None,
         )
 
     async def mark_attempt_started(

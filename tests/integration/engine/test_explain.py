@@ -169,6 +169,7 @@ def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str
         "lease": 30.0,
         "task": '{"title": "Review"}',
         "next_when": ExecutionStatus.RUNNING.value,
+        "handlers_from": running["position"] + 1,
         "next_status": StepStatus.RUNNING.value,
         "next_audit": msgspec.json.encode(rule.audit).decode(),
         "rules": msgspec.json.encode(order.rules).decode(),

@@ -29,18 +29,23 @@
 -- :rules (the engine's ClaimOrder rules as JSON): the rule whose execution_status is the
 -- execution's status applies; the step moves to its step_status, the execution to its
 -- execution_becomes (NULL: unchanged), and its audit records are written (those about the
--- execution only with its change). Returns the claimed step, the execution status found, and
--- what its templates see (inputs, variables, the earlier steps' results).
+-- execution only with its change). A rule with handlers claims failure handlers only (a key
+-- with a '.'), the others the other steps only. Returns the claimed step, the execution status
+-- found, and what its templates see (inputs, variables, the earlier steps' results, the
+-- execution's error).
 WITH rule AS (
-    SELECT r.execution_status, r.step_status, r.execution_becomes AS becomes, r.audit
+    SELECT r.execution_status, r.step_status, r.execution_becomes AS becomes, r.audit,
+           COALESCE(r.handlers, false) AS handlers
       FROM jsonb_to_recordset(:rules::jsonb)
-           AS r(execution_status text, step_status text, execution_becomes text, audit jsonb)
+           AS r(execution_status text, step_status text, execution_becomes text, audit jsonb,
+                handlers boolean)
 ), target AS (
     SELECT s.id, s.next_attempt_at, x.status AS execution_status, rule.step_status, rule.becomes,
            rule.audit
       FROM execution_steps s
      CROSS JOIN LATERAL (SELECT e.status FROM executions e WHERE e.id = s.execution_id) x
       JOIN rule ON rule.execution_status = x.status
+                   AND rule.handlers = (strpos(s.step_key, '.') > 0)
      WHERE s.id = :step_id::uuid AND (s.status = 'PENDING' AND s.next_attempt_at <= now()) IS TRUE
        FOR UPDATE OF s SKIP LOCKED
 ), claimed AS (
@@ -56,7 +61,7 @@ WITH rule AS (
            s.fencing_token, s.idempotency_key, target.execution_status,
            extract(epoch FROM now() - target.next_attempt_at) AS lag
 ), execution AS MATERIALIZED (
-    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars
+    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars, e.error
       FROM executions e
      WHERE e.id = (SELECT execution_id FROM claimed)
 ), started AS (
@@ -85,6 +90,7 @@ WITH rule AS (
 )
 SELECT claimed.*, execution.workflow_version_id, execution.department_id,
        execution.inputs::text AS inputs, execution.vars::text AS vars,
+       execution.error::text AS execution_error,
        (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
@@ -102,6 +108,7 @@ SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.atte
        s.fencing_token, s.idempotency_key, 0.0::float8 AS lag,
        e.status AS execution_status,
        e.workflow_version_id, e.department_id, e.inputs::text AS inputs, e.vars::text AS vars,
+       e.error::text AS execution_error,
        (SELECT w.name FROM workflows w WHERE w.id = e.workflow_id) AS workflow_name,
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
@@ -325,6 +332,58 @@ SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status
   FROM (VALUES (1)) AS one
   LEFT JOIN done ON true
   LEFT JOIN execution ON true;
+
+
+-- name: finish_execution_start_handlers
+-- The execution fails and its failure handlers start: as finish_execution, and the first
+-- handler (at :handlers_from), if PENDING and the execution is now FAILED, is made claimable
+-- by any worker now; its id is returned for the wake-up.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = :execution_status::varchar, error = COALESCE(:execution_error::jsonb, e.error),
+           finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
+                              ELSE e.finished_at END,
+           updated_at = now()
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
+       AND EXISTS (SELECT 1 FROM done)
+ RETURNING e.id, e.status
+), released AS (
+    UPDATE execution_steps s
+       SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
+      FROM execution
+     WHERE execution.status = 'FAILED' AND s.execution_id = :execution_id::uuid
+       AND s.position = :handlers_from::int4 AND (s.status = 'PENDING') IS TRUE
+ RETURNING s.id
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status,
+       released.id AS released_id
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true
+  LEFT JOIN released ON true;
 
 
 -- name: finish_execution_claim_next
@@ -554,7 +613,8 @@ SELECT taken.*, e.workflow_version_id, e.department_id, e.status AS execution_st
 
 
 -- name: due_unclaimed
--- Up to :limit runnable steps (PENDING, due, their execution PENDING or RUNNING) whose wake-up
+-- Up to :limit runnable steps (PENDING, due, their execution PENDING or RUNNING, or FAILED for a
+-- failure handler) whose wake-up
 -- was not sent or not taken within :resend_after seconds (only those of :department's
 -- executions when it is not NULL): marked woken now, their ids returned to be woken again.
 UPDATE execution_steps s SET enqueued_at = now()
@@ -563,7 +623,8 @@ UPDATE execution_steps s SET enqueued_at = now()
      WHERE p.status = 'PENDING' AND p.next_attempt_at <= now()
        AND (p.enqueued_at IS NULL
             OR p.enqueued_at < now() - make_interval(secs => :resend_after::float8))
-       AND (SELECT e.status IN ('PENDING', 'RUNNING')
+       AND (SELECT (e.status IN ('PENDING', 'RUNNING')
+                    OR (e.status = 'FAILED' AND strpos(p.step_key, '.') > 0))
                    AND (:department::uuid IS NULL OR e.department_id = :department::uuid)
               FROM executions e WHERE e.id = p.execution_id)
      ORDER BY p.next_attempt_at
