@@ -30,10 +30,11 @@ class ClaimAudit(msgspec.Struct, frozen=True, kw_only=True):
     data: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
-class ClaimRule(msgspec.Struct, frozen=True, kw_only=True):
+class ClaimRule(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """The engine's decision for claiming a ``PENDING`` step of an execution found in
     ``execution_status``: the step becomes ``step_status``, the execution ``execution_becomes``
-    (``None``: unchanged), and these audit records are written."""
+    (``None``: unchanged), and these audit records are written. Sent with every claim: a
+    default is left out (the claim statement reads a missing ``handlers`` as false)."""
 
     execution_status: ExecutionStatus
     step_status: StepStatus
