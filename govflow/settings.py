@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=30, ge=2, le=3600)
     sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)
+    max_workflow_depth: int = Field(default=5, ge=1, le=50)
+    """How deeply ``workflow`` steps may nest child executions (a top-level one is at 0)."""
     queue_name: str = Field(default="govflow:steps", min_length=1)
     login_max_attempts: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,10 +29,12 @@ from govflow.adapters.db.engine import Database
 from govflow.adapters.db.execution_deadlines import PgExecutionDeadlines
 from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
+from govflow.adapters.db.long_actions import PgSignalStore
 from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
 from govflow.adapters.db.specs import CachedSpecSource
 from govflow.adapters.db.steps import PgStepStore
+from govflow.adapters.db.subworkflows import PgSubWorkflowStore
 from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
 from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.trace_contexts import PgTraceContexts
@@ -56,12 +58,23 @@ from govflow.usecases.audit import AuditEntry
 from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.start_execution import StartRequest, StartResult, start_execution
+from govflow.usecases.subworkflows import ChildStarter
 from govflow.usecases.sweep import Sweeper
 from govflow.usecases.task_deadlines import TaskSweep
 from govflow.usecases.task_notifications import TaskNotifier
 from govflow.usecases.workflow_admin import WorkflowAdmin
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _ContainerQueue:
+    """The container's queue when a wake-up is sent (a test may replace it after startup)."""
+
+    services: Container
+
+    async def wake(self, step_ids: Sequence[uuid.UUID]) -> None:
+        await self.services.queue.wake(step_ids)
 
 
 def _process_id(role: str) -> str:
@@ -150,6 +163,7 @@ class Container:
             lease=self.lease,
             metrics=PrometheusStepMetrics(),
             secrets=self.secrets,
+            subworkflows=(PgSubWorkflowStore(self.db.pool), PgSignalStore(self.db.pool)),
         )
 
     @functools.cached_property
@@ -173,6 +187,7 @@ class Container:
             tasks=self.task_sweep(),
             traces=PgTraceContexts(self.db.pool),
             timeouts=(PgExecutionDeadlines(self.db.pool), self.control),
+            subworkflows=(PgSubWorkflowStore(self.db.pool), PgSignalStore(self.db.pool)),
         )
 
     def task_sweep(self) -> TaskSweep:
@@ -239,6 +254,13 @@ async def container(
     http = guarded_client(
         AddressPolicy.parse(settings.outbound_allow_networks), timeout=httpx.Timeout(30.0)
     )
+    children = ChildStarter(
+        store=PgSubWorkflowStore(db.pool),
+        specs=CachedSpecSource(db.pool),
+        writer=PgExecutionWriter(db.pool),
+        queue=TaskiqStepQueue(broker),
+        max_depth=settings.max_workflow_depth,
+    )
     try:
         await manager.startup(
             plugin_settings,
@@ -247,11 +269,12 @@ async def container(
                 process=role,
                 directory=PgDirectory(db),
                 redis_url=urls.redis_url,
+                executions=children,
             ),
         )
         if not worker:
             await broker.startup()
-        yield Container(
+        services = Container(
             settings=settings,
             urls=urls,
             db=db,
@@ -272,6 +295,8 @@ async def container(
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),
             tasks=PgTaskStore(db, PrometheusNoticeMetrics()),
         )
+        children.queue = _ContainerQueue(services)
+        yield services
     finally:
         if not worker:
             await broker.shutdown()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from govflow.plugins.children import ChildExecutions
 from govflow.plugins.directory import Directory
 
 
@@ -23,9 +24,12 @@ class PluginHost:
         there is no database, as in the test kit).
     :ivar redis_url: the Redis the process uses (for state shared by every worker, e.g. a rate
         cap); ``None`` where there is none.
+    :ivar executions: starts the child executions of ``workflow`` steps (``None`` where there
+        is no database).
     """
 
     http: httpx.AsyncClient
     process: str = "govflow"
     directory: Directory | None = None
     redis_url: str | None = None
+    executions: ChildExecutions | None = None

@@ -62,6 +62,16 @@ class StepView(msgspec.Struct, frozen=True, kw_only=True):
     progress: Any | None = None
     """What the action last reported with ``ctx.heartbeat(progress)``."""
     progress_at: datetime | None = None
+    child_execution_id: UUID | None = None
+    """The child execution a ``workflow`` step started (``None``: none)."""
+
+
+class ParentLink(msgspec.Struct, frozen=True, kw_only=True):
+    """The execution and the ``workflow`` step that started a child execution."""
+
+    execution_id: UUID
+    step_id: UUID
+    step_key: str
 
 
 class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +96,8 @@ class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):
     outputs: dict[str, Any] | None = None
     """The workflow's outputs, once the execution completed (``None`` before, or without
     ``outputs:``)."""
+    parent: ParentLink | None = None
+    """The execution and step that started this one (``None``: a top-level execution)."""
 
 
 class AttemptView(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,6 +20,7 @@ from uuid import UUID
 import msgspec
 
 from govflow.core.spec import WorkflowSpec
+from govflow.core.subworkflow_refs import WorkflowSignature
 from govflow.usecases.audit import Actor
 
 
@@ -75,6 +76,11 @@ class WorkflowStore(Protocol):
 
     async def department_codes(self) -> set[str]:
         """The codes of the departments that exist."""
+        ...
+
+    async def workflow_signatures(self) -> dict[str, WorkflowSignature]:
+        """Every stored workflow by name: its version numbers and its current version's
+        declared inputs (what a ``workflow`` step naming it is checked against)."""
         ...
 
     async def save(

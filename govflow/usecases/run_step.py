@@ -70,6 +70,7 @@ from govflow.core.spec import (
     step_at,
 )
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
+from govflow.core.subworkflows import SUB_WORKFLOW_WAIT
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, BusinessError, OutcomeUnknown, TechnicalError
 from govflow.plugins.action import ActionError, Progress, RecordedEvent, Suspend
@@ -79,8 +80,10 @@ from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.fleet import Fleet
 from govflow.usecases.long_actions import LongActions, progress_value, token_hash
 from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
+from govflow.usecases.signals import SignalStore
 from govflow.usecases.step_log import enter_step, leave_step
 from govflow.usecases.step_metrics import StepMetrics
+from govflow.usecases.subworkflows import SubWorkflowStore, resume_parents
 from govflow.usecases.tracing import Span, tracing
 from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
 from govflow.usecases.workflow_outputs import evaluate_outputs
@@ -136,6 +139,9 @@ class StepRunner:
     step keeps no resume token."""
     fleet: Fleet | None = None
     """The workers table; without it a step whose action is missing fails at once."""
+    subworkflows: tuple[SubWorkflowStore, SignalStore] | None = None
+    """Where a parent waiting for an execution that ended is found and locked, to resume it
+    at once; without it the sweeper resumes it."""
     expressions: ExpressionRunner = field(default_factory=ExpressionRunner)
     secrets: SecretLookup = no_secrets
     """The secret providers ``secret('NAME')`` reads (in order); none by default."""
@@ -298,7 +304,31 @@ class StepRunner:
                 self._wake_later(claim.step_id, finish.retry_in or timedelta(0))
         if result.released_step_id is not None:
             await self.queue.wake([result.released_step_id])
+        if self.subworkflows is not None:
+            await self._sub_workflow_ended(claim, event, after)
         return result.next_claim, result.execution_status
+
+    async def _sub_workflow_ended(
+        self, claim: ClaimedStep, event: Event, after: ExecutionStatus
+    ) -> None:
+        """Resume at once the parent of an execution that just ended, or a ``workflow`` step
+        that just suspended on a child that ended meanwhile (the sweeper finds both anyway)."""
+        assert self.subworkflows is not None
+        child: object = None
+        if isinstance(event, AttemptSuspended) and event.reason == SUB_WORKFLOW_WAIT:
+            child = event.payload.get("child_execution_id")
+        elif after in ExecutionStatus.TERMINAL:
+            child = claim.execution_id
+        if child is None:
+            return
+        store, signals = self.subworkflows
+        try:
+            child_id = child if isinstance(child, UUID) else UUID(str(child))
+            await resume_parents(store, signals, self.queue, limit=1, child_id=child_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the sweeper resumes it: never fail the step for this
+            log.exception("resuming the parent of execution %s failed", child)
 
     async def _attempt(
         self,
@@ -368,7 +398,8 @@ class StepRunner:
             call = _plugin_call(self.metrics, action.name, action.execute(ctx, params))
             output = await self._with_lease(claim, call, timeout)
         except Suspend as suspended:
-            if suspended.reason != HUMAN_TASK_WAIT:
+            # A human task or a child execution decides the step: no resume token to keep.
+            if suspended.reason not in (HUMAN_TASK_WAIT, SUB_WORKFLOW_WAIT):
                 if self.long_actions is None:
                     error = StepError("INVALID_SUSPEND", "this host cannot resume the step")
                     return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED

@@ -61,6 +61,12 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
     trace_context: Mapping[str, str] | None = None
     """The start's W3C trace context (tracing on), kept in the creation's audit metadata: a
     recovery that starts a trace of its own links to the execution's."""
+    parent_execution_id: UUID | None = None
+    """The execution whose ``workflow`` step started this one (``None``: a top-level one)."""
+    parent_step_id: UUID | None = None
+    """That ``workflow`` step (one child per step: a unique index)."""
+    depth: int = 0
+    """How deep the execution is nested: 0 for a top-level one, its parent's plus one."""
 
 
 class StartResult(msgspec.Struct, frozen=True, kw_only=True):

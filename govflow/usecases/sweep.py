@@ -42,7 +42,9 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.execution_timeouts import ExecutionDeadlines, time_out_executions
 from govflow.usecases.operate import ExecutionControl
 from govflow.usecases.ports import ExpiredStep, SpecSource, StepQueue, StepStore
+from govflow.usecases.signals import SignalStore
 from govflow.usecases.step_metrics import StepMetrics
+from govflow.usecases.subworkflows import SubWorkflowStore, cancel_children, resume_parents
 from govflow.usecases.task_deadlines import TaskSweep
 from govflow.usecases.tracing import AttributeValue, Carrier, TraceContexts, tracing
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
@@ -57,6 +59,8 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     failed: int = 0
     resent: int = 0
     timed_out: int = 0
+    parents_resumed: int = 0
+    children_canceled: int = 0
     tasks_overdue: int = 0
     tasks_escalated: int = 0
     task_notices_sent: int = 0
@@ -104,6 +108,10 @@ class Sweeper:
     timeouts: tuple[ExecutionDeadlines, ExecutionControl] | None = None
     """Where the executions past their workflow's timeout are found, and how they are locked
     to be failed (a sweep of every department only)."""
+    subworkflows: tuple[SubWorkflowStore, SignalStore] | None = None
+    """Where the ended children of waiting parent steps and the active children of canceled
+    parent steps are found, and how a parent is locked to be resumed (a sweep of every
+    department only; the children are canceled through ``timeouts``' control)."""
 
     async def sweep_once(self, department: UUID | None = None) -> SweepReport:
         """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
@@ -125,6 +133,15 @@ class Sweeper:
             counts["timed_out"] = await time_out_executions(
                 deadlines, control, self.clock(), self.batch
             )
+        if self.subworkflows is not None and department is None:
+            children, signals = self.subworkflows
+            counts["parents_resumed"] = await resume_parents(
+                children, signals, self.queue, limit=self.batch
+            )
+            if self.timeouts is not None:
+                counts["children_canceled"] = await cancel_children(
+                    children, self.timeouts[1], limit=self.batch
+                )
         if self.tasks is not None and department is None:
             tasks = await self.tasks.sweep()
             counts["tasks_overdue"] = tasks.overdue

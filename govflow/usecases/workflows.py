@@ -13,6 +13,7 @@ Reading the files is the caller's business: this module receives ``(path, text)`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,12 @@ from govflow.core.spec import WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import suggest
+from govflow.core.subworkflow_refs import (
+    SubWorkflowRef,
+    WorkflowSignature,
+    check_references,
+    sub_workflow_references,
+)
 from govflow.core.validation import validate_source
 from govflow.core.versioning import content_hash
 from govflow.core.yaml_source import YamlSource, load_yaml
@@ -35,6 +42,7 @@ __all__ = [
     "load_workflow_files",
     "save_workflows",
     "unknown_departments",
+    "unknown_sub_workflows",
     "unknown_users",
     "validate_workflow_files",
 ]
@@ -63,6 +71,8 @@ class ValidWorkflow:
     source: YamlSource
     departments: tuple[tuple[str, str], ...] = ()
     users: tuple[tuple[str, str], ...] = ()
+    sub_workflows: tuple[SubWorkflowRef, ...] = ()
+    """The child workflows its ``workflow`` steps name literally."""
 
 
 def _validate_one(
@@ -80,6 +90,7 @@ def _validate_one(
         source=source,
         departments=named,
         users=tuple(user_references(source.data, actions)),
+        sub_workflows=tuple(sub_workflow_references(source.data)),
     )
 
 
@@ -116,9 +127,40 @@ def validate_workflow_files(
         except SpecError as error:
             problems.extend(error.problems)
     problems.extend(_duplicate_names(valid))
+    problems.extend(unknown_sub_workflows(valid, {}, every_workflow_known=False))
     if problems:
         raise SpecError(problems)
     return valid
+
+
+def unknown_sub_workflows(
+    valid: Sequence[ValidWorkflow],
+    stored: Mapping[str, WorkflowSignature],
+    *,
+    every_workflow_known: bool,
+) -> list[SpecProblem]:
+    """A problem, at its position, for each child workflow a ``workflow`` step names that
+    neither ``stored`` nor ``valid`` has (when ``every_workflow_known``), each version it lacks,
+    and each input that does not fit its declared inputs (checked against the child's current
+    definition: the one in ``valid`` if it is loaded with it; a step pinning a version is
+    checked for the version only)."""
+    known = dict(stored)
+    for item in valid:
+        versions = stored[item.spec.name].versions if item.spec.name in stored else frozenset()
+        known[item.spec.name] = WorkflowSignature(inputs=item.spec.inputs, versions=versions)
+    problems: list[SpecProblem] = []
+    for item in valid:
+        refs = [
+            ref if ref.version is None else dataclasses.replace(ref, inputs=None)
+            for ref in item.sub_workflows
+        ]
+        for path, message in check_references(
+            refs, known, every_workflow_known=every_workflow_known
+        ):
+            # an input the child does not declare: at its key, as an unknown key is
+            at_key = ".with.inputs." in path
+            problems.append(item.source.problem(path, message, at_key=at_key))
+    return problems
 
 
 def unknown_departments(valid: Sequence[ValidWorkflow], known: set[str]) -> list[SpecProblem]:
@@ -180,6 +222,9 @@ async def save_workflows(
     results: dict[str, SaveResult] = {}
     async with store.atomic():
         problems = unknown_departments(valid, await store.department_codes())
+        if any(item.sub_workflows for item in valid):
+            stored = await store.workflow_signatures()
+            problems += unknown_sub_workflows(valid, stored, every_workflow_known=True)
         if problems:
             raise SpecError(problems)
         # Saving in name order takes the per-workflow locks in one order in every loader.

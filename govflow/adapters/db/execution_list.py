@@ -75,8 +75,13 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
             'output', s.output, 'error', s.error, 'next_attempt_at', s.next_attempt_at,
             'started_at', s.started_at, 'finished_at', s.finished_at,
             'wait_reason', s.wait_reason, 'progress', s.progress,
-            'progress_at', s.progress_at) ORDER BY s.position), '[]')::text
-          FROM execution_steps s WHERE s.execution_id = e.id) AS steps
+            'progress_at', s.progress_at, 'child_execution_id',
+            (SELECT c.id FROM executions c WHERE c.parent_step_id = s.id))
+            ORDER BY s.position), '[]')::text
+          FROM execution_steps s WHERE s.execution_id = e.id) AS steps,
+       e.parent_execution_id, e.parent_step_id,
+       (SELECT ps.step_key FROM execution_steps ps WHERE ps.id = e.parent_step_id)
+         AS parent_step_key
   FROM executions e
   JOIN workflows w ON w.id = e.workflow_id
   JOIN workflow_versions v ON v.id = e.workflow_version_id
@@ -87,7 +92,8 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
 _STEPS = """
 SELECT s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
        s.output::text AS output, s.error::text AS error, s.next_attempt_at, s.started_at,
-       s.finished_at, s.wait_reason, s.progress::text AS progress, s.progress_at
+       s.finished_at, s.wait_reason, s.progress::text AS progress, s.progress_at,
+       (SELECT c.id FROM executions c WHERE c.parent_step_id = s.id) AS child_execution_id
   FROM execution_steps s JOIN executions e ON e.id = s.execution_id
  WHERE s.execution_id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)
    AND ($3::uuid IS NULL OR e.created_by = $3 OR EXISTS (
@@ -184,6 +190,12 @@ async def execution_view(
     data["error"] = _json(row["error"])
     data["steps"] = steps = msgspec.json.decode(row["steps"], type=list[StepView])
     data["vars"] = _json(row["vars"]) or {}
+    if row["parent_execution_id"] is not None:
+        data["parent"] = {
+            "execution_id": row["parent_execution_id"],
+            "step_id": row["parent_step_id"],
+            "step_key": row["parent_step_key"],
+        }
     data["outputs"] = next(
         (
             step.output

@@ -19,9 +19,10 @@ from govflow.usecases.start_execution import (
 _CREATE = """
 WITH execution AS (
     INSERT INTO executions (workflow_id, workflow_version_id, department_id, inputs,
-                            idempotency_key, created_by, vars, deadline_at)
+                            idempotency_key, created_by, vars, deadline_at,
+                            parent_execution_id, parent_step_id, depth)
     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $15::jsonb,
-            now() + make_interval(secs => $17::float8))
+            now() + make_interval(secs => $17::float8), $18, $19, $20)
     ON CONFLICT (idempotency_key, created_by) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ), steps AS (
@@ -93,6 +94,9 @@ class PgExecutionWriter:
                 msgspec.json.encode(dict(new.variables)).decode(),
                 [s.continue_on_error for s in steps],
                 new.timeout_seconds,
+                new.parent_execution_id,
+                new.parent_step_id,
+                new.depth,
             )
             if row is not None:
                 return StartResult(

@@ -141,6 +141,11 @@ class Execution(Table, tablename="executions"):
     inputs = JSONB(default={})
     vars = JSONB(default={})
     deadline_at = Timestamptz(null=True, default=None)
+    parent_execution_id = UUID(null=True, default=None)
+    """The execution whose ``workflow`` step started this one (a foreign key)."""
+    parent_step_id = UUID(null=True, default=None)
+    """That ``workflow`` step (a foreign key; one child per step)."""
+    depth = Integer(default=0)
     error = JSONB(null=True, default=None)
     idempotency_key = Varchar(length=200, null=True, default=None)
     created_by = ForeignKey(User, null=True, db_column_name="created_by")

@@ -19,7 +19,8 @@ import msgspec
 
 from govflow.adapters.db.audit import append_audit
 from govflow.core.audit_events import AuditEvent
-from govflow.core.spec import WorkflowSpec
+from govflow.core.spec import InputSpec, WorkflowSpec
+from govflow.core.subworkflow_refs import WorkflowSignature
 from govflow.core.versioning import content_hash, normalise
 from govflow.usecases.audit import Actor, AuditEntry
 from govflow.usecases.ports_workflows import SaveResult, UnknownDepartmentError
@@ -58,6 +59,14 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+_SIGNATURES = """
+SELECT w.name, coalesce(c.spec->'inputs', '{}'::jsonb)::text AS inputs,
+       array(SELECT v.version FROM workflow_versions v WHERE v.workflow_id = w.id) AS versions
+  FROM workflows w
+  LEFT JOIN workflow_versions c ON c.id = w.current_version_id
+"""
+
+
 class PgWorkflowStore:
     """Workflow definitions over one asyncpg connection."""
 
@@ -74,6 +83,17 @@ class PgWorkflowStore:
         """The codes of the departments that exist."""
         rows = await self._conn.fetch("SELECT code FROM departments")
         return {str(row["code"]) for row in rows}
+
+    async def workflow_signatures(self) -> dict[str, WorkflowSignature]:
+        """Every workflow's version numbers and its current version's declared inputs."""
+        rows = await self._conn.fetch(_SIGNATURES)
+        return {
+            str(row["name"]): WorkflowSignature(
+                inputs=msgspec.json.decode(row["inputs"], type=dict[str, InputSpec]),
+                versions=frozenset(row["versions"]),
+            )
+            for row in rows
+        }
 
     async def save(
         self, spec: WorkflowSpec, source_text: str, source_path: str | None, actor: Actor

@@ -126,6 +126,8 @@ class StepShown:
     progress: str | None
     history: list[AttemptShown]
     resolvable: bool
+    child: UUID | None = None
+    """The child execution a ``workflow`` step started."""
 
 
 def attempt_shown(attempt: AttemptView, now: datetime) -> AttemptShown:
@@ -161,6 +163,7 @@ def timeline(details: Sequence[StepDetail], now: datetime) -> list[StepShown]:
                 progress=pretty(step.progress),
                 history=[attempt_shown(a, now) for a in detail.attempts],
                 resolvable=step.status is StepStatus.NEEDS_ATTENTION,
+                child=step.child_execution_id,
             )
         )
     return shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
+from govflow_workflow import WorkflowInputs
 
 from govflow.core.spec import Duration
 
@@ -49,6 +50,7 @@ class OpenInput(msgspec.Struct, frozen=True):
 TEST_ACTIONS: dict[str, type[msgspec.Struct]] = {
     "echo": EchoInput,
     "assign": AssignInput,
+    "workflow": WorkflowInputs,
 }
 
 DOC_ACTIONS: dict[str, type[msgspec.Struct]] = {
