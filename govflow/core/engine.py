@@ -38,6 +38,11 @@ Rules
   (``RecordStepError``), audited ``STEP_FAILURE_CONTINUED``, and the execution goes on (or
   completes, after the last step) as after a completed step; ``ACTION_UNAVAILABLE`` (no worker
   can run the step) still fails the execution, for an operator to install and retry.
+- **Graphs.** A step of a graph (``StepState.dependents``, :mod:`govflow.core.graph`) goes on
+  by releasing the steps that need it (``ReleaseDependents``; each is runnable once its last need
+  settles, :func:`~govflow.core.graph.join_released`) instead of the next step, completes the
+  execution when the graph ends in it, and fails the execution with the other open branches
+  canceled (``CancelOpenBranches``).
 - **Failure handlers.** With ``handlers_from`` (the workflow has ``compensate`` or
   ``on_failure``), a decision that fails the execution also starts its handlers
   (``StartFailureHandlers``). A handler (``handler``) runs in the ``FAILED`` execution and never
@@ -100,6 +105,10 @@ class StepState:
     """No step follows this one in the workflow."""
     continue_on_error: bool = False
     """The step's ``continue_on_error``: its failure does not fail the execution."""
+    dependents: tuple[int, ...] | None = None
+    """In a graph (a step of the workflow says ``needs``), the positions of the steps that need
+    this one (:mod:`govflow.core.graph`); ``None`` in a list, where the next step follows. In a
+    graph ``is_last_step`` is the step the graph ends in."""
     handlers_from: int | None = None
     """The position of the execution's first failure handler (``None``: the workflow has no
     ``compensate`` nor ``on_failure``): failing the execution starts the handlers there."""
@@ -283,6 +292,25 @@ class ContinueWithNextStep:
 
 
 @dataclass(frozen=True)
+class ReleaseDependents:
+    """A step of a graph is settled: count it down on each step that needs it (``positions``);
+    a step whose last need this was becomes runnable and is woken
+    (:func:`govflow.core.graph.join_released`)."""
+
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CancelOpenBranches:
+    """A step of a graph failed its execution: every other step of it in one of
+    ``from_statuses`` is canceled, as an operator's cancel cancels it (a waiting one's human task
+    too), audited with ``reason``."""
+
+    from_statuses: frozenset[StepStatus]
+    reason: str = "branch_failed"
+
+
+@dataclass(frozen=True)
 class RecordStepError:
     """Store the error of a step that failed without failing its execution
     (``continue_on_error``)."""
@@ -362,6 +390,8 @@ Command = (
     | ScheduleRetry
     | ResetAttempts
     | ContinueWithNextStep
+    | ReleaseDependents
+    | CancelOpenBranches
     | CompleteExecution
     | FailExecution
     | CreateHumanTask
@@ -830,6 +860,8 @@ def _fail(
         return
     plan.execution(ExecutionEvent.FAIL)
     plan.add(FailExecution(error))
+    if plan.state.dependents is not None:  # a graph: the other branches end with it
+        plan.add(CancelOpenBranches(_CANCELABLE_STEP))
     plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED, reason, **data)
     if plan.state.handlers_from is not None:
         plan.add(StartFailureHandlers(plan.state.handlers_from))
@@ -855,6 +887,8 @@ def _advance(plan: _Plan) -> None:
         plan.execution(ExecutionEvent.COMPLETE)
         plan.add(CompleteExecution())
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_COMPLETED)
+    elif plan.state.dependents is not None:  # a graph: release the steps that need this one
+        plan.add(ReleaseDependents(plan.state.dependents))
     else:
         plan.add(ContinueWithNextStep())
 

@@ -175,6 +175,20 @@ class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     compensate: CompensationSpec | None = None
     """What undoes the step's effect: run (saga) when the step completed and a later step fails
     the execution, in reverse completion order, before ``on_failure``."""
+    needs: (
+        Annotated[
+            list[StepId],
+            msgspec.Meta(
+                description="The steps this one waits for (a graph of steps); without needs a "
+                "step waits for the step before it, with needs: [] for none."
+            ),
+        ]
+        | None
+    ) = None
+    """The steps this one waits for (a workflow where a step says ``needs`` is a graph): it runs
+    once each of them is done (completed, skipped, or failed with ``continue_on_error``).
+    Without ``needs`` a step needs the step before it (the first step: none); ``needs: []``
+    starts the step with the execution. See :mod:`govflow.core.graph`."""
 
 
 class OutputSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

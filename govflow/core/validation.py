@@ -7,8 +7,9 @@ Phases (each adds to one list of problems; the file is rejected if the list is n
 2. **structure** — the tree against the :mod:`~govflow.core.spec` Structs, then the rules that
    tie an input's keys together (enum values, pattern, bounds, default);
 3. **references** — unique step ids, known actions, expressions that compile and read only
-   declared inputs, declared variables and *earlier* steps (a variable's templates read inputs
-   alone);
+   declared inputs, declared variables and *earlier* steps (in a graph: the steps a step needs,
+   directly or through others; a variable's templates read inputs alone); a graph's ``needs``
+   (:func:`~govflow.core.graph.graph_problems`);
 4. **plugin inputs** — each step's ``with:`` against its action's input Struct; template
    strings are accepted wherever they stand and are checked after rendering, at run time.
 """
@@ -27,6 +28,7 @@ from govflow.core.expressions import (
     inspect_template,
     is_template,
 )
+from govflow.core.graph import graph_of, graph_problems
 from govflow.core.inputs import check_value
 from govflow.core.outputs import describe, fits
 from govflow.core.patterns import PatternError, check_pattern
@@ -146,7 +148,10 @@ class _StepContext:
         ids: list[str],
         inputs: list[str],
         variables: list[str],
+        graph: bool = False,
     ):
+        self.graph = graph
+        """The workflow is a graph (a step says ``needs``): "earlier" means needed."""
         self.step_id = step_id
         self.earlier = earlier
         self.ids = ids
@@ -169,6 +174,12 @@ def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _St
             report.add(path, f"step {ref!r} cannot reference its own output")
         elif ref in ctx.earlier:
             continue
+        elif ref in ctx.ids and ctx.graph:
+            report.add(
+                path,
+                f"step {ref!r} may not have run before this step: a step may only reference "
+                "the steps it needs, directly or through others",
+            )
         elif ref in ctx.ids:
             report.add(
                 path,
@@ -378,6 +389,7 @@ def _check_steps(
         for step in steps
     ]
     known_ids = [i for i in ids if i is not None]
+    before = _steps_before(report, steps, ids, outputs=bool(data.get("outputs")))
     first_line: dict[str, int] = {}
     for index, step in enumerate(steps):
         if not isinstance(step, dict):
@@ -392,8 +404,8 @@ def _check_steps(
                 )
             else:
                 first_line[step_id] = report.source.position(child_path(path, "id"))[0]
-        earlier = [i for i in ids[:index] if i is not None]
-        ctx = _StepContext(step_id, earlier, known_ids, inputs, variables)
+        earlier = before[index] if before is not None else [i for i in ids[:index] if i]
+        ctx = _StepContext(step_id, earlier, known_ids, inputs, variables, before is not None)
         condition = step.get("if")
         if isinstance(condition, str):
             _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
@@ -411,6 +423,33 @@ def _check_steps(
             report.add(child_path(path, "action"), f"unknown action {action!r}{hint}")
         elif with_block is None or isinstance(with_block, dict):
             _check_with(report, with_block or {}, actions[action], child_path(path, "with"))
+
+
+def _steps_before(
+    report: _Report, steps: list[Any], ids: list[str | None], *, outputs: bool
+) -> list[list[str]] | None:
+    """For a graph (a step says ``needs``), the ids each step may read: the steps it needs,
+    directly or through others (every other step while the graph has problems, reported here);
+    ``None`` for a list."""
+    if not any(isinstance(step, dict) and "needs" in step for step in steps):
+        return None
+    problems = graph_problems(steps, outputs=outputs)
+    for path, message in problems:
+        report.add(path, message)
+    if problems or any(i is None for i in ids) or len(set(ids)) != len(ids):
+        return [[i for i in ids if i and i != own] for own in ids]
+    positions = {step_id: position for position, step_id in enumerate(ids)}
+    needs: list[list[int]] = []
+    for position, step in enumerate(steps):
+        wanted = step.get("needs")
+        if not isinstance(wanted, list):
+            needs.append([position - 1] if position else [])
+        elif all(isinstance(need, str) and need in positions for need in wanted):
+            needs.append([positions[need] for need in wanted])
+        else:  # a structure problem, reported already
+            return [[i for i in ids if i and i != own] for own in ids]
+    graph = graph_of(needs)
+    return [sorted(str(ids[p]) for p in graph.ancestors(position)) for position in range(len(ids))]
 
 
 def _check_with(

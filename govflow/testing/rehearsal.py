@@ -9,7 +9,10 @@ execution; each action's ``execute`` is replaced by the result given for its ste
         "comment": BusinessError("refused"),    # the step fails, the execution fails
     })
 
-A ``Suspend`` result leaves the step and the execution ``WAITING``. When the execution fails,
+The steps of a graph (``needs:``) run one at a time in one deterministic order: each after the
+steps it needs, the first in the file first among those that may run
+(:func:`govflow.core.graph.run_order`). A ``Suspend`` result leaves the step and the execution
+``WAITING``. When the execution fails,
 its failure handlers run as in an execution: the compensations of the completed steps (in
 reverse order), then the ``on_failure`` steps, each stubbed under its step key
 (``"compensate.book"``, ``"on_failure.notify"``), their templates reading ``failure``.
@@ -32,6 +35,7 @@ from govflow.core.expressions import (
     evaluate_vars,
     render,
 )
+from govflow.core.graph import run_order, step_graph
 from govflow.core.inputs import validate_execution_inputs
 from govflow.core.outputs import OUTPUTS_INVALID, check_outputs
 from govflow.core.secrets import SECRET_FUNCTION, SecretSession
@@ -163,7 +167,8 @@ def _rehearse(
     """Run the steps of ``spec`` (and its outputs), until one fails the execution."""
     run = Rehearsal(status=ExecutionStatus.RUNNING)
     execution = {"workflow": spec.name}
-    for step in spec.steps:
+    order = run_order(step_graph(spec))  # a graph (needs:) in one deterministic order
+    for step in (spec.steps[p] for p in order if p < len(spec.steps)):
         context = build_context(values, seen, execution, variables)
         context[SECRET_FUNCTION] = SecretSession(secrets.get)
         try:

@@ -18,6 +18,7 @@ import msgspec
 from govflow.core.engine import (
     Audit,
     CancelHumanTask,
+    CancelOpenBranches,
     CancelRequested,
     Command,
     CompleteExecution,
@@ -31,6 +32,7 @@ from govflow.core.engine import (
     OperatorSkip,
     RecordOutput,
     RecordStepError,
+    ReleaseDependents,
     ResetAttempts,
     ScheduleRetry,
     StartFailureHandlers,
@@ -38,8 +40,9 @@ from govflow.core.engine import (
     decide,
     decide_cancel,
 )
+from govflow.core.graph import join_released
 from govflow.core.idempotency import Idempotency
-from govflow.core.machines import IllegalTransition
+from govflow.core.machines import STEP_MACHINE, IllegalTransition, StepEvent, transition
 from govflow.core.spec import is_handler_key
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import SYSTEM, Actor, AuditEntry
@@ -57,6 +60,10 @@ class StepSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     attempt_started: bool
     idempotency: Idempotency | None
     continue_on_error: bool = False
+    dependents: tuple[int, ...] | None = None
+    """A step of a graph: the positions of the steps that need it (``None``: a list's step)."""
+    needs_left: int = 0
+    """A step of a graph: how many of its needs have not settled yet."""
 
 
 class ExecutionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +88,8 @@ class StepChange(msgspec.Struct, frozen=True, kw_only=True):
     reset_attempts: bool = False
     runnable_now: bool = False
     cancel_human_task: bool = False
+    needs_left: int | None = None
+    """A step of a graph counted down: the needs it still waits for (``None``: unchanged)."""
 
 
 class ExecutionChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -147,8 +156,13 @@ def step_state(snapshot: ExecutionSnapshot, step: StepSnapshot) -> StepState:
         attempt=step.attempt,
         idempotency=step.idempotency or Idempotency.NONE,
         attempt_started=step.attempt_started,
-        is_last_step=step.position == (len(snapshot.steps) if handler else main) - 1,
+        is_last_step=(
+            step.dependents == ()
+            if step.dependents is not None
+            else step.position == (len(snapshot.steps) if handler else main) - 1
+        ),
         continue_on_error=step.continue_on_error,
+        dependents=step.dependents,
         handlers_from=handlers,
         handler=handler,
     )
@@ -193,6 +207,7 @@ def _step_changes(
     error: Mapping[str, Any] | None = None
     reset = runnable = cancel_task = go_on = False
     handlers_at: int | None = None
+    graph_changes: list[StepChange] = []
     for command in decision.commands:
         match command:
             case RecordOutput(output=recorded):
@@ -209,6 +224,10 @@ def _step_changes(
                 go_on = True
             case StartFailureHandlers(position=position):
                 handlers_at = position
+            case ReleaseDependents(positions=positions):
+                graph_changes.extend(_count_down(snapshot, positions))
+            case CancelOpenBranches(from_statuses=statuses):
+                graph_changes.extend(_cancel_branches(snapshot, step, statuses))
             case Audit() | CompleteExecution():
                 pass
             case _:
@@ -225,6 +244,7 @@ def _step_changes(
             cancel_human_task=cancel_task,
         )
     ]
+    changes.extend(graph_changes)
     starts = step.position + 1 if go_on else handlers_at
     # Handlers run once per execution: a failure after they ran (an operator's retry) starts none.
     if starts is not None and (go_on or snapshot.steps[starts].status is StepStatus.PENDING):
@@ -235,6 +255,49 @@ def _step_changes(
                 from_status=following.status,
                 status=following.status,
                 runnable_now=True,
+            )
+        )
+    return changes
+
+
+def _count_down(snapshot: ExecutionSnapshot, positions: tuple[int, ...]) -> list[StepChange]:
+    """A step of a graph settled (every step of the execution is locked): each pending step
+    that needs it waits for one need less, and the one it was the last need of is runnable."""
+    changes = []
+    for position in positions:
+        following = snapshot.steps[position]
+        if following.status is not StepStatus.PENDING or following.needs_left < 1:
+            continue
+        changes.append(
+            StepChange(
+                step_id=following.step_id,
+                from_status=following.status,
+                status=following.status,
+                runnable_now=join_released(following.needs_left),
+                needs_left=following.needs_left - 1,
+            )
+        )
+    return changes
+
+
+def _cancel_branches(
+    snapshot: ExecutionSnapshot, failed: StepSnapshot, statuses: frozenset[StepStatus]
+) -> list[StepChange]:
+    """A step of a graph failed its execution: its other open steps are canceled (a waiting
+    one's human task too), as the engine's cancel of a step decides."""
+    changes = []
+    for other in snapshot.steps:
+        if other.step_id == failed.step_id or other.status not in statuses:
+            continue
+        if other.dependents is None:  # not a step of the graph (a failure handler)
+            continue
+        canceled = transition(STEP_MACHINE, other.status, StepEvent.CANCEL)
+        changes.append(
+            StepChange(
+                step_id=other.step_id,
+                from_status=other.status,
+                status=canceled,
+                cancel_human_task=other.status is StepStatus.WAITING,
             )
         )
     return changes

@@ -104,6 +104,11 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
     :ivar claim_next: claim the next step for this worker in the same transaction, as this
         rule (decided for the status the execution is left in) says.
     :ivar release_next: make the next step claimable by any worker (and return its id).
+    :ivar release_dependents: a step of a graph settled: count it down on the steps at these
+        positions (those that need it) and make claimable, and return, those it was the last
+        need of.
+    :ivar cancel_from: a step of a graph fails its execution: cancel its other steps in these
+        statuses (with ``cancel_reason``).
     :ivar start_handlers_at: the execution fails: make its first failure handler, at this
         position, claimable by any worker (and return its id).
     """
@@ -120,6 +125,9 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
     human_task: Mapping[str, Any] | None = None
     wait_reason: str | None = None
     audit: Sequence[AuditEntry] = ()
+    release_dependents: tuple[int, ...] | None = None
+    cancel_from: frozenset[StepStatus] | None = None
+    cancel_reason: str | None = None
     start_handlers_at: int | None = None
 
 
@@ -132,6 +140,8 @@ class FinishResult(msgspec.Struct, frozen=True, kw_only=True):
     """The execution's status after the statement (None: not found active, left untouched)."""
     next_claim: ClaimedStep | None = None
     released_step_id: UUID | None = None
+    released_step_ids: tuple[UUID, ...] = ()
+    """The steps of a graph the finish made claimable (their last need settled)."""
 
 
 class ExpiredStep(msgspec.Struct, frozen=True, kw_only=True):

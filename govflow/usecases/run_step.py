@@ -45,6 +45,7 @@ from govflow.core.engine import (
     decide,
 )
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
+from govflow.core.graph import StepGraph, graph_place, step_graph
 from govflow.core.idempotency import Idempotency
 from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.core.secrets import (
@@ -151,6 +152,7 @@ class StepRunner:
     _wakers: set[asyncio.Task[None]] = field(default_factory=set)
     _claims: ClaimOrder | None = None
     _timeouts: dict[tuple[UUID, int], float] = field(default_factory=dict)
+    _graphs: dict[UUID, StepGraph] = field(default_factory=dict)
 
     @property
     def claims(self) -> ClaimOrder:
@@ -232,13 +234,15 @@ class StepRunner:
         """One attempt and its finish; ``span`` is the attempt's (``None``: tracing is off)."""
         step = step_at(spec, claim.position)
         action = self.host.actions.get(step.action)
+        place = graph_place(self._graph(claim.workflow_version_id, spec), claim.position)
         state = StepState(
             execution_status=execution_status,
             step_status=StepStatus.RUNNING,
             attempt=claim.attempt,
             idempotency=action.idempotency if action else Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
-            is_last_step=is_last_step(spec, claim.position),
+            is_last_step=place[0] if place else is_last_step(spec, claim.position),
+            dependents=place[1] if place else None,
             continue_on_error=step.continue_on_error,
             handlers_from=handlers_from(spec),
             handler=is_handler_key(claim.step_key),
@@ -304,6 +308,8 @@ class StepRunner:
                 self._wake_later(claim.step_id, finish.retry_in or timedelta(0))
         if result.released_step_id is not None:
             await self.queue.wake([result.released_step_id])
+        if result.released_step_ids:
+            await self.queue.wake(list(result.released_step_ids))
         if self.subworkflows is not None:
             await self._sub_workflow_ended(claim, event, after)
         return result.next_claim, result.execution_status
@@ -435,6 +441,15 @@ class StepRunner:
             return AttemptSucceeded(dict(output)), state, AttemptOutcome.COMPLETED
         event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
         return event, state, AttemptOutcome.RETRY
+
+    def _graph(self, version: UUID, spec: WorkflowSpec) -> StepGraph:
+        """The order of ``spec``'s steps (a workflow version never changes: worked out once)."""
+        graph = self._graphs.get(version)
+        if graph is None:
+            if len(self._graphs) >= TIMEOUTS_KEPT:
+                self._graphs.clear()
+            graph = self._graphs[version] = step_graph(spec)
+        return graph
 
     def _timeout(self, claim: ClaimedStep, spec: WorkflowSpec, step: StepSpec) -> float:
         """``step``'s timeout in seconds (a workflow version never changes: parsed once)."""

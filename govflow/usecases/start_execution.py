@@ -17,6 +17,7 @@ import msgspec
 from govflow.core.audit_events import AuditEvent
 from govflow.core.durations import parse_duration
 from govflow.core.expressions import ExpressionError, VarError
+from govflow.core.graph import step_graph
 from govflow.core.inputs import InputError, validate_execution_inputs
 from govflow.core.spec import WorkflowSpec, effective_retry, step_at, step_count
 from govflow.core.statuses import ExecutionStatus
@@ -43,6 +44,13 @@ class NewStep(msgspec.Struct, frozen=True, array_like=True):
     action: str
     max_attempts: int
     continue_on_error: bool = False
+    needs_left: int = 0
+    """In a graph, how many steps this one needs (:mod:`govflow.core.graph`); 0 in a list."""
+    root: bool = False
+    """Runnable as the execution is created: the first step of a list, a graph's steps that
+    need none."""
+    dependents: str | None = None
+    """In a graph, the positions of the steps that need this one, comma-separated."""
 
 
 class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +82,8 @@ class StartResult(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: UUID
     """The workflow started (a start may name it by name)."""
     first_step_id: UUID | None
+    more_step_ids: tuple[UUID, ...] = ()
+    """The other steps runnable as the execution was created (a graph's other roots)."""
     created: bool
     """False when the caller's idempotency key gave the execution it started before."""
     status: ExecutionStatus = ExecutionStatus.PENDING
@@ -114,16 +124,24 @@ class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def plan_steps(spec: WorkflowSpec) -> list[NewStep]:
-    return [
-        NewStep(
-            position,
-            step.id,
-            step.action,
-            effective_retry(spec, step).max_attempts,
-            step.continue_on_error,
+    graph = step_graph(spec)
+    steps: list[NewStep] = []
+    for position in range(step_count(spec)):
+        step = step_at(spec, position)
+        in_graph = not graph.linear and position < len(graph.needs)
+        steps.append(
+            NewStep(
+                position,
+                step.id,
+                step.action,
+                effective_retry(spec, step).max_attempts,
+                step.continue_on_error,
+                len(graph.needs[position]) if in_graph else 0,
+                not graph.needs[position] if in_graph else position == 0,
+                ",".join(map(str, graph.dependents[position])) if in_graph else None,
+            )
         )
-        for position, step in ((p, step_at(spec, p)) for p in range(step_count(spec)))
-    ]
+    return steps
 
 
 async def start_execution(
@@ -204,7 +222,7 @@ async def _start(
     if isinstance(result, KeyTaken):
         return _replayed(result, workflow.workflow_id, inputs)
     if result.first_step_id is not None:
-        await queue.wake([result.first_step_id])
+        await queue.wake([result.first_step_id, *result.more_step_ids])
     return result
 
 

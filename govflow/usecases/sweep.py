@@ -28,6 +28,7 @@ from govflow.core.engine import (
     StepState,
     decide,
 )
+from govflow.core.graph import graph_place, step_graph
 from govflow.core.idempotency import Idempotency
 from govflow.core.spec import (
     effective_retry,
@@ -198,6 +199,7 @@ class Sweeper:
         claim = expired.claim
         spec = await self.specs.spec(claim.workflow_version_id)
         step = step_at(spec, claim.position)
+        place = graph_place(step_graph(spec), claim.position)
         state = StepState(
             execution_status=claim.execution_status,
             step_status=StepStatus.RUNNING,
@@ -205,7 +207,8 @@ class Sweeper:
             idempotency=expired.idempotency or Idempotency.NONE,
             retry=retry_schedule(effective_retry(spec, step)),
             attempt_started=expired.attempt_started,
-            is_last_step=is_last_step(spec, claim.position),
+            is_last_step=place[0] if place else is_last_step(spec, claim.position),
+            dependents=place[1] if place else None,
             continue_on_error=step.continue_on_error,
             handlers_from=handlers_from(spec),
             handler=is_handler_key(claim.step_key),
@@ -231,6 +234,8 @@ class Sweeper:
         result = await self.store.finish(claim, finish, self.worker_id, self.lease)
         if result.released_step_id is not None:
             await self.queue.wake([result.released_step_id])
+        if result.released_step_ids:
+            await self.queue.wake(list(result.released_step_ids))
         return _outcome(decision)
 
     async def _lookup(self, expired: ExpiredStep) -> _Found | None:

@@ -14,6 +14,7 @@ from govflow.core.engine import (
     HUMAN_TASK_WAIT,
     Audit,
     AwaitSignal,
+    CancelOpenBranches,
     CompleteExecution,
     ContinueWithNextStep,
     CreateHumanTask,
@@ -21,6 +22,7 @@ from govflow.core.engine import (
     FailExecution,
     RecordOutput,
     RecordStepError,
+    ReleaseDependents,
     ScheduleRetry,
     StartAttempt,
     StartFailureHandlers,
@@ -221,6 +223,8 @@ def to_finish(
     wait_reason: str | None = None
     handlers_at: int | None = None
     go_on = False
+    dependents: tuple[int, ...] | None = None
+    cancel: CancelOpenBranches | None = None
     for command in decision.commands:
         match command:
             case RecordOutput(output=recorded):
@@ -236,6 +240,10 @@ def to_finish(
                 wait_reason = reason
             case ContinueWithNextStep():
                 go_on = True
+            case ReleaseDependents(positions=positions):
+                dependents = positions
+            case CancelOpenBranches():
+                cancel = command
             case StartFailureHandlers(position=position):
                 handlers_at = position
             case CompleteExecution() | Audit():
@@ -255,5 +263,8 @@ def to_finish(
         human_task=human_task,
         wait_reason=wait_reason,
         audit=audit_entries(decision, claim),
+        release_dependents=dependents,
+        cancel_from=cancel.from_statuses if cancel else None,
+        cancel_reason=cancel.reason if cancel else None,
         start_handlers_at=handlers_at,
     )

@@ -27,16 +27,20 @@ WITH execution AS (
     RETURNING id
 ), steps AS (
     INSERT INTO execution_steps (execution_id, position, step_key, action, max_attempts,
-                                 idempotency_key, next_attempt_at, enqueued_at, continue_on_error)
+                                 idempotency_key, next_attempt_at, enqueued_at, continue_on_error,
+                                 needs_left, dependents)
     SELECT execution.id, s.position, s.step_key, s.action, s.max_attempts,
            execution.id::text || ':' || s.step_key,
-           CASE WHEN s.position = 0 THEN now() END,
-           CASE WHEN s.position = 0 THEN now() END,
-           s.continue_on_error
+           CASE WHEN s.root THEN now() END,
+           CASE WHEN s.root THEN now() END,
+           s.continue_on_error, s.needs_left,
+           string_to_array(s.dependents, ',')::int4[]
       FROM execution,
-           unnest($7::int[], $8::text[], $9::text[], $10::int[], $16::bool[])
-             AS s(position, step_key, action, max_attempts, continue_on_error)
-    RETURNING id, position
+           unnest($7::int[], $8::text[], $9::text[], $10::int[], $16::bool[], $21::int[],
+                  $22::bool[], $23::text[])
+             AS s(position, step_key, action, max_attempts, continue_on_error, needs_left, root,
+                  dependents)
+    RETURNING id, position, next_attempt_at
 ), audit AS (
     INSERT INTO audit_logs (action, actor_id, actor_email, entity_type, entity_id,
                             department_id, request_id, metadata)
@@ -45,7 +49,11 @@ WITH execution AS (
              || coalesce($14::jsonb, '{}'::jsonb)
       FROM execution
 )
-SELECT execution.id, (SELECT id FROM steps WHERE position = 0) AS first_step_id
+SELECT execution.id,
+       (SELECT id FROM steps WHERE next_attempt_at IS NOT NULL ORDER BY position LIMIT 1)
+         AS first_step_id,
+       ARRAY(SELECT id FROM steps WHERE next_attempt_at IS NOT NULL ORDER BY position OFFSET 1)
+         AS more_step_ids
   FROM execution
 """
 
@@ -97,12 +105,16 @@ class PgExecutionWriter:
                 new.parent_execution_id,
                 new.parent_step_id,
                 new.depth,
+                [s.needs_left for s in steps],
+                [s.root for s in steps],
+                [s.dependents for s in steps],
             )
             if row is not None:
                 return StartResult(
                     execution_id=row["id"],
                     workflow_id=new.workflow_id,
                     first_step_id=row["first_step_id"],
+                    more_step_ids=tuple(row["more_step_ids"]),
                     created=True,
                 )
             # The insert met the key's row, committed (ON CONFLICT waits for the other writer).

@@ -70,6 +70,7 @@ class _Locked:
                 error=_json(step.error),
                 reset_attempts=step.reset_attempts,
                 runnable_now=step.runnable_now,
+                needs_left=step.needs_left,
             )
             if changed != "UPDATE 1":
                 raise ConflictError(f"step {step.step_id} is no longer {step.from_status}")
@@ -127,6 +128,8 @@ async def lock_execution(
                 attempt_started=s["attempt_started"],
                 idempotency=Idempotency(s["idempotency"]) if s["idempotency"] else None,
                 continue_on_error=s["continue_on_error"],
+                dependents=tuple(s["dependents"]) if s["dependents"] is not None else None,
+                needs_left=s["needs_left"],
             )
             for s in await conn.fetch(steps.sql, *steps.args({"execution_id": execution_id}))
         ],

@@ -64,11 +64,25 @@ def finish_query(finish: StepFinish) -> Query:
     following = "claim" if finish.claim_next else "release" if finish.release_next else "none"
     if finish.start_handlers_at is not None:
         following = "handlers"
+    if finish.release_dependents is not None or finish.cancel_from is not None:
+        return _graph_finish_query(finish)
     shape = (finish.execution_status is not None, following, finish.human_task is not None)
     query = _FINISH.get(shape)
     if query is None:
         raise ValueError(f"no finish statement carries out {shape!r}")
     return query
+
+
+def _graph_finish_query(finish: StepFinish) -> Query:
+    """The finish of a step of a graph: it releases the steps that need it (the execution's
+    status stays), or fails the execution and cancels its open branches."""
+    plain = finish.human_task is None and finish.claim_next is None and not finish.release_next
+    if finish.cancel_from is not None:
+        if plain and finish.execution_status is not None and finish.release_dependents is None:
+            return QUERIES["finish_execution_cancel_branches"]
+    elif plain and finish.execution_status is None:
+        return QUERIES["finish_step_release_dependents"]
+    raise ValueError(f"no finish statement of a graph carries out {finish!r}")
 
 
 def _claim_values(order: ClaimOrder) -> dict[str, Any]:
@@ -120,6 +134,12 @@ def _finish_values(
         values["next_when"] = finish.execution_status or finish.execution_from
     if finish.start_handlers_at is not None:
         values["handlers_from"] = finish.start_handlers_at
+    if finish.release_dependents is not None:
+        values["dependents"] = list(finish.release_dependents)
+    if finish.cancel_from is not None:
+        values["cancel_from"] = sorted(finish.cancel_from)
+        values["cancel_reason"] = finish.cancel_reason
+        values.setdefault("handlers_from", None)
     return values
 
 
@@ -267,6 +287,7 @@ class PgStepStore:
             execution_status=ExecutionStatus(status) if status is not None else None,
             next_claim=next_claim,
             released_step_id=row.get("released_id"),
+            released_step_ids=tuple(row.get("released_ids") or ()),
         )
 
     async def record_audit(self, entries: Sequence[AuditEntry]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from piccolo.columns import (
     JSONB,
+    Array,
     BigInt,
     BigSerial,
     Boolean,
@@ -184,6 +185,10 @@ class ExecutionStep(Table, tablename="execution_steps"):
     progress_at = Timestamptz(null=True, default=None)
     resume_token_hash = Varchar(length=64, null=True, default=None)
     handbacks = Integer(default=0)
+    dependents = Array(Integer(), null=True, default=None)
+    """A step of a graph: the positions of the steps that need it (``None``: a list's step)."""
+    needs_left = Integer(default=0)
+    """A step of a graph: how many of its needs have not settled yet (migration 0021)."""
 
 
 class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):

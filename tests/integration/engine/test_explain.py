@@ -180,6 +180,10 @@ def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str
         "from_status": StepStatus.RUNNING.value,
         "reset_attempts": False,
         "runnable_now": False,
+        "needs_left": None,
+        "dependents": [running["position"] + 1],
+        "cancel_from": [StepStatus.PENDING.value, StepStatus.RUNNING.value],
+        "cancel_reason": "branch_failed",
         **audit_one,
     }
 

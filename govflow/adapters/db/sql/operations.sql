@@ -17,7 +17,8 @@ SELECT id, status, department_id
 
 -- name: lock_steps
 -- The execution's steps in order, locked.
-SELECT id, position, step_key, status, attempt, attempt_started, idempotency, continue_on_error
+SELECT id, position, step_key, status, attempt, attempt_started, idempotency, continue_on_error,
+       dependents, needs_left
   FROM execution_steps
  WHERE execution_id = :execution_id::uuid
  ORDER BY position
@@ -26,10 +27,12 @@ SELECT id, position, step_key, status, attempt, attempt_started, idempotency, co
 
 -- name: change_step
 -- Step :step_id moves from :from_status to :status; :output and :error are recorded when given; a fresh
--- attempt budget when :reset_attempts; claimable (and marked woken) now when :runnable_now. Its
--- fencing token moves on and its lease ends, so a worker still holding it is refused.
+-- attempt budget when :reset_attempts; claimable (and marked woken) now when :runnable_now; the
+-- needs it still waits for set to :needs_left when given (a step of a graph). Its fencing token
+-- moves on and its lease ends, so a worker still holding it is refused.
 UPDATE execution_steps
    SET status = :status::varchar, output = COALESCE(:output::jsonb, output),
+       needs_left = COALESCE(:needs_left::int4, needs_left),
        attempt = CASE WHEN :reset_attempts::bool THEN 0 ELSE attempt END,
        next_attempt_at = CASE WHEN :runnable_now::bool THEN now() ELSE next_attempt_at END,
        enqueued_at = CASE WHEN :runnable_now::bool THEN now() ELSE enqueued_at END,

@@ -96,7 +96,8 @@ SELECT claimed.*, execution.workflow_version_id, execution.department_id,
                                                                'status', p.status))
           FROM execution_steps p
          WHERE p.execution_id = claimed.execution_id
-           AND p.position < claimed.position)::text AS steps
+           AND (p.position < claimed.position
+                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))::text AS steps
   FROM claimed, execution;
 
 
@@ -113,7 +114,9 @@ SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.atte
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
           FROM execution_steps p
-         WHERE p.execution_id = s.execution_id AND p.position < s.position)::text AS steps
+         WHERE p.execution_id = s.execution_id
+           AND (p.position < s.position
+                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))::text AS steps
   FROM execution_steps s
   JOIN executions e ON e.id = s.execution_id
  WHERE s.id = :step_id::uuid
@@ -631,3 +634,147 @@ UPDATE execution_steps s SET enqueued_at = now()
      LIMIT :limit::int4
        FOR UPDATE OF p SKIP LOCKED)
 RETURNING s.id;
+
+
+-- name: finish_step_release_dependents
+-- finish_step for a step of a graph (a workflow whose steps say needs:): the step is settled,
+-- and each step that needs it (:dependents, by position) is counted down under its row lock;
+-- one whose last need this was (needs_left 1 -> 0, graph.join_released) is made due now, while
+-- the execution has not ended, and its id is returned for the wake-up. Two needs settling at
+-- once both update the dependent's row: the second waits for the first and counts down the row
+-- it left (read committed re-reads a locked row), so exactly one of them releases the join.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS MATERIALIZED (
+    SELECT e.id, e.status
+      FROM executions e
+     WHERE e.id = :execution_id::uuid AND EXISTS (SELECT 1 FROM done)
+       FOR NO KEY UPDATE OF e
+), counted AS (
+    UPDATE execution_steps s
+       SET needs_left = s.needs_left - 1,
+           next_attempt_at = CASE WHEN s.needs_left = 1 THEN now() ELSE s.next_attempt_at END,
+           enqueued_at = CASE WHEN s.needs_left = 1 THEN now() ELSE s.enqueued_at END,
+           updated_at = now()
+      FROM execution
+     WHERE execution.status IN ('PENDING', 'RUNNING', 'WAITING', 'NEEDS_ATTENTION')
+       AND s.execution_id = :execution_id::uuid AND s.position = ANY (:dependents::int4[])
+       AND (s.status = 'PENDING' AND s.needs_left > 0) IS TRUE
+ RETURNING s.id, s.needs_left
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+)
+SELECT done.id IS NOT NULL AS applied,
+       (SELECT x.status FROM execution x WHERE x.status = :execution_from::varchar)
+         AS execution_status,
+       ARRAY(SELECT c.id FROM counted c WHERE c.needs_left = 0) AS released_ids
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true;
+
+
+-- name: finish_execution_cancel_branches
+-- finish_execution for a step of a graph that fails its execution: the execution moves from
+-- :execution_from to :execution_status with :execution_error, and every other step of it in
+-- one of :cancel_from is canceled as an operator's cancel cancels it (a new fencing token, the
+-- lease ended, a waiting step's human task canceled), audited STEP_CANCELED with
+-- :cancel_reason (only the graph's steps: those that keep dependents). A step whose own finish
+-- holds its row is passed over (SKIP LOCKED, no deadlock with it): that finish finds the
+-- execution ended and releases nothing. The first failure handler (at :handlers_from, when not
+-- NULL) is made claimable as in finish_execution_start_handlers.
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = CASE WHEN :status::varchar = 'PENDING'
+                                  THEN now() + make_interval(secs => :retry_in::float8) END,
+           enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED')
+                              THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
+ RETURNING execution_id, position, id
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS (
+    UPDATE executions e
+       SET status = :execution_status::varchar, error = COALESCE(:execution_error::jsonb, e.error),
+           finished_at = CASE WHEN :execution_status::varchar IN ('COMPLETED', 'FAILED') THEN now()
+                              ELSE e.finished_at END,
+           updated_at = now()
+     WHERE e.id = :execution_id::uuid AND (e.status = :execution_from::varchar) IS TRUE
+       AND EXISTS (SELECT 1 FROM done)
+ RETURNING e.id, e.status
+), others AS (
+    SELECT s.id, s.status, s.step_key
+      FROM execution_steps s
+     WHERE s.execution_id = (SELECT id FROM execution) AND s.id <> :step_id::uuid
+       AND (s.status = ANY (:cancel_from::text[]) AND s.dependents IS NOT NULL) IS TRUE
+       FOR UPDATE OF s SKIP LOCKED
+), canceled AS (
+    UPDATE execution_steps s
+       SET status = 'CANCELED', fencing_token = s.fencing_token + 1, lease_owner = NULL,
+           lease_expires_at = NULL, next_attempt_at = NULL, enqueued_at = NULL,
+           finished_at = now(), updated_at = now()
+      FROM others
+     WHERE s.id = others.id
+ RETURNING s.id, others.status AS previous, others.step_key
+), task AS (
+    UPDATE human_tasks t
+       SET status = 'CANCELED', updated_at = now(), version = t.version + 1
+      FROM canceled
+     WHERE t.execution_step_id = canceled.id AND canceled.previous = 'WAITING'
+       AND t.status NOT IN ('CLOSED', 'CANCELED', 'DELETED')
+ RETURNING t.id, t.department_id
+), released AS (
+    UPDATE execution_steps s
+       SET next_attempt_at = now(), enqueued_at = now(), updated_at = now()
+      FROM execution
+     WHERE execution.status = 'FAILED' AND s.execution_id = :execution_id::uuid
+       AND s.position = :handlers_from::int4 AND (s.status = 'PENDING') IS TRUE
+ RETURNING s.id
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+    UNION ALL
+    SELECT 'WORKFLOW_EXECUTION_STEP_CANCELED', 'execution_step', canceled.id::text,
+           :department::uuid, :cancel_reason::text,
+           jsonb_build_object('execution_id', :execution_id::uuid, 'step', canceled.step_key,
+                              'from', canceled.previous)
+      FROM canceled
+    UNION ALL
+    SELECT 'HUMAN_TASK_CANCELED', 'human_task', task.id::text, task.department_id,
+           :cancel_reason::text,
+           jsonb_build_object('execution_id', :execution_id::uuid, 'to', 'CANCELED')
+      FROM task
+)
+SELECT done.id IS NOT NULL AS applied, execution.status AS execution_status,
+       released.id AS released_id
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true
+  LEFT JOIN execution ON true
+  LEFT JOIN released ON true;

@@ -1,0 +1,204 @@
+"""Steps of a graph (``needs:``): every event at every state decides as for a step of a list,
+except that going on releases the steps that need this one instead of the next, and failing the
+execution cancels its other open branches; a join is released by its last need, once."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import pytest
+
+from govflow.core.engine import (
+    ActionUnavailable,
+    AttemptFailedBusiness,
+    AttemptFailedTechnical,
+    AttemptOutcomeUnknown,
+    AttemptSucceeded,
+    AttemptSuspended,
+    CancelOpenBranches,
+    CancelRequested,
+    ConditionFalse,
+    ContinueWithNextStep,
+    Decision,
+    Event,
+    FailExecution,
+    LeaseExpired,
+    LookupResult,
+    OperatorMarkDone,
+    OperatorRetry,
+    OperatorSkip,
+    ReleaseDependents,
+    StepClaimed,
+    StepError,
+    StepState,
+    decide,
+)
+from govflow.core.graph import graph_of, graph_place, join_released
+from govflow.core.idempotency import Idempotency
+from govflow.core.machines import IllegalTransition
+from govflow.core.statuses import ExecutionStatus, StepStatus
+
+from .support import BOOM, NOW, kinds, of_type, running
+
+REFUSED = StepError("REFUSED", "the permit office refused the request")
+
+EVENTS: list[Event] = [
+    StepClaimed(),
+    ConditionFalse(),
+    AttemptSucceeded({"ok": True}),
+    AttemptFailedBusiness(REFUSED),
+    AttemptFailedTechnical(BOOM, 0.5),
+    AttemptOutcomeUnknown(BOOM, 0.5),
+    AttemptSuspended({"title": "Review"}),
+    ActionUnavailable("jira_comment", handbacks=59, offered_elsewhere=False),
+    ActionUnavailable("jira_comment", handbacks=0, offered_elsewhere=True),
+    LeaseExpired(0.5),
+    LookupResult(None, 0.5),
+    LookupResult({"found": 1}, 0.5),
+    CancelRequested("stop"),
+    OperatorRetry("again"),
+    OperatorSkip("not needed"),
+    OperatorMarkDone({"done": True}, "done by hand"),
+]
+
+STATES: list[StepState] = [
+    running(
+        execution_status=execution_status,
+        step_status=step_status,
+        attempt=attempt,
+        idempotency=idempotency,
+        attempt_started=started,
+        is_last_step=last,
+        continue_on_error=tolerant,
+    )
+    for execution_status, step_status, attempt, idempotency, started, last, tolerant in (
+        itertools.product(
+            ExecutionStatus,
+            StepStatus,
+            (1, 3),
+            (Idempotency.NONE, Idempotency.REMOTE_LOOKUP, Idempotency.AT_MOST_ONCE),
+            (False, True),
+            (False, True),
+            (False, True),
+        )
+    )
+]
+
+DEPENDENTS = (2, 3)
+"""A fork: the step is needed by the steps at positions 2 and 3."""
+
+
+def outcome(state: StepState, event: Event) -> Decision | type[Exception]:
+    try:
+        return decide(state, event, NOW)
+    except (IllegalTransition, ValueError) as error:
+        return type(error)
+
+
+def as_in_a_list(decision: Decision) -> Decision:
+    """A graph step's decision with its graph commands put back as a list step's."""
+    commands = []
+    for command in decision.commands:
+        if isinstance(command, ReleaseDependents):
+            commands.append(ContinueWithNextStep())
+        elif not isinstance(command, CancelOpenBranches):
+            commands.append(command)
+    return replace(decision, commands=tuple(commands))
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda event: type(event).__name__)
+def test_every_event_at_every_state(event: Event) -> None:
+    for state in STATES:
+        listed = outcome(state, event)
+        graphed = outcome(replace(state, dependents=DEPENDENTS), event)
+        if not isinstance(listed, Decision):
+            assert graphed == listed, state
+            continue
+        assert isinstance(graphed, Decision), state
+        assert as_in_a_list(graphed) == listed, state
+        assert (graphed.step_status, graphed.execution_status) == (
+            listed.step_status,
+            listed.execution_status,
+        )
+        goes_on = bool(of_type(listed, ContinueWithNextStep))
+        assert of_type(graphed, ReleaseDependents) == (
+            [ReleaseDependents(DEPENDENTS)] if goes_on else []
+        ), state
+        assert not of_type(graphed, ContinueWithNextStep)
+        fails = bool(of_type(listed, FailExecution))
+        cancels = of_type(graphed, CancelOpenBranches)
+        assert len(cancels) == (1 if fails else 0), state
+        if cancels:
+            assert cancels[0].from_statuses == {
+                StepStatus.PENDING,
+                StepStatus.RUNNING,
+                StepStatus.WAITING,
+                StepStatus.NEEDS_ATTENTION,
+            }
+
+
+def test_a_completed_branch_releases_its_dependents() -> None:
+    decision = decide(running(dependents=DEPENDENTS), AttemptSucceeded({"ok": 1}), NOW)
+    assert decision.step_status is StepStatus.COMPLETED
+    assert decision.execution_status is None
+    assert kinds(decision) == ["RecordOutput", "ReleaseDependents"]
+
+
+def test_a_skipped_branch_releases_its_dependents_too() -> None:
+    decision = decide(running(dependents=DEPENDENTS), ConditionFalse(), NOW)
+    assert decision.step_status is StepStatus.SKIPPED
+    assert kinds(decision) == ["ReleaseDependents"]
+
+
+def test_a_tolerated_failure_releases_its_dependents() -> None:
+    state = running(dependents=DEPENDENTS, continue_on_error=True)
+    decision = decide(state, AttemptFailedBusiness(REFUSED), NOW)
+    assert decision.step_status is StepStatus.FAILED
+    assert kinds(decision) == ["RecordStepError", "ReleaseDependents"]
+
+
+def test_a_failed_branch_fails_the_execution_and_cancels_the_others() -> None:
+    decision = decide(running(dependents=DEPENDENTS), AttemptFailedBusiness(REFUSED), NOW)
+    assert (decision.step_status, decision.execution_status) == (
+        StepStatus.FAILED,
+        ExecutionStatus.FAILED,
+    )
+    assert kinds(decision) == ["FailExecution", "CancelOpenBranches"]
+
+
+def test_the_end_of_the_graph_completes_the_execution() -> None:
+    decision = decide(running(dependents=(), is_last_step=True), AttemptSucceeded({}), NOW)
+    assert decision.execution_status is ExecutionStatus.COMPLETED
+    assert kinds(decision) == ["RecordOutput", "CompleteExecution"]
+
+
+def test_a_join_is_released_by_its_last_need_only() -> None:
+    assert [join_released(left) for left in (1, 2, 3, 100)] == [True, False, False, False]
+    with pytest.raises(ValueError, match="at least one"):
+        join_released(0)
+
+
+@pytest.mark.parametrize("needs", [1, 2, 3, 4])
+def test_counting_the_needs_down_releases_the_join_once_at_the_last(needs: int) -> None:
+    released = [join_released(left) for left in range(needs, 0, -1)]
+    assert released == [False] * (needs - 1) + [True]
+
+
+def test_a_diamond_graph() -> None:
+    diamond = graph_of([(), (0,), (0,), (1, 2)])
+    assert not diamond.linear
+    assert diamond.roots == (0,)
+    assert diamond.ends == (3,)
+    assert diamond.dependents == ((1, 2), (3,), (3,), ())
+    assert diamond.ancestors(3) == {0, 1, 2}
+    assert diamond.ancestors(2) == {0}
+    assert graph_place(diamond, 0) == (False, (1, 2))
+    assert graph_place(diamond, 3) == (True, ())
+    assert graph_place(diamond, 4) is None  # past the graph (a failure handler)
+
+
+def test_a_list_is_no_graph() -> None:
+    listed = graph_of([(), (0,), (1,)])
+    assert listed.linear
+    assert graph_place(listed, 1) is None
