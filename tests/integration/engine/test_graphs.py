@@ -212,6 +212,8 @@ async def wait_for_lock_waits(conn: asyncpg.Connection, count: int) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10
     while True:
+        # the activity a transaction reads is kept until it ends: read it afresh each time
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
         waiting = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND query LIKE '-- finish_step for a step of a graph%'"

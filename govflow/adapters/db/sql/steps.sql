@@ -59,7 +59,7 @@ WITH rule AS (
      WHERE s.id = :step_id::uuid AND s.id = target.id
  RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
            s.fencing_token, s.idempotency_key, target.execution_status,
-           extract(epoch FROM now() - target.next_attempt_at) AS lag
+           extract(epoch FROM now() - target.next_attempt_at) AS lag, s.dependents
 ), execution AS MATERIALIZED (
     SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars, e.error
       FROM executions e
@@ -92,12 +92,22 @@ SELECT claimed.*, execution.workflow_version_id, execution.department_id,
        execution.inputs::text AS inputs, execution.vars::text AS vars,
        execution.error::text AS execution_error,
        (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
+       -- A list's step reads the steps before it; a graph's step (its dependents kept) the
+       -- settled ones too, since it may need a step written after it.
+       CASE WHEN claimed.dependents IS NULL THEN
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = claimed.execution_id
+           AND p.position < claimed.position)
+       ELSE
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
           FROM execution_steps p
          WHERE p.execution_id = claimed.execution_id
            AND (p.position < claimed.position
-                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))::text AS steps
+                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))
+       END::text AS steps
   FROM claimed, execution;
 
 
@@ -111,12 +121,19 @@ SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.atte
        e.workflow_version_id, e.department_id, e.inputs::text AS inputs, e.vars::text AS vars,
        e.error::text AS execution_error,
        (SELECT w.name FROM workflows w WHERE w.id = e.workflow_id) AS workflow_name,
+       CASE WHEN s.dependents IS NULL THEN
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = s.execution_id AND p.position < s.position)
+       ELSE
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
                                                                'status', p.status))
           FROM execution_steps p
          WHERE p.execution_id = s.execution_id
            AND (p.position < s.position
-                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))::text AS steps
+                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))
+       END::text AS steps
   FROM execution_steps s
   JOIN executions e ON e.id = s.execution_id
  WHERE s.id = :step_id::uuid
