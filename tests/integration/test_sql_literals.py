@@ -3,7 +3,8 @@
 Every SQL text of the package and the migrations is parsed (``tests/support/sql_literals.py``):
 a quoted word must be a member of the enum of the column it meets, and an upper-case word
 outside a column a member of some vocabulary. Every column that holds an enum's values has a
-CHECK constraint allowing exactly those values, read back from a migrated database. So adding a
+CHECK constraint allowing exactly those values, its table's or (on the hot tables, migration
+0022) its domain's, read back from a migrated database. So adding a
 status is a change to ``govflow/core`` plus checked SQL: the last tests show both halves fail
 until both are done.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from govflow.core.tasks.model import OnReject
 from tests.conftest import with_database
 from tests.support.sql_literals import (
     CHECKS_QUERY,
+    Check,
     SqlText,
     check_text,
     check_texts,
@@ -38,10 +41,12 @@ from tests.support.sql_literals import (
 )
 
 
-async def checks_of(url: str) -> list[tuple[str, str]]:
+async def checks_of(url: str) -> list[tuple[str, str | None, str]]:
     conn = await asyncpg.connect(url)
     try:
-        return [(r["table_name"], r["expr"]) for r in await conn.fetch(CHECKS_QUERY)]
+        return [
+            (r["table_name"], r["column_name"], r["expr"]) for r in await conn.fetch(CHECKS_QUERY)
+        ]
     finally:
         await conn.close()
 
@@ -225,6 +230,50 @@ def test_check_differences_are_reported() -> None:
     ]
 
 
+def test_a_domains_check_counts_for_each_column_of_the_domain() -> None:
+    vocabularies = {
+        ("executions", "status"): ExecutionStatus,
+        ("execution_steps", "status"): StepStatus,
+    }
+    allowed = ", ".join(f"'{s}'::character varying" for s in ExecutionStatus)
+    domain = f"((VALUE)::text = ANY ((ARRAY[{allowed}])::text[]))"
+    checks: list[Check] = [
+        ("executions", "status", domain),
+        ("execution_steps", "status", domain),
+        ("execution_steps", None, "((status)::text = 'PENDING'::text)"),
+    ]
+    assert compare_checks(checks, vocabularies) == [
+        "execution_steps.status holds StepStatus values but has 2 CHECK constraints listing "
+        "values (one is needed: add it in a migration)",
+    ]
+    assert compare_checks(checks[:2], vocabularies) == [
+        "StepStatus 'SKIPPED' is not allowed by the CHECK on execution_steps.status"
+    ]
+
+
+async def test_the_hot_vocabulary_columns_are_domains(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        types = await conn.fetch(
+            "SELECT table_name, column_name, domain_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND domain_name IS NOT NULL ORDER BY 1, 2"
+        )
+        table_checks = await conn.fetchval(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'c' AND conrelid IN "
+            "('executions'::regclass, 'execution_steps'::regclass, "
+            "'execution_step_attempts'::regclass) AND pg_get_constraintdef(oid) LIKE '%= ANY%'"
+        )
+    finally:
+        await conn.close()
+    assert [tuple(row) for row in types] == [
+        ("execution_step_attempts", "outcome", "attempt_outcome"),
+        ("execution_steps", "idempotency", "idempotency_strategy"),
+        ("execution_steps", "status", "step_status"),
+        ("executions", "status", "execution_status"),
+    ]
+    assert table_checks == 0
+
+
 async def test_a_new_step_status_is_a_change_to_core_plus_the_checked_sql(
     database_url: str,
 ) -> None:
@@ -240,14 +289,14 @@ async def test_a_new_step_status_is_a_change_to_core_plus_the_checked_sql(
         "'PAUSED' (execution_steps.status) is no member of StepStatus"
     ]
     assert check_text(pausing, {**literal_columns(), ("execution_steps", "status"): paused}) == []
-    # The migration that goes with it makes the database agree.
+    # The migration that goes with it (replacing the domain's CHECK) makes the database agree.
     statuses = ", ".join(f"'{s}'" for s in paused)
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
-            "ALTER TABLE execution_steps DROP CONSTRAINT execution_steps_status_check;"
-            "ALTER TABLE execution_steps ADD CONSTRAINT execution_steps_status_check "
-            f"CHECK (status IN ({statuses}))"
+            "ALTER DOMAIN step_status DROP CONSTRAINT step_status_check;"
+            "ALTER DOMAIN step_status ADD CONSTRAINT step_status_check "
+            f"CHECK (VALUE IN ({statuses}))"
         )
     finally:
         await conn.close()
@@ -260,23 +309,38 @@ async def test_a_new_step_status_is_a_change_to_core_plus_the_checked_sql(
 # The migration on existing data -----------------------------------------------------------------
 
 CHECKS_MIGRATION = [m for m in discover() if m.name == "0010_status_checks.sql"]
+DOMAINS_MIGRATION = [m for m in discover() if m.name == "0022_status_domains.sql"]
 
 
-@pytest.fixture
-async def before_checks(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A database migrated up to (not including) ``0010_status_checks.sql``."""
+@asynccontextmanager
+async def migrated_before(postgres_url: str, migration: str) -> AsyncIterator[asyncpg.Connection]:
+    """A new database migrated up to (not including) ``migration``."""
     name = f"govflow_t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(postgres_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
     conn = await asyncpg.connect(with_database(postgres_url, name))
     try:
-        earlier = [m for m in discover() if m.name < "0010"]
+        earlier = [m for m in discover() if m.name < migration]
         await migrate(conn, earlier)
         yield conn
     finally:
         await conn.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def before_checks(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A database migrated up to (not including) ``0010_status_checks.sql``."""
+    async with migrated_before(postgres_url, "0010") as conn:
+        yield conn
+
+
+@pytest.fixture
+async def before_domains(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A database migrated up to (not including) ``0022_status_domains.sql``."""
+    async with migrated_before(postgres_url, "0022") as conn:
+        yield conn
 
 
 async def insert_every_value(conn: asyncpg.Connection) -> None:
@@ -362,3 +426,94 @@ async def test_the_migration_stops_on_a_value_outside_the_vocabulary(
         "SELECT count(*) FROM pg_constraint WHERE conname = 'executions_status_check'"
     )
     assert constraints == 0
+
+
+HOT_COLUMNS = [
+    ("executions", "status", "execution_status_check"),
+    ("execution_steps", "status", "step_status_check"),
+    ("execution_steps", "idempotency", "idempotency_strategy_check"),
+    ("execution_step_attempts", "outcome", "attempt_outcome_check"),
+]
+HOT_TABLES = ["executions", "execution_steps", "execution_step_attempts"]
+
+
+async def hot_values(conn: asyncpg.Connection) -> list[tuple[str, str | None]]:
+    return [
+        (row["id"], row["value"])
+        for table, column, _ in HOT_COLUMNS
+        for row in await conn.fetch(
+            f"SELECT id::text, {column} AS value FROM {table} ORDER BY 1"  # noqa: S608 - constants
+        )
+    ]
+
+
+async def test_the_domains_migration_keeps_existing_rows_and_then_refuses_unknown_values(
+    before_domains: asyncpg.Connection,
+) -> None:
+    conn = before_domains
+    await insert_every_value(conn)
+    step = await conn.fetchval("SELECT id FROM execution_steps ORDER BY position LIMIT 1")
+    await conn.execute(
+        "INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, "
+        "outcome) VALUES ($1, 100, 100, $2)",
+        step,
+        AttemptOutcome.HANDED_BACK,
+    )
+    values = await hot_values(conn)
+    files = "SELECT relname, relfilenode FROM pg_class WHERE relname = ANY ($1::text[])"
+    tables = {row["relname"]: row["relfilenode"] for row in await conn.fetch(files, HOT_TABLES)}
+    assert await migrate(conn, DOMAINS_MIGRATION) == ["0022_status_domains.sql"]
+    # the same rows in the same tables: the columns changed type without a rewrite
+    assert await hot_values(conn) == values
+    assert {row["relname"]: row["relfilenode"] for row in await conn.fetch(files, HOT_TABLES)} == (
+        tables
+    )
+    for table, column, constraint in HOT_COLUMNS:
+        with pytest.raises(asyncpg.CheckViolationError, match=f'"{constraint}"'):
+            await conn.execute(f"UPDATE {table} SET {column} = 'PAUSED'")  # noqa: S608 - constants
+    with pytest.raises(asyncpg.CheckViolationError, match='"step_status_check"'):
+        await conn.execute(
+            "INSERT INTO execution_steps (execution_id, position, step_key, action, status, "
+            "idempotency_key) SELECT execution_id, 99, 'x', 'a', $1, 'x' FROM execution_steps "
+            "LIMIT 1",
+            "SUCCEEDED",
+        )
+    # the vocabulary columns of the other tables keep their table CHECKs
+    with pytest.raises(asyncpg.CheckViolationError, match="human_tasks_status_check"):
+        await conn.execute("UPDATE human_tasks SET status = 'PAUSED'")
+
+
+async def test_the_domains_migration_stops_on_a_value_outside_the_vocabulary(
+    before_domains: asyncpg.Connection,
+) -> None:
+    conn = before_domains
+    await insert_every_value(conn)
+    # A row the table CHECK never read: the CHECK dropped and added back NOT VALID by hand.
+    await conn.execute(
+        "ALTER TABLE execution_steps DROP CONSTRAINT execution_steps_status_check;"
+        "UPDATE execution_steps SET status = 'SUCCEEDED' WHERE position = 0;"
+        "ALTER TABLE execution_steps ADD CONSTRAINT execution_steps_status_check "
+        "CHECK (status IN ('PENDING')) NOT VALID"
+    )
+    with pytest.raises(
+        asyncpg.CheckViolationError,
+        match='column "status" of table "execution_steps" contains values that violate',
+    ):
+        await migrate(conn, DOMAINS_MIGRATION)
+    applied = await conn.fetchval("SELECT count(*) FROM schema_migrations WHERE name >= '0022'")
+    assert applied == 0
+    domains = await conn.fetchval(
+        "SELECT count(*) FROM pg_type WHERE typtype = 'd' AND typname = ANY ($1::text[])",
+        ["execution_status", "step_status", "idempotency_strategy", "attempt_outcome"],
+    )
+    assert domains == 0
+    table_checks = await conn.fetchval(
+        "SELECT count(*) FROM pg_constraint WHERE conname = ANY ($1::text[])",
+        [
+            "executions_status_check",
+            "execution_steps_status_check",
+            "execution_steps_idempotency_check",
+            "execution_step_attempts_outcome_check",
+        ],
+    )
+    assert table_checks == 4

@@ -11,8 +11,9 @@ to ``audit_logs.action``. This module
   with, assigned to, inserted into or declared as the default or CHECK of;
 - reports a literal that is no member of its column's enum, and an upper-case word met by no
   vocabulary column (``$2 IN ('COMPLETED', ...)``) that is no member of any vocabulary;
-- reads the CHECK constraints of a migrated database back and compares each vocabulary column's
-  allowed values with its enum.
+- reads the CHECK constraints of a migrated database back (a table's, or the domain's of a
+  column whose type is a domain) and compares each vocabulary column's allowed values with its
+  enum.
 """
 
 from __future__ import annotations
@@ -522,15 +523,29 @@ def check_texts(
 # CHECK constraints ------------------------------------------------------------------------------
 
 CHECKS_QUERY = """
-SELECT c.conrelid::regclass::text AS table_name, pg_get_expr(c.conbin, c.conrelid) AS expr
+SELECT c.conrelid::regclass::text AS table_name, NULL::text AS column_name,
+       pg_get_expr(c.conbin, c.conrelid) AS expr
   FROM pg_constraint c
- WHERE c.contype = 'c' AND c.connamespace = 'public'::regnamespace
+ WHERE c.contype = 'c' AND c.connamespace = 'public'::regnamespace AND c.conrelid <> 0
+UNION ALL
+SELECT a.attrelid::regclass::text, a.attname::text, pg_get_expr(c.conbin, 0)
+  FROM pg_constraint c
+  JOIN pg_attribute a ON a.atttypid = c.contypid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_class r ON r.oid = a.attrelid AND r.relkind IN ('r', 'p')
+ WHERE c.contype = 'c' AND c.connamespace = 'public'::regnamespace AND c.contypid <> 0
 """
+"""Every CHECK constraint of the public schema as ``table_name, column_name, expr``: a table's
+(``column_name`` NULL: the expression names its columns) and a domain's, once for each table
+column of the domain (its expression names ``VALUE``, which stands for that column)."""
+
+Check = tuple[str, str] | tuple[str, str | None, str]
+"""``(table, expression)`` of a table's CHECK, or ``(table, column, expression)``: a domain's
+CHECK applied to ``table.column`` (``column`` None: a table's)."""
 
 
 def allowed_values(expression: str) -> tuple[str | None, set[str]]:
-    """The one column a CHECK expression constrains (``None`` when it names several) and the
-    string values it lists."""
+    """The one column a CHECK expression constrains (``None`` when it names several; ``value``
+    for a domain's) and the string values it lists."""
     select = parse_sql(f"SELECT {expression}")[0].stmt
     columns = {
         node.fields[-1].sval
@@ -546,12 +561,17 @@ def allowed_values(expression: str) -> tuple[str | None, set[str]]:
 
 
 def compare_checks(
-    checks: Iterable[tuple[str, str]], vocabularies: Mapping[Column, type[StrEnum]]
+    checks: Iterable[Check], vocabularies: Mapping[Column, type[StrEnum]]
 ) -> list[str]:
-    """Differences between the CHECK constraints (``(table, expression)``) and the enums."""
+    """Differences between the CHECK constraints (rows of ``CHECKS_QUERY``, a table's or a
+    domain's, see :data:`Check`) and the enums: each vocabulary column needs exactly one CHECK
+    listing values, a table's or its domain's, allowing exactly its enum."""
     allowed: dict[Column, list[set[str]]] = {}
-    for table, expression in checks:
+    for check in checks:
+        table, expression = check[0], check[-1]
         column, values = allowed_values(expression)
+        if len(check) == 3 and check[1] is not None:  # a domain's CHECK on table.check[1]
+            column = check[1] if column == "value" else None
         if column is not None and values:
             allowed.setdefault((table, column), []).append(values)
     problems = []
