@@ -289,3 +289,58 @@ async def test_a_timeout_cancels_the_open_steps_and_runs_the_handlers(engine: Co
     ]
     assert outputs(steps)["compensate.hold"] == {"value": "release after EXECUTION_TIMED_OUT"}
     assert outputs(steps)["on_failure.tell"] == {"value": None}
+
+
+GRAPH = """
+name: graph-saga
+title: Graph saga
+department: general-administration
+steps:
+  - id: intake
+    action: effect_local
+    with: {label: intake}
+    compensate: {action: echo, with: {value: "undo {{ steps.intake.output.label }}"}}
+  - id: legal
+    needs: [intake]
+    action: effect_local
+    with: {label: legal}
+    compensate: {action: echo, with: {value: "undo {{ steps.legal.output.label }}"}}
+  - id: fire
+    needs: [intake]
+    action: effect_none
+    with: {label: fire, business_error: true}
+  - id: decide
+    needs: [legal, fire]
+    action: echo
+    with: {value: decided}
+on_failure:
+  - {id: tell, action: echo, with: {value: "{{ failure.step }}"}}
+"""
+
+
+async def test_a_failed_branch_of_a_graph_cancels_the_others_and_runs_the_handlers(
+    engine: Container,
+) -> None:
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, GRAPH)
+    started = await engine.start_execution(StartRequest(workflow="graph-saga"))
+    assert started.first_step_id is not None
+    await engine.step_runner().run(started.first_step_id)
+    await drain(engine, queue_of(engine))
+    async with engine.db.pool.acquire() as conn:
+        steps = {s["step_key"]: s for s in await step_rows(conn, started.execution_id)}
+        status = await conn.fetchval(
+            "SELECT status FROM executions WHERE id = $1", started.execution_id
+        )
+    assert status == "FAILED"
+    assert steps["intake"]["status"] == "COMPLETED"
+    assert steps["fire"]["status"] == "FAILED"
+    assert steps["decide"]["status"] in ("PENDING", "CANCELED")  # never ran
+    # legal ran before fire failed (then it is compensated), or was canceled with the failure
+    legal_done = steps["legal"]["status"] == "COMPLETED"
+    assert steps["legal"]["status"] in ("COMPLETED", "CANCELED")
+    assert steps["compensate.legal"]["status"] == ("COMPLETED" if legal_done else "SKIPPED")
+    assert steps["compensate.intake"]["status"] == "COMPLETED"
+    assert json.loads(steps["compensate.intake"]["output"]) == {"value": "undo intake"}
+    assert steps["on_failure.tell"]["status"] == "COMPLETED"
+    assert json.loads(steps["on_failure.tell"]["output"]) == {"value": "fire"}
