@@ -175,7 +175,7 @@ class ChildStarter:
                 created=False,
             )
         if result.first_step_id is not None:
-            await self.queue.wake([result.first_step_id])
+            await self.queue.wake([result.first_step_id, *result.more_step_ids])
         return ChildStarted(
             execution_id=result.execution_id,
             workflow=child.name,

@@ -18,6 +18,7 @@ from govflow.usecases.audit import Actor
 from govflow.usecases.operate import cancel_execution
 from govflow.usecases.start_execution import StartRequest
 from tests.support.engine import (
+    CollectingQueue,
     eventually,
     execution_status,
     install_workflow,
@@ -298,3 +299,45 @@ async def test_a_workflow_starting_itself_stops_at_the_depth_limit(
         assert deepest == "SUB_WORKFLOW_TOO_DEEP"
     finally:
         await conn.close()
+
+
+GRAPH_CHILD = """
+name: sub-child-graph
+title: Child whose first steps run in parallel
+department: general-administration
+steps:
+  - {id: a, action: echo, with: {value: 1}, needs: []}
+  - {id: b, action: echo, with: {value: 2}, needs: []}
+  - id: join
+    action: echo
+    needs: [a, b]
+    with: {value: "{{ steps.a.output.value + steps.b.output.value }}"}
+outputs:
+  total: {value: "{{ steps.join.output.value }}", type: integer}
+"""
+
+
+async def test_a_graph_child_has_every_first_step_woken(producer: Container) -> None:
+    async with producer.db.pool.acquire() as conn:
+        await install_workflow(conn, GRAPH_CHILD)
+        await install_workflow(conn, parent("sub-parent-graph", "sub-child-graph"))
+    queue = CollectingQueue()
+    producer.queue = queue  # type: ignore[assignment]
+    started = await producer.start_execution(StartRequest(workflow="sub-parent-graph"))
+    runner = producer.step_runner()
+    queue.woken.clear()
+    await runner.run(started.first_step_id)  # type: ignore[arg-type]
+    async with producer.db.pool.acquire() as conn:
+        child = await child_of(conn, started.execution_id)
+        roots = await conn.fetch(
+            "SELECT id FROM execution_steps WHERE execution_id = $1 AND step_key IN ('a', 'b') "
+            "ORDER BY position",
+            child["id"],
+        )
+    assert queue.woken == [r["id"] for r in roots]
+    while queue.woken:
+        await runner.run(queue.woken.pop(0))
+    view = await producer.execution_reader.get(started.execution_id, None)
+    assert view is not None
+    assert view.status == "COMPLETED"
+    assert view.outputs == {"total": 3}
