@@ -15,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
     Audit,
     CancelHumanTask,
@@ -386,13 +387,48 @@ def step_change(
 ) -> ExecutionChange:
     """The engine's ``decision`` on ``step`` as the port carries it out, audited as ``actor``."""
     failed = [c.error for c in decision.commands if isinstance(c, FailExecution)]
+    changes = _step_changes(snapshot, step, decision)
     return ExecutionChange(
         execution_from=snapshot.status,
         execution_status=decision.execution_status,
-        steps=tuple(_step_changes(snapshot, step, decision)),
-        audit=tuple(_audit(decision.commands, snapshot, step, actor, reason)),
+        steps=tuple(changes),
+        audit=(
+            *_audit(decision.commands, snapshot, step, actor, reason),
+            *_branches_canceled(snapshot, step, decision, changes, actor),
+        ),
         error=error_payload(failed[0]) if failed else None,
     )
+
+
+def _branches_canceled(
+    snapshot: ExecutionSnapshot,
+    step: StepSnapshot,
+    decision: Decision,
+    changes: Sequence[StepChange],
+    actor: Actor,
+) -> list[AuditEntry]:
+    """The ``STEP_CANCELED`` records of the open branches a failed step of a graph canceled."""
+    cancels = [c for c in decision.commands if isinstance(c, CancelOpenBranches)]
+    if not cancels:
+        return []
+    keys = {s.step_id: s.step_key for s in snapshot.steps}
+    return [
+        AuditEntry(
+            action=AuditEvent.WORKFLOW_EXECUTION_STEP_CANCELED,
+            actor=actor,
+            entity_type=STEP,
+            entity_id=str(change.step_id),
+            department_id=snapshot.department_id,
+            reason=cancels[0].reason,
+            metadata={
+                "execution_id": str(snapshot.execution_id),
+                "step": keys[change.step_id],
+                "from": change.from_status.value,
+            },
+        )
+        for change in changes
+        if change.step_id != step.step_id and change.status is StepStatus.CANCELED
+    ]
 
 
 def waiting_step_change(

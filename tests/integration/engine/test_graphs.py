@@ -15,6 +15,8 @@ import asyncpg
 from govflow.adapters.db.steps import _finish_values, finish_query
 from govflow.bootstrap import Container
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
+from govflow.usecases.audit import Actor
+from govflow.usecases.operate import Resolution, resolve_step
 from govflow.usecases.ports import StepFinish
 from govflow.usecases.start_execution import StartRequest
 from tests.support.engine import install_workflow, step_rows
@@ -41,6 +43,9 @@ steps:
     needs: [legal, fire]
     with: {value: "{{ steps.legal.status }}/{{ steps.fire.output.label }}"}
 """
+
+
+OPERATOR = Actor(name="ops", email="ops@example.org")
 
 
 def diamond(legal_if: str = "true", fire_fails: bool = False) -> str:
@@ -223,3 +228,39 @@ async def wait_for_lock_waits(conn: asyncpg.Connection, count: int) -> None:
             return
         assert loop.time() < deadline, f"{waiting} statements wait for a lock"
         await asyncio.sleep(0.01)
+
+
+async def test_an_operator_skip_of_a_branch_releases_the_join(engine: Container) -> None:
+    """The operator path counts the join down as a worker's finish does (every step locked)."""
+    text = diamond().replace("{{ steps.fire.output.label }}", "{{ steps.fire.status }}")
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, text)
+        started = await engine.start_execution(StartRequest(workflow="diamond"))
+        ids = await step_ids(conn, started.execution_id)
+        await engine.step_runner().run(ids["intake"])
+        await engine.step_runner().run(ids["legal"])
+        # The state a crashed at-most-once attempt of fire leaves behind.
+        await conn.execute(
+            "UPDATE execution_steps SET status = 'NEEDS_ATTENTION', attempt = 1, "
+            "attempt_started = true, idempotency = 'at_most_once' WHERE id = $1",
+            ids["fire"],
+        )
+        await conn.execute(
+            "UPDATE executions SET status = 'NEEDS_ATTENTION' WHERE id = $1", started.execution_id
+        )
+        result = await resolve_step(
+            engine.control,
+            engine.queue,
+            started.execution_id,
+            "fire",
+            Resolution.SKIP,
+            actor=OPERATOR,
+            reason="done by hand",
+        )
+        assert result.execution_status == "RUNNING"
+        assert result.woken == [ids["decide"]]
+        await engine.step_runner().run(ids["decide"])
+        steps = await step_rows(conn, started.execution_id)
+        assert await execution_status(conn, started.execution_id) == "COMPLETED"
+    assert [s["status"] for s in steps] == ["COMPLETED", "COMPLETED", "SKIPPED", "COMPLETED"]
+    assert json.loads(steps[3]["output"]) == {"value": "COMPLETED/SKIPPED"}
