@@ -469,6 +469,13 @@ async def retry_execution(
         if snapshot.status is not ExecutionStatus.FAILED or not failed:
             raise ConflictError(f"execution is {snapshot.status}: only a FAILED one can be retried")
         step = failed[0]
+        if any(
+            s.dependents is not None and s.status is StepStatus.CANCELED for s in snapshot.steps
+        ):
+            raise ConflictError(
+                "the failed step's branch canceled the other open steps of this graph: an "
+                "execution whose branches were canceled cannot be retried (start a new one)"
+            )
         decision = _decide(step_state(snapshot, step), OperatorRetry(reason))
         change = step_change(snapshot, step, decision, actor, reason)
         await locked.apply(change)

@@ -11,12 +11,14 @@ import json
 from uuid import UUID
 
 import asyncpg
+import pytest
 
 from govflow.adapters.db.steps import _finish_values, finish_query
 from govflow.bootstrap import Container
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.audit import Actor
-from govflow.usecases.operate import Resolution, resolve_step
+from govflow.usecases.errors import ConflictError
+from govflow.usecases.operate import Resolution, resolve_step, retry_execution
 from govflow.usecases.ports import StepFinish
 from govflow.usecases.start_execution import StartRequest
 from tests.support.engine import install_workflow, step_rows
@@ -264,3 +266,17 @@ async def test_an_operator_skip_of_a_branch_releases_the_join(engine: Container)
         assert await execution_status(conn, started.execution_id) == "COMPLETED"
     assert [s["status"] for s in steps] == ["COMPLETED", "COMPLETED", "SKIPPED", "COMPLETED"]
     assert json.loads(steps[3]["output"]) == {"value": "COMPLETED/SKIPPED"}
+
+
+async def test_a_graph_whose_branches_were_canceled_is_not_retried(engine: Container) -> None:
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, diamond(fire_fails=True))
+        started = await engine.start_execution(StartRequest(workflow="diamond"))
+        ids = await step_ids(conn, started.execution_id)
+        await engine.step_runner().run(ids["intake"])
+        await engine.step_runner().run(ids["fire"])
+        with pytest.raises(ConflictError, match="branches were canceled"):
+            await retry_execution(
+                engine.control, engine.queue, started.execution_id, actor=OPERATOR
+            )
+        assert await execution_status(conn, started.execution_id) == "FAILED"
