@@ -877,7 +877,7 @@ def _advance(plan: _Plan) -> None:
         else:
             plan.add(ContinueWithNextStep())
         return
-    if plan.execution_status is ExecutionStatus.WAITING:
+    if plan.execution_status is ExecutionStatus.WAITING and not _waits_elsewhere(plan.state):
         plan.execution(ExecutionEvent.RESUME)
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED)
     elif plan.execution_status is ExecutionStatus.PENDING:
@@ -891,6 +891,16 @@ def _advance(plan: _Plan) -> None:
         plan.add(ReleaseDependents(plan.state.dependents))
     else:
         plan.add(ContinueWithNextStep())
+
+
+def _waits_elsewhere(state: StepState) -> bool:
+    """A step of a graph settles while its execution is ``WAITING``: the wait is another
+    branch's (unless this step is the one that waited), so the execution keeps waiting."""
+    return (
+        state.dependents is not None
+        and state.step_status is not StepStatus.WAITING
+        and not state.is_last_step
+    )
 
 
 def _audit_skip(plan: _Plan, reason: SkipReason, **data: object) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
     ActionUnavailable,
     AttemptFailedBusiness,
@@ -16,6 +17,7 @@ from govflow.core.engine import (
     AttemptOutcomeUnknown,
     AttemptSucceeded,
     AttemptSuspended,
+    Audit,
     CancelOpenBranches,
     CancelRequested,
     ConditionFalse,
@@ -96,6 +98,19 @@ def outcome(state: StepState, event: Event) -> Decision | type[Exception]:
         return type(error)
 
 
+RESUMED = Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED)
+
+
+def resumed_by_another_branch(state: StepState, listed: Decision) -> bool:
+    """A list's step resumes its waiting execution when it settles; a graph's step does so only
+    when it is the step that waited (or the graph's end)."""
+    return (
+        RESUMED in listed.commands
+        and state.step_status is not StepStatus.WAITING
+        and not state.is_last_step
+    )
+
+
 def as_in_a_list(decision: Decision) -> Decision:
     """A graph step's decision with its graph commands put back as a list step's."""
     commands = []
@@ -116,6 +131,13 @@ def test_every_event_at_every_state(event: Event) -> None:
             assert graphed == listed, state
             continue
         assert isinstance(graphed, Decision), state
+        if resumed_by_another_branch(state, listed):
+            # Another branch's step waits: the execution keeps waiting for it.
+            listed = replace(
+                listed,
+                execution_status=None,
+                commands=tuple(c for c in listed.commands if c != RESUMED),
+            )
         assert as_in_a_list(graphed) == listed, state
         assert (graphed.step_status, graphed.execution_status) == (
             listed.step_status,
@@ -202,3 +224,13 @@ def test_a_list_is_no_graph() -> None:
     listed = graph_of([(), (0,), (1,)])
     assert listed.linear
     assert graph_place(listed, 1) is None
+
+
+def test_a_branch_settling_while_another_waits_keeps_the_execution_waiting() -> None:
+    waiting = running(execution_status=ExecutionStatus.WAITING, dependents=DEPENDENTS)
+    decision = decide(waiting, AttemptSucceeded({"ok": 1}), NOW)
+    assert (decision.step_status, decision.execution_status) == (StepStatus.COMPLETED, None)
+    assert kinds(decision) == ["RecordOutput", "ReleaseDependents"]
+    approved = replace(waiting, step_status=StepStatus.WAITING)
+    resumed = decide(approved, AttemptSucceeded({"decision": "approved"}), NOW)
+    assert resumed.execution_status is ExecutionStatus.RUNNING
