@@ -91,6 +91,9 @@ class ExecutionContext(msgspec.Struct, frozen=True, kw_only=True):
     variables: Mapping[str, Any] = msgspec.field(default_factory=dict)
     error: Mapping[str, Any] | None = None
     """The execution's error (a failed execution's, read by its failure handlers)."""
+    parent_execution_id: UUID | None = None
+    """The execution that started this one with a ``workflow`` step, if any: only then does the
+    end of this execution have a parent to resume."""
 
 
 class StepFinish(msgspec.Struct, frozen=True, kw_only=True):

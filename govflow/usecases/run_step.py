@@ -111,6 +111,8 @@ class RunContext:
     variables: Mapping[str, Any]
     failure: Mapping[str, Any] | None = None
     """What failed the execution, for its failure handlers (``None`` for the other steps)."""
+    has_parent: bool = False
+    """Started by a ``workflow`` step: only then does its end have a parent to resume."""
 
     def as_mapping(self) -> dict[str, Any]:
         values = {
@@ -181,6 +183,7 @@ class StepRunner:
                 "name": context.workflow_name,
                 "version": str(claim.workflow_version_id),
             },
+            has_parent=context.parent_execution_id is not None,
         )
         # Each step's lines name it; restored as it was when the execution is left.
         named = enter_step(context.workflow_name, claim)
@@ -311,11 +314,11 @@ class StepRunner:
         if result.released_step_ids:
             await self.queue.wake(list(result.released_step_ids))
         if self.subworkflows is not None:
-            await self._sub_workflow_ended(claim, event, after)
+            await self._sub_workflow_ended(claim, context, event, after)
         return result.next_claim, result.execution_status
 
     async def _sub_workflow_ended(
-        self, claim: ClaimedStep, event: Event, after: ExecutionStatus
+        self, claim: ClaimedStep, context: RunContext, event: Event, after: ExecutionStatus
     ) -> None:
         """Resume at once the parent of an execution that just ended, or a ``workflow`` step
         that just suspended on a child that ended meanwhile (the sweeper finds both anyway)."""
@@ -323,8 +326,8 @@ class StepRunner:
         child: object = None
         if isinstance(event, AttemptSuspended) and event.reason == SUB_WORKFLOW_WAIT:
             child = event.payload.get("child_execution_id")
-        elif after in ExecutionStatus.TERMINAL:
-            child = claim.execution_id
+        elif after in ExecutionStatus.TERMINAL and context.has_parent:
+            child = claim.execution_id  # an execution without a parent has none to resume
         if child is None:
             return
         store, signals = self.subworkflows

@@ -214,6 +214,7 @@ class PgStepStore:
             variables=_decode(row["vars"]),
             steps=_decode(row["steps"]) if row["steps"] else {},
             error=_decode(row["execution_error"]) if row["execution_error"] else None,
+            parent_execution_id=row["parent_execution_id"],
         )
 
     async def mark_attempt_started(

@@ -61,7 +61,8 @@ WITH rule AS (
            s.fencing_token, s.idempotency_key, target.execution_status,
            extract(epoch FROM now() - target.next_attempt_at) AS lag, s.dependents
 ), execution AS MATERIALIZED (
-    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars, e.error
+    SELECT e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars, e.error,
+           e.parent_execution_id
       FROM executions e
      WHERE e.id = (SELECT execution_id FROM claimed)
 ), started AS (
@@ -90,7 +91,7 @@ WITH rule AS (
 )
 SELECT claimed.*, execution.workflow_version_id, execution.department_id,
        execution.inputs::text AS inputs, execution.vars::text AS vars,
-       execution.error::text AS execution_error,
+       execution.error::text AS execution_error, execution.parent_execution_id,
        (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
        -- A list's step reads the steps before it; a graph's step (its dependents kept) the
        -- settled ones too, since it may need a step written after it.
@@ -119,7 +120,7 @@ SELECT s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.atte
        s.fencing_token, s.idempotency_key, 0.0::float8 AS lag,
        e.status AS execution_status,
        e.workflow_version_id, e.department_id, e.inputs::text AS inputs, e.vars::text AS vars,
-       e.error::text AS execution_error,
+       e.error::text AS execution_error, e.parent_execution_id,
        (SELECT w.name FROM workflows w WHERE w.id = e.workflow_id) AS workflow_name,
        CASE WHEN s.dependents IS NULL THEN
        (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
