@@ -7,6 +7,7 @@ import pytest
 from piccolo.columns import (
     JSONB,
     UUID,
+    Array,
     BigInt,
     BigSerial,
     Boolean,
@@ -33,6 +34,7 @@ PG_TYPES: dict[type[Column], str] = {
     Serial: "integer",
     Timestamptz: "timestamp with time zone",
     JSONB: "jsonb",
+    Array: "ARRAY",
 }
 
 
