@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+import structlog
 
 from govflow.adapters.db.migrations import migrate
 from govflow.settings import Mode, Settings
@@ -28,6 +29,21 @@ TEST_JWT_SECRET = "test-secret-" + "x" * 40
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loggers_never_cached() -> Iterator[None]:
+    """CLI commands run in-process configure structlog as for a real process, which caches each
+    logger on its first use; a cached logger no longer reaches ``structlog.testing.capture_logs``
+    in a later test of the same worker, whichever file ran first. Tests keep loggers uncached."""
+    configure = structlog.configure
+
+    def uncached(**settings: object) -> None:
+        configure(**{**settings, "cache_logger_on_first_use": False})  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(structlog, "configure", uncached)
+        yield
 
 
 @pytest.fixture(scope="session")
