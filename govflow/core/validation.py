@@ -357,6 +357,18 @@ def _check_handler(
 ) -> None:
     """A failure handler's ``if``, ``with`` and action, its expressions reading ``failure``."""
     ctx.failure = True
+    _check_step_body(report, step, path, ctx, actions)
+
+
+def _check_step_body(
+    report: _Report,
+    step: dict[str, Any],
+    path: str,
+    ctx: _StepContext,
+    actions: Mapping[str, type[msgspec.Struct]],
+) -> None:
+    """A step's ``if`` and ``with`` expressions (against what ``ctx`` says it may read), its
+    action, and its ``with`` against the action's inputs."""
     condition = step.get("if")
     if isinstance(condition, str):
         _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
@@ -406,23 +418,7 @@ def _check_steps(
                 first_line[step_id] = report.source.position(child_path(path, "id"))[0]
         earlier = before[index] if before is not None else [i for i in ids[:index] if i]
         ctx = _StepContext(step_id, earlier, known_ids, inputs, variables, before is not None)
-        condition = step.get("if")
-        if isinstance(condition, str):
-            _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
-        with_block = step.get("with")
-        if isinstance(with_block, dict):
-            for leaf_path, text in _templates(with_block, child_path(path, "with")):
-                _check_expression(report, leaf_path, inspect_template(text), ctx)
-        action = step.get("action")
-        if not isinstance(action, str):
-            continue
-        if action not in actions:
-            hint = suggest(action, set(actions)) or (
-                f" (known actions: {', '.join(sorted(actions)) or 'none'})"
-            )
-            report.add(child_path(path, "action"), f"unknown action {action!r}{hint}")
-        elif with_block is None or isinstance(with_block, dict):
-            _check_with(report, with_block or {}, actions[action], child_path(path, "with"))
+        _check_step_body(report, step, path, ctx, actions)
 
 
 def _steps_before(
