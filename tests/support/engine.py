@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -23,6 +23,10 @@ from govflow.plugins.manager import PluginManager
 from govflow.settings import Settings
 from govflow.usecases.audit import SYSTEM
 from tests.support import effects_plugin
+
+if TYPE_CHECKING:
+    from govflow.bootstrap import Container
+    from tests.support.peers import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -151,3 +155,14 @@ async def step_rows(conn: asyncpg.Connection, execution_id: UUID) -> list[dict[s
         execution_id,
     )
     return [dict(r) for r in rows]
+
+
+async def mails_swept(services: Container, smtp: SmtpServer, count: int) -> None:
+    """Run the sweeper (which sends the stored notices) until ``count`` mails arrived at
+    ``smtp``; fail after 15 s."""
+    deadline = time.monotonic() + 15
+    while len(smtp.messages) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(smtp.messages)} mails, expected {count}")
+        await services.sweeper().sweep_once()
+        await asyncio.sleep(0.05)

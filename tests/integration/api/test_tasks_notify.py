@@ -4,8 +4,6 @@ a cancel's with the decision, and the scheduler's sweep emails both to the assig
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 from govflow.bootstrap import Container, container
 from govflow.settings import Settings
 from tests.integration.api.conftest import ApiHarness
-from tests.support.engine import plugins_for_tests
+from tests.support.engine import mails_swept, plugins_for_tests
 from tests.support.peers import (  # noqa: F401 - fixtures
     SmtpServer,
     smtp_server,
@@ -46,16 +44,6 @@ def _errors(response: httpx.Response) -> list[tuple[str, str]]:
     return [(error["field"], error["message"]) for error in response.json()["errors"]]
 
 
-async def _mails(api: ApiHarness, smtp: SmtpServer, count: int) -> None:
-    """Sweep until ``count`` mails arrived; fail after 15 s."""
-    deadline = time.monotonic() + 15
-    while len(smtp.messages) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(smtp.messages)} mails, expected {count}")
-        await api.services.sweeper().sweep_once()
-        await asyncio.sleep(0.05)
-
-
 async def test_a_task_opened_with_notify_emails_its_creation_and_its_cancel_once(
     api: ApiHarness,
     smtp_server: SmtpServer,  # noqa: F811
@@ -80,7 +68,7 @@ async def test_a_task_opened_with_notify_emails_its_creation_and_its_cancel_once
     )
     assert canceled.status_code == 200, canceled.text
 
-    await _mails(api, smtp_server, 2)
+    await mails_swept(api.services, smtp_server, 2)
     await api.services.sweeper().sweep_once()
     assert len(smtp_server.messages) == 2  # each once
     subjects = [mail.message["Subject"] for mail in smtp_server.messages]

@@ -6,8 +6,6 @@ goes through."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -23,7 +21,7 @@ from govflow.settings import Settings
 from govflow.usecases.principal import Principal
 from govflow.usecases.start_execution import StartRequest
 from govflow.usecases.tasks import act_on_task
-from tests.support.engine import CollectingQueue, install_workflow, plugins_for_tests
+from tests.support.engine import CollectingQueue, install_workflow, mails_swept, plugins_for_tests
 from tests.support.peers import SmtpServer
 
 NOTIFIED = """
@@ -80,16 +78,6 @@ async def _waiting_task(engine: Container) -> UUID:
     return task_id
 
 
-async def _mails(engine: Container, smtp: SmtpServer, count: int) -> None:
-    """Sweep until ``count`` mails arrived; fail after 15 s."""
-    deadline = time.monotonic() + 15
-    while len(smtp.messages) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(smtp.messages)} mails, expected {count}")
-        await engine.sweeper().sweep_once()
-        await asyncio.sleep(0.05)
-
-
 async def test_a_step_task_mails_its_creation_claim_submission_and_rejection_once(
     mailing: Container, smtp_server: SmtpServer
 ) -> None:
@@ -97,7 +85,7 @@ async def test_a_step_task_mails_its_creation_claim_submission_and_rejection_onc
         clerk = await _user(conn, "clerk@example.org", Role.OPERATOR)
         boss = await _user(conn, "boss@example.org", Role.MANAGER)
     task_id = await _waiting_task(mailing)
-    await _mails(mailing, smtp_server, 1)
+    await mails_swept(mailing, smtp_server, 1)
     await mailing.sweeper().sweep_once()  # the creation is stored and sent once
     assert len(smtp_server.messages) == 1
 
@@ -106,7 +94,7 @@ async def test_a_step_task_mails_its_creation_claim_submission_and_rejection_onc
     await act_on_task(
         mailing.tasks, mailing.queue, task_id, Reject(reason="the receipt is missing"), boss
     )
-    await _mails(mailing, smtp_server, 4)
+    await mails_swept(mailing, smtp_server, 4)
     await mailing.sweeper().sweep_once()
     assert len(smtp_server.messages) == 4
 

@@ -7,7 +7,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from govflow.core.audit_events import AuditEvent
-from govflow.core.engine import Audit, Decision, StepError, StepState
+from govflow.core.engine import (
+    ActionUnavailable,
+    AttemptFailedBusiness,
+    AttemptFailedTechnical,
+    AttemptOutcomeUnknown,
+    AttemptSucceeded,
+    AttemptSuspended,
+    Audit,
+    CancelRequested,
+    ConditionFalse,
+    Decision,
+    Event,
+    LeaseExpired,
+    LookupResult,
+    OperatorMarkDone,
+    OperatorRetry,
+    OperatorSkip,
+    StepClaimed,
+    StepError,
+    StepState,
+)
 from govflow.core.idempotency import Idempotency
 from govflow.core.retry import RetrySchedule
 from govflow.core.statuses import ExecutionStatus, StepStatus
@@ -20,6 +40,30 @@ SCHEDULE = RetrySchedule(
 BOOM = StepError("TIMEOUT", "the remote side did not answer in 10s")
 
 T = TypeVar("T")
+
+
+def every_event(refused: StepError, *more_suspensions: AttemptSuspended) -> list[Event]:
+    """One event of each kind a step may meet (both outcomes of the lookups and of an
+    unavailable action), the business failure with ``refused``."""
+    return [
+        StepClaimed(),
+        ConditionFalse(),
+        AttemptSucceeded({"ok": True}),
+        AttemptFailedBusiness(refused),
+        AttemptFailedTechnical(BOOM, 0.5),
+        AttemptOutcomeUnknown(BOOM, 0.5),
+        AttemptSuspended({"title": "Review"}),
+        *more_suspensions,
+        ActionUnavailable("jira_comment", handbacks=59, offered_elsewhere=False),
+        ActionUnavailable("jira_comment", handbacks=0, offered_elsewhere=True),
+        LeaseExpired(0.5),
+        LookupResult(None, 0.5),
+        LookupResult({"found": 1}, 0.5),
+        CancelRequested("stop"),
+        OperatorRetry("again"),
+        OperatorSkip("not needed"),
+        OperatorMarkDone({"done": True}, "done by hand"),
+    ]
 
 
 def running(**overrides: Any) -> StepState:

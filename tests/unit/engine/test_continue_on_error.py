@@ -14,22 +14,14 @@ from govflow.core.engine import (
     AttemptFailedBusiness,
     AttemptFailedTechnical,
     AttemptOutcomeUnknown,
-    AttemptSucceeded,
-    AttemptSuspended,
-    CancelRequested,
     CompleteExecution,
-    ConditionFalse,
     ContinueWithNextStep,
     Decision,
     Event,
     FailExecution,
     LeaseExpired,
     LookupResult,
-    OperatorMarkDone,
-    OperatorRetry,
-    OperatorSkip,
     RecordStepError,
-    StepClaimed,
     StepError,
     StepState,
     decide,
@@ -40,28 +32,11 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import ExecutionStatus, StepStatus
 
-from .support import BOOM, NOW, audits, kinds, of_type, running
+from .support import BOOM, NOW, audits, every_event, kinds, of_type, running
 
 REFUSED = StepError("REFUSED", "the permit office refused the request")
 
-EVENTS: list[Event] = [
-    StepClaimed(),
-    ConditionFalse(),
-    AttemptSucceeded({"ok": True}),
-    AttemptFailedBusiness(REFUSED),
-    AttemptFailedTechnical(BOOM, 0.5),
-    AttemptOutcomeUnknown(BOOM, 0.5),
-    AttemptSuspended({"title": "Review"}),
-    ActionUnavailable("jira_comment", handbacks=59, offered_elsewhere=False),
-    ActionUnavailable("jira_comment", handbacks=0, offered_elsewhere=True),
-    LeaseExpired(0.5),
-    LookupResult(None, 0.5),
-    LookupResult({"found": 1}, 0.5),
-    CancelRequested("stop"),
-    OperatorRetry("again"),
-    OperatorSkip("not needed"),
-    OperatorMarkDone({"done": True}, "done by hand"),
-]
+EVENTS: list[Event] = every_event(REFUSED)
 
 STATES: list[StepState] = [
     running(

@@ -11,27 +11,16 @@ import pytest
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
-    ActionUnavailable,
     AttemptFailedBusiness,
-    AttemptFailedTechnical,
-    AttemptOutcomeUnknown,
     AttemptSucceeded,
-    AttemptSuspended,
     Audit,
     CancelOpenBranches,
-    CancelRequested,
     ConditionFalse,
     ContinueWithNextStep,
     Decision,
     Event,
     FailExecution,
-    LeaseExpired,
-    LookupResult,
-    OperatorMarkDone,
-    OperatorRetry,
-    OperatorSkip,
     ReleaseDependents,
-    StepClaimed,
     StepError,
     StepState,
     decide,
@@ -41,28 +30,11 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import ExecutionStatus, StepStatus
 
-from .support import BOOM, NOW, kinds, of_type, running
+from .support import NOW, every_event, kinds, of_type, running
 
 REFUSED = StepError("REFUSED", "the permit office refused the request")
 
-EVENTS: list[Event] = [
-    StepClaimed(),
-    ConditionFalse(),
-    AttemptSucceeded({"ok": True}),
-    AttemptFailedBusiness(REFUSED),
-    AttemptFailedTechnical(BOOM, 0.5),
-    AttemptOutcomeUnknown(BOOM, 0.5),
-    AttemptSuspended({"title": "Review"}),
-    ActionUnavailable("jira_comment", handbacks=59, offered_elsewhere=False),
-    ActionUnavailable("jira_comment", handbacks=0, offered_elsewhere=True),
-    LeaseExpired(0.5),
-    LookupResult(None, 0.5),
-    LookupResult({"found": 1}, 0.5),
-    CancelRequested("stop"),
-    OperatorRetry("again"),
-    OperatorSkip("not needed"),
-    OperatorMarkDone({"done": True}, "done by hand"),
-]
+EVENTS: list[Event] = every_event(REFUSED)
 
 STATES: list[StepState] = [
     running(
