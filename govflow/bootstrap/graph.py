@@ -38,6 +38,7 @@ from govflow.adapters.db.subworkflows import PgSubWorkflowStore
 from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
 from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.trace_contexts import PgTraceContexts
+from govflow.adapters.db.triggers import PgScheduleStore
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.metrics import PrometheusStepMetrics
 from govflow.adapters.outbound import guarded_client
@@ -57,6 +58,7 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.run_step import StepRunner
+from govflow.usecases.schedule_triggers import ScheduleFirer
 from govflow.usecases.start_execution import StartRequest, StartResult, start_execution
 from govflow.usecases.subworkflows import ChildStarter
 from govflow.usecases.sweep import Sweeper
@@ -143,6 +145,10 @@ class Container:
             queue=self.queue,
             departments=self.departments,
         )
+
+    def schedule_firer(self) -> ScheduleFirer:
+        """Starts the executions of the schedule triggers' due slots (the scheduler's tick)."""
+        return ScheduleFirer(PgScheduleStore(self.db.pool), self.start_execution, self.record_audit)
 
     @property
     def action_host(self) -> ActionHost:

@@ -99,6 +99,20 @@ class AuditEvent(StrEnum):
     """A workflow's file holds an older version's content again: that version is current."""
     WORKFLOW_ACTIVATED = "WORKFLOW_ACTIVATED"
     WORKFLOW_DEACTIVATED = "WORKFLOW_DEACTIVATED"
+    # Triggers (docs/dsl.md, "Triggers"): entity the workflow.
+    TRIGGER_SCHEDULE_FIRED = "TRIGGER_SCHEDULE_FIRED"
+    """A schedule slot started its execution (once per slot, whichever scheduler did)."""
+    TRIGGER_SCHEDULE_MISSED = "TRIGGER_SCHEDULE_MISSED"
+    """Slots passed while no scheduler ran and the catch-up policy skipped them (how many, the
+    first and the last are in the metadata)."""
+    TRIGGER_SCHEDULE_FAILED = "TRIGGER_SCHEDULE_FAILED"
+    """A slot could not start its execution (the workflow refused it: deactivated, inputs)."""
+    WEBHOOK_DELIVERY_ACCEPTED = "WEBHOOK_DELIVERY_ACCEPTED"
+    """A signed delivery started its execution."""
+    WEBHOOK_DELIVERY_REFUSED = "WEBHOOK_DELIVERY_REFUSED"
+    """A signed delivery started nothing: its body did not fit the inputs, or its id was
+    delivered before. Unsigned or badly signed deliveries are logged and counted, not audited
+    (anyone can send them)."""
     # Sign-in and passwords.
     LOGIN_SUCCESS = "LOGIN_SUCCESS"
     LOGIN_FAILED = "LOGIN_FAILED"

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from govflow.core.durations import DURATION_PATTERN, parse_duration
+from govflow.core.secrets import SECRET_NAME_PATTERN
+from govflow.core.trigger_spec import BODY_PATH_PATTERN, Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 DEPARTMENT_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -73,6 +75,9 @@ PATTERN_MESSAGES: dict[str, str] = {
     "underscores, got {value!r}",
     STEP_ID_PATTERN: "expected a step id of lowercase letters, digits and underscores, starting "
     "with a letter (like 'send_notice'), got {value!r}",
+    SECRET_NAME_PATTERN: "expected a secret name of uppercase letters, digits and underscores "
+    "(like 'PERMIT_HOOK'), got {value!r}",
+    BODY_PATH_PATTERN: "expected a path into the JSON body like 'body.issue.key', got {value!r}",
 }
 """Author-facing messages for values that miss one of the spec's patterns."""
 
@@ -220,6 +225,9 @@ class WorkflowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     outputs: dict[VarName, OutputSpec] = msgspec.field(default_factory=dict)
     """What the execution gives when it completes, computed by a last step of its own
     (:func:`step_at`) from the steps, variables and inputs."""
+    triggers: Triggers | None = None
+    """What starts executions on its own: a ``schedule`` and a ``webhook``
+    (:mod:`govflow.core.trigger_spec`)."""
     on_failure: list[StepSpec] = msgspec.field(default_factory=list)
     """Steps run when the execution fails (after the compensations), with the ``failure`` in
     their templates; the execution stays ``FAILED``."""

@@ -9,7 +9,8 @@ Phases (each adds to one list of problems; the file is rejected if the list is n
 3. **references** — unique step ids, known actions, expressions that compile and read only
    declared inputs, declared variables and *earlier* steps (in a graph: the steps a step needs,
    directly or through others; a variable's templates read inputs alone); a graph's ``needs``
-   (:func:`~govflow.core.graph.graph_problems`);
+   (:func:`~govflow.core.graph.graph_problems`); the ``triggers:``
+   (:func:`~govflow.core.trigger_validation.trigger_problems`);
 4. **plugin inputs** — each step's ``with:`` against its action's input Struct; template
    strings are accepted wherever they stand and are checked after rendering, at run time.
 """
@@ -46,6 +47,7 @@ from govflow.core.spec import (
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import check_against, join_path, suggest, translate
+from govflow.core.trigger_validation import trigger_problems
 from govflow.core.yaml11 import with_yaml11_booleans
 from govflow.core.yaml_source import ROOT, YamlSource, child_path, load_yaml
 
@@ -474,6 +476,7 @@ def validate_source(
     _check_steps(report, source.data, actions)
     _check_outputs(report, source.data)
     _check_failure_handlers(report, source.data, actions)
+    report.extend(trigger_problems(source.data))
     report.problems = with_yaml11_booleans(source, report.problems)
     if report.problems:
         raise SpecError(report.problems)

@@ -15,11 +15,12 @@ from govflow.adapters.audit_sealing import audit_sealing
 from govflow.adapters.db.audit_seals import SealRefused, seal_pending
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.adapters.state_metrics import StateGauges
-from govflow.bootstrap import container
+from govflow.bootstrap import Container, container
 from govflow.bootstrap.fleet import equipped_runner, fleet_membership
 from govflow.bootstrap.tracing import traced_process
 from govflow.settings import Settings
 from govflow.worker.memory_limit import limit_memory
+from govflow.worker.schedule_loop import run_schedule_triggers
 
 log = logging.getLogger("govflow.worker")
 
@@ -66,37 +67,48 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def run_scheduler(settings: Settings) -> None:
-    """Sweep every ``SWEEP_INTERVAL_SECONDS`` until SIGINT/SIGTERM."""
+    """Sweep every ``SWEEP_INTERVAL_SECONDS`` and fire the schedule triggers every second
+    (:mod:`govflow.worker.schedule_loop`) until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with (
         traced_process(settings, "govflow-scheduler"),
         container(settings, role="govflow-scheduler") as services,
     ):
-        sweeper = services.sweeper()
-        sealing = audit_sealing(settings)
         if settings.scheduler_metrics_port:
             from prometheus_client import start_http_server
 
             start_http_server(settings.scheduler_metrics_port, addr=settings.host)
-        next_seal = time.monotonic()
-        gauges = StateGauges(services.db.pool)
         log.info("scheduler ready (every %gs)", settings.sweep_interval_seconds)
-        while not stop.is_set():
-            try:
-                report = await sweeper.sweep_once()
-                if report.recovered or report.needs_attention or report.failed:
-                    log.info("sweep: %s", report)
-                await gauges.maybe_refresh()
-                if time.monotonic() >= next_seal:
-                    next_seal = time.monotonic() + SEAL_EVERY_SECONDS
-                    async with services.db.pool.acquire() as conn:
-                        await seal_pending(conn, sealing)
-                    seal_succeeded()
-            except SealRefused as exc:  # tampering, or a lost anchor: a person must look
-                seal_refused()
-                log.error("audit sealing refused: %s", exc)
-            except Exception:  # a database or Redis outage: log and keep sweeping
-                log.exception("sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.sweep_interval_seconds)
+        triggers = asyncio.create_task(run_schedule_triggers(services, stop))
+        try:
+            await _sweep_until(stop, settings, services)
+        finally:
+            stop.set()
+            await triggers
+
+
+async def _sweep_until(stop: asyncio.Event, settings: Settings, services: Container) -> None:
+    """The sweeper's loop: recover, refresh the gauges, seal the audit log every 10 s."""
+    sweeper = services.sweeper()
+    sealing = audit_sealing(settings)
+    next_seal = time.monotonic()
+    gauges = StateGauges(services.db.pool)
+    while not stop.is_set():
+        try:
+            report = await sweeper.sweep_once()
+            if report.recovered or report.needs_attention or report.failed:
+                log.info("sweep: %s", report)
+            await gauges.maybe_refresh()
+            if time.monotonic() >= next_seal:
+                next_seal = time.monotonic() + SEAL_EVERY_SECONDS
+                async with services.db.pool.acquire() as conn:
+                    await seal_pending(conn, sealing)
+                seal_succeeded()
+        except SealRefused as exc:  # tampering, or a lost anchor: a person must look
+            seal_refused()
+            log.error("audit sealing refused: %s", exc)
+        except Exception:  # a database or Redis outage: log and keep sweeping
+            log.exception("sweep failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.sweep_interval_seconds)

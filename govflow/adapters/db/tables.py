@@ -302,6 +302,16 @@ class TaskNotification(Table, tablename="task_notifications"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class TriggerSchedule(Table, tablename="trigger_schedules"):
+    """The newest slot each workflow's schedule handled (``sql/triggers.sql``)."""
+
+    workflow_id = ForeignKey(Workflow, null=False, primary_key=True, db_column_name="workflow_id")
+    last_slot = Timestamptz()
+    last_fired_slot = Timestamptz(null=True, default=None)
+    last_execution_id = ForeignKey(Execution, null=True, db_column_name="last_execution_id")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Department,
     User,
@@ -319,4 +329,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     TaskNotification,
     HttpIdempotencyKey,
     AuditSeal,
+    TriggerSchedule,
 )

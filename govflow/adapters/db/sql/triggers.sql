@@ -1,0 +1,51 @@
+-- Triggers: the workflows whose current version has a schedule, and each one's bookmark
+-- (migration 0027). The spec is stored as JSON: its 'triggers' key holds the schedule.
+
+
+-- name: scheduled_workflows
+-- The active workflows whose current version declares a schedule, with their bookmarks.
+SELECT w.id AS workflow_id, w.name, (v.spec #> '{triggers,schedule}')::text AS schedule,
+       t.last_slot, t.last_fired_slot, t.last_execution_id
+  FROM workflows w
+  JOIN workflow_versions v ON v.id = w.current_version_id
+  LEFT JOIN trigger_schedules t ON t.workflow_id = w.id
+ WHERE w.is_active AND jsonb_typeof(v.spec #> '{triggers,schedule}') = 'object';
+
+
+-- name: schedule_state
+-- The bookmark of the workflow :workflow_id (no row: its schedule was never seen).
+SELECT last_slot, last_fired_slot, last_execution_id
+  FROM trigger_schedules
+ WHERE workflow_id = :workflow_id::uuid;
+
+
+-- name: bookmark_schedule
+-- The schedule of :workflow_id is seen for the first time: slots before :slot are not its.
+INSERT INTO trigger_schedules (workflow_id, last_slot)
+VALUES (:workflow_id::uuid, :slot::timestamptz)
+ON CONFLICT (workflow_id) DO NOTHING;
+
+
+-- name: advance_schedule
+-- Move the bookmark of :workflow_id from :previous to :slot, remembering the newest slot that
+-- started an execution (:fired_slot, :execution_id; NULL: none). Only the scheduler that
+-- finds the bookmark still at :previous moves it (it alone audits the skipped slots).
+UPDATE trigger_schedules
+   SET last_slot = :slot::timestamptz,
+       last_fired_slot = coalesce(:fired_slot::timestamptz, last_fired_slot),
+       last_execution_id = CASE WHEN :fired_slot::timestamptz IS NULL THEN last_execution_id
+                                ELSE :execution_id::uuid END,
+       updated_at = now()
+ WHERE workflow_id = :workflow_id::uuid AND last_slot = :previous::timestamptz
+RETURNING workflow_id;
+
+
+-- name: recent_trigger_events
+-- The newest :limit audit entries of the triggers of :workflow_id (entity the workflow),
+-- among the actions :actions.
+SELECT id, action, occurred_at, metadata::text AS metadata
+  FROM audit_logs
+ WHERE entity_type = 'workflow' AND entity_id = :workflow_id::text
+   AND action = ANY(:actions::text[])
+ ORDER BY id DESC
+ LIMIT :limit::int;
