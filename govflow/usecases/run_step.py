@@ -13,7 +13,6 @@ execution id, the step key, the attempt and the workflow (bound as logging conte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -79,6 +78,7 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.fleet import Fleet
+from govflow.usecases.lease_keeper import LEASE_LOST, LeaseKeeper
 from govflow.usecases.long_actions import LongActions, progress_value, token_hash
 from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
 from govflow.usecases.signals import SignalStore
@@ -482,30 +482,18 @@ class StepRunner:
         else:
             alive = await self.long_actions.heartbeat(claim, self.lease, value)
         if not alive:
-            raise TechnicalError("the step's lease was taken over by a recovery")
+            raise TechnicalError(LEASE_LOST)
 
     async def _with_lease(
         self, claim: ClaimedStep, work: Awaitable[Mapping[str, Any]], timeout: float
     ) -> Mapping[str, Any]:
-        """Await ``work`` under ``timeout``, renewing the lease while it runs long."""
-        task = asyncio.ensure_future(work)
+        """Await ``work`` under ``timeout``, renewing the lease every third of it meanwhile."""
         renew_every = self.lease.total_seconds() / 3
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                done, _ = await asyncio.wait({task}, timeout=min(renew_every, remaining))
-                if done:
-                    return task.result()
-                if not await self.store.extend_lease(claim, self.lease):
-                    raise TechnicalError("the step's lease was taken over by a recovery")
-        finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        async with (
+            asyncio.timeout(timeout),
+            LeaseKeeper(functools.partial(self.store.extend_lease, claim, self.lease), renew_every),
+        ):
+            return await work
 
     async def _report_late(self, claim: ClaimedStep, outcome: AttemptOutcome) -> None:
         """The step moved on without this worker (canceled or recovered): report, change nothing."""

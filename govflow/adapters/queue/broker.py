@@ -14,10 +14,11 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AckableMessage
+from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
 log = logging.getLogger("govflow.queue")
@@ -40,7 +41,33 @@ def _tolerant(ack: Callable[[], Awaitable[Any] | Any]) -> Callable[[], Awaitable
 
 
 class ResilientStreamBroker(RedisStreamBroker):
-    """A stream broker whose listener survives Redis outages and restarts."""
+    """A stream broker whose listener survives Redis outages and restarts.
+
+    Wake-ups are sent and acknowledged through one Redis client over the broker's connection
+    pool, built once: the base class builds a client (with its table of response callbacks)
+    for every message sent and every acknowledgement, a cost paid once per execution by the
+    starting process and once more by the worker.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: Redis = Redis(connection_pool=self.connection_pool)
+
+    async def kick(self, message: BrokerMessage) -> None:
+        stream = message.labels.get("queue_name") or self.queue_name
+        await self._client.xadd(
+            stream, {b"data": message.message}, maxlen=self.maxlen, approximate=self.approximate
+        )
+
+    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+        async def acknowledge() -> None:
+            await self._client.xack(queue_name, self.consumer_group_name, id)
+
+        return acknowledge
+
+    async def shutdown(self) -> None:
+        await self._client.aclose()
+        await super().shutdown()
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:  # type: ignore[override]
         delay = RECONNECT_INITIAL_SECONDS
