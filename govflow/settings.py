@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)
     max_workflow_depth: int = Field(default=5, ge=1, le=50)
     """How deeply ``workflow`` steps may nest child executions (a top-level one is at 0)."""
+    foreach_max_items: int = Field(default=1000, ge=1, le=10_000)
+    """How many items one ``foreach`` step may run (beyond it the step fails,
+    ``FOREACH_TOO_MANY_ITEMS``); at most ``FOREACH_ITEMS_CEILING``."""
     queue_name: str = Field(default="govflow:steps", min_length=1)
     login_max_attempts: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)

@@ -29,6 +29,7 @@ from govflow.adapters.db.engine import Database
 from govflow.adapters.db.execution_deadlines import PgExecutionDeadlines
 from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
+from govflow.adapters.db.foreach_items import PgItemResults
 from govflow.adapters.db.long_actions import PgSignalStore
 from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
@@ -170,6 +171,8 @@ class Container:
             metrics=PrometheusStepMetrics(),
             secrets=self.secrets,
             subworkflows=(PgSubWorkflowStore(self.db.pool), PgSignalStore(self.db.pool)),
+            items=PgItemResults(self.db.pool),
+            foreach_max_items=self.settings.foreach_max_items,
         )
 
     @functools.cached_property

@@ -194,6 +194,28 @@ class StepSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     once each of them is done (completed, skipped, or failed with ``continue_on_error``).
     Without ``needs`` a step needs the step before it (the first step: none); ``needs: []``
     starts the step with the execution. See :mod:`govflow.core.graph`."""
+    foreach: (
+        Annotated[
+            str | list[Any],
+            msgspec.Meta(
+                description="Run the action once per item of this list (usually a template "
+                "like '{{ inputs.parcels }}'); with: reads item and index."
+            ),
+        ]
+        | None
+    ) = None
+    """Run the action once per item of this list (:mod:`govflow.core.foreach`); the step's
+    output is ``{"items": [...]}``, the items' outputs in order."""
+    max_parallel: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1, le=100, description="How many items of foreach run at once (1 to 100)."
+            ),
+        ]
+        | None
+    ) = None
+    """How many items of ``foreach`` run at once (default 1: one after another)."""
 
 
 class OutputSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

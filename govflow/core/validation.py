@@ -29,6 +29,7 @@ from govflow.core.expressions import (
     inspect_template,
     is_template,
 )
+from govflow.core.foreach import FOREACH_NAMES, ITEM_OUTSIDE_FOREACH, foreach_problems
 from govflow.core.graph import graph_of, graph_problems
 from govflow.core.inputs import check_value
 from govflow.core.outputs import describe, fits
@@ -142,6 +143,9 @@ class _StepContext:
 
     failure = False
     """The step is a failure handler: its expressions may read ``failure``."""
+    foreach = False
+    """The expression is in the ``with:`` of a step with ``foreach``: it may read ``item`` and
+    ``index``."""
 
     def __init__(
         self,
@@ -168,6 +172,10 @@ def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _St
         if name == FAILURE_NAME:
             if not ctx.failure:
                 report.add(path, _FAILURE_ONLY)
+            continue
+        if name in FOREACH_NAMES:
+            if not ctx.foreach:
+                report.add(path, ITEM_OUTSIDE_FOREACH.format(name=name))
             continue
         allowed = ", ".join(sorted(ALLOWED_NAMES))
         report.add(path, f"unknown name {name!r} in expression (use {allowed})")
@@ -374,10 +382,16 @@ def _check_step_body(
     condition = step.get("if")
     if isinstance(condition, str):
         _check_expression(report, child_path(path, "if"), inspect_condition(condition), ctx)
+    for key, message in foreach_problems(step):
+        report.add(child_path(path, key), message)
+    for leaf_path, text in _templates(step.get("foreach"), child_path(path, "foreach")):
+        _check_expression(report, leaf_path, inspect_template(text), ctx)
     with_block = step.get("with")
     if isinstance(with_block, dict):
+        ctx.foreach = step.get("foreach") is not None
         for leaf_path, text in _templates(with_block, child_path(path, "with")):
             _check_expression(report, leaf_path, inspect_template(text), ctx)
+        ctx.foreach = False
     action = step.get("action")
     if not isinstance(action, str):
         return

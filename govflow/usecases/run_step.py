@@ -44,6 +44,14 @@ from govflow.core.engine import (
     decide,
 )
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
+from govflow.core.foreach import (
+    DEFAULT_FOREACH_MAX_ITEMS,
+    FOREACH_CANNOT_WAIT,
+    foreach_items,
+    foreach_output,
+    item_failed,
+    item_key,
+)
 from govflow.core.graph import StepGraph, graph_place, step_graph
 from govflow.core.idempotency import Idempotency
 from govflow.core.plugin_calls import PluginCallOutcome
@@ -78,6 +86,13 @@ from govflow.usecases.action_host import ActionHost
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.fleet import Fleet
+from govflow.usecases.foreach import (
+    ItemFailed,
+    ItemResults,
+    LeaseLost,
+    MemoryItemResults,
+    run_items,
+)
 from govflow.usecases.lease_keeper import LEASE_LOST, LeaseKeeper
 from govflow.usecases.long_actions import LongActions, progress_value, token_hash
 from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueue, StepStore
@@ -148,6 +163,10 @@ class StepRunner:
     expressions: ExpressionRunner = field(default_factory=ExpressionRunner)
     secrets: SecretLookup = no_secrets
     """The secret providers ``secret('NAME')`` reads (in order); none by default."""
+    items: ItemResults = field(default_factory=MemoryItemResults)
+    """Where the results of ``foreach`` items are kept (in this process only by default)."""
+    foreach_max_items: int = DEFAULT_FOREACH_MAX_ITEMS
+    """How many items a ``foreach`` step may run (the ``FOREACH_MAX_ITEMS`` setting)."""
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -369,6 +388,12 @@ class StepRunner:
                     state,
                     AttemptOutcome.HANDED_BACK,
                 )
+            if step.foreach is not None:
+                listed = await self.expressions.render(step.foreach, values)
+                items = foreach_items(listed, self.foreach_max_items)
+                if not isinstance(items, list):
+                    return AttemptFailedBusiness(items), state, AttemptOutcome.FAILED
+                return await self._foreach(claim, spec, step, action, state, values, items, secrets)
             rendered = await self.expressions.render(step.with_, values)
             params = _convert_inputs(action.inputs, rendered)
         except ExpressionLimitError as exc:
@@ -442,6 +467,94 @@ class StepRunner:
                 return _unknown(error, state, self.rng.random())
         else:
             return AttemptSucceeded(dict(output)), state, AttemptOutcome.COMPLETED
+        event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
+        return event, state, AttemptOutcome.RETRY
+
+    async def _foreach(
+        self,
+        claim: ClaimedStep,
+        spec: WorkflowSpec,
+        step: StepSpec,
+        action: Action,
+        state: StepState,
+        values: Mapping[str, Any],
+        items: list[Any],
+        secrets: SecretSession,
+    ) -> tuple[Event | None, StepState, AttemptOutcome]:
+        """One attempt of a ``foreach`` step: its items not run yet, ``max_parallel`` at once
+        (``govflow.usecases.foreach``); its output is theirs, in order."""
+        strategy = action.idempotency
+        if strategy is not state.idempotency:
+            state = replace(state, idempotency=strategy)
+        if strategy in STARTED_BEFORE_EXECUTE:
+            if not await self.store.mark_attempt_started(claim, strategy, {"items": len(items)}):
+                return None, state, AttemptOutcome.LOST
+            state = replace(state, attempt_started=True)
+        timeout = self._timeout(claim, spec, step)
+
+        async def run_item(index: int, item: Any) -> Mapping[str, Any]:
+            params = _convert_inputs(
+                action.inputs,
+                await self.expressions.render(step.with_, {**values, "item": item, "index": index}),
+            )
+            item_claim = msgspec.structs.replace(
+                claim,
+                step_key=item_key(claim.step_key, index),
+                idempotency_key=item_key(claim.idempotency_key, index),
+            )
+            ctx = self.host.context(
+                item_claim, action, heartbeat_sink=functools.partial(self._heartbeat, claim)
+            )
+            call = _plugin_call(self.metrics, action.name, action.execute(ctx, params))
+            return dict(await self._with_lease(claim, call, timeout))
+
+        async def keep(index: int, output: Mapping[str, Any]) -> bool:
+            return await self.items.keep(claim, index, redact(output, secrets.resolved))
+
+        try:
+            kept = await self.items.kept(claim)
+            max_parallel = step.max_parallel or 1
+            outputs = await run_items(items, max_parallel, kept, run_item, keep)
+        except LeaseLost:
+            return None, state, AttemptOutcome.LOST
+        except ItemFailed as failed:
+            return self._item_event(failed, state)
+        return AttemptSucceeded(foreach_output(outputs)), state, AttemptOutcome.COMPLETED
+
+    def _item_event(
+        self, failed: ItemFailed, state: StepState
+    ) -> tuple[Event, StepState, AttemptOutcome]:
+        """How a foreach step's attempt ends when item ``failed.index`` raised ``failed.cause``:
+        a business error (or a bad ``with:``) fails the step naming the item, the others are
+        the step's own technical failure or unknown outcome."""
+        index, cause = failed.index, failed.cause
+        business: StepError | None = None
+        if isinstance(cause, BusinessError):
+            business = _action_error("BUSINESS_ERROR", cause)
+        elif isinstance(cause, ExpressionLimitError):
+            business = StepError("EXPRESSION_LIMIT", str(cause))
+        elif isinstance(cause, (ExpressionError, ValueError)):
+            business = StepError("INVALID_STEP_INPUT", str(cause))
+        elif isinstance(cause, Suspend):
+            business = StepError(FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait")
+        if business is not None:
+            error = item_failed(index, business)
+            return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
+        retry_after: timedelta | None = None
+        if isinstance(cause, OutcomeUnknown):
+            error = _item_error(index, _action_error("OUTCOME_UNKNOWN", cause))
+            return _unknown(error, state, self.rng.random())
+        if isinstance(cause, TechnicalError):
+            error = _action_error("TECHNICAL_ERROR", cause)
+            retry_after = _retry_after(cause)
+        elif isinstance(cause, TimeoutError):
+            error = StepError("TIMEOUT", f"item {index} did not finish in time")
+        else:
+            origin = cause.cause if isinstance(cause, _Escaped) else cause
+            error = StepError("UNEXPECTED_ERROR", describe(origin))
+        error = _item_error(index, error)
+        if state.idempotency is Idempotency.AT_MOST_ONCE and not isinstance(cause, TechnicalError):
+            return _unknown(error, state, self.rng.random())
         event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
         return event, state, AttemptOutcome.RETRY
 
@@ -586,6 +699,13 @@ def _unknown(
     at_most_once = state.idempotency is Idempotency.AT_MOST_ONCE
     outcome = AttemptOutcome.FAILED if at_most_once else AttemptOutcome.RETRY
     return AttemptOutcomeUnknown(error, rand), state, outcome
+
+
+def _item_error(index: int, error: StepError) -> StepError:
+    """An item's technical error (or unknown outcome) as its step's: the item named."""
+    return StepError(
+        error.code, f"item {index}: {error.message}", {**error.details, "index": index}
+    )
 
 
 def _action_error(code: str, exc: ActionError) -> StepError:

@@ -204,6 +204,17 @@ class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
     error = JSONB(null=True, default=None)
 
 
+class ExecutionStepItem(Table, tablename="execution_step_items"):
+    """The result of one item of a ``foreach`` step, kept when the item ends (migration 0024)."""
+
+    id = BigSerial(primary_key=True)
+    execution_step_id = ForeignKey(ExecutionStep, null=False, db_column_name="execution_step_id")
+    item_index = Integer()
+    fencing_token = BigInt()
+    output = JSONB()
+    finished_at = Timestamptz(default=TimestamptzNow())
+
+
 class Worker(Table, tablename="workers"):
     """A worker process, the plugins and actions it offers, and its liveness heartbeat."""
 
@@ -324,6 +335,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Execution,
     ExecutionStep,
     ExecutionStepAttempt,
+    ExecutionStepItem,
     Worker,
     HumanTask,
     TaskNotification,

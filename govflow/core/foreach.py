@@ -1,0 +1,108 @@
+"""``foreach``: one step run once per item of a list, ``max_parallel`` items at a time.
+
+A step with ``foreach: "{{ inputs.parcels }}"`` renders that list when it runs and calls its
+action once per item, its ``with:`` rendered with ``item`` (the item) and ``index`` (its
+position, from 0) besides the usual names. Each item is a child of the step: it has its own
+idempotency key (the step's with ``[index]`` appended, :func:`item_key`) and its result is kept
+as soon as it ends, so an attempt that follows a crash runs only the items that had not ended.
+The step's output is ``{"items": [...]}``, the items' outputs in index order
+(:func:`foreach_output`). An item's business error fails the step (``FOREACH_ITEM_FAILED``,
+naming the item); a technical one is the step's, retried per its policy.
+
+Pure: the checks of the list a step rendered (:func:`foreach_items`) and of a file's
+``foreach`` and ``max_parallel`` keys (:func:`foreach_problems`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from govflow.core.engine import StepError
+
+ITEM_NAME = "item"
+"""In a foreach step's ``with:``, the item being run."""
+INDEX_NAME = "index"
+"""In a foreach step's ``with:``, the item's position in the list (from 0)."""
+FOREACH_NAMES = frozenset({ITEM_NAME, INDEX_NAME})
+
+FOREACH_ITEMS_CEILING = 10_000
+"""The most items any ``FOREACH_MAX_ITEMS`` setting may allow (and a literal list may hold)."""
+DEFAULT_FOREACH_MAX_ITEMS = 1000
+"""How many items a foreach step may run unless the ``FOREACH_MAX_ITEMS`` setting says else."""
+MAX_PARALLEL_CEILING = 100
+"""The largest ``max_parallel`` a step may ask for."""
+
+FOREACH_NOT_A_LIST = "FOREACH_NOT_A_LIST"
+"""Error code: ``foreach`` rendered something other than a list."""
+FOREACH_TOO_MANY_ITEMS = "FOREACH_TOO_MANY_ITEMS"
+"""Error code: ``foreach`` rendered more items than the ``FOREACH_MAX_ITEMS`` setting allows."""
+FOREACH_ITEM_FAILED = "FOREACH_ITEM_FAILED"
+"""Error code: an item's action failed with a business error (``details`` name the item)."""
+
+ITEM_OUTSIDE_FOREACH = (
+    "{name!r} is defined only in the with: of a step with foreach "
+    "(the item being run and its index)"
+)
+
+
+def item_key(step_key: str, index: int) -> str:
+    """An item's key (and idempotency key) from its step's: ``parcels`` -> ``parcels[3]``."""
+    return f"{step_key}[{index}]"
+
+
+def foreach_items(value: object, limit: int) -> list[Any] | StepError:
+    """The items a step's ``foreach`` rendered, or the error that fails the step: not a list,
+    or more than ``limit`` items."""
+    if not isinstance(value, list):
+        kind = "nothing" if value is None else type(value).__name__
+        return StepError(FOREACH_NOT_A_LIST, f"foreach must give a list, it gave {kind}")
+    if len(value) > limit:
+        return StepError(
+            FOREACH_TOO_MANY_ITEMS,
+            f"foreach gave {len(value)} items, more than the {limit} allowed "
+            "(the FOREACH_MAX_ITEMS setting)",
+            {"items": len(value), "limit": limit},
+        )
+    return value
+
+
+def item_failed(index: int, error: StepError) -> StepError:
+    """The step's error when item ``index`` failed with ``error``."""
+    return StepError(
+        FOREACH_ITEM_FAILED,
+        f"item {index} failed: {error.code}: {error.message}",
+        {"index": index, "code": error.code, "message": error.message, **error.details},
+    )
+
+
+def foreach_output(outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A foreach step's output: its items' outputs, in index order."""
+    return {"items": [dict(output) for output in outputs]}
+
+
+def foreach_problems(step: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What is wrong with a step's ``foreach`` and ``max_parallel`` (its key, a message):
+    ``foreach`` neither a template nor a list, a literal list longer than the ceiling,
+    ``max_parallel`` without ``foreach``. The keys' types and bounds are the spec's."""
+    problems: list[tuple[str, str]] = []
+    value = step.get("foreach")
+    if "max_parallel" in step and value is None:
+        problems.append(("max_parallel", "max_parallel needs foreach on the same step"))
+    if isinstance(value, str) and "{{" not in value:
+        problems.append(
+            (
+                "foreach",
+                "foreach expects a list, or a template that gives one like '{{ inputs.parcels }}'",
+            )
+        )
+    if isinstance(value, list) and len(value) > FOREACH_ITEMS_CEILING:
+        problems.append(
+            ("foreach", f"foreach lists {len(value)} items, at most {FOREACH_ITEMS_CEILING}")
+        )
+    return problems
+
+
+FOREACH_CANNOT_WAIT = "FOREACH_CANNOT_WAIT"
+"""Error code: an item's action tried to wait (a human task, a signal): a foreach step's items
+cannot."""
