@@ -125,7 +125,7 @@ async def test_not_a_list_fails_the_step(engine: Container) -> None:
     execution_id, first = await start(engine, [])
     async with engine.db.pool.acquire() as conn:
         await conn.execute(
-            "UPDATE executions SET inputs = '{\"parcels\": \"P-1\"}' WHERE id = $1", execution_id
+            'UPDATE executions SET inputs = \'{"parcels": "P-1"}\' WHERE id = $1', execution_id
         )
     await engine.step_runner().run(first)
     async with engine.db.pool.acquire() as conn:
