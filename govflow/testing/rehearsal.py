@@ -12,7 +12,9 @@ execution; each action's ``execute`` is replaced by the result given for its ste
 The steps of a graph (``needs:``) run one at a time in one deterministic order: each after the
 steps it needs, the first in the file first among those that may run
 (:func:`govflow.core.graph.run_order`). A ``Suspend`` result leaves the step and the execution
-``WAITING``. When the execution fails,
+``WAITING``. A ``foreach`` step runs its items one after another, each yielding the stub given
+under its key (``"consult[2]"``) or else the step's (``"consult"``); its ``params`` are kept
+under each item's key and its output is ``{"items": [...]}``. When the execution fails,
 its failure handlers run as in an execution: the compensations of the completed steps (in
 reverse order), then the ``on_failure`` steps, each stubbed under its step key
 (``"compensate.book"``, ``"on_failure.notify"``), their templates reading ``failure``.
@@ -28,6 +30,7 @@ from typing import Any, Literal, TypeAlias
 import msgspec
 
 from govflow.cli.workflow_files import TemplateFiles
+from govflow.core.engine import StepError
 from govflow.core.expressions import (
     ExpressionError,
     build_context,
@@ -35,12 +38,23 @@ from govflow.core.expressions import (
     evaluate_vars,
     render,
 )
+from govflow.core.foreach import (
+    DEFAULT_FOREACH_MAX_ITEMS,
+    FOREACH_CANNOT_WAIT,
+    INDEX_NAME,
+    ITEM_NAME,
+    foreach_items,
+    foreach_output,
+    item_failed,
+    item_key,
+)
 from govflow.core.graph import run_order, step_graph
 from govflow.core.inputs import validate_execution_inputs
 from govflow.core.outputs import OUTPUTS_INVALID, check_outputs
 from govflow.core.secrets import SECRET_FUNCTION, SecretSession
 from govflow.core.spec import (
     OUTPUTS_STEP_ID,
+    StepSpec,
     WorkflowSpec,
     handlers_from,
     step_at,
@@ -173,14 +187,26 @@ def _rehearse(
         context[SECRET_FUNCTION] = SecretSession(secrets.get)
         try:
             wanted = step.if_ is None or evaluate_condition(step.if_, context)
-            rendered = render(step.with_, context) if wanted else {}
-            if wanted:
+            rendered = render(step.with_, context) if wanted and step.foreach is None else {}
+            if wanted and step.foreach is None:
                 convert_action_inputs(types[step.action], rendered)
         except (ExpressionError, ValueError) as exc:
             if step.continue_on_error:
                 _continue(run, seen, step.id, str(exc))
                 continue
             return _fail(run, step.id, str(exc), "INVALID_STEP_INPUT")
+        if wanted and step.foreach is not None:
+            run.sequence.append(step.id)
+            items = _rehearse_items(run, step, context, types[step.action], results)
+            if isinstance(items, StepError):
+                if step.continue_on_error:
+                    _continue(run, seen, step.id, items.message)
+                    continue
+                return _fail(run, step.id, items.message, items.code)
+            run.outputs[step.id] = items
+            run.steps[step.id] = StepStatus.COMPLETED
+            seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": items}
+            continue
         stub = results.get(step.id) if wanted else SKIP
         if wanted and stub is None:
             raise RehearsalError(f"step {step.id!r} runs but has no stubbed result")
@@ -223,6 +249,47 @@ def _rehearse(
         run.workflow_outputs = computed
     run.status = ExecutionStatus.COMPLETED
     return run
+
+
+def _rehearse_items(
+    run: Rehearsal,
+    step: StepSpec,
+    context: Mapping[str, Any],
+    inputs_type: type[msgspec.Struct],
+    results: Mapping[str, StubResult],
+) -> dict[str, Any] | StepError:
+    """The items of a ``foreach`` step, one after another: the step's output, or the error
+    that fails it (as at run time: the list, an item's ``with:``, an item's stub)."""
+    try:
+        listed = foreach_items(render(step.foreach, context), DEFAULT_FOREACH_MAX_ITEMS)
+    except ExpressionError as exc:
+        return StepError("INVALID_STEP_INPUT", str(exc))
+    if isinstance(listed, StepError):
+        return listed
+    outputs: list[dict[str, Any]] = []
+    for index, item in enumerate(listed):
+        key = item_key(step.id, index)
+        try:
+            rendered = render(step.with_, {**context, ITEM_NAME: item, INDEX_NAME: index})
+            convert_action_inputs(inputs_type, rendered)
+        except (ExpressionError, ValueError) as exc:
+            return item_failed(index, StepError("INVALID_STEP_INPUT", str(exc)))
+        run.params[key] = rendered
+        stub = results.get(key, results.get(step.id))
+        if stub is None or isinstance(stub, str):
+            raise RehearsalError(
+                f"item {key!r} runs but has no stubbed result (give {key!r} or {step.id!r}; "
+                "an item cannot be skipped)"
+            )
+        if isinstance(stub, Suspend):
+            waits = StepError(FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait")
+            return item_failed(index, waits)
+        if isinstance(stub, BusinessError):
+            return item_failed(index, StepError(_code(stub), str(stub)))
+        if isinstance(stub, ActionError):
+            return StepError(_code(stub), f"item {index}: {type(stub).__name__}: {stub}")
+        outputs.append(dict(stub))
+    return foreach_output(outputs)
 
 
 def _continue(run: Rehearsal, seen: dict[str, dict[str, Any]], step_id: str, error: str) -> None:

@@ -47,6 +47,8 @@ from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.foreach import (
     DEFAULT_FOREACH_MAX_ITEMS,
     FOREACH_CANNOT_WAIT,
+    INDEX_NAME,
+    ITEM_NAME,
     foreach_items,
     foreach_output,
     item_failed,
@@ -495,7 +497,9 @@ class StepRunner:
         async def run_item(index: int, item: Any) -> Mapping[str, Any]:
             params = _convert_inputs(
                 action.inputs,
-                await self.expressions.render(step.with_, {**values, "item": item, "index": index}),
+                await self.expressions.render(
+                    step.with_, {**values, ITEM_NAME: item, INDEX_NAME: index}
+                ),
             )
             item_claim = msgspec.structs.replace(
                 claim,
