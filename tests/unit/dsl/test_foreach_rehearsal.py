@@ -22,7 +22,9 @@ steps:
     with: {channel: log, message: "{{ index }}: {{ item }}"}
   - id: report
     action: notification
-    with: {channel: log, message: "{{ steps.consult.output['items'] | map(attribute='n') | join(',') }}"}
+    with:
+      channel: log
+      message: "{{ steps.consult.output['items'] | map(attribute='n') | join(',') }}"
 """
 
 
