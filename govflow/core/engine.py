@@ -42,7 +42,10 @@ Rules
   by releasing the steps that need it (``ReleaseDependents``; each is runnable once its last need
   settles, :func:`~govflow.core.graph.join_released`) instead of the next step, completes the
   execution when the graph ends in it, and fails the execution with the other open branches
-  canceled (``CancelOpenBranches``).
+  canceled (``CancelOpenBranches``). While one branch waits the others run: a step of a graph
+  that suspends or settles leaves the execution's ``RUNNING``/``WAITING`` to its open steps
+  (``FollowBranches``, :func:`decide_branches`): ``RUNNING`` while one is runnable or running,
+  ``WAITING`` once every open step waits, so no step of it is ever due in a ``WAITING`` one.
 - **Failure handlers.** With ``handlers_from`` (the workflow has ``compensate`` or
   ``on_failure``), a decision that fails the execution also starts its handlers
   (``StartFailureHandlers``). A handler (``handler``) runs in the ``FAILED`` execution and never
@@ -301,6 +304,14 @@ class ReleaseDependents:
 
 
 @dataclass(frozen=True)
+class FollowBranches:
+    """A step of a graph suspended or settled without ending its execution: the execution's
+    status follows the graph's open steps, as :func:`decide_branches` decides for what the
+    statement that carries this out finds under the execution's row lock (whether another step
+    of the graph is runnable or running, whether one waits)."""
+
+
+@dataclass(frozen=True)
 class CancelOpenBranches:
     """A step of a graph failed its execution: every other step of it in one of
     ``from_statuses`` is canceled, as an operator's cancel cancels it (a waiting one's human task
@@ -391,6 +402,7 @@ Command = (
     | ResetAttempts
     | ContinueWithNextStep
     | ReleaseDependents
+    | FollowBranches
     | CancelOpenBranches
     | CompleteExecution
     | FailExecution
@@ -530,14 +542,23 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
             _fail(plan, StepEvent.FAIL_BUSINESS, error, "handler_cannot_wait")
         case AttemptSuspended(payload=payload, reason=reason):
             plan.step(StepEvent.SUSPEND)
-            plan.execution(ExecutionEvent.STEP_WAITING)
+            branch = state.dependents is not None
+            if not branch:
+                plan.execution(ExecutionEvent.STEP_WAITING)
+            elif plan.execution_status is not ExecutionStatus.WAITING:
+                # A graph's execution waits once every open step waits (FollowBranches), and
+                # only from where it could wait: the same refusals.
+                transition(EXECUTION_MACHINE, plan.execution_status, ExecutionEvent.STEP_WAITING)
             if reason == HUMAN_TASK_WAIT:
                 plan.add(CreateHumanTask(payload))
                 plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_WAITING)
             else:
                 plan.add(AwaitSignal(reason, payload))
                 plan.audit(AuditEvent.WORKFLOW_EXECUTION_STEP_WAITING, reason)
-            plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING)
+            if branch:
+                plan.add(FollowBranches())
+            else:
+                plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING)
         case ActionUnavailable():
             _on_action_unavailable(plan, event)
         case LeaseExpired(rand=rand):
@@ -877,7 +898,8 @@ def _advance(plan: _Plan) -> None:
         else:
             plan.add(ContinueWithNextStep())
         return
-    if plan.execution_status is ExecutionStatus.WAITING and not _waits_elsewhere(plan.state):
+    branch = plan.state.dependents is not None and not plan.state.is_last_step
+    if plan.execution_status is ExecutionStatus.WAITING and not branch:
         plan.execution(ExecutionEvent.RESUME)
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED)
     elif plan.execution_status is ExecutionStatus.PENDING:
@@ -888,19 +910,45 @@ def _advance(plan: _Plan) -> None:
         plan.add(CompleteExecution())
         plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_COMPLETED)
     elif plan.state.dependents is not None:  # a graph: release the steps that need this one
-        plan.add(ReleaseDependents(plan.state.dependents))
+        plan.add(ReleaseDependents(plan.state.dependents), FollowBranches())
     else:
         plan.add(ContinueWithNextStep())
 
 
-def _waits_elsewhere(state: StepState) -> bool:
-    """A step of a graph settles while its execution is ``WAITING``: the wait is another
-    branch's (unless this step is the one that waited), so the execution keeps waiting."""
-    return (
-        state.dependents is not None
-        and state.step_status is not StepStatus.WAITING
-        and not state.is_last_step
-    )
+BRANCH_RUNNABLE = "branch_runnable"
+"""The audit reason of a graph's execution resumed because one of its steps can run while
+another waits."""
+BRANCHES_WAIT = "every_open_step_waits"
+"""The audit reason of a graph's execution that waits because every one of its open steps does."""
+
+
+@dataclass(frozen=True)
+class BranchDecision:
+    """What a graph's execution becomes after a step of it suspended or settled
+    (``FollowBranches``): its new status (``None``: unchanged) and the audit records."""
+
+    execution_status: ExecutionStatus | None
+    commands: tuple[Command, ...]
+
+
+def decide_branches(
+    execution_status: ExecutionStatus, *, runnable: bool, waiting: bool
+) -> BranchDecision:
+    """The status of a graph's execution given its open steps: ``RUNNING`` while one is
+    runnable (released and due, or due again after a retry) or running, ``WAITING`` once every
+    open step waits (a human task, a signal, a child execution). ``runnable``: another step of
+    the graph is, or the step that settled released one; ``waiting``: a step of it waits (the
+    one that just suspended included). Any other status (``NEEDS_ATTENTION``, an ended
+    execution) is left as it is."""
+    if execution_status is ExecutionStatus.RUNNING and waiting and not runnable:
+        status = transition(EXECUTION_MACHINE, execution_status, ExecutionEvent.STEP_WAITING)
+        audit = Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING, BRANCHES_WAIT)
+        return BranchDecision(status, (audit,))
+    if execution_status is ExecutionStatus.WAITING and runnable:
+        status = transition(EXECUTION_MACHINE, execution_status, ExecutionEvent.RESUME)
+        audit = Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED, BRANCH_RUNNABLE)
+        return BranchDecision(status, (audit,))
+    return BranchDecision(None, ())
 
 
 def _audit_skip(plan: _Plan, reason: SkipReason, **data: object) -> None:

@@ -20,6 +20,10 @@ A workflow is *linear* when each step needs exactly the one before it: every wor
 settled (:func:`join_released`), counted on the dependent's row so that two branches finishing at
 once release a join exactly once.
 
+While one branch waits (a human task, a signal, a child execution) the others run: the execution
+counts its runnable or running steps (:func:`runnable`) and is ``WAITING`` only while that count
+is 0 and a step waits (:func:`govflow.core.engine.decide_branches`).
+
 A graph ends in one step (the one every other step leads to): its finish completes the
 execution. :func:`graph_problems` refuses a graph with several ends (unless ``outputs:`` joins
 them), unknown, repeated or self needs, cycles, and steps that wait on a cycle (unreachable).
@@ -33,6 +37,7 @@ from functools import cached_property
 from typing import Any
 
 from govflow.core.spec import WorkflowSpec
+from govflow.core.statuses import StepStatus
 from govflow.core.struct_check import suggest
 from govflow.core.yaml_source import child_path
 
@@ -100,6 +105,14 @@ def step_graph(spec: WorkflowSpec) -> StepGraph:
         needed = {need for wanted in needs for need in wanted}
         needs.append(tuple(p for p in range(len(spec.steps)) if p not in needed))
     return graph_of(needs)
+
+
+def runnable(status: StepStatus, needs_left: int) -> bool:
+    """Whether a step of a graph counts as runnable or running on its execution
+    (``executions.runnable_steps``): ``RUNNING``, or ``PENDING`` with every need settled (due
+    now, or again after a retry). A graph's execution waits when none is and one of its steps
+    waits (:func:`govflow.core.engine.decide_branches`)."""
+    return status is StepStatus.RUNNING or (status is StepStatus.PENDING and needs_left == 0)
 
 
 def join_released(needs_left: int) -> bool:

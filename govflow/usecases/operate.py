@@ -28,6 +28,7 @@ from govflow.core.engine import (
     Event,
     ExecutionDecision,
     FailExecution,
+    FollowBranches,
     OperatorMarkDone,
     OperatorRetry,
     OperatorSkip,
@@ -39,9 +40,10 @@ from govflow.core.engine import (
     StartFailureHandlers,
     StepState,
     decide,
+    decide_branches,
     decide_cancel,
 )
-from govflow.core.graph import join_released
+from govflow.core.graph import join_released, runnable
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import STEP_MACHINE, IllegalTransition, StepEvent, transition
 from govflow.core.spec import is_handler_key
@@ -106,6 +108,9 @@ class ExecutionChange(msgspec.Struct, frozen=True, kw_only=True):
     audit: tuple[AuditEntry, ...]
     error: Mapping[str, Any] | None = None
     """The execution's error, when the decision fails it."""
+    runnable_steps: int | None = None
+    """A graph's steps runnable or running once the change is made, counted afresh from the
+    locked steps (``None``: unchanged)."""
     actor: Actor = SYSTEM
     """Who decided: the audit records of what the port changes beyond ``audit`` (the
     ``HUMAN_TASK_CANCELED`` of a canceled task) name them."""
@@ -227,6 +232,8 @@ def _step_changes(
                 handlers_at = position
             case ReleaseDependents(positions=positions):
                 graph_changes.extend(_count_down(snapshot, positions))
+            case FollowBranches():
+                pass  # the execution's status: step_change
             case CancelOpenBranches(from_statuses=statuses):
                 graph_changes.extend(_cancel_branches(snapshot, step, statuses))
             case Audit() | CompleteExecution():
@@ -388,16 +395,42 @@ def step_change(
     """The engine's ``decision`` on ``step`` as the port carries it out, audited as ``actor``."""
     failed = [c.error for c in decision.commands if isinstance(c, FailExecution)]
     changes = _step_changes(snapshot, step, decision)
+    status = decision.execution_status
+    followed: tuple[Command, ...] = ()
+    counted: int | None = None
+    if any(isinstance(c, FollowBranches) for c in decision.commands):
+        counted, waiting = _open_branches(snapshot, changes)
+        branches = decide_branches(status or snapshot.status, runnable=counted > 0, waiting=waiting)
+        status = branches.execution_status or status
+        followed = branches.commands
     return ExecutionChange(
         execution_from=snapshot.status,
-        execution_status=decision.execution_status,
+        execution_status=status,
+        runnable_steps=counted,
         steps=tuple(changes),
         audit=(
             *_audit(decision.commands, snapshot, step, actor, reason),
+            *_audit(followed, snapshot, None, actor, reason),
             *_branches_canceled(snapshot, step, decision, changes, actor),
         ),
         error=error_payload(failed[0]) if failed else None,
     )
+
+
+def _open_branches(snapshot: ExecutionSnapshot, changes: Sequence[StepChange]) -> tuple[int, bool]:
+    """How many steps of the locked graph are runnable or running (:func:`runnable`), and
+    whether one waits, once ``changes`` are made."""
+    changed = {c.step_id: c for c in changes}
+    count, waiting = 0, False
+    for step in snapshot.steps:
+        if step.dependents is None:
+            continue
+        change = changed.get(step.step_id)
+        status = change.status if change else step.status
+        left = change.needs_left if change and change.needs_left is not None else step.needs_left
+        count += runnable(status, left)
+        waiting |= status is StepStatus.WAITING
+    return count, waiting
 
 
 def _branches_canceled(

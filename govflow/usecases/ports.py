@@ -44,6 +44,20 @@ class ClaimRule(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """The rule claims failure handlers only (the others: the execution's other steps only)."""
 
 
+class BranchRule(msgspec.Struct, frozen=True, kw_only=True):
+    """The engine's decision (:func:`govflow.core.engine.decide_branches`) for a graph's
+    execution found in ``execution_status`` after a step of it suspended or settled, when
+    another step of the graph is ``runnable`` (or running) or not, and one ``waiting`` or not:
+    the execution becomes ``execution_becomes`` and these records (about the execution) are
+    written. Only the situations that change the execution have a rule."""
+
+    execution_status: ExecutionStatus
+    runnable: bool
+    waiting: bool
+    execution_becomes: ExecutionStatus
+    audit: tuple[ClaimAudit, ...]
+
+
 class ClaimOrder(msgspec.Struct, frozen=True, kw_only=True):
     """A claim as the engine decided it, one rule per execution status a step may be claimed
     in. The worker asks for a step by id only; the claim statement finds the execution's status
@@ -114,6 +128,8 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
         statuses (with ``cancel_reason``).
     :ivar start_handlers_at: the execution fails: make its first failure handler, at this
         position, claimable by any worker (and return its id).
+    :ivar follow_branches: a step of a graph suspended or settled: the execution's status
+        follows its open steps as these rules say, for what the statement finds.
     """
 
     step_status: StepStatus
@@ -132,6 +148,7 @@ class StepFinish(msgspec.Struct, frozen=True, kw_only=True):
     cancel_from: frozenset[StepStatus] | None = None
     cancel_reason: str | None = None
     start_handlers_at: int | None = None
+    follow_branches: tuple[BranchRule, ...] | None = None
 
 
 class FinishResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -76,6 +76,14 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
     depth: int = 0
     """How deep the execution is nested: 0 for a top-level one, its parent's plus one."""
 
+    @property
+    def runnable_steps(self) -> int | None:
+        """A graph's steps runnable as it is created (its roots), counted on the execution
+        (:func:`govflow.core.graph.runnable`); ``None`` for a list, which counts nothing."""
+        if all(step.dependents is None for step in self.steps):
+            return None
+        return sum(1 for step in self.steps if step.root and step.dependents is not None)
+
 
 class StartResult(msgspec.Struct, frozen=True, kw_only=True):
     execution_id: UUID

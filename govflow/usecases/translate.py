@@ -20,6 +20,7 @@ from govflow.core.engine import (
     CreateHumanTask,
     Decision,
     FailExecution,
+    FollowBranches,
     RecordOutput,
     RecordStepError,
     ReleaseDependents,
@@ -30,6 +31,7 @@ from govflow.core.engine import (
     StepError,
     StepState,
     decide,
+    decide_branches,
 )
 from govflow.core.idempotency import Idempotency
 from govflow.core.retry import Backoff, RetrySchedule
@@ -37,7 +39,14 @@ from govflow.core.spec import RetryPolicy
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.tasks.model import OnReject
 from govflow.usecases.audit import AuditEntry
-from govflow.usecases.ports import ClaimAudit, ClaimedStep, ClaimOrder, ClaimRule, StepFinish
+from govflow.usecases.ports import (
+    BranchRule,
+    ClaimAudit,
+    ClaimedStep,
+    ClaimOrder,
+    ClaimRule,
+    StepFinish,
+)
 
 EXECUTION = "execution"
 STEP = "execution_step"
@@ -198,6 +207,41 @@ def claim_order(now: datetime) -> ClaimOrder:
     return ClaimOrder(rules=tuple(rules))
 
 
+@functools.cache
+def branch_rules() -> tuple[BranchRule, ...]:
+    """The engine's decisions on a graph's execution after a step of it suspended or settled
+    (``FollowBranches``), one per situation that changes it: the statement finds the
+    execution's status and whether another step is runnable or one waits, and applies the rule
+    of that situation (none: the execution is left as it is)."""
+    rules = []
+    for status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
+        for runnable in (False, True):
+            for waiting in (False, True):
+                decided = decide_branches(status, runnable=runnable, waiting=waiting)
+                if decided.execution_status is None:
+                    continue
+                audit = tuple(
+                    ClaimAudit(
+                        action=c.event_name,
+                        entity_type=entity_type(c.event_name),
+                        reason=c.reason,
+                        data=jsonable(c.data),
+                    )
+                    for c in decided.commands
+                    if isinstance(c, Audit)
+                )
+                rules.append(
+                    BranchRule(
+                        execution_status=status,
+                        runnable=runnable,
+                        waiting=waiting,
+                        execution_becomes=decided.execution_status,
+                        audit=audit,
+                    )
+                )
+    return tuple(rules)
+
+
 def to_finish(
     decision: Decision,
     claim: ClaimedStep,
@@ -225,6 +269,7 @@ def to_finish(
     go_on = False
     dependents: tuple[int, ...] | None = None
     cancel: CancelOpenBranches | None = None
+    follow = False
     for command in decision.commands:
         match command:
             case RecordOutput(output=recorded):
@@ -244,6 +289,8 @@ def to_finish(
                 dependents = positions
             case CancelOpenBranches():
                 cancel = command
+            case FollowBranches():
+                follow = True
             case StartFailureHandlers(position=position):
                 handlers_at = position
             case CompleteExecution() | Audit():
@@ -267,4 +314,5 @@ def to_finish(
         cancel_from=cancel.from_statuses if cancel else None,
         cancel_reason=cancel.reason if cancel else None,
         start_handlers_at=handlers_at,
+        follow_branches=branch_rules() if follow else None,
     )

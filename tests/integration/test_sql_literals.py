@@ -271,6 +271,7 @@ async def test_the_hot_vocabulary_columns_are_domains(database_url: str) -> None
         ("execution_steps", "needs_left", "needs_count"),
         ("execution_steps", "status", "step_status"),
         ("executions", "depth", "nesting_depth"),
+        ("executions", "runnable_steps", "needs_count"),
         ("executions", "status", "execution_status"),
     ]
     assert table_checks == 0  # no CHECK of the hot tables is prepared in every statement

@@ -20,9 +20,9 @@ _CREATE = """
 WITH execution AS (
     INSERT INTO executions (workflow_id, workflow_version_id, department_id, inputs,
                             idempotency_key, created_by, vars, deadline_at,
-                            parent_execution_id, parent_step_id, depth)
+                            parent_execution_id, parent_step_id, depth, runnable_steps)
     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $15::jsonb,
-            now() + make_interval(secs => $17::float8), $18, $19, $20)
+            now() + make_interval(secs => $17::float8), $18, $19, $20, $24)
     ON CONFLICT (idempotency_key, created_by) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ), steps AS (
@@ -108,6 +108,7 @@ class PgExecutionWriter:
                 [s.needs_left for s in steps],
                 [s.root for s in steps],
                 [s.dependents for s in steps],
+                new.runnable_steps,
             )
             if row is not None:
                 return StartResult(

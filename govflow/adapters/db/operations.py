@@ -76,13 +76,15 @@ class _Locked:
                 raise ConflictError(f"step {step.step_id} is no longer {step.from_status}")
             if step.cancel_human_task:
                 tasks.extend(await self._cancel_task(step.step_id, change))
-        if change.execution_status is not None:
+        if change.execution_status is not None or change.runnable_steps is not None:
+            status = change.execution_status or change.execution_from
             changed = await self._run(
                 "change_execution",
                 execution_id=self.snapshot.execution_id,
                 from_status=change.execution_from.value,
-                status=change.execution_status.value,
+                status=status.value,
                 error=_json(change.error),
+                runnable_steps=change.runnable_steps,
             )
             if changed != "UPDATE 1":
                 raise ConflictError(f"the execution is no longer {change.execution_from}")

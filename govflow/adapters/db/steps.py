@@ -27,7 +27,7 @@ from govflow.adapters.db.queries import Query, load_queries
 from govflow.adapters.db.resilience import DEFAULT_POLICY, Resilient, RetryPolicy
 from govflow.adapters.db.step_outcomes import CLAIMED_BY, Grants, finish_outcome
 from govflow.core.idempotency import Idempotency
-from govflow.core.statuses import ExecutionStatus
+from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.ports import (
     ClaimedStep,
@@ -64,7 +64,11 @@ def finish_query(finish: StepFinish) -> Query:
     following = "claim" if finish.claim_next else "release" if finish.release_next else "none"
     if finish.start_handlers_at is not None:
         following = "handlers"
-    if finish.release_dependents is not None or finish.cancel_from is not None:
+    if (
+        finish.release_dependents is not None
+        or finish.cancel_from is not None
+        or finish.follow_branches is not None
+    ):
         return _graph_finish_query(finish)
     shape = (finish.execution_status is not None, following, finish.human_task is not None)
     query = _FINISH.get(shape)
@@ -74,14 +78,20 @@ def finish_query(finish: StepFinish) -> Query:
 
 
 def _graph_finish_query(finish: StepFinish) -> Query:
-    """The finish of a step of a graph: it releases the steps that need it (the execution's
-    status stays), or fails the execution and cancels its open branches."""
+    """The finish of a step of a graph: it releases the steps that need it, or waits (the
+    execution's status following its open steps), or fails the execution and cancels its open
+    branches."""
     plain = finish.human_task is None and finish.claim_next is None and not finish.release_next
+    going_on = finish.claim_next is None and not finish.release_next
     if finish.cancel_from is not None:
         if plain and finish.execution_status is not None and finish.release_dependents is None:
             return QUERIES["finish_execution_cancel_branches"]
-    elif plain and finish.execution_status is None:
+    elif finish.execution_status is not None or finish.follow_branches is None or not going_on:
+        pass
+    elif finish.release_dependents is not None and finish.human_task is None:
         return QUERIES["finish_step_release_dependents"]
+    elif finish.release_dependents is None and finish.step_status is StepStatus.WAITING:
+        return QUERIES["finish_suspended_branch"]
     raise ValueError(f"no finish statement of a graph carries out {finish!r}")
 
 
@@ -136,6 +146,10 @@ def _finish_values(
         values["handlers_from"] = finish.start_handlers_at
     if finish.release_dependents is not None:
         values["dependents"] = list(finish.release_dependents)
+    if finish.follow_branches is not None:
+        values["branch_rules"] = _encode(finish.follow_branches).decode()
+        if finish.release_dependents is None:
+            values["task"] = _json(finish.human_task)
     if finish.cancel_from is not None:
         values["cancel_from"] = sorted(finish.cancel_from)
         values["cancel_reason"] = finish.cancel_reason

@@ -147,6 +147,8 @@ class Execution(Table, tablename="executions"):
     parent_step_id = UUID(null=True, default=None)
     """That ``workflow`` step (a foreign key; one child per step)."""
     depth = Integer(default=0)
+    runnable_steps = Integer(null=True, default=None)
+    """A graph's steps runnable (due, their needs settled) or running; ``None`` for a list."""
     error = JSONB(null=True, default=None)
     idempotency_key = Varchar(length=200, null=True, default=None)
     created_by = ForeignKey(User, null=True, db_column_name="created_by")

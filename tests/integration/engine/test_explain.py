@@ -28,7 +28,7 @@ import pytest
 
 from govflow.adapters.db.queries import Query, load_queries
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
-from govflow.usecases.translate import claim_order
+from govflow.usecases.translate import branch_rules, claim_order
 from tests.support.engine import install_workflow
 
 pytestmark = pytest.mark.slow
@@ -173,6 +173,7 @@ def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str
         "next_status": StepStatus.RUNNING.value,
         "next_audit": msgspec.json.encode(rule.audit).decode(),
         "rules": msgspec.json.encode(order.rules).decode(),
+        "branch_rules": msgspec.json.encode(branch_rules()).decode(),
         "idempotency": "at_most_once",
         "params": "{}",
         "limit": 200,
@@ -181,6 +182,7 @@ def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str
         "reset_attempts": False,
         "runnable_now": False,
         "needs_left": None,
+        "runnable_steps": None,
         "dependents": [running["position"] + 1],
         "cancel_from": [StepStatus.PENDING.value, StepStatus.RUNNING.value],
         "cancel_reason": "branch_failed",

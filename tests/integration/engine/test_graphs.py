@@ -21,6 +21,7 @@ from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import Resolution, resolve_step, retry_execution
 from govflow.usecases.ports import StepFinish
 from govflow.usecases.start_execution import StartRequest
+from govflow.usecases.translate import branch_rules
 from tests.support.engine import install_workflow, step_rows
 
 DIAMOND = """
@@ -184,6 +185,7 @@ async def test_two_branches_finishing_at_once_release_the_join_once(
                     outcome=AttemptOutcome.COMPLETED,
                     output={"value": claim.step_key},
                     release_dependents=(3,),
+                    follow_branches=branch_rules(),
                 )
                 query = finish_query(finish)
                 values = _finish_values(claim, finish, "racer", engine.lease)

@@ -11,19 +11,25 @@ import pytest
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
+    BRANCH_RUNNABLE,
+    BRANCHES_WAIT,
     AttemptFailedBusiness,
     AttemptSucceeded,
+    AttemptSuspended,
     Audit,
+    BranchDecision,
     CancelOpenBranches,
     ConditionFalse,
     ContinueWithNextStep,
     Decision,
     Event,
     FailExecution,
+    FollowBranches,
     ReleaseDependents,
     StepError,
     StepState,
     decide,
+    decide_branches,
 )
 from govflow.core.graph import graph_of, graph_place, join_released
 from govflow.core.idempotency import Idempotency
@@ -71,15 +77,22 @@ def outcome(state: StepState, event: Event) -> Decision | type[Exception]:
 
 
 RESUMED = Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED)
+WAITS = Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING)
+BRANCH_RESUMED = Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_RESUMED, BRANCH_RUNNABLE)
 
 
-def resumed_by_another_branch(state: StepState, listed: Decision) -> bool:
-    """A list's step resumes its waiting execution when it settles; a graph's step does so only
-    when it is the step that waited (or the graph's end)."""
-    return (
-        RESUMED in listed.commands
-        and state.step_status is not StepStatus.WAITING
-        and not state.is_last_step
+def left_to_the_branches(state: StepState, listed: Decision) -> Decision:
+    """A list's step resumes its waiting execution when it settles, and makes it wait when it
+    suspends; a graph's step (but the graph's end) leaves both to the execution's open steps
+    (FollowBranches): the list's decision without them. The graph's end, which runs alone,
+    resumes and completes the execution as a list's last step does."""
+    changes = (WAITS,) if state.is_last_step else (RESUMED, WAITS)
+    if not any(c in changes for c in listed.commands):
+        return listed
+    return replace(
+        listed,
+        execution_status=None,
+        commands=tuple(c for c in listed.commands if c not in changes),
     )
 
 
@@ -89,9 +102,17 @@ def as_in_a_list(decision: Decision) -> Decision:
     for command in decision.commands:
         if isinstance(command, ReleaseDependents):
             commands.append(ContinueWithNextStep())
-        elif not isinstance(command, CancelOpenBranches):
+        elif not isinstance(command, CancelOpenBranches | FollowBranches):
             commands.append(command)
     return replace(decision, commands=tuple(commands))
+
+
+def suspended_while_another_waits(state: StepState, event: Event) -> bool:
+    return (
+        isinstance(event, AttemptSuspended)
+        and state.execution_status is ExecutionStatus.WAITING
+        and state.step_status is StepStatus.RUNNING
+    )
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda event: type(event).__name__)
@@ -99,17 +120,18 @@ def test_every_event_at_every_state(event: Event) -> None:
     for state in STATES:
         listed = outcome(state, event)
         graphed = outcome(replace(state, dependents=DEPENDENTS), event)
+        if suspended_while_another_waits(state, event):
+            # A list has one step that waits; in a graph another branch may wait already.
+            assert listed is IllegalTransition
+            assert isinstance(graphed, Decision)
+            assert (graphed.step_status, graphed.execution_status) == (StepStatus.WAITING, None)
+            assert of_type(graphed, FollowBranches) == [FollowBranches()]
+            continue
         if not isinstance(listed, Decision):
             assert graphed == listed, state
             continue
         assert isinstance(graphed, Decision), state
-        if resumed_by_another_branch(state, listed):
-            # Another branch's step waits: the execution keeps waiting for it.
-            listed = replace(
-                listed,
-                execution_status=None,
-                commands=tuple(c for c in listed.commands if c != RESUMED),
-            )
+        listed = left_to_the_branches(state, listed)
         assert as_in_a_list(graphed) == listed, state
         assert (graphed.step_status, graphed.execution_status) == (
             listed.step_status,
@@ -119,6 +141,8 @@ def test_every_event_at_every_state(event: Event) -> None:
         assert of_type(graphed, ReleaseDependents) == (
             [ReleaseDependents(DEPENDENTS)] if goes_on else []
         ), state
+        follows = goes_on or graphed.step_status is StepStatus.WAITING != state.step_status
+        assert of_type(graphed, FollowBranches) == ([FollowBranches()] if follows else []), state
         assert not of_type(graphed, ContinueWithNextStep)
         fails = bool(of_type(listed, FailExecution))
         cancels = of_type(graphed, CancelOpenBranches)
@@ -132,24 +156,42 @@ def test_every_event_at_every_state(event: Event) -> None:
             }
 
 
+@pytest.mark.parametrize("execution_status", list(ExecutionStatus))
+@pytest.mark.parametrize("runnable", [False, True])
+@pytest.mark.parametrize("waiting", [False, True])
+def test_the_execution_of_a_graph_follows_its_open_steps(
+    execution_status: ExecutionStatus, runnable: bool, waiting: bool
+) -> None:
+    decided = decide_branches(execution_status, runnable=runnable, waiting=waiting)
+    if execution_status is ExecutionStatus.RUNNING and waiting and not runnable:
+        assert decided == BranchDecision(
+            ExecutionStatus.WAITING,
+            (Audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_WAITING, BRANCHES_WAIT),),
+        )
+    elif execution_status is ExecutionStatus.WAITING and runnable:
+        assert decided == BranchDecision(ExecutionStatus.RUNNING, (BRANCH_RESUMED,))
+    else:  # running while one runs, waiting while every open step waits; others untouched
+        assert decided == BranchDecision(None, ())
+
+
 def test_a_completed_branch_releases_its_dependents() -> None:
     decision = decide(running(dependents=DEPENDENTS), AttemptSucceeded({"ok": 1}), NOW)
     assert decision.step_status is StepStatus.COMPLETED
     assert decision.execution_status is None
-    assert kinds(decision) == ["RecordOutput", "ReleaseDependents"]
+    assert kinds(decision) == ["RecordOutput", "ReleaseDependents", "FollowBranches"]
 
 
 def test_a_skipped_branch_releases_its_dependents_too() -> None:
     decision = decide(running(dependents=DEPENDENTS), ConditionFalse(), NOW)
     assert decision.step_status is StepStatus.SKIPPED
-    assert kinds(decision) == ["ReleaseDependents"]
+    assert kinds(decision) == ["ReleaseDependents", "FollowBranches"]
 
 
 def test_a_tolerated_failure_releases_its_dependents() -> None:
     state = running(dependents=DEPENDENTS, continue_on_error=True)
     decision = decide(state, AttemptFailedBusiness(REFUSED), NOW)
     assert decision.step_status is StepStatus.FAILED
-    assert kinds(decision) == ["RecordStepError", "ReleaseDependents"]
+    assert kinds(decision) == ["RecordStepError", "ReleaseDependents", "FollowBranches"]
 
 
 def test_a_failed_branch_fails_the_execution_and_cancels_the_others() -> None:
@@ -198,11 +240,27 @@ def test_a_list_is_no_graph() -> None:
     assert graph_place(listed, 1) is None
 
 
-def test_a_branch_settling_while_another_waits_keeps_the_execution_waiting() -> None:
+def test_a_branch_settling_or_waiting_leaves_the_execution_to_its_open_steps() -> None:
     waiting = running(execution_status=ExecutionStatus.WAITING, dependents=DEPENDENTS)
     decision = decide(waiting, AttemptSucceeded({"ok": 1}), NOW)
     assert (decision.step_status, decision.execution_status) == (StepStatus.COMPLETED, None)
-    assert kinds(decision) == ["RecordOutput", "ReleaseDependents"]
+    assert kinds(decision) == ["RecordOutput", "ReleaseDependents", "FollowBranches"]
     approved = replace(waiting, step_status=StepStatus.WAITING)
     resumed = decide(approved, AttemptSucceeded({"decision": "approved"}), NOW)
-    assert resumed.execution_status is ExecutionStatus.RUNNING
+    assert (resumed.step_status, resumed.execution_status) == (StepStatus.COMPLETED, None)
+    assert kinds(resumed) == ["RecordOutput", "ReleaseDependents", "FollowBranches"]
+    suspended = decide(running(dependents=DEPENDENTS), AttemptSuspended({"title": "T"}), NOW)
+    assert (suspended.step_status, suspended.execution_status) == (StepStatus.WAITING, None)
+    assert kinds(suspended) == ["CreateHumanTask", "FollowBranches"]
+
+
+def test_the_end_of_a_graph_that_waited_resumes_and_completes_it() -> None:
+    end = running(
+        execution_status=ExecutionStatus.WAITING,
+        step_status=StepStatus.WAITING,
+        dependents=(),
+        is_last_step=True,
+    )
+    decision = decide(end, AttemptSucceeded({"decision": "approved"}), NOW)
+    assert decision.execution_status is ExecutionStatus.COMPLETED
+    assert RESUMED in decision.commands

@@ -59,9 +59,11 @@ RETURNING t.id, t.department_id, before.status AS previous;
 
 -- name: change_execution
 -- The execution moves from :from_status to :status (finished when it ends; its error cleared
--- when it runs again, :error recorded when given).
+-- when it runs again, :error recorded when given); a graph's runnable_steps set to
+-- :runnable_steps when given (counted from the locked steps).
 UPDATE executions
    SET status = :status::varchar,
+       runnable_steps = COALESCE(:runnable_steps::int4, runnable_steps),
        finished_at = CASE WHEN :status::varchar IN ('COMPLETED', 'FAILED', 'CANCELED')
                           THEN now() END,
        error = CASE WHEN :status::varchar = 'RUNNING' THEN NULL

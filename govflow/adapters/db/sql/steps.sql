@@ -661,6 +661,11 @@ RETURNING s.id;
 -- the execution has not ended, and its id is returned for the wake-up. Two needs settling at
 -- once both update the dependent's row: the second waits for the first and counts down the row
 -- it left (read committed re-reads a locked row), so exactly one of them releases the join.
+-- The execution's runnable_steps counts the settled step out and the released ones in, on the
+-- row it locked (the latest version, whoever wrote it last), and its status follows: the rule of
+-- :branch_rules (the engine's decide_branches) for the status found, whether a step is runnable
+-- or running, and whether one waits (none runnable: the open steps wait, since a step whose
+-- needs all settled is runnable) is carried out with its audit records; no rule, no change.
 WITH done AS (
     UPDATE execution_steps
        SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
@@ -671,14 +676,14 @@ WITH done AS (
                               THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
      WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
- RETURNING execution_id, position, id
+ RETURNING execution_id, position, id, step_key
 ), attempt AS (
     UPDATE execution_step_attempts
        SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
      WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
        AND EXISTS (SELECT 1 FROM done)
 ), execution AS MATERIALIZED (
-    SELECT e.id, e.status
+    SELECT e.id, e.status, e.runnable_steps
       FROM executions e
      WHERE e.id = :execution_id::uuid AND EXISTS (SELECT 1 FROM done)
        FOR NO KEY UPDATE OF e
@@ -693,6 +698,27 @@ WITH done AS (
        AND s.execution_id = :execution_id::uuid AND s.position = ANY (:dependents::int4[])
        AND (s.status = 'PENDING' AND s.needs_left > 0) IS TRUE
  RETURNING s.id, s.needs_left
+), counted_in AS MATERIALIZED (
+    SELECT GREATEST(execution.runnable_steps - 1 + (SELECT count(*) FROM counted c WHERE c.needs_left = 0)::int4, 0)::int4 AS runnable_steps,
+           execution.status
+      FROM execution
+     WHERE execution.runnable_steps IS NOT NULL
+       AND execution.status IN ('PENDING', 'RUNNING', 'WAITING', 'NEEDS_ATTENTION')
+), branch AS MATERIALIZED (
+    SELECT r.execution_becomes AS becomes, r.audit
+      FROM counted_in,
+           jsonb_to_recordset(:branch_rules::jsonb)
+             AS r(execution_status text, runnable boolean, waiting boolean,
+                  execution_becomes text, audit jsonb)
+     WHERE r.execution_status = counted_in.status AND r.runnable = (counted_in.runnable_steps > 0)
+       AND r.waiting = (counted_in.runnable_steps = 0)
+), followed AS (
+    UPDATE executions e
+       SET runnable_steps = counted_in.runnable_steps,
+           status = COALESCE((SELECT b.becomes FROM branch b), e.status), updated_at = now()
+      FROM counted_in
+     WHERE e.id = :execution_id::uuid
+ RETURNING e.status, EXISTS (SELECT 1 FROM branch) AS changed
 ), audit AS (
     INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
     SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
@@ -700,11 +726,105 @@ WITH done AS (
            unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
                   :a_reason::text[], :a_metadata::jsonb[])
              AS a(action, entity_type, entity_id, reason, metadata)
+    UNION ALL
+    SELECT b.action, b.entity_type, :execution_id::text, :department::uuid, b.reason,
+           b.data || jsonb_build_object('execution_id', :execution_id::uuid, 'step', done.step_key)
+      FROM done, branch,
+           jsonb_to_recordset(branch.audit) AS b(action text, entity_type text, reason text, data jsonb)
 )
 SELECT done.id IS NOT NULL AS applied,
-       (SELECT x.status FROM execution x WHERE x.status = :execution_from::varchar)
+       COALESCE((SELECT f.status FROM followed f WHERE f.changed),
+                (SELECT x.status FROM execution x WHERE x.status = :execution_from::varchar))
          AS execution_status,
        ARRAY(SELECT c.id FROM counted c WHERE c.needs_left = 0) AS released_ids
+  FROM (VALUES (1)) AS one
+  LEFT JOIN done ON true;
+
+
+-- name: finish_suspended_branch
+-- A step of a graph waits (its human task, when :task is given, is opened as in
+-- finish_suspended; a signal or a child execution otherwise): the step is recorded WAITING, and
+-- the execution counts it out of its runnable_steps and follows them as in
+-- finish_step_release_dependents (it waits once none is runnable or running).
+WITH done AS (
+    UPDATE execution_steps
+       SET status = :status::varchar, output = COALESCE(:output::jsonb, output), error = :error::jsonb,
+           next_attempt_at = NULL, enqueued_at = NULL, wait_reason = :wait_reason::varchar,
+           finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+     WHERE id = :step_id::uuid AND (fencing_token = :token::int8 AND status = 'RUNNING') IS TRUE
+ RETURNING execution_id, position, id, step_key
+), attempt AS (
+    UPDATE execution_step_attempts
+       SET finished_at = now(), outcome = :outcome::varchar, output = :output::jsonb, error = :error::jsonb
+     WHERE execution_step_id = :step_id::uuid AND fencing_token = :token::int8
+       AND EXISTS (SELECT 1 FROM done)
+), execution AS MATERIALIZED (
+    SELECT e.id, e.status, e.runnable_steps
+      FROM executions e
+     WHERE e.id = :execution_id::uuid AND EXISTS (SELECT 1 FROM done)
+       FOR NO KEY UPDATE OF e
+), task AS (
+    INSERT INTO human_tasks (execution_id, execution_step_id, department_id, title,
+                             description, assignee_role, offer_department_id, offer_users,
+                             reviewer_role, reviewer_department_id, reviewer_users,
+                             approvals_required, starter_cannot_approve, on_reject, escalate_to,
+                             notify, form, due_at)
+    SELECT done.execution_id, done.id, :department::uuid,
+           COALESCE(t.task ->> 'title', 'Task'),
+           COALESCE(t.task ->> 'description', ''),
+           t.task ->> 'assignee_role', (t.task ->> 'offer_department_id')::uuid,
+           COALESCE(t.task -> 'offer_users', '[]'::jsonb),
+           t.task ->> 'reviewer_role', (t.task ->> 'reviewer_department_id')::uuid,
+           COALESCE(t.task -> 'reviewer_users', '[]'::jsonb),
+           COALESCE((t.task ->> 'approvals_required')::int4, 1),
+           COALESCE((t.task ->> 'starter_cannot_approve')::bool, false),
+           t.task ->> 'on_reject',
+           NULLIF(t.task -> 'escalate_to', 'null'::jsonb),
+           NULLIF(t.task -> 'notify', 'null'::jsonb),
+           COALESCE(t.task -> 'form', '{}'::jsonb),
+           now() + make_interval(secs => (t.task ->> 'due_in_seconds')::float8)
+      FROM done JOIN execution ON execution.id = done.execution_id,
+           (SELECT :task::jsonb AS task) AS t
+     WHERE t.task IS NOT NULL
+    ON CONFLICT (execution_step_id) DO NOTHING
+), counted_in AS MATERIALIZED (
+    SELECT GREATEST(execution.runnable_steps - 1 + 0, 0)::int4 AS runnable_steps,
+           execution.status
+      FROM execution
+     WHERE execution.runnable_steps IS NOT NULL
+       AND execution.status IN ('PENDING', 'RUNNING', 'WAITING', 'NEEDS_ATTENTION')
+), branch AS MATERIALIZED (
+    SELECT r.execution_becomes AS becomes, r.audit
+      FROM counted_in,
+           jsonb_to_recordset(:branch_rules::jsonb)
+             AS r(execution_status text, runnable boolean, waiting boolean,
+                  execution_becomes text, audit jsonb)
+     WHERE r.execution_status = counted_in.status AND r.runnable = (counted_in.runnable_steps > 0)
+       AND r.waiting = true
+), followed AS (
+    UPDATE executions e
+       SET runnable_steps = counted_in.runnable_steps,
+           status = COALESCE((SELECT b.becomes FROM branch b), e.status), updated_at = now()
+      FROM counted_in
+     WHERE e.id = :execution_id::uuid
+ RETURNING e.status, EXISTS (SELECT 1 FROM branch) AS changed
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
+      FROM done,
+           unnest(:a_action::text[], :a_entity_type::text[], :a_entity_id::text[],
+                  :a_reason::text[], :a_metadata::jsonb[])
+             AS a(action, entity_type, entity_id, reason, metadata)
+    UNION ALL
+    SELECT b.action, b.entity_type, :execution_id::text, :department::uuid, b.reason,
+           b.data || jsonb_build_object('execution_id', :execution_id::uuid, 'step', done.step_key)
+      FROM done, branch,
+           jsonb_to_recordset(branch.audit) AS b(action text, entity_type text, reason text, data jsonb)
+)
+SELECT done.id IS NOT NULL AS applied,
+       COALESCE((SELECT f.status FROM followed f WHERE f.changed),
+                (SELECT x.status FROM execution x WHERE x.status = :execution_from::varchar))
+         AS execution_status
   FROM (VALUES (1)) AS one
   LEFT JOIN done ON true;
 
