@@ -488,10 +488,13 @@ class StepRunner:
         strategy = action.idempotency
         if strategy is not state.idempotency:
             state = replace(state, idempotency=strategy)
-        if strategy in STARTED_BEFORE_EXECUTE:
+        if strategy is Idempotency.AT_MOST_ONCE:  # an item cut off may have had its effect
             if not await self.store.mark_attempt_started(claim, strategy, {"items": len(items)}):
                 return None, state, AttemptOutcome.LOST
             state = replace(state, attempt_started=True)
+        # remote_lookup: each item without a kept result is looked up by its own key before it
+        # runs again (the step's attempt start is not recorded: a lost lease re-runs the step).
+        looks_up = strategy is Idempotency.REMOTE_LOOKUP and claim.attempt > 1
         timeout = self._timeout(claim, spec, step)
 
         async def run_item(index: int, item: Any) -> Mapping[str, Any]:
@@ -509,6 +512,11 @@ class StepRunner:
             ctx = self.host.context(
                 item_claim, action, heartbeat_sink=functools.partial(self._heartbeat, claim)
             )
+            if looks_up:
+                async with asyncio.timeout(timeout):
+                    found = await action.lookup(ctx, params)
+                if found is not None:
+                    return dict(found)
             call = _plugin_call(self.metrics, action.name, action.execute(ctx, params))
             return dict(await self._with_lease(claim, call, timeout))
 

@@ -158,3 +158,47 @@ async def test_a_technical_failure_re_runs_only_the_items_without_a_result(
     assert await eventually(run_again, lambda status: status == "COMPLETED") == "COMPLETED"
     done = await effects(engine, execution_id)
     assert sorted(done) == [("[0]", "0:a"), ("[1]", "1:flaky"), ("[2]", "2:b"), ("[3]", "3:c")]
+
+
+async def test_remote_lookup_items_are_looked_up_by_their_key_before_running_again(
+    engine: Container,
+) -> None:
+    looked_up = WORKFLOW.replace("action: effect_none", "action: effect_remote_lookup").replace(
+        "max_parallel: 3", "max_parallel: 1"
+    )
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, looked_up)
+    started = await engine.start_execution(
+        StartRequest(workflow="each-parcel", inputs={"parcels": ["a", "flaky", "b", "c"]})
+    )
+    first = started.first_step_id
+    assert first is not None
+    await engine.step_runner().run(first)
+    async with engine.db.pool.acquire() as conn:
+        key = await conn.fetchval(
+            "SELECT idempotency_key FROM execution_steps WHERE id = $1", first
+        )
+        # item 2's effect happened remotely, but its result was never kept (as after a crash)
+        await conn.execute(
+            "INSERT INTO test_effects (key, attempt, label) VALUES ($1, 7, '2:b')", f"{key}[2]"
+        )
+
+    async def run_again() -> str:
+        await engine.step_runner().run(first)
+        async with engine.db.pool.acquire() as conn:
+            return str(
+                await conn.fetchval("SELECT status FROM execution_steps WHERE id = $1", first)
+            )
+
+    assert await eventually(run_again, lambda status: status == "COMPLETED") == "COMPLETED"
+    async with engine.db.pool.acquire() as conn:
+        output = json.loads(
+            await conn.fetchval("SELECT output::text FROM execution_steps WHERE id = $1", first)
+        )
+    assert [item["attempt"] for item in output["items"]] == [1, 2, 7, 2]
+    assert sorted(await effects(engine, started.execution_id)) == [
+        ("[0]", "0:a"),
+        ("[1]", "1:flaky"),
+        ("[2]", "2:b"),
+        ("[3]", "3:c"),
+    ]
