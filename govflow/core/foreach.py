@@ -16,9 +16,17 @@ Pure: the checks of the list a step rendered (:func:`foreach_items`) and of a fi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
-from govflow.core.engine import StepError
+from govflow.core.engine import (
+    AttemptFailedBusiness,
+    AttemptFailedTechnical,
+    AttemptOutcomeUnknown,
+    StepError,
+)
+from govflow.core.idempotency import Idempotency
 
 ITEM_NAME = "item"
 """In a foreach step's ``with:``, the item being run."""
@@ -106,3 +114,65 @@ def foreach_problems(step: Mapping[str, Any]) -> list[tuple[str, str]]:
 FOREACH_CANNOT_WAIT = "FOREACH_CANNOT_WAIT"
 """Error code: an item's action tried to wait (a human task, a signal): a foreach step's items
 cannot."""
+
+
+class ItemEnd(StrEnum):
+    """How an item that did not complete ended (what the worker saw; never stored)."""
+
+    BUSINESS_ERROR = "business_error"
+    """The action refused it (``BusinessError``)."""
+    INVALID_INPUT = "invalid_input"
+    """Its ``with:`` did not render or did not fit the action's inputs (or went beyond an
+    expression limit)."""
+    WAITED = "waited"
+    """The action tried to wait (``Suspend``)."""
+    TECHNICAL_ERROR = "technical_error"
+    """``TechnicalError``: the action says trying again may work."""
+    TIMEOUT = "timeout"
+    """The action did not return within the step's timeout."""
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    """``OutcomeUnknown``: whether its effect happened is not known."""
+    UNEXPECTED_ERROR = "unexpected_error"
+    """Any other exception (a plugin bug)."""
+
+
+ItemEvent = AttemptFailedBusiness | AttemptFailedTechnical | AttemptOutcomeUnknown
+
+_STEP_FAILS = frozenset({ItemEnd.BUSINESS_ERROR, ItemEnd.INVALID_INPUT, ItemEnd.WAITED})
+_MAY_HAVE_HAD_EFFECT = frozenset(
+    {ItemEnd.TIMEOUT, ItemEnd.OUTCOME_UNKNOWN, ItemEnd.UNEXPECTED_ERROR}
+)
+
+
+def item_event(
+    index: int,
+    end: ItemEnd,
+    error: StepError,
+    strategy: Idempotency,
+    rand: float,
+    retry_after: timedelta | None = None,
+) -> ItemEvent:
+    """The foreach step's attempt event when item ``index`` ended with ``end`` (``error`` as the
+    worker recorded it), for :func:`govflow.core.engine.decide`:
+
+    - a business error, a bad ``with:`` or a wait fail the step (``FOREACH_ITEM_FAILED``,
+      ``details`` naming the item and its own code; a wait's code is ``FOREACH_CANNOT_WAIT``);
+    - an unknown outcome is the step's unknown outcome, and so are a timeout and an unexpected
+      error of an ``at_most_once`` action (the item may have had its effect);
+    - the others are the step's technical failure, retried per its policy (the next attempt runs
+      the items without a kept result).
+
+    The error of the last two keeps its code, its message naming the item.
+    """
+    if end in _STEP_FAILS:
+        if end is ItemEnd.WAITED:
+            error = StepError(FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait")
+        return AttemptFailedBusiness(item_failed(index, error))
+    named = StepError(
+        error.code, f"item {index}: {error.message}", {**error.details, "index": index}
+    )
+    if end is ItemEnd.OUTCOME_UNKNOWN or (
+        end in _MAY_HAVE_HAD_EFFECT and strategy is Idempotency.AT_MOST_ONCE
+    ):
+        return AttemptOutcomeUnknown(named, rand)
+    return AttemptFailedTechnical(named, rand, retry_after)

@@ -46,12 +46,12 @@ from govflow.core.engine import (
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.foreach import (
     DEFAULT_FOREACH_MAX_ITEMS,
-    FOREACH_CANNOT_WAIT,
     INDEX_NAME,
     ITEM_NAME,
+    ItemEnd,
     foreach_items,
     foreach_output,
-    item_failed,
+    item_event,
     item_key,
 )
 from govflow.core.graph import StepGraph, graph_place, step_graph
@@ -536,38 +536,35 @@ class StepRunner:
     def _item_event(
         self, failed: ItemFailed, state: StepState
     ) -> tuple[Event, StepState, AttemptOutcome]:
-        """How a foreach step's attempt ends when item ``failed.index`` raised ``failed.cause``:
-        a business error (or a bad ``with:``) fails the step naming the item, the others are
-        the step's own technical failure or unknown outcome."""
-        index, cause = failed.index, failed.cause
-        business: StepError | None = None
-        if isinstance(cause, BusinessError):
-            business = _action_error("BUSINESS_ERROR", cause)
-        elif isinstance(cause, ExpressionLimitError):
-            business = StepError("EXPRESSION_LIMIT", str(cause))
-        elif isinstance(cause, (ExpressionError, ValueError)):
-            business = StepError("INVALID_STEP_INPUT", str(cause))
-        elif isinstance(cause, Suspend):
-            business = StepError(FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait")
-        if business is not None:
-            error = item_failed(index, business)
-            return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
+        """How a foreach step's attempt ends when item ``failed.index`` raised ``failed.cause``
+        (the engine's :func:`~govflow.core.foreach.item_event`)."""
+        cause = failed.cause
         retry_after: timedelta | None = None
-        if isinstance(cause, OutcomeUnknown):
-            error = _item_error(index, _action_error("OUTCOME_UNKNOWN", cause))
-            return _unknown(error, state, self.rng.random())
-        if isinstance(cause, TechnicalError):
-            error = _action_error("TECHNICAL_ERROR", cause)
+        end, error = ItemEnd.UNEXPECTED_ERROR, StepError("UNEXPECTED_ERROR", describe(cause))
+        if isinstance(cause, BusinessError):
+            end, error = ItemEnd.BUSINESS_ERROR, _action_error("BUSINESS_ERROR", cause)
+        elif isinstance(cause, ExpressionLimitError):
+            end, error = ItemEnd.INVALID_INPUT, StepError("EXPRESSION_LIMIT", str(cause))
+        elif isinstance(cause, (ExpressionError, ValueError)):
+            end, error = ItemEnd.INVALID_INPUT, StepError("INVALID_STEP_INPUT", str(cause))
+        elif isinstance(cause, Suspend):
+            end = ItemEnd.WAITED
+        elif isinstance(cause, OutcomeUnknown):
+            end, error = ItemEnd.OUTCOME_UNKNOWN, _action_error("OUTCOME_UNKNOWN", cause)
+        elif isinstance(cause, TechnicalError):
+            end, error = ItemEnd.TECHNICAL_ERROR, _action_error("TECHNICAL_ERROR", cause)
             retry_after = _retry_after(cause)
         elif isinstance(cause, TimeoutError):
-            error = StepError("TIMEOUT", f"item {index} did not finish in time")
-        else:
-            origin = cause.cause if isinstance(cause, _Escaped) else cause
-            error = StepError("UNEXPECTED_ERROR", describe(origin))
-        error = _item_error(index, error)
-        if state.idempotency is Idempotency.AT_MOST_ONCE and not isinstance(cause, TechnicalError):
-            return _unknown(error, state, self.rng.random())
-        event = AttemptFailedTechnical(error, self.rng.random(), retry_after)
+            end, error = ItemEnd.TIMEOUT, StepError("TIMEOUT", "the action did not finish in time")
+        elif isinstance(cause, _Escaped):
+            error = StepError("UNEXPECTED_ERROR", describe(cause.cause))
+        event = item_event(
+            failed.index, end, error, state.idempotency, self.rng.random(), retry_after
+        )
+        if isinstance(event, AttemptFailedBusiness):
+            return event, state, AttemptOutcome.FAILED
+        if isinstance(event, AttemptOutcomeUnknown):
+            return _unknown(event.error, state, event.rand)
         return event, state, AttemptOutcome.RETRY
 
     def _graph(self, version: UUID, spec: WorkflowSpec) -> StepGraph:
@@ -711,13 +708,6 @@ def _unknown(
     at_most_once = state.idempotency is Idempotency.AT_MOST_ONCE
     outcome = AttemptOutcome.FAILED if at_most_once else AttemptOutcome.RETRY
     return AttemptOutcomeUnknown(error, rand), state, outcome
-
-
-def _item_error(index: int, error: StepError) -> StepError:
-    """An item's technical error (or unknown outcome) as its step's: the item named."""
-    return StepError(
-        error.code, f"item {index}: {error.message}", {**error.details, "index": index}
-    )
 
 
 def _action_error(code: str, exc: ActionError) -> StepError:
