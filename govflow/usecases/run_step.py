@@ -545,6 +545,8 @@ class StepRunner:
             end, error = ItemEnd.BUSINESS_ERROR, _action_error("BUSINESS_ERROR", cause)
         elif isinstance(cause, ExpressionLimitError):
             end, error = ItemEnd.INVALID_INPUT, StepError("EXPRESSION_LIMIT", str(cause))
+        elif isinstance(cause, UnknownSecret):
+            end, error = ItemEnd.INVALID_INPUT, StepError(UNKNOWN_SECRET, str(cause))
         elif isinstance(cause, (ExpressionError, ValueError)):
             end, error = ItemEnd.INVALID_INPUT, StepError("INVALID_STEP_INPUT", str(cause))
         elif isinstance(cause, Suspend):

@@ -202,3 +202,23 @@ async def test_remote_lookup_items_are_looked_up_by_their_key_before_running_aga
         ("[2]", "2:b"),
         ("[3]", "3:c"),
     ]
+
+
+async def test_an_unknown_secret_in_an_items_with_fails_the_step_naming_the_item(
+    engine: Container,
+) -> None:
+    secretive = WORKFLOW.replace(
+        'label: "{{ index }}:{{ item }}"', "label: \"{{ secret('NO_SUCH_SECRET') }}\""
+    )
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, secretive)
+    started = await engine.start_execution(
+        StartRequest(workflow="each-parcel", inputs={"parcels": ["a"]})
+    )
+    assert started.first_step_id is not None
+    await engine.step_runner().run(started.first_step_id)
+    async with engine.db.pool.acquire() as conn:
+        steps = await step_rows(conn, started.execution_id)
+    error = json.loads(steps[0]["error"])
+    assert (steps[0]["status"], error["code"]) == ("FAILED", "FOREACH_ITEM_FAILED")
+    assert error["details"]["code"] == "UNKNOWN_SECRET"
