@@ -729,6 +729,27 @@ def _cancel_steps(step_statuses: Sequence[StepStatus], reason: str | None) -> di
     return steps
 
 
+def decide_reopen(step_status: StepStatus, needs_left: int, now: datetime) -> Decision:
+    """An operator's retry of a graph's execution reopens a step that its failed branch
+    canceled: the step is ``PENDING`` again with a fresh attempt budget, due now when every one
+    of its needs has settled (``needs_left`` 0), otherwise released by the last of them as
+    before; audited ``STEP_REOPENED``.
+
+    Raises ``IllegalTransition`` for a step that was not canceled and ``ValueError`` for a
+    negative ``needs_left`` or a naive ``now``.
+    """
+    _check_now(now)
+    if needs_left < 0:
+        raise ValueError(f"needs_left must not be negative, got {needs_left}")
+    status = transition(STEP_MACHINE, step_status, StepEvent.OPERATOR_REOPEN)
+    commands: list[Command] = [ResetAttempts()]
+    if needs_left == 0:
+        commands.append(ScheduleRetry(now))
+    data = {"needs_left": needs_left}
+    commands.append(Audit(AuditEvent.WORKFLOW_EXECUTION_STEP_REOPENED, "branch_reopened", data))
+    return Decision(status, None, tuple(commands))
+
+
 HANDLER_CANNOT_WAIT = "HANDLER_CANNOT_WAIT"
 """The error of a failure handler whose action suspended (no person or signal resumes a step
 of a failed execution)."""

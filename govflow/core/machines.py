@@ -50,6 +50,8 @@ class StepEvent(StrEnum):
     OPERATOR_MARK_DONE = "OPERATOR_MARK_DONE"
     HAND_BACK = "HAND_BACK"
     """The claiming worker lacks the action: the step goes back, unstarted, to the fleet."""
+    OPERATOR_REOPEN = "OPERATOR_REOPEN"
+    """An operator retries a graph's execution: a step its failed branch canceled runs again."""
 
 
 class ExecutionEvent(StrEnum):
@@ -188,7 +190,9 @@ STEP_MACHINE: Machine[StepStatus, StepEvent] = Machine(
         },
         _SS.COMPLETED: {},
         _SS.SKIPPED: {},
-        _SS.CANCELED: {},
+        _SS.CANCELED: {
+            _SE.OPERATOR_REOPEN: _SS.PENDING,
+        },
     },
 )
 

@@ -42,6 +42,7 @@ from govflow.core.engine import (
     decide,
     decide_branches,
     decide_cancel,
+    decide_reopen,
 )
 from govflow.core.graph import join_released, runnable
 from govflow.core.idempotency import Idempotency
@@ -486,6 +487,68 @@ def waiting_step_change(
     return step_change(snapshot, step, decision, actor, reason)
 
 
+def _reopen_branches(
+    snapshot: ExecutionSnapshot,
+    change: ExecutionChange,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> ExecutionChange:
+    """An operator's retry of a graph's failed step, with the steps its failure canceled
+    reopened (:func:`decide_reopen`): each waits for its needs that have not settled once the
+    retry is made (counted afresh, as is every pending step's), and is due now when none is
+    left; the execution counts its runnable steps afresh."""
+    changed = {c.step_id: c for c in change.steps}
+    after = {
+        s.position: changed[s.step_id].status if s.step_id in changed else s.status
+        for s in snapshot.steps
+    }
+    needs: dict[int, list[int]] = {s.position: [] for s in snapshot.steps}
+    for s in snapshot.steps:
+        for dependent in s.dependents or ():
+            needs[dependent].append(s.position)
+
+    def settled(position: int) -> bool:
+        status = after[position]
+        tolerated = status is StepStatus.FAILED and snapshot.steps[position].continue_on_error
+        return status in StepStatus.DONE or tolerated
+
+    reopened: list[StepChange] = []
+    audit: list[AuditEntry] = []
+    for s in snapshot.steps:
+        if s.dependents is None or s.step_id in changed:
+            continue
+        left = sum(1 for need in needs[s.position] if not settled(need))
+        if s.status is StepStatus.CANCELED:
+            decision = decide_reopen(s.status, left, now)
+            reopened.append(
+                StepChange(
+                    step_id=s.step_id,
+                    from_status=s.status,
+                    status=decision.step_status,
+                    reset_attempts=True,
+                    runnable_now=left == 0,
+                    needs_left=left,
+                )
+            )
+            audit.extend(_audit(decision.commands, snapshot, s, actor, reason))
+        elif s.status is StepStatus.PENDING and s.needs_left != left:  # a release it missed
+            reopened.append(
+                StepChange(
+                    step_id=s.step_id,
+                    from_status=s.status,
+                    status=s.status,
+                    runnable_now=left == 0,
+                    needs_left=left,
+                )
+            )
+    steps = (*change.steps, *reopened)
+    counted, _ = _open_branches(snapshot, steps)
+    return msgspec.structs.replace(
+        change, steps=steps, audit=(*change.audit, *audit), runnable_steps=counted
+    )
+
+
 async def retry_execution(
     control: ExecutionControl,
     queue: StepQueue,
@@ -502,15 +565,10 @@ async def retry_execution(
         if snapshot.status is not ExecutionStatus.FAILED or not failed:
             raise ConflictError(f"execution is {snapshot.status}: only a FAILED one can be retried")
         step = failed[0]
-        if any(
-            s.dependents is not None and s.status is StepStatus.CANCELED for s in snapshot.steps
-        ):
-            raise ConflictError(
-                "the failed step's branch canceled the other open steps of this graph: an "
-                "execution whose branches were canceled cannot be retried (start a new one)"
-            )
         decision = _decide(step_state(snapshot, step), OperatorRetry(reason))
         change = step_change(snapshot, step, decision, actor, reason)
+        if step.dependents is not None:  # a graph: the branches its failure canceled reopen
+            change = _reopen_branches(snapshot, change, actor, reason, datetime.now(UTC))
         await locked.apply(change)
     woken = [c.step_id for c in change.steps if c.runnable_now]
     await queue.wake(woken)

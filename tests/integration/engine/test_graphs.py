@@ -11,13 +11,11 @@ import json
 from uuid import UUID
 
 import asyncpg
-import pytest
 
 from govflow.adapters.db.steps import _finish_values, finish_query
 from govflow.bootstrap import Container
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.audit import Actor
-from govflow.usecases.errors import ConflictError
 from govflow.usecases.operate import Resolution, resolve_step, retry_execution
 from govflow.usecases.ports import StepFinish
 from govflow.usecases.start_execution import StartRequest
@@ -270,15 +268,62 @@ async def test_an_operator_skip_of_a_branch_releases_the_join(engine: Container)
     assert json.loads(steps[3]["output"]) == {"value": "COMPLETED/SKIPPED"}
 
 
-async def test_a_graph_whose_branches_were_canceled_is_not_retried(engine: Container) -> None:
+async def test_a_retry_reopens_the_branches_that_the_failed_branch_canceled(
+    engine: Container,
+) -> None:
+    flaky = diamond().replace(
+        "with: {label: fire, business_error: false}",
+        "with: {label: fire, fail_times: 1}\n    retry: {max_attempts: 1}",
+    )
     async with engine.db.pool.acquire() as conn:
-        await install_workflow(conn, diamond(fire_fails=True))
+        await install_workflow(conn, flaky)
         started = await engine.start_execution(StartRequest(workflow="diamond"))
         ids = await step_ids(conn, started.execution_id)
         await engine.step_runner().run(ids["intake"])
         await engine.step_runner().run(ids["fire"])
-        with pytest.raises(ConflictError, match="branches were canceled"):
-            await retry_execution(
-                engine.control, engine.queue, started.execution_id, actor=OPERATOR
+        assert await statuses(conn, started.execution_id) == {
+            "intake": "COMPLETED",
+            "legal": "CANCELED",
+            "fire": "FAILED",
+            "decide": "CANCELED",
+        }
+        retried = await retry_execution(
+            engine.control, engine.queue, started.execution_id, actor=OPERATOR, reason="retry"
+        )
+        assert retried.execution_status == "RUNNING"
+        assert sorted(retried.woken) == sorted([ids["legal"], ids["fire"]])
+        rows = {
+            r["step_key"]: (r["status"], r["needs_left"], r["due"], r["attempt"])
+            for r in await conn.fetch(
+                "SELECT step_key, status, needs_left, next_attempt_at IS NOT NULL AS due, "
+                "attempt FROM execution_steps WHERE execution_id = $1",
+                started.execution_id,
             )
-        assert await execution_status(conn, started.execution_id) == "FAILED"
+        }
+        assert rows == {
+            "intake": ("COMPLETED", 0, False, 1),
+            "legal": ("PENDING", 0, True, 0),
+            "fire": ("PENDING", 0, True, 0),
+            "decide": ("PENDING", 2, False, 0),
+        }
+        counted = await conn.fetchval(
+            "SELECT runnable_steps FROM executions WHERE id = $1", started.execution_id
+        )
+        assert counted == 2
+        for key in ("fire", "legal"):
+            await engine.step_runner().run(ids[key])
+        await engine.step_runner().run(ids["decide"])
+        assert await execution_status(conn, started.execution_id) == "COMPLETED"
+        decided = await conn.fetchrow(
+            "SELECT output->>'value' AS value, attempt FROM execution_steps WHERE id = $1",
+            ids["decide"],
+        )
+        reopened = await conn.fetch(
+            "SELECT entity_id FROM audit_logs WHERE action = 'WORKFLOW_EXECUTION_STEP_REOPENED' "
+            "AND metadata->>'execution_id' = $1",
+            str(started.execution_id),
+        )
+    assert (decided["value"], decided["attempt"]) == ("COMPLETED/fire", 1)
+    assert sorted(r["entity_id"] for r in reopened) == sorted(
+        [str(ids["legal"]), str(ids["decide"])]
+    )

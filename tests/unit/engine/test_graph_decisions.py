@@ -26,10 +26,13 @@ from govflow.core.engine import (
     FailExecution,
     FollowBranches,
     ReleaseDependents,
+    ResetAttempts,
+    ScheduleRetry,
     StepError,
     StepState,
     decide,
     decide_branches,
+    decide_reopen,
 )
 from govflow.core.graph import graph_of, graph_place, join_released
 from govflow.core.idempotency import Idempotency
@@ -264,3 +267,25 @@ def test_the_end_of_a_graph_that_waited_resumes_and_completes_it() -> None:
     decision = decide(end, AttemptSucceeded({"decision": "approved"}), NOW)
     assert decision.execution_status is ExecutionStatus.COMPLETED
     assert RESUMED in decision.commands
+
+
+@pytest.mark.parametrize("step_status", list(StepStatus))
+@pytest.mark.parametrize("needs_left", [0, 1, 2])
+def test_a_retry_reopens_a_canceled_branch_only(step_status: StepStatus, needs_left: int) -> None:
+    if step_status is not StepStatus.CANCELED:
+        with pytest.raises(IllegalTransition):
+            decide_reopen(step_status, needs_left, NOW)
+        return
+    decision = decide_reopen(step_status, needs_left, NOW)
+    reopened = Audit(
+        AuditEvent.WORKFLOW_EXECUTION_STEP_REOPENED, "branch_reopened", {"needs_left": needs_left}
+    )
+    due = (ScheduleRetry(NOW),) if needs_left == 0 else ()
+    assert decision == Decision(StepStatus.PENDING, None, (ResetAttempts(), *due, reopened))
+
+
+def test_a_reopened_branch_needs_a_count_and_an_aware_clock() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        decide_reopen(StepStatus.CANCELED, -1, NOW)
+    with pytest.raises(ValueError, match="timezone"):
+        decide_reopen(StepStatus.CANCELED, 0, NOW.replace(tzinfo=None))

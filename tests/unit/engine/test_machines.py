@@ -69,6 +69,7 @@ EXPECTED_STEP: dict[tuple[str, str], str] = {
     ("NEEDS_ATTENTION", "OPERATOR_MARK_DONE"): "COMPLETED",
     ("NEEDS_ATTENTION", "CANCEL"): "CANCELED",
     ("FAILED", "OPERATOR_RETRY"): "PENDING",
+    ("CANCELED", "OPERATOR_REOPEN"): "PENDING",
 }
 
 CASES: list[tuple[Machine[Any, Any], dict[tuple[str, str], str]]] = [
@@ -113,7 +114,7 @@ def test_every_pair_is_allowed_with_its_exact_target_or_illegal(
 
 def test_the_cartesian_product_is_complete() -> None:
     sizes = {m.name: len(m.statuses.__members__) * len(m.events.__members__) for m in MACHINES}
-    assert sizes == {"execution": 7 * 10, "step": 8 * 15}
+    assert sizes == {"execution": 7 * 10, "step": 8 * 16}
     assert len(ALL_PAIRS) == sum(sizes.values())
 
 
@@ -144,13 +145,18 @@ def test_illegal_transition_is_a_value_error() -> None:
     [
         (EXECUTION_MACHINE, ExecutionStatus.CANCELED),
         (EXECUTION_MACHINE, ExecutionStatus.COMPLETED),
-        (STEP_MACHINE, StepStatus.CANCELED),
         (STEP_MACHINE, StepStatus.COMPLETED),
         (STEP_MACHINE, StepStatus.SKIPPED),
     ],
 )
 def test_final_statuses_never_leave(machine: Machine[Any, Any], status: StrEnum) -> None:
     assert machine.allowed(status) == {}
+
+
+def test_a_canceled_step_leaves_only_when_an_operator_reopens_its_branch() -> None:
+    assert STEP_MACHINE.allowed(StepStatus.CANCELED) == {
+        StepEvent.OPERATOR_REOPEN: StepStatus.PENDING
+    }
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=[m.name for m in MACHINES])
