@@ -38,6 +38,7 @@ from govflow.adapters.db.steps import PgStepStore
 from govflow.adapters.db.subworkflows import PgSubWorkflowStore
 from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
 from govflow.adapters.db.tasks import PgTaskStore
+from govflow.adapters.db.timers import PgTimerStore
 from govflow.adapters.db.trace_contexts import PgTraceContexts
 from govflow.adapters.db.triggers import PgScheduleStore
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
@@ -173,6 +174,7 @@ class Container:
             subworkflows=(PgSubWorkflowStore(self.db.pool), PgSignalStore(self.db.pool)),
             items=PgItemResults(self.db.pool),
             foreach_max_items=self.settings.foreach_max_items,
+            timers=PgTimerStore(self.db.pool),
         )
 
     @functools.cached_property
@@ -197,6 +199,7 @@ class Container:
             traces=PgTraceContexts(self.db.pool),
             timeouts=(PgExecutionDeadlines(self.db.pool), self.control),
             subworkflows=(PgSubWorkflowStore(self.db.pool), PgSignalStore(self.db.pool)),
+            timers=(PgTimerStore(self.db.pool), PgSignalStore(self.db.pool)),
         )
 
     def task_sweep(self) -> TaskSweep:

@@ -14,7 +14,11 @@ steps it needs, the first in the file first among those that may run
 (:func:`govflow.core.graph.run_order`). A ``Suspend`` result leaves the step and the execution
 ``WAITING``. A ``foreach`` step runs its items one after another, each yielding the stub given
 under its key (``"consult[2]"``) or else the step's (``"consult"``); its ``params`` are kept
-under each item's key and its output is ``{"items": [...]}``. When the execution fails,
+under each item's key and its output is ``{"items": [...]}``.
+A ``wait`` step (a durable timer) needs no stub: the rehearsal skips time, so the
+step completes with its due time (``{due_at, waited}``) and the rehearsal's clock moves on to it
+(``now`` sets where the clock starts; ``skip_waits=False`` leaves the step ``WAITING``
+instead, as an execution is until its due time). When the execution fails,
 its failure handlers run as in an execution: the compensations of the completed steps (in
 reverse order), then the ``on_failure`` steps, each stubbed under its step key
 (``"compensate.book"``, ``"on_failure.notify"``), their templates reading ``failure``.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
@@ -61,6 +66,14 @@ from govflow.core.spec import (
     step_count,
 )
 from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.timers import (
+    TIMER_WAIT,
+    WAIT_ACTION,
+    TimerError,
+    due_time,
+    is_due,
+    timer_output,
+)
 from govflow.core.validation import convert_action_inputs, validate_workflow
 from govflow.plugins import (
     ActionError,
@@ -98,6 +111,8 @@ class Rehearsal:
         ``error.code``, ``error.message``); ``None`` unless it failed.
     :ivar handlers: the step keys of the failure handlers whose action ran, in order.
     :ivar handler_errors: why each failure handler that failed did (the next one still ran).
+    :ivar due: each ``wait`` step's due time.
+    :ivar clock: the rehearsal's clock at its end (moved on by each ``wait`` step it skipped).
     """
 
     status: ExecutionStatus
@@ -112,6 +127,8 @@ class Rehearsal:
     failure: dict[str, Any] | None = None
     handlers: list[str] = field(default_factory=list)
     handler_errors: dict[str, str] = field(default_factory=dict)
+    due: dict[str, datetime] = field(default_factory=dict)
+    clock: datetime | None = None
 
 
 def _input_types(
@@ -133,6 +150,8 @@ def rehearse(
     filename: str = "rehearsal.yaml",
     secrets: Mapping[str, str] | None = None,
     path: Path | None = None,
+    now: datetime | None = None,
+    skip_waits: bool = True,
 ) -> Rehearsal:
     """Validate ``workflow_yaml`` and run it with ``inputs``, each step yielding its stub.
 
@@ -147,6 +166,10 @@ def rehearse(
     :param path: where the workflow file lies: its step templates (``uses:``) are read beside
         it, confined to its folder as ``govflow workflows validate`` confines them, and problems
         are reported under this path. Without it a ``uses:`` is refused.
+    :param now: where the rehearsal's clock starts (the present when omitted): a ``wait``
+        step's ``for`` counts from it, an ``until`` before it is due at once.
+    :param skip_waits: a ``wait`` step without a stub completes at its due time (the clock
+        moves on to it); ``False``: it leaves the step and the execution ``WAITING``.
     :raises SpecError: the workflow is invalid.
     :raises InputError: the inputs do not match the workflow's declared inputs.
     :raises VarError: a variable of ``vars:`` cannot be evaluated with these inputs (an
@@ -163,7 +186,9 @@ def rehearse(
     variables = evaluate_vars(spec.vars, values)
     seen: dict[str, dict[str, Any]] = {}
     given = dict(secrets or {})
-    run = _rehearse(spec, types, values, variables, results, given, seen)
+    clock = _Clock(now or datetime.now(UTC), skip_waits)
+    run = _rehearse(spec, types, values, variables, results, given, seen, clock)
+    run.clock = clock.now
     if run.failure is not None:
         _handle_failure(run, spec, types, values, variables, results, given, seen)
     return run
@@ -177,6 +202,7 @@ def _rehearse(
     results: Mapping[str, StubResult],
     secrets: Mapping[str, str],
     seen: dict[str, dict[str, Any]],
+    clock: _Clock,
 ) -> Rehearsal:
     """Run the steps of ``spec`` (and its outputs), until one fails the execution."""
     run = Rehearsal(status=ExecutionStatus.RUNNING)
@@ -208,6 +234,8 @@ def _rehearse(
             seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": items}
             continue
         stub = results.get(step.id) if wanted else SKIP
+        if wanted and stub is None and step.action == WAIT_ACTION:
+            stub = _timer(run, step.id, rendered, clock)
         if wanted and stub is None:
             raise RehearsalError(f"step {step.id!r} runs but has no stubbed result")
         if isinstance(stub, str):
@@ -290,6 +318,30 @@ def _rehearse_items(
             return StepError(_code(stub), f"item {index}: {type(stub).__name__}: {stub}")
         outputs.append(dict(stub))
     return foreach_output(outputs)
+
+
+@dataclass(slots=True)
+class _Clock:
+    """The rehearsal's clock, moved on by each ``wait`` step it skips."""
+
+    now: datetime
+    skip_waits: bool
+
+
+def _timer(run: Rehearsal, step_id: str, rendered: Mapping[str, Any], clock: _Clock) -> StubResult:
+    """A ``wait`` step without a stub: its output at its due time (the clock moves on to it),
+    its error, or a ``Suspend`` when time is not skipped."""
+    try:
+        due = due_time(rendered.get("for"), rendered.get("until"), clock.now)
+    except TimerError as exc:
+        return BusinessError(str(exc), details={"code": exc.code})
+    run.due[step_id] = due
+    if is_due(due, clock.now):
+        return timer_output(due, waited=False)
+    if not clock.skip_waits:
+        return Suspend(TIMER_WAIT, {"due_at": due.isoformat()})
+    clock.now = due
+    return timer_output(due, waited=True)
 
 
 def _continue(run: Rehearsal, seen: dict[str, dict[str, Any]], step_id: str, error: str) -> None:

@@ -81,6 +81,7 @@ from govflow.core.spec import (
 )
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.subworkflows import SUB_WORKFLOW_WAIT
+from govflow.core.timers import TIMER_WAIT, TimerError, parse_until
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, BusinessError, OutcomeUnknown, TechnicalError
 from govflow.plugins.action import ActionError, Progress, RecordedEvent, Suspend
@@ -102,6 +103,7 @@ from govflow.usecases.signals import SignalStore
 from govflow.usecases.step_log import enter_step, leave_step
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.subworkflows import SubWorkflowStore, resume_parents
+from govflow.usecases.timers import TimerStore
 from govflow.usecases.tracing import Span, tracing
 from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
 from govflow.usecases.workflow_outputs import evaluate_outputs
@@ -162,6 +164,9 @@ class StepRunner:
     subworkflows: tuple[SubWorkflowStore, SignalStore] | None = None
     """Where a parent waiting for an execution that ended is found and locked, to resume it
     at once; without it the sweeper resumes it."""
+    timers: TimerStore | None = None
+    """Where a ``wait`` step keeps its due time; without it such a step fails
+    (``INVALID_SUSPEND``)."""
     expressions: ExpressionRunner = field(default_factory=ExpressionRunner)
     secrets: SecretLookup = no_secrets
     """The secret providers ``secret('NAME')`` reads (in order); none by default."""
@@ -360,6 +365,17 @@ class StepRunner:
         except Exception:  # the sweeper resumes it: never fail the step for this
             log.exception("resuming the parent of execution %s failed", child)
 
+    async def _open_timer(self, claim: ClaimedStep, suspended: Suspend) -> bool | StepError | None:
+        """Keep the due time of a step suspended on a timer: True; the error that fails the
+        step (no timer store, no due time); ``None``: the lease was lost."""
+        if self.timers is None:
+            return StepError("INVALID_SUSPEND", "this host cannot keep timers")
+        try:
+            due_at = parse_until(suspended.payload.get("due_at"))
+        except TimerError as exc:
+            return StepError("INVALID_SUSPEND", f"a timer needs its due_at: {exc}")
+        return True if await self.timers.open(claim, due_at) else None
+
     async def _attempt(
         self,
         claim: ClaimedStep,
@@ -434,8 +450,14 @@ class StepRunner:
             call = _plugin_call(self.metrics, action.name, action.execute(ctx, params))
             output = await self._with_lease(claim, call, timeout)
         except Suspend as suspended:
-            # A human task or a child execution decides the step: no resume token to keep.
-            if suspended.reason not in (HUMAN_TASK_WAIT, SUB_WORKFLOW_WAIT):
+            # A human task, a child execution or a timer decides the step: no resume token.
+            if suspended.reason == TIMER_WAIT:
+                opened = await self._open_timer(claim, suspended)
+                if opened is None:
+                    return None, state, AttemptOutcome.LOST
+                if isinstance(opened, StepError):
+                    return AttemptFailedBusiness(opened), state, AttemptOutcome.FAILED
+            elif suspended.reason not in (HUMAN_TASK_WAIT, SUB_WORKFLOW_WAIT):
                 if self.long_actions is None:
                     error = StepError("INVALID_SUSPEND", "this host cannot resume the step")
                     return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED

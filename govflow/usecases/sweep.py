@@ -47,6 +47,7 @@ from govflow.usecases.signals import SignalStore
 from govflow.usecases.step_metrics import StepMetrics
 from govflow.usecases.subworkflows import SubWorkflowStore, cancel_children, resume_parents
 from govflow.usecases.task_deadlines import TaskSweep
+from govflow.usecases.timers import TimerStore, resume_timers
 from govflow.usecases.tracing import AttributeValue, Carrier, TraceContexts, tracing
 from govflow.usecases.translate import audit_entries, retry_schedule, to_finish
 
@@ -61,6 +62,7 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
     resent: int = 0
     timed_out: int = 0
     parents_resumed: int = 0
+    timers_resumed: int = 0
     children_canceled: int = 0
     tasks_overdue: int = 0
     tasks_escalated: int = 0
@@ -113,6 +115,9 @@ class Sweeper:
     """Where the ended children of waiting parent steps and the active children of canceled
     parent steps are found, and how a parent is locked to be resumed (a sweep of every
     department only; the children are canceled through ``timeouts``' control)."""
+    timers: tuple[TimerStore, SignalStore] | None = None
+    """Where the ``wait`` steps whose due time came are found, and how their execution is
+    locked to resume them (a sweep of every department only)."""
 
     async def sweep_once(self, department: UUID | None = None) -> SweepReport:
         """Recover expired leases, then re-send wake-ups for runnable steps nobody claimed;
@@ -143,6 +148,11 @@ class Sweeper:
                 counts["children_canceled"] = await cancel_children(
                     children, self.timeouts[1], limit=self.batch
                 )
+        if self.timers is not None and department is None:
+            timers, signals = self.timers
+            counts["timers_resumed"] = await resume_timers(
+                timers, signals, self.queue, self.clock(), limit=self.batch
+            )
         if self.tasks is not None and department is None:
             tasks = await self.tasks.sweep()
             counts["tasks_overdue"] = tasks.overdue

@@ -191,6 +191,8 @@ class ExecutionStep(Table, tablename="execution_steps"):
     """A step of a graph: the positions of the steps that need it (``None``: a list's step)."""
     needs_left = Integer(default=0)
     """A step of a graph: how many of its needs have not settled yet (migration 0021)."""
+    wake_at = Timestamptz(null=True, default=None)
+    """A step waiting on a timer (``wait``): when it is due (migration 0026)."""
 
 
 class ExecutionStepAttempt(Table, tablename="execution_step_attempts"):
