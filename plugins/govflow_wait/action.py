@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from govflow.core.spec import Duration
 from govflow.core.timers import (
     TIMER_WAIT,
     WAIT_ACTION,
@@ -29,7 +30,7 @@ from govflow.plugins import Action, ActionContext, BusinessError, Idempotency, S
 class WaitInputs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``with:`` block of a ``wait`` step: exactly one of ``for`` and ``until``."""
 
-    for_: str | None = msgspec.field(default=None, name="for")
+    for_: Duration | None = msgspec.field(default=None, name="for")
     """How long to wait from the moment the step runs: a duration such as ``30s``, ``2h`` or
     ``14d`` (at most ``730d``)."""
     until: str | None = None

@@ -29,7 +29,7 @@ ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "workflows.d"
 SCHEMA_FILE = ROOT / "docs" / "schema" / "workflow.schema.json"
 REGENERATE = "govflow workflows schema --output docs/schema/workflow.schema.json"
-BUILT_INS = "manual,notification,jira,workflow"
+BUILT_INS = "manual,notification,jira,wait,workflow"
 INPUTS = PluginManager.from_env({"GOVFLOW_PLUGINS_ALLOW": BUILT_INS}).actions().inputs()
 
 # The corpus is written against stand-in actions (tests/unit/dsl/actions.py); this plugin,

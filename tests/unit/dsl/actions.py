@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
+from govflow_wait import WaitInputs
 from govflow_workflow import WorkflowInputs
 
 from govflow.core.spec import Duration
@@ -51,6 +52,7 @@ TEST_ACTIONS: dict[str, type[msgspec.Struct]] = {
     "echo": EchoInput,
     "assign": AssignInput,
     "workflow": WorkflowInputs,
+    "wait": WaitInputs,
 }
 
 DOC_ACTIONS: dict[str, type[msgspec.Struct]] = {
