@@ -97,7 +97,8 @@ def _print_detail(shown: Shown) -> None:
 
 
 def _step_notes(step: StepView) -> list[str]:
-    """A step's last error (with the action's details) and its last reported progress."""
+    """A step's last error (with the action's details), its last reported progress and the due
+    time of its timer while it waits on one."""
     notes = []
     if isinstance(step.error, dict):
         line = f"error: {step.error.get('code')}: {step.error.get('message')}"
@@ -106,6 +107,8 @@ def _step_notes(step: StepView) -> list[str]:
         notes.append(line)
     if step.progress is not None:
         notes.append(f"progress: {json.dumps(step.progress, sort_keys=True)}")
+    if step.status == StepStatus.WAITING and step.due_at is not None:
+        notes.append(f"timer due: {step.due_at.isoformat()}")
     return notes
 
 
@@ -115,6 +118,8 @@ def _change(step: StepView, shown: Shown) -> str:
     task = shown.tasks.get(step.id)
     if task is not None:
         return f"{line}, waiting for task {task.id} ({holder(task, shown.names)})"
+    if step.status == StepStatus.WAITING and step.due_at is not None:
+        return f"{line}, timer due {step.due_at.isoformat()}"
     if step.status == StepStatus.FAILED and isinstance(step.error, dict):
         return f"{line} ({step.error.get('message')})"
     if step.status == StepStatus.RUNNING and step.attempt > 1:

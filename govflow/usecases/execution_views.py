@@ -64,6 +64,8 @@ class StepView(msgspec.Struct, frozen=True, kw_only=True):
     progress_at: datetime | None = None
     child_execution_id: UUID | None = None
     """The child execution a ``workflow`` step started (``None``: none)."""
+    due_at: datetime | None = None
+    """A ``wait`` step: when its timer is (or was) due (``None``: not a timer)."""
 
 
 class ParentLink(msgspec.Struct, frozen=True, kw_only=True):

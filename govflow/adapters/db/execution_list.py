@@ -75,7 +75,7 @@ SELECT e.id, e.workflow_id, w.name AS workflow, v.version AS workflow_version, e
             'output', s.output, 'error', s.error, 'next_attempt_at', s.next_attempt_at,
             'started_at', s.started_at, 'finished_at', s.finished_at,
             'wait_reason', s.wait_reason, 'progress', s.progress,
-            'progress_at', s.progress_at, 'child_execution_id',
+            'progress_at', s.progress_at, 'due_at', s.wake_at, 'child_execution_id',
             (SELECT c.id FROM executions c WHERE c.parent_step_id = s.id))
             ORDER BY s.position), '[]')::text
           FROM execution_steps s WHERE s.execution_id = e.id) AS steps,
@@ -93,6 +93,7 @@ _STEPS = """
 SELECT s.id, s.position, s.step_key, s.action, s.status, s.attempt, s.max_attempts,
        s.output::text AS output, s.error::text AS error, s.next_attempt_at, s.started_at,
        s.finished_at, s.wait_reason, s.progress::text AS progress, s.progress_at,
+       s.wake_at AS due_at,
        (SELECT c.id FROM executions c WHERE c.parent_step_id = s.id) AS child_execution_id
   FROM execution_steps s JOIN executions e ON e.id = s.execution_id
  WHERE s.execution_id = $1 AND ($2::uuid IS NULL OR e.department_id = $2)

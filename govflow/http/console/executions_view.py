@@ -121,6 +121,8 @@ class StepShown:
     took: str
     waiting: str | None
     next_attempt: str | None
+    due: str | None
+    """When the timer of a ``wait`` step is (or was) due."""
     error: ErrorShown | None
     output: str | None
     progress: str | None
@@ -158,6 +160,7 @@ def timeline(details: Sequence[StepDetail], now: datetime) -> list[StepShown]:
                 took=duration(step.started_at, step.finished_at, now),
                 waiting=step.wait_reason if step.status is StepStatus.WAITING else None,
                 next_attempt=when(step.next_attempt_at) if step.next_attempt_at else None,
+                due=when(step.due_at) if step.due_at else None,
                 error=error_shown(step.error),
                 output=pretty(step.output),
                 progress=pretty(step.progress),

@@ -79,6 +79,12 @@ async def test_the_objection_period_waits_then_completes(engine: Container) -> N
     assert due is not None
     assert before + timedelta(days=14) <= due <= datetime.now(UTC) + timedelta(days=14)
 
+    shown = await engine.execution_reader.get(execution_id, None)
+    assert shown is not None
+    assert [s.due_at for s in shown.steps] == [None, due, None, None]  # the API's step view
+    details = await engine.execution_reader.steps(execution_id, None)
+    assert [d.step.due_at for d in details or []] == [None, due, None, None]
+
     sweeper = engine.sweeper()
     assert (await sweeper.sweep_once()).timers_resumed == 0  # not due yet
     sweeper.clock = lambda: due - timedelta(milliseconds=1)
