@@ -16,7 +16,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import redis.asyncio as aioredis
@@ -40,7 +40,7 @@ from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
 from govflow.adapters.db.tasks import PgTaskStore
 from govflow.adapters.db.timers import PgTimerStore
 from govflow.adapters.db.trace_contexts import PgTraceContexts
-from govflow.adapters.db.triggers import PgScheduleStore
+from govflow.adapters.db.triggers import PgScheduleStore, PgTriggerReader, PgWebhookCatalog
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
 from govflow.adapters.metrics import PrometheusStepMetrics
 from govflow.adapters.outbound import guarded_client
@@ -66,6 +66,8 @@ from govflow.usecases.subworkflows import ChildStarter
 from govflow.usecases.sweep import Sweeper
 from govflow.usecases.task_deadlines import TaskSweep
 from govflow.usecases.task_notifications import TaskNotifier
+from govflow.usecases.trigger_views import TriggersView, workflow_triggers
+from govflow.usecases.webhooks import WebhookReceiver
 from govflow.usecases.workflow_admin import WorkflowAdmin
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,28 @@ class Container:
     def schedule_firer(self) -> ScheduleFirer:
         """Starts the executions of the schedule triggers' due slots (the scheduler's tick)."""
         return ScheduleFirer(PgScheduleStore(self.db.pool), self.start_execution, self.record_audit)
+
+    def webhook_receiver(self) -> WebhookReceiver:
+        """Receives webhook deliveries (``POST /webhooks/<workflow>``)."""
+        return WebhookReceiver(
+            PgWebhookCatalog(self.db.pool),
+            self.secrets,
+            self.start_execution,
+            self.record_audit,
+            lambda: datetime.now(UTC),
+        )
+
+    async def workflow_triggers(
+        self, workflow_id: uuid.UUID, department: uuid.UUID | None
+    ) -> TriggersView:
+        """A workflow's triggers, their last and next fire and recent events."""
+        return await workflow_triggers(
+            PgTriggerReader(self.db.pool),
+            workflow_id,
+            department,
+            now=datetime.now(UTC),
+            secret_known=lambda name: bool(self.secrets(name)),
+        )
 
     @property
     def action_host(self) -> ActionHost:

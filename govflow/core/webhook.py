@@ -19,6 +19,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from govflow.core.trigger_spec import WebhookTrigger
@@ -32,6 +33,23 @@ TOLERANCE = timedelta(minutes=5)
 """How far a delivery's timestamp may be from the receiver's clock, either way."""
 MAX_BODY_BYTES = 64 * 1024
 """The largest body a delivery may carry."""
+
+
+class WebhookError(StrEnum):
+    """The error codes of a refused delivery (the endpoint's answers, docs/api.md)."""
+
+    SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    """A header is missing or malformed, the timestamp is stale, or the signature is wrong."""
+    DELIVERY_REPLAYED = "WEBHOOK_DELIVERY_REPLAYED"
+    """This workflow received a delivery with this id before."""
+    SECRET_UNSET = "WEBHOOK_SECRET_UNSET"  # noqa: S105 -- an error code
+    """No secret provider knows the trigger's secret: no delivery can be checked."""
+
+
+def delivery_key(workflow_id: object, delivery: str) -> str:
+    """The idempotency key of the execution a delivery starts."""
+    return f"webhook:{workflow_id}:{delivery}"
+
 
 _DELIVERY = re.compile(DELIVERY_ID_PATTERN)
 _HEX = re.compile(r"^[0-9a-f]{64}$")

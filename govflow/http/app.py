@@ -49,6 +49,7 @@ from govflow.http.rate_limit import RateLimitMiddleware
 from govflow.http.tasks.controller import TasksController
 from govflow.http.tracing import traced_requests, traceparent_header
 from govflow.http.users.controller import UsersController
+from govflow.http.webhooks.controller import deliver_webhook
 from govflow.http.workflows.controller import WorkflowsController
 from govflow.settings import Mode, Settings, development_jwt_secret
 from govflow.usecases.rate_limits import RateLimits
@@ -66,6 +67,7 @@ ROUTE_HANDLERS: list[Any] = [
     start_execution,
     ActionsController,
     JiraController,
+    deliver_webhook,
 ]
 
 

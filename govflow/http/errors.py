@@ -16,6 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from govflow.core.webhook import WebhookError
 from govflow.http.envelope import ErrorBody, ErrorItem
 from govflow.usecases.access_errors import RateLimitedError
 from govflow.usecases.errors import UseCaseError
@@ -39,6 +40,9 @@ CODES: dict[int, str] = {
 STATUS_OF_CODE: dict[str, int] = {
     **{code: status for status, code in CODES.items()},
     IdempotencyKeyReused.code: 422,
+    WebhookError.SIGNATURE_INVALID: 401,
+    WebhookError.DELIVERY_REPLAYED: 409,
+    WebhookError.SECRET_UNSET: 503,
 }
 """A use-case error's ``code`` decides its status; an unknown code is a 400."""
 

@@ -31,7 +31,8 @@ from govflow.http.workflows.schemas import (
 )
 from govflow.usecases.off_loop import run_off_loop
 from govflow.usecases.paging import PageRequest
-from govflow.usecases.principal import Principal, Role
+from govflow.usecases.principal import Principal, Role, scope_department
+from govflow.usecases.trigger_views import TriggersView
 from govflow.usecases.workflow_admin import WorkflowAdmin
 from govflow.usecases.workflow_authoring import SpecBodyError, WorkflowAuthoring
 from govflow.usecases.workflow_views import (
@@ -110,6 +111,18 @@ class WorkflowsController(Controller):
     ) -> Envelope[WorkflowDetail]:
         """The workflow, its versions (newest first) and its current version's steps."""
         return ok(await workflows.get(principal, workflow_id))
+
+    @get("/{workflow_id:uuid}/triggers", operation_id="getWorkflowTriggers", **roles(*MANAGERS))
+    async def get_triggers(
+        self,
+        workflow_id: FromPath[UUID],
+        services: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[TriggersView]:
+        """The current version's triggers: the schedule with its last and next fire, the
+        webhook's URL and secret name (whether it is configured, never its value), and the
+        recent trigger events (slots fired, missed or failed; deliveries accepted or refused)."""
+        return ok(await services.workflow_triggers(workflow_id, scope_department(principal)))
 
     @get("/{workflow_id:uuid}/steps", operation_id="listWorkflowSteps", **roles(*MANAGERS))
     async def list_steps(

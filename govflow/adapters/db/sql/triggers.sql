@@ -49,3 +49,24 @@ SELECT id, action, occurred_at, metadata::text AS metadata
    AND action = ANY(:actions::text[])
  ORDER BY id DESC
  LIMIT :limit::int;
+
+
+-- name: webhook_target
+-- The workflow :name if its current version declares a webhook.
+SELECT w.id AS workflow_id, w.name, w.department_id,
+       (v.spec #> '{triggers,webhook}')::text AS webhook
+  FROM workflows w
+  JOIN workflow_versions v ON v.id = w.current_version_id
+ WHERE w.name = :name::varchar AND jsonb_typeof(v.spec #> '{triggers,webhook}') = 'object';
+
+
+-- name: workflow_triggers
+-- The triggers of the current version of workflow :workflow_id, if it is in :department
+-- (NULL: any department), with its schedule's bookmark.
+SELECT w.id AS workflow_id, w.name, w.is_active, (v.spec -> 'triggers')::text AS triggers,
+       t.last_slot, t.last_fired_slot, t.last_execution_id
+  FROM workflows w
+  JOIN workflow_versions v ON v.id = w.current_version_id
+  LEFT JOIN trigger_schedules t ON t.workflow_id = w.id
+ WHERE w.id = :workflow_id::uuid
+   AND (:department::uuid IS NULL OR w.department_id = :department::uuid);
