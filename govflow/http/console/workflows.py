@@ -39,7 +39,7 @@ from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
 from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.paging import PageRequest
-from govflow.usecases.principal import Principal
+from govflow.usecases.principal import Principal, scope_department
 from govflow.usecases.workflow_admin import WorkflowAdmin
 from govflow.usecases.workflow_views import WorkflowFilter, WorkflowView
 
@@ -259,8 +259,12 @@ async def _version_page(
     detail = await workflows.get(viewer, workflow_id)
     shown = await workflows.version(viewer, workflow_id, version)
     workflow = detail.workflow
+    triggers = await console_of(request).api.services.workflow_triggers(
+        workflow_id, scope_department(viewer)
+    )
     context = {
         "workflow": workflow,
+        "triggers": triggers,
         "versions": detail.versions,
         "shown": shown,
         "lines": source_lines(shown.source),
