@@ -169,3 +169,60 @@ async def test_a_canceled_timer_is_never_resumed(engine: Container) -> None:
     sweeper.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
     assert (await sweeper.sweep_once()).timers_resumed == 0
     assert await _status(engine, execution_id) == "CANCELED"
+
+
+BRANCHES = """
+name: timer-branches
+title: A branch waits on a timer while the other runs
+department: urban-planning
+steps:
+  - id: intake
+    action: notification
+    with: {channel: log, message: intake}
+  - id: cooling_off
+    action: wait
+    needs: [intake]
+    with: {for: 1h}
+  - id: survey
+    action: notification
+    needs: [intake]
+    with: {channel: log, message: survey}
+  - id: decide
+    action: notification
+    needs: [cooling_off, survey]
+    with: {channel: log, message: "after {{ steps.cooling_off.output.due_at }}"}
+"""
+
+
+async def _run_woken(services: Container) -> None:
+    """Run every step woken so far, and those they wake, one by one."""
+    queue = _queue(services)
+    while queue.woken:
+        await services.step_runner().run(queue.woken.pop(0))
+
+
+async def test_a_branch_waits_on_its_timer_while_the_other_runs(engine: Container) -> None:
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, BRANCHES)
+    started = await engine.start_execution(StartRequest(workflow="timer-branches"))
+    assert started.first_step_id is not None
+    _queue(engine).woken.clear()
+    await engine.step_runner().run(started.first_step_id)
+    await _run_woken(engine)
+    async with engine.db.pool.acquire() as conn:
+        steps = {s["step_key"]: s["status"] for s in await step_rows(conn, started.execution_id)}
+    assert steps["cooling_off"] == "WAITING"
+    assert steps["survey"] == "COMPLETED"
+    assert steps["decide"] == "PENDING"
+    assert await _status(engine, started.execution_id) == "WAITING"
+    due = await _wake_at(engine, started.execution_id, "cooling_off")
+    assert due is not None
+
+    sweeper = engine.sweeper()
+    sweeper.clock = lambda: due + timedelta(seconds=1)
+    assert (await sweeper.sweep_once()).timers_resumed == 1
+    await _run_woken(engine)
+    assert await _status(engine, started.execution_id) == "COMPLETED"
+    async with engine.db.pool.acquire() as conn:
+        steps = {s["step_key"]: s["attempt"] for s in await step_rows(conn, started.execution_id)}
+    assert steps == {"intake": 1, "cooling_off": 1, "survey": 1, "decide": 1}  # each ran once
