@@ -156,6 +156,13 @@ def _settled(shown: Shown) -> None:
             f"approve {task.id} --as EMAIL`, then follow it with "
             f"`govflow executions wait {detail.id}`"
         )
+    for step in detail.steps:
+        if step.status == StepStatus.WAITING and step.due_at is not None:
+            click.echo(
+                f"continue: the scheduler resumes step {step.step_key} once its timer is due "
+                f"({step.due_at.isoformat()}); follow it with "
+                f"`govflow executions wait {detail.id}`"
+            )
     if detail.status == ExecutionStatus.NEEDS_ATTENTION:
         click.echo(
             f"continue: an operator resolves it with "

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 from uuid import uuid4
 
 import jinja2
+import pytest
 
 import govflow.http.console as console
-from govflow.cli.executions import _change, _step_notes
+from govflow.cli.executions import Shown, _change, _settled, _step_notes
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.http.console.executions_view import timeline
 from govflow.usecases.execution_views import ExecutionView, StepDetail, StepView
@@ -68,3 +69,21 @@ def test_the_command_line_prints_the_due_time_while_the_step_waits() -> None:
         "step objections: WAITING, timer due 2031-01-15T00:00:00+00:00"
     )
     assert _step_notes(_step(StepStatus.COMPLETED, DUE)) == []
+
+
+def test_a_followed_execution_waiting_on_a_timer_says_how_it_goes_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    step = _step(StepStatus.WAITING, DUE)
+    execution = ExecutionView(
+        id=uuid4(), workflow_id=uuid4(), workflow="w", workflow_version=1, department_id=None,
+        status=ExecutionStatus.WAITING, inputs={}, error=None, idempotency_key=None,
+        created_by=None, created_at=NOW, started_at=NOW, finished_at=None, steps=[step],
+    )  # fmt: skip
+    _settled(Shown(execution, {}, {}))
+    lines = capsys.readouterr().out.splitlines()
+    assert "       timer due: 2031-01-15T00:00:00+00:00" in lines
+    assert lines[-1] == (
+        "continue: the scheduler resumes step objections once its timer is due "
+        f"(2031-01-15T00:00:00+00:00); follow it with `govflow executions wait {execution.id}`"
+    )
