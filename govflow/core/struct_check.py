@@ -60,6 +60,8 @@ def describe(value: Any) -> str:
 
 
 def _words(type_name: str) -> str:
+    if type_name not in _TYPE_WORDS and " | " in type_name:  # a union: "text or a list"
+        return " or ".join(_words(part) for part in type_name.split(" | "))
     return _TYPE_WORDS.get(type_name, type_name.replace("`", "'"))
 
 
