@@ -9,6 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from govflow.bootstrap import Container
+from govflow.usecases.audit import Actor
+from govflow.usecases.operate import retry_execution
 from govflow.usecases.start_execution import StartRequest
 from tests.support.engine import eventually, install_workflow, step_rows
 
@@ -222,3 +224,25 @@ async def test_an_unknown_secret_in_an_items_with_fails_the_step_naming_the_item
     error = json.loads(steps[0]["error"])
     assert (steps[0]["status"], error["code"]) == ("FAILED", "FOREACH_ITEM_FAILED")
     assert error["details"]["code"] == "UNKNOWN_SECRET"
+
+
+async def test_an_operators_retry_runs_only_the_items_without_a_result(engine: Container) -> None:
+    execution_id, first = await start(engine, ["a", "b", "refused", "c", "d"])
+    await engine.step_runner().run(first)
+    async with engine.db.pool.acquire() as conn:
+        # the refusal came from the data: fixed as an operator would, then retried
+        await conn.execute(
+            'UPDATE executions SET inputs = \'{"parcels": ["a", "b", "fixed", '
+            '"c", "d"]}\' WHERE id = $1',
+            execution_id,
+        )
+    operator = Actor(name="ops", email="ops@example.org")
+    await retry_execution(engine.control, engine.queue, execution_id, actor=operator, reason="ok")
+    await engine.step_runner().run(first)
+    async with engine.db.pool.acquire() as conn:
+        steps = await step_rows(conn, execution_id)
+    assert [s["status"] for s in steps] == ["COMPLETED", "COMPLETED"]
+    labels = [item["label"] for item in json.loads(steps[0]["output"])["items"]]
+    assert labels == ["0:a", "1:b", "2:fixed", "3:c", "4:d"]
+    ran = [label for _, label in await effects(engine, execution_id)]
+    assert sorted(ran) == labels  # the items kept before the failure did not run again
