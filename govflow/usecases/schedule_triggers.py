@@ -37,7 +37,8 @@ class ScheduledWorkflow(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: UUID
     name: str
     trigger: ScheduleTrigger
-    last_slot: datetime | None
+    department_id: UUID | None = None
+    last_slot: datetime | None = None
     """The newest slot handled (``None``: the schedule was never seen)."""
     last_fired_slot: datetime | None = None
     last_execution_id: UUID | None = None
@@ -150,6 +151,7 @@ class ScheduleFirer:
                     action=AuditEvent.TRIGGER_SCHEDULE_MISSED,
                     entity_type="workflow",
                     entity_id=str(workflow.workflow_id),
+                    department_id=workflow.department_id,
                     metadata={
                         "trigger": "schedule",
                         "count": due.missed_count,
@@ -178,6 +180,7 @@ def _entry(
         action=event,
         entity_type="workflow",
         entity_id=str(workflow.workflow_id),
+        department_id=workflow.department_id,
         reason=None if isinstance(outcome, UUID) else str(outcome),
         metadata=metadata,
     )

@@ -54,6 +54,7 @@ class PgScheduleStore:
                 ScheduledWorkflow(
                     workflow_id=row["workflow_id"],
                     name=row["name"],
+                    department_id=row["department_id"],
                     trigger=trigger,
                     last_slot=row["last_slot"],
                     last_fired_slot=row["last_fired_slot"],

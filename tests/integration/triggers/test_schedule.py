@@ -9,7 +9,10 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import pytest
+
 from govflow.bootstrap import Container
+from govflow.usecases.errors import NotFoundError
 from govflow.usecases.schedule_triggers import ScheduleFirer
 from tests.support.engine import install_workflow
 
@@ -179,3 +182,60 @@ async def _first_tick(engine: Container, now: datetime) -> None:
     """The first tick: the schedule is seen and bookmarked at ``now``."""
     firer: ScheduleFirer = engine.schedule_firer()
     await firer.fire_once(now)
+
+
+FAILING = """
+name: failing-tick
+title: Failing tick
+department: general-administration
+inputs:
+  parts: {type: integer, default: 0}
+vars:
+  share: "{{ 100 // inputs.parts }}"
+triggers:
+  schedule: {cron: "*/10 * * * * *"}
+steps:
+  - {id: first, action: echo, with: {value: "{{ vars.share }}"}}
+"""
+
+
+async def test_a_slot_whose_start_is_refused_is_audited_once_and_not_retried(
+    engine: Container,
+) -> None:
+    async with engine.db.pool.acquire() as conn:
+        workflow_id = await install_workflow(conn, FAILING)
+    await _first_tick(engine, T0)
+    report = await engine.schedule_firer().fire_once(T0 + timedelta(seconds=10))
+    assert report.failed == 1
+    again = await engine.schedule_firer().fire_once(T0 + timedelta(seconds=11))
+    assert again.failed == 0
+    assert await _slots(engine, workflow_id) == []
+    rows = await engine.db.pool.fetch(
+        "SELECT action, reason, department_id FROM audit_logs WHERE entity_id = $1 "
+        "AND action LIKE 'TRIGGER_%'",
+        str(workflow_id),
+    )
+    assert [r["action"] for r in rows] == ["TRIGGER_SCHEDULE_FAILED"]
+    assert "vars.share" in rows[0]["reason"]
+    assert rows[0]["department_id"] is not None
+
+
+async def test_the_triggers_view_shows_the_last_and_next_fire(engine: Container) -> None:
+    workflow_id = await _install(engine, "latest")
+    await _first_tick(engine, T0)
+    await engine.schedule_firer().fire_once(T0 + timedelta(seconds=25))
+    view = await engine.workflow_triggers(workflow_id, None)
+    assert view.schedule is not None
+    assert view.webhook is None
+    assert view.schedule.cron == "*/10 * * * * *"
+    assert view.schedule.last_fired_slot == T0 + timedelta(seconds=20)
+    assert view.schedule.last_execution_id is not None
+    assert view.schedule.next_fire is not None
+    assert view.schedule.next_fire > datetime.now(UTC) - timedelta(seconds=1)
+    assert [(e.action, e.slot) for e in view.recent] == [
+        ("TRIGGER_SCHEDULE_FIRED", "2026-11-27T12:00:20+00:00"),
+        ("TRIGGER_SCHEDULE_FIRED", "2026-11-27T12:00:10+00:00"),
+    ]
+    other_department = await engine.db.pool.fetchval("SELECT gen_random_uuid()")
+    with pytest.raises(NotFoundError):
+        await engine.workflow_triggers(workflow_id, other_department)

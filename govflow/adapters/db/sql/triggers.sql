@@ -4,7 +4,8 @@
 
 -- name: scheduled_workflows
 -- The active workflows whose current version declares a schedule, with their bookmarks.
-SELECT w.id AS workflow_id, w.name, (v.spec #> '{triggers,schedule}')::text AS schedule,
+SELECT w.id AS workflow_id, w.name, w.department_id,
+       (v.spec #> '{triggers,schedule}')::text AS schedule,
        t.last_slot, t.last_fired_slot, t.last_execution_id
   FROM workflows w
   JOIN workflow_versions v ON v.id = w.current_version_id
