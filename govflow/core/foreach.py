@@ -27,6 +27,8 @@ from govflow.core.engine import (
     StepError,
 )
 from govflow.core.idempotency import Idempotency
+from govflow.core.subworkflow_refs import WORKFLOW_ACTION
+from govflow.core.timers import WAIT_ACTION
 
 ITEM_NAME = "item"
 """In a foreach step's ``with:``, the item being run."""
@@ -47,6 +49,13 @@ FOREACH_TOO_MANY_ITEMS = "FOREACH_TOO_MANY_ITEMS"
 """Error code: ``foreach`` rendered more items than the ``FOREACH_MAX_ITEMS`` setting allows."""
 FOREACH_ITEM_FAILED = "FOREACH_ITEM_FAILED"
 """Error code: an item's action failed with a business error (``details`` name the item)."""
+
+MANUAL_ACTION = "manual"
+"""The built-in action of a human task."""
+WAITING_ACTIONS = frozenset({MANUAL_ACTION, WORKFLOW_ACTION, WAIT_ACTION})
+"""The built-in actions that wait (a human task, a child execution, a timer): a foreach step's
+items run inside its attempt, which cannot wait, so no foreach step runs them (an effect such as
+a started child would be left behind by an item that fails for waiting)."""
 
 ITEM_OUTSIDE_FOREACH = (
     "{name!r} is defined only in the with: of a step with foreach "
@@ -91,8 +100,9 @@ def foreach_output(outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def foreach_problems(step: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What is wrong with a step's ``foreach`` and ``max_parallel`` (its key, a message):
-    ``foreach`` neither a template nor a list, a literal list longer than the ceiling,
-    ``max_parallel`` without ``foreach``. The keys' types and bounds are the spec's."""
+    ``foreach`` neither a template nor a list, a literal list longer than the ceiling, on an
+    action that waits (:data:`WAITING_ACTIONS`), ``max_parallel`` without ``foreach``. The
+    keys' types and bounds are the spec's."""
     problems: list[tuple[str, str]] = []
     value = step.get("foreach")
     if "max_parallel" in step and value is None:
@@ -102,6 +112,15 @@ def foreach_problems(step: Mapping[str, Any]) -> list[tuple[str, str]]:
             (
                 "foreach",
                 "foreach expects a list, or a template that gives one like '{{ inputs.parcels }}'",
+            )
+        )
+    action = step.get("action")
+    if value is not None and isinstance(action, str) and action in WAITING_ACTIONS:
+        problems.append(
+            (
+                "foreach",
+                f"a {action} step cannot have foreach: its items run inside the step's attempt, "
+                "which cannot wait",
             )
         )
     if isinstance(value, list) and len(value) > FOREACH_ITEMS_CEILING:
