@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -61,17 +62,16 @@ async def test_a_lease_taken_over_cancels_the_action_and_raises_lease_lost() -> 
             await action()
     assert stopped.is_set()
     task = asyncio.current_task()
-    assert task is not None and task.cancelling() == 0
+    assert task is not None
+    assert task.cancelling() == 0
 
 
 async def test_an_action_that_swallows_the_cancel_still_loses_its_result() -> None:
     renewals = Renewals(alive=False)
 
     async def stubborn() -> str:
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            pass
         return "result"
 
     with pytest.raises(TechnicalError, match=LEASE_LOST):
