@@ -88,6 +88,7 @@ async def test_the_objection_period_waits_then_completes(engine: Container) -> N
     sweeper = engine.sweeper()
     assert (await sweeper.sweep_once()).timers_resumed == 0  # not due yet
     sweeper.clock = lambda: due - timedelta(milliseconds=1)
+    sweeper.clock = lambda: datetime.now(UTC) + timedelta(hours=3)  # its due time came
     assert (await sweeper.sweep_once()).timers_resumed == 0
     _queue(engine).woken.clear()
     sweeper.clock = lambda: due + timedelta(seconds=1)
@@ -167,6 +168,7 @@ async def test_a_canceled_timer_is_never_resumed(engine: Container) -> None:
     await cancel_execution(engine.control, execution_id, actor=SYSTEM, reason="withdrawn")
     sweeper = engine.sweeper()
     sweeper.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+    sweeper.clock = lambda: datetime.now(UTC) + timedelta(hours=3)  # its due time came
     assert (await sweeper.sweep_once()).timers_resumed == 0
     assert await _status(engine, execution_id) == "CANCELED"
 
@@ -226,3 +228,32 @@ async def test_a_branch_waits_on_its_timer_while_the_other_runs(engine: Containe
     async with engine.db.pool.acquire() as conn:
         steps = {s["step_key"]: s["attempt"] for s in await step_rows(conn, started.execution_id)}
     assert steps == {"intake": 1, "cooling_off": 1, "survey": 1, "decide": 1}  # each ran once
+
+
+async def test_a_workflow_timeout_cancels_the_timer_before_it_fires(engine: Container) -> None:
+    timed = WAIT_UNTIL.replace("name: wait-until", "name: wait-timed").replace(
+        "department: urban-planning", "department: urban-planning\ntimeout: 1h"
+    )
+    async with engine.db.pool.acquire() as conn:
+        await install_workflow(conn, timed)
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    execution_id = await _start(engine, "wait-timed", {"until": later})
+    assert await _status(engine, execution_id) == "WAITING"
+    async with engine.db.pool.acquire() as conn:  # the hour has passed, the timer not yet due
+        await conn.execute(
+            "UPDATE executions SET created_at = created_at - interval '61 minutes', "
+            "deadline_at = deadline_at - interval '61 minutes' WHERE id = $1",
+            execution_id,
+        )
+    sweeper = engine.sweeper()
+    report = await sweeper.sweep_once()
+    assert (report.timed_out, report.timers_resumed) == (1, 0)
+    assert await _status(engine, execution_id) == "FAILED"
+    async with engine.db.pool.acquire() as conn:
+        steps = await step_rows(conn, execution_id)
+    assert [(s["step_key"], s["status"]) for s in steps] == [
+        ("hold", "CANCELED"),
+        ("after", "CANCELED"),
+    ]
+    sweeper.clock = lambda: datetime.now(UTC) + timedelta(hours=3)  # its due time came
+    assert (await sweeper.sweep_once()).timers_resumed == 0
