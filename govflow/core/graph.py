@@ -209,14 +209,11 @@ def _cycle_problems(
         reported.add(cycle)
         loop = _loop(position, edges, cycle)
         names = " -> ".join(repr(ids[p]) for p in loop)
-        wanted = raw[position]
-        path = child_path(child_path("steps", position), "needs")
-        if wanted is not None:
-            j = next((j for j, need in wanted if need == ids[loop[1]]), None)
-            if j is not None:
-                path = child_path(path, j)
-        else:
-            path = child_path(child_path("steps", position), "id")
+        # The first step of a cycle names its needs: a step that does not needs the step before
+        # it, which would be on the cycle too, and earlier. The need that closes the loop is one.
+        wanted = raw[position] or []
+        j = next((j for j, need in wanted if need == ids[loop[1]]), 0)
+        path = child_path(child_path(child_path("steps", position), "needs"), j)
         problems.append((path, f"the steps {names} need each other in a cycle: none can run"))
     for position, step_id in enumerate(ids):
         if position in on_cycle:

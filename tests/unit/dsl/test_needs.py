@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from govflow.core.graph import graph_problems, step_graph
+from govflow.core.graph import graph_problems, runnable, step_graph
 from govflow.core.spec_errors import SpecError
-from govflow.core.statuses import ExecutionStatus
+from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.validation import validate_workflow
 from govflow.plugins import BusinessError
 from govflow.testing.rehearsal import rehearse
@@ -154,3 +154,92 @@ def test_a_rehearsed_failed_branch_stops_the_graph() -> None:
     run = rehearse(DIAMOND, {}, results, actions=TEST_ACTIONS)
     assert run.status is ExecutionStatus.FAILED
     assert run.sequence == ["intake", "legal"]
+
+
+def step(step_id: str, needs: list[str] | None = None) -> dict[str, object]:
+    found: dict[str, object] = {"id": step_id, "action": "echo"}
+    if needs is not None:
+        found["needs"] = needs
+    return found
+
+
+def test_each_of_two_cycles_is_reported_and_a_step_after_them() -> None:
+    steps = [
+        step("a", ["b"]),
+        step("b", ["a"]),
+        step("c", ["d"]),
+        step("d", ["c"]),
+        step("e", ["b", "d"]),
+    ]
+    assert graph_problems(steps, outputs=True) == [
+        (
+            "steps[0].needs[0]",
+            "the steps 'a' -> 'b' -> 'a' need each other in a cycle: none can run",
+        ),
+        (
+            "steps[2].needs[0]",
+            "the steps 'c' -> 'd' -> 'c' need each other in a cycle: none can run",
+        ),
+        ("steps[4].id", "step 'e' can never run: it waits for step 'd', which is on a cycle"),
+    ]
+
+
+def test_a_step_waiting_on_a_cycle_through_another_step_is_reported_too() -> None:
+    steps = [
+        step("a", ["c"]),
+        step("b", ["a"]),
+        step("c", ["b"]),
+        step("d", ["a"]),
+        step("e", ["d"]),
+    ]
+    assert graph_problems(steps, outputs=True) == [
+        (
+            "steps[0].needs[0]",
+            "the steps 'a' -> 'c' -> 'b' -> 'a' need each other in a cycle: none can run",
+        ),
+        ("steps[3].id", "step 'd' can never run: it waits for step 'a', which is on a cycle"),
+        ("steps[4].id", "step 'e' can never run: it waits for step 'a', which is on a cycle"),
+    ]
+
+
+def test_a_file_where_every_step_says_needs_is_checked() -> None:
+    assert graph_problems([step("a", []), step("b", ["x"]), step("c", ["b"])]) == [
+        ("steps[1].needs[0]", "unknown step 'x'")
+    ]
+
+
+def test_an_unknown_need_is_never_matched_to_the_step_itself() -> None:
+    assert graph_problems([step("fire", ["fires"])]) == [
+        ("steps[0].needs[0]", "unknown step 'fires'")
+    ]
+    assert graph_problems([step("fire", []), step("legal", ["fires"])]) == [
+        ("steps[1].needs[0]", "unknown step 'fires' (did you mean 'fire'?)")
+    ]
+
+
+def test_several_ends_are_refused_unless_outputs_are_said_to_join_them() -> None:
+    steps = [step("a", []), step("b", ["a"]), step("c", ["a"])]
+    two_ends = (
+        "the graph ends in more than one step ('b', 'c'): add a last step that needs them, so "
+        "that the execution completes when it does"
+    )
+    assert graph_problems(steps) == [("steps[2].id", two_ends)]
+    assert graph_problems(steps, outputs=True) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "needs_left", "counted"),
+    [
+        (StepStatus.RUNNING, 0, True),
+        (StepStatus.PENDING, 0, True),
+        (StepStatus.PENDING, 1, False),
+        (StepStatus.WAITING, 0, False),
+        (StepStatus.NEEDS_ATTENTION, 0, False),
+        (StepStatus.COMPLETED, 0, False),
+        (StepStatus.CANCELED, 0, False),
+    ],
+)
+def test_the_steps_a_graph_counts_as_runnable(
+    status: StepStatus, needs_left: int, counted: bool
+) -> None:
+    assert runnable(status, needs_left) is counted

@@ -60,6 +60,10 @@ def test_describe_names_json_kinds() -> None:
     ]
 
 
+def test_describe_names_any_other_value_by_its_type() -> None:
+    assert [describe(v) for v in ((1,), {1}, b"x")] == ["an array", "set", "bytes"]
+
+
 def test_the_outputs_step_follows_the_steps_of_the_file() -> None:
     spec = validate_workflow(WORKFLOW, "quoted.yaml", TEST_ACTIONS)
     assert step_count(spec) == 2

@@ -172,3 +172,20 @@ def test_a_rehearsal_takes_the_secrets_and_fails_an_unknown_one() -> None:
     failed = rehearse(WORKFLOW, {}, {"call": {}})
     assert failed.error is not None
     assert failed.error.startswith("step 'call': unknown secret 'API_TOKEN'")
+
+
+def test_a_session_asks_the_providers_once_per_name() -> None:
+    asked: list[str] = []
+
+    def lookup(name: str) -> str | None:
+        asked.append(name)
+        return f"value of {name}"
+
+    session = SecretSession(lookup)
+    assert [session("TOKEN"), session("TOKEN"), session("OTHER")] == [
+        "value of TOKEN",
+        "value of TOKEN",
+        "value of OTHER",
+    ]
+    assert asked == ["TOKEN", "OTHER"]
+    assert session.resolved == {"TOKEN": "value of TOKEN", "OTHER": "value of OTHER"}
