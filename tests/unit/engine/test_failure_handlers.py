@@ -292,7 +292,14 @@ def test_a_handler_cannot_wait() -> None:
         decision = decide(handler(), AttemptSuspended({}, reason=reason), NOW)
         assert decision.step_status is StepStatus.FAILED
         (recorded,) = of_type(decision, RecordStepError)
-        assert recorded.error.code == HANDLER_CANNOT_WAIT
+        assert recorded.error == StepError(HANDLER_CANNOT_WAIT, "a failure handler cannot wait")
+        reasons = {c.reason for c in decision.commands if isinstance(c, Audit)}
+        assert reasons == {"handler_cannot_wait"}, reasons
+
+
+def test_an_operator_request_on_a_handler_names_the_step_machine() -> None:
+    with pytest.raises(IllegalTransition, match=r"^step: event OPERATOR_SKIP is not allowed"):
+        decide(handler(step_status=StepStatus.NEEDS_ATTENTION), OperatorSkip("no"), NOW)
 
 
 @pytest.mark.parametrize(
