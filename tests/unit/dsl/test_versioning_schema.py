@@ -7,7 +7,7 @@ import yaml
 
 from govflow.core.schema import generate_schema
 from govflow.core.validation import validate_workflow
-from govflow.core.versioning import content_hash, normalise
+from govflow.core.versioning import content_hash, meaning, normalise
 
 from .actions import TEST_ACTIONS
 
@@ -27,6 +27,7 @@ title: 'Same'
 name: same
 defaults: {timeout: 5m}
 """
+PINNED_HASH_OF_A = "900fc43b888e49059a2436ea9d5a9bb990f3e3a445c4a4a069daa2d66ab69ea0"
 
 
 def test_equal_content_hashes_equal() -> None:
@@ -65,3 +66,17 @@ def test_schema_nested_action_struct() -> None:
         )
     )
     assert list(validator.iter_errors(doc))
+
+
+def test_the_hash_reads_only_what_the_file_means_beyond_the_defaults() -> None:
+    spec = validate_workflow(A, "a.yaml", TEST_ACTIONS)
+    meant = meaning(spec)
+    assert set(meant) == {"name", "title", "department", "steps"}
+    assert meant["steps"] == [{"id": "a", "action": "echo", "with": {"message": "hi"}}]
+
+
+def test_an_unchanged_workflow_keeps_its_hash_across_releases() -> None:
+    # A new optional DSL key (at its default) must not give every stored workflow a new
+    # version: this hash changes only when the meaning of this file changes.
+    spec = validate_workflow(A, "a.yaml", TEST_ACTIONS)
+    assert content_hash(spec) == PINNED_HASH_OF_A
