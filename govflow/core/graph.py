@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from govflow.core.spec import WorkflowSpec
+from govflow.core.spec import WorkflowSpec, step_needs
 from govflow.core.statuses import StepStatus
 from govflow.core.struct_check import suggest
+from govflow.core.topology import dependency_order
 from govflow.core.yaml_source import child_path
 
 
@@ -94,13 +95,7 @@ def graph_of(needs: Sequence[Sequence[int]]) -> StepGraph:
 def step_graph(spec: WorkflowSpec) -> StepGraph:
     """The graph of a valid workflow's steps and its outputs step (positions past them, such
     as failure handlers, are not part of it)."""
-    ids = {step.id: position for position, step in enumerate(spec.steps)}
-    needs: list[tuple[int, ...]] = []
-    for position, step in enumerate(spec.steps):
-        if step.needs is None:
-            needs.append((position - 1,) if position else ())
-        else:
-            needs.append(tuple(ids[need] for need in step.needs))
+    needs = step_needs(spec)
     if spec.outputs:  # the outputs step (after the steps) joins the ends
         needed = {need for wanted in needs for need in wanted}
         needs.append(tuple(p for p in range(len(spec.steps)) if p not in needed))
@@ -327,15 +322,4 @@ def run_order(graph: StepGraph) -> list[int]:
     """One order the steps of ``graph`` may run in, the same every time: each step after every
     step it needs, and among the runnable ones the first in the file first (a list: its order).
     The rehearsal kit runs a graph in this order."""
-    left = [len(needs) for needs in graph.needs]
-    runnable = sorted(graph.roots)
-    order: list[int] = []
-    while runnable:
-        position = runnable.pop(0)
-        order.append(position)
-        for dependent in graph.dependents[position]:
-            left[dependent] -= 1
-            if left[dependent] == 0:
-                runnable.append(dependent)
-        runnable.sort()
-    return order
+    return dependency_order(graph.needs)

@@ -15,6 +15,7 @@ import msgspec
 
 from govflow.core.durations import DURATION_PATTERN, parse_duration
 from govflow.core.secrets import SECRET_NAME_PATTERN
+from govflow.core.topology import dependency_order
 from govflow.core.trigger_spec import BODY_PATH_PATTERN, Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
@@ -304,21 +305,38 @@ def main_step_count(spec: WorkflowSpec) -> int:
     return len(spec.steps) + (1 if spec.outputs else 0)
 
 
+def step_needs(spec: WorkflowSpec) -> list[tuple[int, ...]]:
+    """The positions each step of a valid workflow needs: its ``needs``, else the step before."""
+    ids = {step.id: position for position, step in enumerate(spec.steps)}
+    return [
+        ((position - 1,) if position else ())
+        if step.needs is None
+        else tuple(ids[need] for need in step.needs if need in ids)
+        for position, step in enumerate(spec.steps)
+    ]
+
+
+def _compensation_count(spec: WorkflowSpec) -> int:
+    return sum(1 for step in spec.steps if step.compensate is not None)
+
+
 def compensated_steps(spec: WorkflowSpec) -> list[StepSpec]:
-    """The steps with ``compensate``, in the order their compensations run (the reverse of the
-    file's, which is the reverse of completion order for steps that run one after another)."""
-    return [step for step in reversed(spec.steps) if step.compensate is not None]
+    """The steps with ``compensate``, in the order their compensations run: the reverse of an
+    order the steps may run in, so a step is undone before every step it needed (for a list,
+    the reverse of the file's order)."""
+    order = dependency_order(step_needs(spec))
+    return [spec.steps[p] for p in reversed(order) if spec.steps[p].compensate is not None]
 
 
 def step_count(spec: WorkflowSpec) -> int:
     """How many steps an execution of ``spec`` has: its steps, the outputs step if any, then a
     compensation per step with ``compensate`` and the ``on_failure`` steps."""
-    return main_step_count(spec) + len(compensated_steps(spec)) + len(spec.on_failure)
+    return main_step_count(spec) + _compensation_count(spec) + len(spec.on_failure)
 
 
 def handlers_from(spec: WorkflowSpec) -> int | None:
     """The position of an execution's first failure handler (``None``: it has none)."""
-    if spec.on_failure or compensated_steps(spec):
+    if spec.on_failure or _compensation_count(spec):
         return main_step_count(spec)
     return None
 

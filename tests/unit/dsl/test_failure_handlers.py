@@ -200,3 +200,69 @@ def test_a_handler_that_runs_needs_a_stub() -> None:
     results = {"hold": {"message": "hall D"}, "invoice": BusinessError("no")}
     with pytest.raises(RehearsalError, match=r"compensate\.hold"):
         rehearse(WORKFLOW, {"hall": "D"}, results, actions=TEST_ACTIONS)
+
+
+GRAPH_SAGA = """
+name: works-permit
+title: Works permit
+department: testing
+steps:
+  - id: book_crew
+    action: echo
+    needs: [reserve_site]
+    with: {message: "crew"}
+    compensate:
+      action: echo
+      with: {message: "cancel the crew"}
+  - id: reserve_site
+    action: echo
+    needs: []
+    with: {message: "site"}
+    compensate:
+      action: echo
+      with: {message: "free the site"}
+  - id: order_signs
+    action: echo
+    needs: []
+    with: {message: "signs"}
+    compensate:
+      action: echo
+      with: {message: "return the signs"}
+  - id: publish
+    action: echo
+    needs: [book_crew, order_signs]
+    with: {message: "publish"}
+"""
+
+
+def test_a_graph_undoes_a_step_before_every_step_it_needed_whatever_the_file_order() -> None:
+    workflow = validate_workflow(GRAPH_SAGA, "works.yaml", TEST_ACTIONS)
+    handlers = [
+        step_at(workflow, p).id for p in range(main_step_count(workflow), step_count(workflow))
+    ]
+    # book_crew needs reserve_site (written after it): the crew is cancelled before the site
+    # is freed; order_signs, on a branch of its own, is undone first (the last to run).
+    assert handlers == [
+        "compensate.order_signs",
+        "compensate.book_crew",
+        "compensate.reserve_site",
+    ]
+
+
+def test_a_rehearsal_of_a_graph_compensates_in_that_order() -> None:
+    results = {
+        "reserve_site": {"message": "site"},
+        "book_crew": {"message": "crew"},
+        "order_signs": {"message": "signs"},
+        "publish": BusinessError("the permit was withdrawn"),
+        "compensate.order_signs": {},
+        "compensate.book_crew": {},
+        "compensate.reserve_site": {},
+    }
+    run = rehearse(GRAPH_SAGA, {}, results, actions=TEST_ACTIONS)
+    assert run.status is ExecutionStatus.FAILED
+    assert run.handlers == [
+        "compensate.order_signs",
+        "compensate.book_crew",
+        "compensate.reserve_site",
+    ]
