@@ -33,7 +33,9 @@ from govflow.usecases.workflow_views import WorkflowFilter
 from govflow.usecases.workflows import SourceFile, load_workflow_files
 
 EXAMPLES = Path(__file__).parents[2] / "workflows.d"
-ACTIONS = PluginManager.from_env({"GOVFLOW_PLUGINS_ALLOW": "manual,notification,jira,workflow,wait"})
+ACTIONS = PluginManager.from_env(
+    {"GOVFLOW_PLUGINS_ALLOW": "manual,notification,jira,workflow,wait"}
+)
 INPUTS = ACTIONS.actions().inputs()
 
 SIMPLE = """\
