@@ -32,7 +32,7 @@ import msgspec
 from govflow.core.durations import parse_duration
 from govflow.core.expressions import ExpressionError
 from govflow.core.inputs import InputError, validate_execution_inputs
-from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.statuses import ExecutionStatus
 from govflow.core.subworkflows import (
     CHILD_ENDED,
     DEFAULT_MAX_DEPTH,
@@ -48,10 +48,11 @@ from govflow.plugins.children import ChildStart, ChildStarted
 from govflow.usecases.audit import SYSTEM
 from govflow.usecases.errors import ConflictError
 from govflow.usecases.expression_runner import ExpressionRunner
-from govflow.usecases.operate import ExecutionControl, cancel_execution, waiting_step_change
+from govflow.usecases.operate import ExecutionControl, cancel_execution
 from govflow.usecases.ports import SpecSource, StepQueue
 from govflow.usecases.signals import SignalStore
 from govflow.usecases.start_execution import ExecutionWriter, KeyTaken, NewExecution, plan_steps
+from govflow.usecases.waiting_steps import resume_waiting_step
 
 log = logging.getLogger("govflow.engine")
 
@@ -203,22 +204,16 @@ async def resume_parents(
 
 
 async def _resume(signals: SignalStore, queue: StepQueue, ended: EndedChild, now: datetime) -> bool:
-    event = child_end_event(ended.child_id, ended.status, ended.outputs, ended.error)
-    try:
-        async with signals.locked(ended.parent_execution_id, None, ended.parent_step_key) as unit:
-            if unit is None or unit.wait_reason != SUB_WORKFLOW_WAIT:
-                return False
-            found = [s for s in unit.snapshot.steps if s.step_key == ended.parent_step_key]
-            if not found or found[0].status is not StepStatus.WAITING:
-                return False
-            change = waiting_step_change(unit.snapshot, found[0], event, SYSTEM, CHILD_ENDED, now)
-            await unit.apply(change)
-    except ConflictError:  # another process decided it first
-        return False
-    woken = [c.step_id for c in change.steps if c.runnable_now]
-    if woken:
-        await queue.wake(woken)
-    return True
+    return await resume_waiting_step(
+        signals,
+        queue,
+        execution_id=ended.parent_execution_id,
+        step_key=ended.parent_step_key,
+        wait_reason=SUB_WORKFLOW_WAIT,
+        event=child_end_event(ended.child_id, ended.status, ended.outputs, ended.error),
+        reason=CHILD_ENDED,
+        now=now,
+    )
 
 
 async def cancel_children(

@@ -20,13 +20,10 @@ from uuid import UUID
 
 import msgspec
 
-from govflow.core.statuses import StepStatus
 from govflow.core.timers import TIMER_DUE, TIMER_WAIT, timer_due_event
-from govflow.usecases.audit import SYSTEM
-from govflow.usecases.errors import ConflictError
-from govflow.usecases.operate import waiting_step_change
 from govflow.usecases.ports import ClaimedStep, StepQueue
 from govflow.usecases.signals import SignalStore
+from govflow.usecases.waiting_steps import resume_waiting_step
 
 log = logging.getLogger("govflow.engine")
 
@@ -67,19 +64,13 @@ async def resume_timers(
 
 
 async def _resume(signals: SignalStore, queue: StepQueue, timer: DueTimer, now: datetime) -> bool:
-    event = timer_due_event(timer.due_at, now)
-    try:
-        async with signals.locked(timer.execution_id, None, timer.step_key) as unit:
-            if unit is None or unit.wait_reason != TIMER_WAIT:
-                return False
-            found = [s for s in unit.snapshot.steps if s.step_key == timer.step_key]
-            if not found or found[0].status is not StepStatus.WAITING:
-                return False
-            change = waiting_step_change(unit.snapshot, found[0], event, SYSTEM, TIMER_DUE, now)
-            await unit.apply(change)
-    except ConflictError:  # another sweeper, a cancel or a timeout decided it first
-        return False
-    woken = [c.step_id for c in change.steps if c.runnable_now]
-    if woken:
-        await queue.wake(woken)
-    return True
+    return await resume_waiting_step(
+        signals,
+        queue,
+        execution_id=timer.execution_id,
+        step_key=timer.step_key,
+        wait_reason=TIMER_WAIT,
+        event=timer_due_event(timer.due_at, now),
+        reason=TIMER_DUE,
+        now=now,
+    )
