@@ -234,9 +234,7 @@ class Worker(Table, tablename="workers"):
 class HumanTask(Table, tablename="human_tasks"):
     id = UUID(primary_key=True)
     execution_id = ForeignKey(Execution, null=True, db_column_name="execution_id")
-    execution_step_id = ForeignKey(
-        ExecutionStep, unique=True, null=True, db_column_name="execution_step_id"
-    )
+    execution_step_id = ForeignKey(ExecutionStep, null=True, db_column_name="execution_step_id")
     department_id = ForeignKey(Department, null=True, db_column_name="department_id")
     title = Varchar(length=500)
     description = Text(default="")

@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from govflow.core.roles import Role
-from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
 from govflow.http.console.executions_view import (
     OPERATING_ROLES,
     Filters,
@@ -235,7 +235,8 @@ async def _waiting_tasks(
     request: Request[Any, Any, Any], viewer: Principal, execution: ExecutionView
 ) -> dict[str, UUID]:
     """The task each ``manual`` step waits on, by step key, among those the viewer may see
-    (nothing is read while no such step waits)."""
+    (nothing is read while no such step waits): the step's task not ended (a step run again
+    keeps its earlier tasks, ended)."""
     waiting = {
         step.id: step.step_key
         for step in execution.steps
@@ -245,7 +246,11 @@ async def _waiting_tasks(
         return {}
     tasks = tasks_of(console_of(request).api)
     found = await tasks.search(viewer, TaskFilter(execution_id=execution.id), PageRequest(1, 50))
-    return {waiting[t.step_id]: t.id for t in found.items if t.step_id in waiting}
+    return {
+        waiting[t.step_id]: t.id
+        for t in found.items
+        if t.step_id in waiting and t.status in HumanTaskStatus.ACTIVE
+    }
 
 
 async def _live_context(

@@ -569,7 +569,8 @@ WITH done AS (
            now() + make_interval(secs => (t.task ->> 'due_in_seconds')::float8)
       FROM done JOIN execution ON execution.id = done.execution_id,
            (SELECT :task::jsonb AS task) AS t
-    ON CONFLICT (execution_step_id) DO NOTHING
+    ON CONFLICT (execution_step_id) WHERE status NOT IN ('CLOSED', 'CANCELED', 'DELETED')
+       DO NOTHING
 ), audit AS (
     INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
     SELECT a.action, a.entity_type, a.entity_id, :department::uuid, a.reason, a.metadata
@@ -786,7 +787,8 @@ WITH done AS (
       FROM done JOIN execution ON execution.id = done.execution_id,
            (SELECT :task::jsonb AS task) AS t
      WHERE t.task IS NOT NULL
-    ON CONFLICT (execution_step_id) DO NOTHING
+    ON CONFLICT (execution_step_id) WHERE status NOT IN ('CLOSED', 'CANCELED', 'DELETED')
+       DO NOTHING
 ), counted_in AS MATERIALIZED (
     SELECT GREATEST(execution.runnable_steps - 1 + 0, 0)::int4 AS runnable_steps,
            execution.status
