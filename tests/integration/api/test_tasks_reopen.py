@@ -55,7 +55,7 @@ steps:
   - id: decide
     action: notification
     needs: [legal, fire]
-    with: {channel: log, message: "{{ steps.legal.output.decision }}/{{ steps.fire.output.decision }}"}
+    with: {channel: log, message: "{{ steps.legal.output.decision }}/{{ steps.fire.status }}"}
 """
 )
 
