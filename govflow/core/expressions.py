@@ -107,6 +107,9 @@ class ExpressionInfo:
     :ivar inputs: input names it reads as ``inputs.<name>`` or ``inputs['<name>']``.
     :ivar vars: variable names it reads as ``vars.<name>`` or ``vars['<name>']``.
     :ivar secrets: secret names it reads as ``secret('<NAME>')``.
+    :ivar step_reads: the longest literal lookups under ``steps`` it makes, as key paths:
+        ``steps.review.output.form.amount`` is ``('review', 'output', 'form', 'amount')``
+        (a method called on a value ends the path before the method's name).
     """
 
     errors: list[str] = field(default_factory=list)
@@ -115,6 +118,7 @@ class ExpressionInfo:
     inputs: frozenset[str] = frozenset()
     vars: frozenset[str] = frozenset()
     secrets: frozenset[str] = frozenset()
+    step_reads: frozenset[tuple[str | int, ...]] = frozenset()
 
 
 def environment() -> BoundedEnvironment:
@@ -190,6 +194,40 @@ def _attribute_keys(tree: nodes.Node, root: str) -> set[str]:
     return keys
 
 
+def _lookup_key(node: nodes.Node) -> str | int | None:
+    """The literal key ``node`` (a ``Getattr`` or ``Getitem``) looks up, or ``None``."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        value = node.arg.value
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+    return None
+
+
+def _key_paths(tree: nodes.Node, root: str) -> set[tuple[str | int, ...]]:
+    """The longest literal lookup paths under the name ``root`` (see ``step_reads``)."""
+    paths: dict[int, tuple[str | int, ...]] = {}
+    inner: set[int] = set()
+    # pre-order, reversed: what a lookup looks into comes before it
+    for node in reversed(list(tree.find_all((nodes.Getattr, nodes.Getitem)))):
+        key = _lookup_key(node)
+        if key is None or not isinstance(node, nodes.Getattr | nodes.Getitem):
+            continue
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == root:
+            paths[id(node)] = (key,)
+        elif id(target) in paths:
+            paths[id(node)] = (*paths[id(target)], key)
+            inner.add(id(target))
+    for call in tree.find_all(nodes.Call):  # a method: the path ends before its name
+        if id(call.node) in paths:
+            inner.add(id(call.node))
+            if len(paths[id(call.node)]) > 1:
+                paths[id(call)] = paths[id(call.node)][:-1]
+    return {path for key, path in paths.items() if key not in inner}
+
+
 def _info(tree: nodes.Template) -> ExpressionInfo:
     tree.set_environment(_ENV)
     refused = refusals(tree)
@@ -212,6 +250,7 @@ def _info(tree: nodes.Template) -> ExpressionInfo:
         inputs=frozenset(_attribute_keys(tree, "inputs")),
         vars=frozenset(_attribute_keys(tree, "vars")),
         secrets=frozenset(secrets),
+        step_reads=frozenset(_key_paths(tree, "steps")),
     )
 
 

@@ -8,7 +8,8 @@ Phases (each adds to one list of problems; the file is rejected if the list is n
    tie an input's keys together (enum values, pattern, bounds, default);
 3. **references** — unique step ids, known actions, expressions that compile and read only
    declared inputs, declared variables and *earlier* steps (in a graph: the steps a step needs,
-   directly or through others; a variable's templates read inputs alone); a graph's ``needs``
+   directly or through others; a variable's templates read inputs alone), and only fields the
+   step's declared output has (:mod:`~govflow.core.output_refs`); a graph's ``needs``
    (:func:`~govflow.core.graph.graph_problems`); the ``triggers:``
    (:func:`~govflow.core.trigger_validation.trigger_problems`);
 4. **plugin inputs** — each step's ``with:`` against its action's input Struct; template
@@ -22,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from govflow.core.action_types import declared_outputs
 from govflow.core.expressions import (
     ALLOWED_NAMES,
     ExpressionInfo,
@@ -32,6 +34,7 @@ from govflow.core.expressions import (
 from govflow.core.foreach import FOREACH_NAMES, ITEM_OUTSIDE_FOREACH, foreach_problems
 from govflow.core.graph import graph_of, graph_problems
 from govflow.core.inputs import check_value
+from govflow.core.output_refs import OutputShape, read_problem, step_shapes
 from govflow.core.outputs import describe, fits
 from govflow.core.patterns import PatternError, check_pattern
 from govflow.core.secrets import SECRET_FUNCTION
@@ -72,6 +75,8 @@ class _Report:
     def __init__(self, source: YamlSource) -> None:
         self.source = source
         self.problems: list[SpecProblem] = []
+        self.shapes: dict[str, OutputShape] = {}
+        """The steps whose outputs are known (:func:`~govflow.core.output_refs.step_shapes`)."""
 
     def add(self, path: str, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.source.problem(path, message, at_key=at_key))
@@ -197,6 +202,11 @@ def _check_expression(report: _Report, path: str, info: ExpressionInfo, ctx: _St
             )
         else:
             report.add(path, f"unknown step {ref!r}{suggest(ref, set(ctx.earlier))}")
+    for read in sorted(info.step_reads, key=str):
+        if read[0] in ctx.earlier and read[0] != ctx.step_id:
+            problem = read_problem(read, report.shapes)
+            if problem is not None:
+                report.add(path, problem)
     _check_reads(report, path, info, ctx)
 
 
@@ -481,10 +491,17 @@ def _check_with(
 
 
 def validate_source(
-    source: YamlSource, actions: Mapping[str, type[msgspec.Struct]]
+    source: YamlSource,
+    actions: Mapping[str, type[msgspec.Struct]],
+    children: Mapping[str, frozenset[str]] | None = None,
 ) -> WorkflowSpec:
-    """Validate an already loaded workflow file (see :func:`validate_workflow`)."""
+    """Validate an already loaded workflow file (see :func:`validate_workflow`).
+
+    :param children: workflow name -> its output names, for the workflows known beside this
+        file (a ``workflow`` step naming one has its output references checked).
+    """
     report = _Report(source)
+    report.shapes = step_shapes(source.data, declared_outputs(actions), children)
     _check_structure(report, source.data)
     _check_vars(report, source.data)
     _check_steps(report, source.data, actions)
@@ -512,7 +529,9 @@ def validate_workflow(
 
     :param text: the YAML text.
     :param filename: the name problems are reported under.
-    :param actions: action name -> the action's input Struct (the ``with:`` schema).
+    :param actions: action name -> the action's input Struct (the ``with:`` schema); an
+        :class:`~govflow.core.action_types.ActionTypes` also gives the declared output Structs,
+        against which ``steps.<id>.output.<field>`` references are checked.
     :param templates: reads the step templates ``uses:`` names; without it ``uses:`` is refused.
     :raises SpecError: with every problem found, each as ``file:line:col: path: message``.
     """

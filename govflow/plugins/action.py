@@ -190,6 +190,11 @@ class Action(Protocol):
     is ``Idempotency.REMOTE_LOOKUP``: it returns the output of an effect already applied for
     ``ctx.idempotency_key``, or ``None``.
 
+    An action may also declare ``outputs``, a ``msgspec.Struct`` describing the mapping
+    ``execute`` returns (optional, read with ``getattr``: an action without it keeps working).
+    ``govflow workflows validate`` then checks every ``steps.<id>.output.<field>`` reference
+    to the step against it; the outputs of an action that declares none are not checked.
+
     Subclass ``Action`` explicitly to inherit the defaults of ``idempotency_for`` (the class
     strategy) and ``lookup`` (nothing found).
     """

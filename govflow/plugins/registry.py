@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import msgspec
 
+from govflow.core.action_types import ActionTypes
 from govflow.core.idempotency import Idempotency
 from govflow.plugins.action import Action
 from govflow.plugins.errors import DuplicateActionError, InvalidActionError
@@ -28,6 +29,13 @@ def check_action(action: object) -> None:
     inputs = getattr(action, "inputs", None)
     if not (isinstance(inputs, type) and issubclass(inputs, msgspec.Struct)):
         raise InvalidActionError(f"action {name!r}: inputs must be a msgspec.Struct subclass")
+    outputs = getattr(action, "outputs", None)
+    if outputs is not None and not (
+        isinstance(outputs, type) and issubclass(outputs, msgspec.Struct)
+    ):
+        raise InvalidActionError(
+            f"action {name!r}: outputs must be a msgspec.Struct subclass or None"
+        )
     if not isinstance(getattr(action, "idempotency", None), Idempotency):
         raise InvalidActionError(f"action {name!r}: idempotency must be an Idempotency member")
     for method in ("execute", "lookup", "idempotency_for"):
@@ -39,6 +47,12 @@ def check_action(action: object) -> None:
         raise InvalidActionError(
             f"action {name!r}: inputs {inputs.__name__} has no JSON Schema: {exc}"
         ) from None
+
+
+def output_struct(action: object) -> type[msgspec.Struct] | None:
+    """The output Struct ``action`` declares (its optional ``outputs``), or ``None``."""
+    outputs = getattr(action, "outputs", None)
+    return outputs if isinstance(outputs, type) and issubclass(outputs, msgspec.Struct) else None
 
 
 class ActionRegistry:
@@ -105,9 +119,14 @@ class ActionRegistry:
         """Return the registered action names, sorted."""
         return sorted(self._actions)
 
-    def inputs(self) -> dict[str, type[msgspec.Struct]]:
-        """Return each action's input Struct by action name (what validation needs)."""
-        return {name: self._actions[name].inputs for name in self.names()}
+    def inputs(self) -> ActionTypes:
+        """Return each action's input Struct by action name, with the output Structs the
+        actions declare (what validation needs)."""
+        outputs = {name: output_struct(self._actions[name]) for name in self.names()}
+        return ActionTypes(
+            {name: self._actions[name].inputs for name in self.names()},
+            {name: struct for name, struct in outputs.items() if struct is not None},
+        )
 
     def __contains__(self, name: object) -> bool:
         return name in self._actions

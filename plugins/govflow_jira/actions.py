@@ -28,6 +28,7 @@ from govflow.plugins import (
 )
 from govflow_jira.adf import to_adf
 from govflow_jira.client import JiraClient, Transition
+from govflow_jira.outputs import JiraCommentOutput, JiraTransitionOutput
 from govflow_jira.port import jira_client
 
 ISSUE_KEY_PATTERN = r"^[A-Z][A-Z0-9_]*-[0-9]+$"
@@ -85,6 +86,7 @@ class JiraCommentAction(Action):
     name: ClassVar[str] = "jira_comment"
     description: ClassVar[str] = "Add a comment to a Jira issue."
     inputs: ClassVar[type[msgspec.Struct]] = JiraCommentInputs
+    outputs: ClassVar[type[msgspec.Struct]] = JiraCommentOutput
     idempotency: ClassVar[Idempotency] = Idempotency.REMOTE_LOOKUP
 
     async def execute(self, ctx: ActionContext, params: JiraCommentInputs) -> Mapping[str, Any]:
@@ -130,6 +132,7 @@ class JiraTransitionAction(Action):
     name: ClassVar[str] = "jira_transition"
     description: ClassVar[str] = "Transition a Jira issue by target status or transition id."
     inputs: ClassVar[type[msgspec.Struct]] = JiraTransitionInputs
+    outputs: ClassVar[type[msgspec.Struct]] = JiraTransitionOutput
     idempotency: ClassVar[Idempotency] = Idempotency.REMOTE_LOOKUP
 
     async def execute(self, ctx: ActionContext, params: JiraTransitionInputs) -> Mapping[str, Any]:

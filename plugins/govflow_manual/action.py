@@ -18,6 +18,7 @@ from uuid import UUID
 
 import msgspec
 
+from govflow.core.tasks.model import TaskOutput
 from govflow.plugins import Action, ActionContext, BusinessError, Idempotency, Suspend
 from govflow.plugins.directory import Directory
 from govflow_manual.inputs import EscalateTo, ManualInputs, Parties
@@ -111,6 +112,9 @@ class ManualAction(Action):
         "A human task: assign, fill in a form, submit, approve by N distinct reviewers (four eyes)."
     )
     inputs: ClassVar[type[msgspec.Struct]] = ManualInputs
+    outputs: ClassVar[type[msgspec.Struct]] = TaskOutput
+    """What the host completes the step with once the task is decided; ``form`` holds the
+    fields ``with.form`` declares."""
     idempotency: ClassVar[Idempotency] = Idempotency.LOCAL
 
     async def execute(self, ctx: ActionContext, params: ManualInputs) -> Mapping[str, Any]:

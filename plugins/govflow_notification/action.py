@@ -11,6 +11,7 @@ import msgspec
 from govflow.core.audit_events import AuditEvent
 from govflow.plugins import Action, ActionContext, Idempotency
 from govflow_notification.inputs import NotificationInputs
+from govflow_notification.outputs import NotificationOutput
 from govflow_notification.senders import send_email
 from govflow_notification.webhook import send_webhook
 
@@ -29,6 +30,7 @@ class NotificationAction(Action):
     name: ClassVar[str] = "notification"
     description: ClassVar[str] = "Send a message to the log, a webhook or email addresses."
     inputs: ClassVar[type[msgspec.Struct]] = NotificationInputs
+    outputs: ClassVar[type[msgspec.Struct]] = NotificationOutput
     idempotency: ClassVar[Idempotency] = Idempotency.LOCAL
 
     def idempotency_for(self, params: NotificationInputs) -> Idempotency:

@@ -44,6 +44,15 @@ class WaitInputs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ValueError(str(exc)) from None
 
 
+class WaitOutput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The output of a ``wait`` step (:func:`~govflow.core.timers.timer_output`)."""
+
+    due_at: str
+    """The due time, ISO 8601 in UTC."""
+    waited: bool
+    """Whether the step waited (``False``: the time had already passed when it ran)."""
+
+
 class WaitAction(Action):
     """Wait for a duration or until a moment, holding no worker."""
 
@@ -53,6 +62,7 @@ class WaitAction(Action):
         "PostgreSQL, holding no worker, and the sweeper resumes it once due."
     )
     inputs: ClassVar[type[msgspec.Struct]] = WaitInputs
+    outputs: ClassVar[type[msgspec.Struct]] = WaitOutput
     idempotency: ClassVar[Idempotency] = Idempotency.NONE
 
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:

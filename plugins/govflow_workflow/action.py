@@ -40,6 +40,9 @@ class WorkflowAction(Action):
         "and take its outputs as the step's output."
     )
     inputs: ClassVar[type[msgspec.Struct]] = WorkflowInputs
+    outputs: ClassVar[type[msgspec.Struct] | None] = None
+    """The child's outputs: known (and checked) only where the child workflow is validated
+    with the file, not declared here."""
     idempotency: ClassVar[Idempotency] = Idempotency.REMOTE_KEY
 
     async def execute(self, ctx: ActionContext, params: WorkflowInputs) -> Mapping[str, Any]:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
+from govflow_jira.actions import JiraCommentAction, JiraTransitionAction
+from govflow_manual.action import ManualAction
+from govflow_manual.inputs import ManualInputs
+from govflow_notification.action import NotificationAction
 from govflow_wait import WaitInputs
+from govflow_wait.action import WaitAction
 from govflow_workflow import WorkflowInputs
 
+from govflow.core.action_types import ActionTypes
 from govflow.core.spec import Duration
 
 
@@ -48,17 +54,30 @@ class OpenInput(msgspec.Struct, frozen=True):
     """Accepts any keys: stands in for actions whose inputs a test does not care about."""
 
 
-TEST_ACTIONS: dict[str, type[msgspec.Struct]] = {
-    "echo": EchoInput,
-    "assign": AssignInput,
-    "workflow": WorkflowInputs,
-    "wait": WaitInputs,
-}
+TEST_ACTIONS = ActionTypes(
+    {
+        "echo": EchoInput,
+        "assign": AssignInput,
+        "manual": ManualInputs,
+        "workflow": WorkflowInputs,
+        "wait": WaitInputs,
+    },
+    # ``echo`` and ``assign`` declare no output: references to their outputs are not checked
+    outputs={"manual": ManualAction.outputs, "wait": WaitAction.outputs},
+)
 
-DOC_ACTIONS: dict[str, type[msgspec.Struct]] = {
-    **TEST_ACTIONS,
-    "notification": NoticeInput,
-    "manual": OpenInput,
-    "jira_comment": OpenInput,
-    "jira_transition": OpenInput,
-}
+DOC_ACTIONS = ActionTypes(
+    {
+        **TEST_ACTIONS,
+        "notification": NoticeInput,
+        "manual": OpenInput,
+        "jira_comment": OpenInput,
+        "jira_transition": OpenInput,
+    },
+    outputs={
+        **TEST_ACTIONS.outputs,
+        "notification": NotificationAction.outputs,
+        "jira_comment": JiraCommentAction.outputs,
+        "jira_transition": JiraTransitionAction.outputs,
+    },
+)
