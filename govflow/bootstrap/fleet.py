@@ -1,5 +1,6 @@
 """Long actions and fleet awareness, wired: the worker's heartbeats, signal waits and hand-backs,
-its row in the workers table, the signal endpoint's use case and the load warnings."""
+its row in the workers table, the signal and fire-timer endpoints' use cases and the load
+warnings."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from uuid import UUID
 from govflow.adapters.db.fleet import PgFleet
 from govflow.adapters.db.long_actions import PgLongActions, PgSignalStore
 from govflow.bootstrap.graph import Container
+from govflow.usecases.audit import Actor
+from govflow.usecases.fire_timer import fire_timer
 from govflow.usecases.fleet import BEAT_EVERY, FleetMember, unoffered_warning
-from govflow.usecases.principal import Principal
+from govflow.usecases.operate import OperatorResult
+from govflow.usecases.principal import Principal, scope_department
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.signals import Signal, Signaled, signal_step
 
@@ -86,4 +90,29 @@ async def signal(
     """``POST /workflow-executions/{id}/steps/{key}/signal``."""
     return await signal_step(
         PgSignalStore(services.db.pool), services.queue, execution_id, step_key, body, principal
+    )
+
+
+async def fire_timer_now(
+    services: Container,
+    actor: Actor | Principal,
+    execution_id: UUID,
+    step_key: str,
+    reason: str,
+) -> OperatorResult:
+    """``POST /workflow-executions/{id}/steps/{key}/fire-timer`` (a principal, scoped to its
+    department) and ``govflow executions fire-timer`` (an actor, every department)."""
+    if isinstance(actor, Principal):
+        who, scope, request_id = actor.actor(), scope_department(actor), actor.request_id
+    else:
+        who, scope, request_id = actor, None, None
+    return await fire_timer(
+        PgSignalStore(services.db.pool),
+        services.queue,
+        execution_id,
+        step_key,
+        actor=who,
+        reason=reason,
+        department_scope=scope,
+        request_id=request_id,
     )

@@ -20,6 +20,7 @@ import msgspec
 
 from govflow.bootstrap import Container, container
 from govflow.bootstrap.actors import CLI_ACTOR, CLI_READER, acting_as, acting_principal, names_of
+from govflow.bootstrap.fleet import fire_timer_now
 from govflow.cli.common import fail, parse_pairs, run, settings_or_exit
 from govflow.cli.task_output import Names, echo_table, holder, ids_named, open_task_lines, when
 from govflow.cli.tasks import refusal_line
@@ -419,6 +420,15 @@ def resolve(
             output=parsed,
         )
     )
+
+
+@executions.command("fire-timer")
+@click.argument("execution_id", type=click.UUID)
+@click.argument("step")
+@click.option("--reason", required=True, help="Why; recorded in the audit log.")
+def fire_timer(execution_id: UUID, step: str, reason: str) -> None:
+    """End the waiting timer of STEP (a `wait` step) now, before its due time."""
+    _operate(lambda s: fire_timer_now(s, CLI_ACTOR, execution_id, step, reason))
 
 
 @click.command("recover")

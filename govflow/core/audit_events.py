@@ -66,6 +66,8 @@ class AuditEvent(StrEnum):
     """An external system finished a suspended step through its signal (right resume token)."""
     WORKFLOW_EXECUTION_STEP_SIGNAL_REFUSED = "WORKFLOW_EXECUTION_STEP_SIGNAL_REFUSED"
     """A signal for a suspended step came with a wrong resume token: nothing changed."""
+    WORKFLOW_EXECUTION_STEP_TIMER_FIRED = "WORKFLOW_EXECUTION_STEP_TIMER_FIRED"
+    """An operator ended a waiting timer (a ``wait`` step) before the sweeper did."""
     # Human tasks.
     HUMAN_TASK_CREATED = "HUMAN_TASK_CREATED"
     HUMAN_TASK_ASSIGNED = "HUMAN_TASK_ASSIGNED"

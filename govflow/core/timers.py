@@ -7,6 +7,9 @@ suspends the step (``WAITING``, wait reason :data:`TIMER_WAIT`) with the due tim
 it, and holds no worker. The sweeper finds the waiting steps whose time has come and resumes
 each with :func:`timer_due_event`, decided by the engine as any waiting step's end.
 
+An operator may end a waiting timer before its time (``fire-timer``): :func:`timer_fired_event`
+is the engine's event then, its output saying it was fired early and by whom.
+
 A due time further than :data:`MAX_WAIT` away is refused (``WAIT_TOO_FAR``): a literal ``for``
 when the workflow is validated, a templated one or an ``until`` when the step runs.
 """
@@ -26,6 +29,9 @@ TIMER_WAIT = "timer"
 
 TIMER_DUE = "timer_due"
 """The audit reason of a ``wait`` step the sweeper resumed."""
+
+TIMER_FIRED = "timer_fired"
+"""The audit reason of a ``wait`` step an operator ended before the sweeper did (fire-timer)."""
 
 MAX_WAIT = timedelta(days=730)
 """The longest a ``wait`` step may wait (two years)."""
@@ -139,3 +145,12 @@ def timer_due_event(due_at: datetime, now: datetime) -> AttemptSucceeded:
     if not is_due(due_at, now):
         raise ValueError(f"the timer is due at {due_at.isoformat()}, not yet at {now.isoformat()}")
     return AttemptSucceeded(timer_output(due_at, waited=True))
+
+
+def timer_fired_event(due_at: datetime, now: datetime, fired_by: str) -> AttemptSucceeded:
+    """The engine's event on a waiting ``wait`` step an operator ends at ``now``: the timer's
+    output, with ``fired_early`` (``True`` unless its due time had come already), ``fired_by``
+    (who) and ``fired_at`` (when)."""
+    output = timer_output(due_at, waited=True)
+    output.update(fired_early=not is_due(due_at, now), fired_by=fired_by, fired_at=now.isoformat())
+    return AttemptSucceeded(output)

@@ -84,6 +84,8 @@ class SignalUnit(Protocol):
     snapshot: ExecutionSnapshot
     wait_reason: str | None
     resume_token_hash: str | None
+    wake_at: datetime | None
+    """A timer's due time (a ``wait`` step's), else ``None``."""
 
     async def apply(self, change: ExecutionChange) -> None:
         """Carry ``change`` out; ``ConflictError`` (and nothing written) if a guard fails."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -55,12 +55,17 @@ class PgLongActions:
 
 class _SignalUnit:
     def __init__(
-        self, locked: LockedExecution, wait_reason: str | None, token_hash: str | None
+        self,
+        locked: LockedExecution,
+        wait_reason: str | None,
+        token_hash: str | None,
+        wake_at: datetime | None,
     ) -> None:
         self._locked = locked
         self.snapshot: ExecutionSnapshot = locked.snapshot
         self.wait_reason = wait_reason
         self.resume_token_hash = token_hash
+        self.wake_at = wake_at
 
     async def apply(self, change: ExecutionChange) -> None:
         await self._locked.apply(change)
@@ -88,7 +93,8 @@ class PgSignalStore:
             )
             reason = row["wait_reason"] if row else None
             token_hash = row["resume_token_hash"] if row else None
-            yield _SignalUnit(locked, reason, token_hash)
+            wake_at = row["wake_at"] if row else None
+            yield _SignalUnit(locked, reason, token_hash, wake_at)
 
     async def record(self, entries: Sequence[AuditEntry]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

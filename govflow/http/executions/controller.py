@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from govflow.bootstrap import Container
-from govflow.bootstrap.fleet import signal
+from govflow.bootstrap.fleet import fire_timer_now, signal
 from govflow.core.spec import STEP_ID_PATTERN
 from govflow.core.statuses import ExecutionStatus
 from govflow.http.envelope import Envelope, PagedEnvelope, ok, paged
@@ -239,6 +239,26 @@ class ExecutionsController(Controller):
             principal, execution_id, step_key, data.action, data.reason, data.output
         )
         return ok(result, "Step resolved")
+
+    @post(
+        "/{execution_id:uuid}/steps/{step_key:str}/fire-timer",
+        operation_id="fireExecutionStepTimer",
+        status_code=HTTP_200_OK,
+        **roles(*MANAGERS),
+    )
+    async def fire_timer(
+        self,
+        execution_id: FromPath[UUID],
+        step_key: StepKey,
+        data: JSONBody[ReasonIn],
+        services: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+    ) -> Envelope[OperatorResult]:
+        """End a ``wait`` step's timer now, before its due time: the step completes (its output
+        says ``fired_early`` and ``fired_by``) and the execution goes on. 409 when the step is
+        not a waiting timer (ended already included), 404 for another department's execution."""
+        result = await fire_timer_now(services, principal, execution_id, step_key, data.reason)
+        return ok(result, "Timer fired")
 
     @post(
         "/{execution_id:uuid}/steps/{step_key:str}/signal",

@@ -82,6 +82,7 @@ BODIES: dict[str, object] = {
         "reason": "matrix",
     },
     "POST /workflow-executions/{execution_id}/steps/{step_key}/signal": {"token": "matrix"},
+    "POST /workflow-executions/{execution_id}/steps/{step_key}/fire-timer": {"reason": "matrix"},
     "POST /tasks/{task_id}/reject": {"reason": "matrix"},
     "POST /tasks/{task_id}/comment": {"text": "matrix"},
     "POST /tasks/{task_id}/assign": {"user_id": str(uuid.UUID(int=1))},

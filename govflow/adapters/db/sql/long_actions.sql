@@ -21,6 +21,6 @@ UPDATE execution_steps SET resume_token_hash = :token_hash::varchar
 
 -- name: step_wait
 -- What step :step_key of the locked execution :execution_id stores of its wait.
-SELECT s.wait_reason, s.resume_token_hash
+SELECT s.wait_reason, s.resume_token_hash, s.wake_at
   FROM execution_steps s
  WHERE s.execution_id = :execution_id::uuid AND s.step_key = :step_key::varchar;
