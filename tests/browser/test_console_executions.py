@@ -218,3 +218,53 @@ async def test_a_manager_resolves_a_step_that_needs_attention(
     assert step == StepStatus.SKIPPED.value
     assert "Resolve hello" not in console.buttons()
     console.shot("execution-resolved")
+
+
+HOLD = """
+name: hold-a-day
+title: Hold for a day
+department: general-administration
+steps:
+  - id: hold
+    action: wait
+    with: {for: 1d}
+  - id: after
+    action: notification
+    with: {channel: log, message: "held until {{ steps.hold.output.due_at }}"}
+"""
+
+
+async def test_a_manager_fires_a_waiting_timer_from_the_page(
+    console: Console, api_server: ApiServer, database_url: str, worker: None
+) -> None:
+    await _prepare(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await install_workflow(conn, HOLD)
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=10.0) as client:
+        login = await client.post("/auth/login", json={"email": MANAGER, "password": PASSWORD})
+        token = login.json()["data"]["access_token"]
+        started = await client.post(
+            "/workflows/hold-a-day/executions",
+            json={"inputs": {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert started.status_code == 201, started.text
+        execution_id = UUID(started.json()["data"]["execution_id"])
+    console.sign_in(MANAGER, PASSWORD)
+    console.visit(f"/ui/executions/{execution_id}")
+    waiting = ExecutionStatus.WAITING.value
+    console.wait(lambda: console.find("#execution-status").text == waiting, timeout=30)
+    console.visit(f"/ui/executions/{execution_id}")  # the whole page, with the timer's form
+    assert "Timer due" in console.find("#step-hold").text
+    console.find("#step-hold details.fire-timer summary").click()
+    console.find("#fire-hold-reason").send_keys("The applicant waived the waiting period")
+    console.find("#fire-hold").click()
+    console.wait(lambda: "fired" in console.find(".flash").text.lower())
+    completed = ExecutionStatus.COMPLETED.value
+    console.wait(lambda: console.find("#execution-status").text == completed, timeout=30)
+    assert '"fired_early": true' in console.find("#step-hold").get_attribute("innerHTML")
+    assert not console.has("#fire-hold")
+    console.shot("execution-timer-fired")

@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from govflow.bootstrap.fleet import fire_timer_now
 from govflow.core.roles import Role
 from govflow.core.statuses import ExecutionStatus, HumanTaskStatus, StepStatus
 from govflow.http.console.executions_view import (
@@ -221,12 +222,36 @@ class ExecutionPages(Controller):
         return redirect(request, f"{BASE}/executions/{execution_id}", f"Step {step_key} resolved.")
 
 
+    @post("/{execution_id:uuid}/steps/{step_key:str}/fire-timer")
+    async def fire_timer(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Principal],
+        execution_id: FromPath[UUID],
+        step_key: FromPath[str],
+    ) -> Response[Any]:
+        _operator(viewer)
+        form = await request.form()
+        reason, errors = check_reason(_text(form.get("reason")))
+        key = f"fire:{step_key}"
+        if errors:
+            return await _page(request, viewer, execution_id, {key: errors}, 400)
+        services = console_of(request).api.services
+        try:
+            await fire_timer_now(services, viewer, execution_id, step_key, reason)
+        except (ConflictError, ForbiddenError) as exc:
+            status = 409 if isinstance(exc, ConflictError) else 403
+            return await _page(request, viewer, execution_id, {key: {"form": str(exc)}}, status)
+        done = f"Timer of step {step_key} fired."
+        return redirect(request, f"{BASE}/executions/{execution_id}", done)
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
 def _operator(viewer: Principal) -> None:
-    """Cancel, retry and resolve are for ADMIN and MANAGER, as in the API."""
+    """Cancel, retry, resolve and fire-timer are for ADMIN and MANAGER, as in the API."""
     if viewer.role not in OPERATING_ROLES:
         raise ForbiddenError("only an ADMIN or a MANAGER may operate executions")
 
@@ -269,6 +294,7 @@ async def _live_context(
         "fingerprint": fingerprint(execution),
         "refresh": PAGE_REFRESH,
         "now": now,
+        "operate": viewer.role in OPERATING_ROLES,
     }
 
 

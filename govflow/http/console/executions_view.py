@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from govflow.core.roles import Role
 from govflow.core.statuses import ExecutionStatus, StepStatus
+from govflow.core.timers import TIMER_WAIT
 from govflow.http.console.workflows_diagram import FlowNode, flow_svg
 from govflow.usecases.execution_views import (
     AttemptView,
@@ -130,6 +131,8 @@ class StepShown:
     resolvable: bool
     child: UUID | None = None
     """The child execution a ``workflow`` step started."""
+    fireable: bool = False
+    """A ``wait`` step waiting on its timer: an operator may fire it now."""
 
 
 def attempt_shown(attempt: AttemptView, now: datetime) -> AttemptShown:
@@ -167,6 +170,9 @@ def timeline(details: Sequence[StepDetail], now: datetime) -> list[StepShown]:
                 history=[attempt_shown(a, now) for a in detail.attempts],
                 resolvable=step.status is StepStatus.NEEDS_ATTENTION,
                 child=step.child_execution_id,
+                fireable=step.status is StepStatus.WAITING
+                and step.wait_reason == TIMER_WAIT
+                and step.due_at is not None,
             )
         )
     return shown

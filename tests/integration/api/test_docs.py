@@ -112,6 +112,8 @@ async def test_every_curl_example_succeeds(api: ApiHarness) -> None:
             execution_id = await _fresh_execution(api, workflow_id, admin)
             if url.endswith("/resolve"):
                 await _needs_attention(api, execution_id)
+            if url.endswith("/fire-timer"):
+                await _waiting_timer(api, execution_id)
             url = url.replace("$EX", execution_id)
         headers = {
             name: value.replace("$TOKEN", admin["Authorization"].removeprefix("Bearer "))
@@ -128,6 +130,18 @@ async def seed_departments_through(api: ApiHarness) -> None:
     """The departments ``govflow up`` seeds (the shipped workflows name them)."""
     async with api.services.db.pool.acquire() as conn:
         await seed_departments(conn)
+
+
+async def _waiting_timer(api: ApiHarness, execution_id: str) -> None:
+    """Put the execution's only step where a ``wait`` step waits on its timer (a day ahead),
+    the state ``fire-timer`` exists for, as the wait action and the worker leave it."""
+    pool = api.services.db.pool
+    await pool.execute(
+        "UPDATE execution_steps SET status = 'WAITING', wait_reason = 'timer', attempt = 1, "
+        "attempt_started = true, wake_at = now() + interval '1 day' WHERE execution_id = $1",
+        UUID(execution_id),
+    )
+    await pool.execute("UPDATE executions SET status = 'WAITING' WHERE id = $1", UUID(execution_id))
 
 
 async def _needs_attention(api: ApiHarness, execution_id: str) -> None:

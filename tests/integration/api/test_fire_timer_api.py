@@ -84,10 +84,12 @@ async def test_a_manager_fires_a_timer_and_the_execution_goes_on(
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert data["execution_status"] == "RUNNING"
-    assert len(data["woken"]) == 1 and queue.woken == [UUID(data["woken"][0])]
+    assert len(data["woken"]) == 1
+    assert queue.woken == [UUID(data["woken"][0])]
     status, output = await _step(api, execution_id, "hold")
     assert status == "COMPLETED"
-    assert output["fired_early"] is True and output["waited"] is True
+    assert output["fired_early"] is True
+    assert output["waited"] is True
     assert output["fired_by"] == manager.email
     assert datetime.fromisoformat(output["fired_at"]) < datetime.fromisoformat(output["due_at"])
     [audit] = await _fired_audits(api)
