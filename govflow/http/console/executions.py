@@ -221,7 +221,6 @@ class ExecutionPages(Controller):
             return await _page(request, viewer, execution_id, {key: {"form": str(exc)}}, status)
         return redirect(request, f"{BASE}/executions/{execution_id}", f"Step {step_key} resolved.")
 
-
     @post("/{execution_id:uuid}/steps/{step_key:str}/fire-timer")
     async def fire_timer(
         self,
