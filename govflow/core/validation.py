@@ -19,6 +19,7 @@ Phases (each adds to one list of problems; the file is rejected if the list is n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -52,6 +53,7 @@ from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
 from govflow.core.struct_check import check_against, join_path, suggest, translate
 from govflow.core.trigger_validation import trigger_problems
+from govflow.core.wait_literals import literal_until_problems
 from govflow.core.yaml11 import with_yaml11_booleans
 from govflow.core.yaml_source import ROOT, YamlSource, child_path, load_yaml
 
@@ -494,11 +496,14 @@ def validate_source(
     source: YamlSource,
     actions: Mapping[str, type[msgspec.Struct]],
     children: Mapping[str, frozenset[str]] | None = None,
+    now: datetime | None = None,
 ) -> WorkflowSpec:
     """Validate an already loaded workflow file (see :func:`validate_workflow`).
 
     :param children: workflow name -> its output names, for the workflows known beside this
         file (a ``workflow`` step naming one has its output references checked).
+    :param now: the moment of the check: a ``wait`` step's literal ``until`` further than the
+        longest wait from it is refused (without it, that one check is not made).
     """
     report = _Report(source)
     report.shapes = step_shapes(source.data, declared_outputs(actions), children)
@@ -508,6 +513,8 @@ def validate_source(
     _check_outputs(report, source.data)
     _check_failure_handlers(report, source.data, actions)
     report.extend(trigger_problems(source.data))
+    if now is not None:
+        report.extend(literal_until_problems(source.data, now))
     report.problems = with_yaml11_booleans(source, report.problems)
     if report.problems:
         raise SpecError(report.problems)
@@ -524,6 +531,7 @@ def validate_workflow(
     filename: str,
     actions: Mapping[str, type[msgspec.Struct]],
     templates: TemplateReader | None = None,
+    now: datetime | None = None,
 ) -> WorkflowSpec:
     """Parse and validate a workflow file.
 
@@ -533,9 +541,12 @@ def validate_workflow(
         :class:`~govflow.core.action_types.ActionTypes` also gives the declared output Structs,
         against which ``steps.<id>.output.<field>`` references are checked.
     :param templates: reads the step templates ``uses:`` names; without it ``uses:`` is refused.
+    :param now: the moment of the check, for a ``wait`` step's literal ``until``
+        (:func:`~govflow.core.wait_literals.literal_until_problems`).
     :raises SpecError: with every problem found, each as ``file:line:col: path: message``.
     """
-    return validate_source(expand_uses(load_yaml(text, filename), templates), actions)
+    source = expand_uses(load_yaml(text, filename), templates)
+    return validate_source(source, actions, now=now)
 
 
 def convert_action_inputs(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -79,9 +80,10 @@ def _validate_one(
     file: SourceFile,
     actions: Mapping[str, type[msgspec.Struct]],
     templates: TemplateReader | None = None,
+    now: datetime | None = None,
 ) -> ValidWorkflow:
     source = expand_uses(load_yaml(file.text, file.path), templates)
-    spec = validate_source(source, actions)
+    spec = validate_source(source, actions, now=now)
     named = (("department", spec.department), *department_references(source.data, actions))
     return ValidWorkflow(
         file=file,
@@ -111,19 +113,23 @@ def validate_workflow_files(
     files: Sequence[SourceFile],
     actions: Mapping[str, type[msgspec.Struct]],
     templates: TemplateReader | None = None,
+    now: datetime | None = None,
 ) -> list[ValidWorkflow]:
     """Validate every file; the workflows in file order.
 
     :param actions: action name -> the action's input Struct.
     :param templates: reads the step templates ``uses:`` names beside a file; without it (an
         upload) a step with ``uses:`` is refused.
+    :param now: the moment a ``wait`` step's literal ``until`` is checked against (the clock
+        when not given).
     :raises SpecError: with every problem of every file (a workflow name used twice too).
     """
     valid: list[ValidWorkflow] = []
     problems: list[SpecProblem] = []
+    moment = now or datetime.now(UTC)
     for file in files:
         try:
-            valid.append(_validate_one(file, actions, templates))
+            valid.append(_validate_one(file, actions, templates, moment))
         except SpecError as error:
             problems.extend(error.problems)
     problems.extend(_duplicate_names(valid))

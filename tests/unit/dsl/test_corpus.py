@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from govflow.core.validation import validate_workflow
 from .actions import TEST_ACTIONS
 
 CORPUS = Path(__file__).parent / "corpus"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+"""The moment the corpus is checked at (a literal ``until`` is checked against it)."""
 
 
 def _expected() -> dict[str, list[str]]:
@@ -36,5 +39,5 @@ def test_corpus_is_large_and_complete() -> None:
 def test_broken_workflow_reports_exactly(name: str) -> None:
     text = (CORPUS / name).read_text()
     with pytest.raises(SpecError) as caught:
-        validate_workflow(text, name, TEST_ACTIONS)
+        validate_workflow(text, name, TEST_ACTIONS, now=NOW)
     assert caught.value.format().splitlines() == EXPECTED[name]
