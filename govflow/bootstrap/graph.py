@@ -325,7 +325,7 @@ async def container(
             steps=PgStepStore(db.pool),
             catalog=PgWorkflowCatalog(db.pool),
             executions=PgExecutionWriter(db.pool),
-            control=PgExecutionControl(db.pool),
+            control=PgExecutionControl(db.pool, PrometheusNoticeMetrics()),
             departments=PgDepartmentStatus(db.pool),
             workflows=PgWorkflowAdmin(db),
             execution_reader=PgExecutionReader(db.pool, settings.queue_name),

@@ -38,6 +38,7 @@ from govflow.core.engine import (
 from govflow.core.statuses import StepStatus
 from govflow.core.tasks.decide import decide_task
 from govflow.core.tasks.model import (
+    Cancel,
     CompleteStep,
     FailStep,
     Notify,
@@ -47,7 +48,7 @@ from govflow.core.tasks.model import (
     TaskDecision,
     TaskState,
 )
-from govflow.core.tasks.notices import notices_for, task_channels
+from govflow.core.tasks.notices import Notice, notices_for, task_channels
 from govflow.core.tasks.refusals import (
     TaskActorRefusal,
     TaskFormRefusal,
@@ -124,6 +125,32 @@ def task_audit(
         for command in decision.commands
         if isinstance(command, RecordAudit)
     ]
+
+
+class StepTaskEnded(msgspec.Struct, frozen=True, kw_only=True):
+    """A step's task canceled with its step: the lifecycle's decision, its audit, its notices."""
+
+    decision: TaskDecision
+    audit: list[AuditEntry]
+    notices: list[Notice]
+
+
+def cancel_with_step(
+    task: StoredTask, actor: Actor, reason: str | None, step_key: str | None, now: datetime
+) -> StepTaskEnded:
+    """The lifecycle's cancel of ``task`` as its step is canceled (an operator's cancel of the
+    execution, a failed branch, a timeout): the system acts (a person may not cancel a step's
+    task), audited as ``actor`` with ``reason``, and the ``canceled`` notice goes to the channels
+    that hear of it, as for a standalone task a manager cancels."""
+    try:
+        decision = decide_task(task.state, Cancel(reason=reason or ""), TaskActor.SYSTEM, now)
+    except TaskRefusal as refusal:
+        raise ConflictError(f"task {task.state.id}: {refusal.message}") from None
+    return StepTaskEnded(
+        decision=decision,
+        audit=task_audit(task, decision, actor, step_key),
+        notices=notices_for(decision, task_channels(task.state)),
+    )
 
 
 async def store_notices(

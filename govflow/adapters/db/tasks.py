@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -22,9 +22,9 @@ from govflow.adapters.db.operations import lock_execution
 from govflow.adapters.db.queries import load_queries
 from govflow.adapters.db.tables import AuditLog, Department, User
 from govflow.adapters.db.task_deadlines import enqueue_notices
+from govflow.adapters.db.task_rows import json_value, stored_task
 from govflow.core.roles import Role
-from govflow.core.tasks.forms import FormField
-from govflow.core.tasks.model import Approval, OnReject, Party, TaskPolicy, TaskState, TaskUser
+from govflow.core.tasks.model import Party, TaskState, TaskUser
 from govflow.core.tasks.notices import Notice
 from govflow.core.tasks.vocabulary import TaskStatus
 from govflow.usecases.audit import AuditEntry
@@ -41,91 +41,6 @@ QUERIES = load_queries("tasks.sql")
 log = logging.getLogger("govflow.tasks.notifications")
 _AUDIT_COLUMNS = [getattr(AuditLog, name) for name in AuditLogView.__struct_fields__]
 """The audit columns a task's audit log shows (those of ``GET /audit-logs``)."""
-
-
-def _json(value: Any) -> Any:
-    """A jsonb column's value: asyncpg hands jsonb over as its text."""
-    return msgspec.json.decode(value) if isinstance(value, str) else value
-
-
-def _users(value: Any) -> tuple[UUID, ...]:
-    return tuple(UUID(str(user)) for user in _json(value) or ())
-
-
-def _party(role: str | None, department_id: UUID | None, users: Any) -> Party:
-    return Party(
-        users=_users(users),
-        role=None if role is None else Role(role),
-        department_id=department_id,
-    )
-
-
-def _form(value: Any) -> dict[str, FormField]:
-    """The task's form fields (a field's unset keys are stored as null by the step)."""
-    fields = _json(value) or {}
-    return msgspec.convert(
-        {
-            name: {key: item for key, item in field.items() if item is not None}
-            for name, field in fields.items()
-        },
-        dict[str, FormField],
-    )
-
-
-def _channels(value: Any) -> tuple[Mapping[str, Any], ...]:
-    """The task's ``notify`` channels (a list of them is stored; one mapping counts as one)."""
-    channels = _json(value)
-    if isinstance(channels, dict):
-        return (channels,)
-    return tuple(channel for channel in channels or () if isinstance(channel, dict))
-
-
-def stored_task(row: Mapping[str, Any]) -> StoredTask:
-    """A ``read_task`` row as the use case's task."""
-    reviewers = _party(row["reviewer_role"], row["reviewer_department_id"], row["reviewer_users"])
-    escalate = _json(row["escalate_to"])
-    policy = TaskPolicy(
-        reviewers=reviewers if reviewers.is_group or reviewers.users else None,
-        approvals=row["approvals_required"],
-        starter_cannot_approve=row["starter_cannot_approve"],
-        on_reject=OnReject(row["on_reject"]),
-        form=_form(row["form"]),
-        escalate_to=None if escalate is None else msgspec.convert(escalate, Party),
-        notify=_channels(row["notify"]),
-    )
-    state = TaskState(
-        id=row["id"],
-        status=TaskStatus(row["status"]),
-        title=row["title"],
-        department_id=row["department_id"],
-        policy=policy,
-        step_bound=row["execution_step_id"] is not None,
-        created_by=row["created_by"],
-        started_by=row["started_by"],
-        offer=_party(row["assignee_role"], row["offer_department_id"], row["offer_users"]),
-        assignee_id=row["assignee_id"],
-        submitted_by=row["submitted_by"],
-        submitted_at=row["submitted_at"],
-        submission=_json(row["submission"]),
-        approvals=msgspec.convert(_json(row["approvals"]) or [], tuple[Approval, ...]),
-        rejections=row["rejections"],
-        rejection_reason=row["rejection_reason"],
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        due_at=row["due_at"],
-        overdue=row["overdue"],
-        escalated=row["escalated"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-    )
-    return StoredTask(
-        state=state,
-        execution_id=row["execution_id"],
-        step_id=row["execution_step_id"],
-        description=row["description"],
-        decision=row["decision"],
-        created_at=row["created_at"],
-    )
 
 
 def _encoded(value: Any) -> str | None:
@@ -254,7 +169,7 @@ class PgTaskStore:
                 actor_email=row["actor_email"],
                 at=row["occurred_at"],
                 reason=row["reason"],
-                data=_json(row["metadata"]) or {},
+                data=json_value(row["metadata"]) or {},
             )
             for row in rows
         ]

@@ -46,15 +46,29 @@ UPDATE execution_steps
  WHERE id = :step_id::uuid AND (status = :from_status::varchar) IS TRUE;
 
 
--- name: cancel_human_task
--- The step's human task, if it has not ended, is canceled; returns it (and the status it had)
--- for its HUMAN_TASK_CANCELED audit record.
-UPDATE human_tasks t
-   SET status = 'CANCELED', updated_at = now(), version = t.version + 1
-  FROM human_tasks before
- WHERE t.execution_step_id = :step_id::uuid AND before.id = t.id
+-- name: live_step_tasks
+-- The human task of step :step_id that has not ended (a step has at most one), locked, as
+-- read_task reads it: the lifecycle decides its cancel with the step (and the notice it owes).
+SELECT t.id, t.execution_id, t.execution_step_id, t.department_id, t.title, t.description,
+       t.status, t.assignee_id, t.assignee_role, t.offer_department_id, t.offer_users,
+       t.reviewer_role, t.reviewer_department_id, t.reviewer_users, t.approvals_required,
+       t.starter_cannot_approve, t.on_reject, t.escalate_to, t.form, t.submission,
+       t.submitted_by, t.submitted_at, t.approvals, t.rejections, t.rejection_reason,
+       t.decision, t.decided_by, t.decided_at, t.due_at, t.overdue, t.escalated, t.created_by,
+       t.created_at, t.updated_at, t.version, t.notify, e.created_by AS started_by
+  FROM human_tasks t
+  LEFT JOIN executions e ON e.id = t.execution_id
+ WHERE t.execution_step_id = :step_id::uuid
    AND t.status NOT IN ('CLOSED', 'CANCELED', 'DELETED')
-RETURNING t.id, t.department_id, before.status AS previous;
+   FOR UPDATE OF t;
+
+
+-- name: end_step_task
+-- A step's task after the lifecycle's decision to cancel it with its step: its status and
+-- version, written only while it is still at :from_version.
+UPDATE human_tasks
+   SET status = :status::varchar, version = :version::int, updated_at = now()
+ WHERE id = :task_id::uuid AND version = :from_version::int;
 
 
 -- name: change_execution
