@@ -66,6 +66,7 @@ from datetime import datetime, timedelta
 
 from govflow.core.audit_events import AuditEvent, SkipReason
 from govflow.core.durations import format_duration
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import (
     EXECUTION_MACHINE,
@@ -538,7 +539,7 @@ def decide(state: StepState, event: Event, now: datetime) -> Decision:
         case AttemptOutcomeUnknown(error=error, rand=rand):
             _on_outcome_unknown(plan, error, rand)
         case AttemptSuspended() if state.handler:
-            error = StepError(HANDLER_CANNOT_WAIT, "a failure handler cannot wait")
+            error = StepError(StepErrorCode.HANDLER_CANNOT_WAIT, "a failure handler cannot wait")
             _fail(plan, StepEvent.FAIL_BUSINESS, error, "handler_cannot_wait")
         case AttemptSuspended(payload=payload, reason=reason):
             plan.step(StepEvent.SUSPEND)
@@ -647,7 +648,12 @@ def _on_lease_expired(plan: _Plan, rand: float) -> None:
 def _needs_attention(plan: _Plan, reason: str, **data: object) -> None:
     if plan.state.handler:  # nobody resolves a step of a failed execution: the handler fails
         message = f"the failure handler needs attention ({reason}): not run again"
-        _fail(plan, StepEvent.FAIL_BUSINESS, StepError(HANDLER_NEEDS_ATTENTION, message), reason)
+        _fail(
+            plan,
+            StepEvent.FAIL_BUSINESS,
+            StepError(StepErrorCode.HANDLER_NEEDS_ATTENTION, message),
+            reason,
+        )
         return
     plan.step(StepEvent.NEEDS_ATTENTION)
     plan.execution(ExecutionEvent.NEEDS_ATTENTION)
@@ -750,15 +756,6 @@ def decide_reopen(step_status: StepStatus, needs_left: int, now: datetime) -> De
     return Decision(status, None, tuple(commands))
 
 
-HANDLER_CANNOT_WAIT = "HANDLER_CANNOT_WAIT"
-"""The error of a failure handler whose action suspended (no person or signal resumes a step
-of a failed execution)."""
-HANDLER_NEEDS_ATTENTION = "HANDLER_NEEDS_ATTENTION"
-"""The error of a failure handler that would need an operator (e.g. an ``at_most_once`` one
-interrupted): it fails instead, and the next handler runs."""
-
-EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"
-"""The error code of an execution that ran longer than its workflow's ``timeout``."""
 TIMED_OUT_REASON = "execution_timed_out"
 """The audit reason of a timeout's records (the steps canceled, the execution failed)."""
 
@@ -771,7 +768,7 @@ def decide_timeout(
     handlers_from: int | None = None,
 ) -> ExecutionDecision:
     """Fail an execution that ran longer than its workflow's ``timeout``: the
-    execution becomes ``FAILED`` with :data:`EXECUTION_TIMED_OUT`, and every step that has not
+    execution becomes ``FAILED`` with ``EXECUTION_TIMED_OUT``, and every step that has not
     ended is canceled as an operator's cancel cancels it (a waiting one's human task too). With
     failure handlers (from position ``handlers_from`` on) those are left and started instead.
 
@@ -780,7 +777,9 @@ def decide_timeout(
     _check_now(now)
     status = transition(EXECUTION_MACHINE, execution_status, ExecutionEvent.TIME_OUT)
     limit = format_duration(timeout)
-    error = StepError(EXECUTION_TIMED_OUT, f"the execution ran longer than its timeout ({limit})")
+    error = StepError(
+        StepErrorCode.EXECUTION_TIMED_OUT, f"the execution ran longer than its timeout ({limit})"
+    )
     data = {"code": error.code, "error": error.message}
     commands: list[Command] = [
         FailExecution(error),
@@ -862,7 +861,7 @@ def _on_action_unavailable(plan: _Plan, event: ActionUnavailable) -> None:
         _fail(
             plan,
             StepEvent.FAIL_BUSINESS,
-            StepError("ACTION_UNAVAILABLE", message),
+            StepError(StepErrorCode.ACTION_UNAVAILABLE, message),
             "action_unavailable",
             final=True,
         )
@@ -978,7 +977,9 @@ def _audit_skip(plan: _Plan, reason: SkipReason, **data: object) -> None:
 
 
 def _lost_lease(state: StepState) -> StepError:
-    return StepError("LEASE_EXPIRED", f"the worker lost its lease during attempt {state.attempt}")
+    return StepError(
+        StepErrorCode.LEASE_EXPIRED, f"the worker lost its lease during attempt {state.attempt}"
+    )
 
 
 # Whole executions -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from govflow.core.engine import (
     AttemptOutcomeUnknown,
     StepError,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.idempotency import Idempotency
 from govflow.core.subworkflow_refs import WORKFLOW_ACTION
 from govflow.core.timers import WAIT_ACTION
@@ -42,13 +43,6 @@ DEFAULT_FOREACH_MAX_ITEMS = 1000
 """How many items a foreach step may run unless the ``FOREACH_MAX_ITEMS`` setting says else."""
 MAX_PARALLEL_CEILING = 100
 """The largest ``max_parallel`` a step may ask for."""
-
-FOREACH_NOT_A_LIST = "FOREACH_NOT_A_LIST"
-"""Error code: ``foreach`` rendered something other than a list."""
-FOREACH_TOO_MANY_ITEMS = "FOREACH_TOO_MANY_ITEMS"
-"""Error code: ``foreach`` rendered more items than the ``FOREACH_MAX_ITEMS`` setting allows."""
-FOREACH_ITEM_FAILED = "FOREACH_ITEM_FAILED"
-"""Error code: an item's action failed with a business error (``details`` name the item)."""
 
 MANUAL_ACTION = "manual"
 """The built-in action of a human task."""
@@ -73,10 +67,12 @@ def foreach_items(value: object, limit: int) -> list[Any] | StepError:
     or more than ``limit`` items."""
     if not isinstance(value, list):
         kind = "nothing" if value is None else type(value).__name__
-        return StepError(FOREACH_NOT_A_LIST, f"foreach must give a list, it gave {kind}")
+        return StepError(
+            StepErrorCode.FOREACH_NOT_A_LIST, f"foreach must give a list, it gave {kind}"
+        )
     if len(value) > limit:
         return StepError(
-            FOREACH_TOO_MANY_ITEMS,
+            StepErrorCode.FOREACH_TOO_MANY_ITEMS,
             f"foreach gave {len(value)} items, more than the {limit} allowed "
             "(the FOREACH_MAX_ITEMS setting)",
             {"items": len(value), "limit": limit},
@@ -87,7 +83,7 @@ def foreach_items(value: object, limit: int) -> list[Any] | StepError:
 def item_failed(index: int, error: StepError) -> StepError:
     """The step's error when item ``index`` failed with ``error``."""
     return StepError(
-        FOREACH_ITEM_FAILED,
+        StepErrorCode.FOREACH_ITEM_FAILED,
         f"item {index} failed: {error.code}: {error.message}",
         {"index": index, "code": error.code, "message": error.message, **error.details},
     )
@@ -128,11 +124,6 @@ def foreach_problems(step: Mapping[str, Any]) -> list[tuple[str, str]]:
             ("foreach", f"foreach lists {len(value)} items, at most {FOREACH_ITEMS_CEILING}")
         )
     return problems
-
-
-FOREACH_CANNOT_WAIT = "FOREACH_CANNOT_WAIT"
-"""Error code: an item's action tried to wait (a human task, a signal): a foreach step's items
-cannot."""
 
 
 class ItemEnd(StrEnum):
@@ -185,7 +176,9 @@ def item_event(
     """
     if end in _STEP_FAILS:
         if end is ItemEnd.WAITED:
-            error = StepError(FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait")
+            error = StepError(
+                StepErrorCode.FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait"
+            )
         return AttemptFailedBusiness(item_failed(index, error))
     named = StepError(
         error.code, f"item {index}: {error.message}", {**error.details, "index": index}

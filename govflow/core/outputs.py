@@ -4,7 +4,7 @@ An execution of a workflow with ``outputs:`` ends with a step of GovFlow's own
 (:data:`~govflow.core.spec.OUTPUTS_ACTION`) whose ``with:`` is the outputs' values: the worker
 renders it like any step's and :func:`check_outputs` checks each value against its ``type``.
 A value that cannot be rendered or does not fit fails that step, and with it the execution,
-with :data:`OUTPUTS_INVALID`.
+with ``OUTPUTS_INVALID``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from govflow.core.spec import OutputType, WorkflowSpec
-
-OUTPUTS_INVALID = "OUTPUTS_INVALID"
-"""The error code of an execution whose outputs could not be computed or do not fit."""
 
 _KINDS: dict[str, tuple[type, ...]] = {
     "string": (str,),

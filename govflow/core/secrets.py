@@ -6,7 +6,7 @@ caller) and remembers what it resolved, and :func:`redact` / :func:`redact_event
 occurrence of those values, wherever the attempt's results would be stored (the rendered
 parameters kept for recovery, the output, the error, a human task's payload), by
 ``[secret:NAME]``. A name no provider knows is an :class:`UnknownSecret`, which fails the step
-with :data:`UNKNOWN_SECRET`.
+with ``UNKNOWN_SECRET``.
 
 Pure: the lookup is passed in; nothing here reads the environment.
 """
@@ -33,9 +33,6 @@ SECRET_FUNCTION = "secret"  # noqa: S105 -- a function name, not a password
 
 SECRET_NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,127}$"  # noqa: S105 -- a pattern
 """A secret's name: an uppercase letter, then uppercase letters, digits and underscores."""
-
-UNKNOWN_SECRET = "UNKNOWN_SECRET"  # noqa: S105 -- an error code
-"""The error code of a step whose template names a secret no provider knows."""
 
 _NAME = re.compile(SECRET_NAME_PATTERN)
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from govflow.core.engine import AttemptFailedBusiness, AttemptSucceeded, StepError
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.statuses import ExecutionStatus
 
 SUB_WORKFLOW_WAIT = "sub_workflow"
@@ -26,20 +27,6 @@ SUB_WORKFLOW_WAIT = "sub_workflow"
 
 DEFAULT_MAX_DEPTH = 5
 """How deep executions may nest by default: a top-level execution is at depth 0."""
-
-CHILD_FAILED = "SUB_WORKFLOW_FAILED"
-"""The error code of a ``workflow`` step whose child execution failed."""
-CHILD_CANCELED = "SUB_WORKFLOW_CANCELED"
-"""The error code of a ``workflow`` step whose child execution was canceled."""
-START_REFUSED = "SUB_WORKFLOW_REFUSED"
-"""The error code of a child execution the parent may not start (department, depth)."""
-TOO_DEEP = "SUB_WORKFLOW_TOO_DEEP"
-"""The error code of a child execution that would nest deeper than the limit."""
-
-NOT_FOUND = "SUB_WORKFLOW_NOT_FOUND"
-"""The error code of a ``workflow`` step naming no workflow or version that exists."""
-INVALID_INPUTS = "SUB_WORKFLOW_INVALID_INPUTS"
-"""The error code of a ``workflow`` step whose inputs do not fit the child workflow."""
 
 CHILD_ENDED = "child_execution_ended"
 """The audit reason of a parent step decided by its child's end."""
@@ -52,7 +39,7 @@ def start_refusal(
     child_department: UUID | None,
     parent_depth: int,
     max_depth: int,
-) -> tuple[str, str] | None:
+) -> tuple[StepErrorCode, str] | None:
     """Why the parent may not start the child (an error code and a message), or ``None``.
 
     :param parent_department: the parent workflow's department (``None``: shared).
@@ -61,12 +48,12 @@ def start_refusal(
     :param max_depth: the deepest depth a child may have.
     """
     if parent_depth + 1 > max_depth:
-        return TOO_DEEP, (
+        return StepErrorCode.SUB_WORKFLOW_TOO_DEEP, (
             f"the child would run at nesting depth {parent_depth + 1}, deeper than the limit "
             f"{max_depth}"
         )
     if child_department is not None and child_department != parent_department:
-        return START_REFUSED, (
+        return StepErrorCode.SUB_WORKFLOW_REFUSED, (
             "the child workflow belongs to another department: a workflow may start only "
             "workflows of its own department or shared ones (no department)"
         )
@@ -91,7 +78,7 @@ def child_end_event(
         described = f"{code}: {message}" if code or message else "no error recorded"
         return AttemptFailedBusiness(
             StepError(
-                CHILD_FAILED,
+                StepErrorCode.SUB_WORKFLOW_FAILED,
                 f"child execution {child_id} failed ({described})",
                 {"child_execution_id": str(child_id), "child_error": dict(error or {})},
             )
@@ -99,7 +86,7 @@ def child_end_event(
     if status is ExecutionStatus.CANCELED:
         return AttemptFailedBusiness(
             StepError(
-                CHILD_CANCELED,
+                StepErrorCode.SUB_WORKFLOW_CANCELED,
                 f"child execution {child_id} was canceled",
                 {"child_execution_id": str(child_id)},
             )

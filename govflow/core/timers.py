@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from govflow.core.durations import DurationError, format_duration, parse_duration
 from govflow.core.engine import AttemptSucceeded
+from govflow.core.error_codes import StepErrorCode
 
 WAIT_ACTION = "wait"
 """The built-in action of a durable timer (the ``govflow_wait`` plugin)."""
@@ -36,18 +37,13 @@ TIMER_FIRED = "timer_fired"
 MAX_WAIT = timedelta(days=730)
 """The longest a ``wait`` step may wait (two years)."""
 
-WAIT_INVALID = "WAIT_INVALID"
-"""The error code of a ``wait`` step whose ``for`` or ``until`` is not a time."""
-WAIT_TOO_FAR = "WAIT_TOO_FAR"
-"""The error code of a ``wait`` step whose due time lies beyond :data:`MAX_WAIT`."""
-
 _MAX_TIMESTAMP_LENGTH = 40
 
 
 class TimerError(ValueError):
     """A ``wait`` step's ``for`` or ``until`` cannot give a due time."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: StepErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 
@@ -60,19 +56,19 @@ def parse_until(text: object) -> datetime:
     """
     if not isinstance(text, str) or not 0 < len(text) <= _MAX_TIMESTAMP_LENGTH:
         raise TimerError(
-            WAIT_INVALID,
+            StepErrorCode.WAIT_INVALID,
             f"`until` expects an ISO 8601 timestamp like 2026-12-01T09:00:00Z, got {text!r}",
         )
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise TimerError(
-            WAIT_INVALID,
+            StepErrorCode.WAIT_INVALID,
             f"`until` expects an ISO 8601 timestamp like 2026-12-01T09:00:00Z, got {text!r}",
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise TimerError(
-            WAIT_INVALID,
+            StepErrorCode.WAIT_INVALID,
             f"`until` needs a UTC offset (Z or +01:00) to be one moment, got {text!r}",
         )
     return moment
@@ -87,9 +83,9 @@ def parse_for(text: object) -> timedelta:
     try:
         delta = parse_duration(text)  # type: ignore[arg-type]  # checked by parse_duration
     except DurationError as exc:
-        raise TimerError(WAIT_INVALID, f"`for`: {exc}") from None
+        raise TimerError(StepErrorCode.WAIT_INVALID, f"`for`: {exc}") from None
     if delta > MAX_WAIT:
-        raise TimerError(WAIT_TOO_FAR, _too_far(f"`for` {text!r}"))
+        raise TimerError(StepErrorCode.WAIT_TOO_FAR, _too_far(f"`for` {text!r}"))
     return delta
 
 
@@ -104,7 +100,7 @@ def check_wait(for_: object, until: object) -> None:
     :raises TimerError: they are not.
     """
     if (for_ is None) == (until is None):
-        raise TimerError(WAIT_INVALID, "give exactly one of `for` and `until`")
+        raise TimerError(StepErrorCode.WAIT_INVALID, "give exactly one of `for` and `until`")
     if for_ is not None:
         parse_for(for_)
     else:
@@ -122,7 +118,7 @@ def due_time(for_: str | None, until: str | None, now: datetime) -> datetime:
         return now + parse_for(for_)
     due = parse_until(until)
     if due - now > MAX_WAIT:
-        raise TimerError(WAIT_TOO_FAR, _too_far(f"`until` {until!r}"))
+        raise TimerError(StepErrorCode.WAIT_TOO_FAR, _too_far(f"`until` {until!r}"))
     return due
 
 

@@ -36,6 +36,7 @@ import msgspec
 
 from govflow.cli.workflow_files import TemplateFiles
 from govflow.core.engine import StepError
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.expressions import (
     ExpressionError,
     build_context,
@@ -45,7 +46,6 @@ from govflow.core.expressions import (
 )
 from govflow.core.foreach import (
     DEFAULT_FOREACH_MAX_ITEMS,
-    FOREACH_CANNOT_WAIT,
     INDEX_NAME,
     ITEM_NAME,
     foreach_items,
@@ -55,7 +55,7 @@ from govflow.core.foreach import (
 )
 from govflow.core.graph import run_order, step_graph
 from govflow.core.inputs import validate_execution_inputs
-from govflow.core.outputs import OUTPUTS_INVALID, check_outputs
+from govflow.core.outputs import check_outputs
 from govflow.core.secrets import SECRET_FUNCTION, SecretSession
 from govflow.core.spec import (
     OUTPUTS_STEP_ID,
@@ -220,7 +220,7 @@ def _rehearse(
             if step.continue_on_error:
                 _continue(run, seen, step.id, str(exc))
                 continue
-            return _fail(run, step.id, str(exc), "INVALID_STEP_INPUT")
+            return _fail(run, step.id, str(exc), StepErrorCode.INVALID_STEP_INPUT)
         if wanted and step.foreach is not None:
             run.sequence.append(step.id)
             items = _rehearse_items(run, step, context, types[step.action], results)
@@ -272,8 +272,8 @@ def _rehearse(
                 problems.append(f"outputs.{name}: {exc}")
         problems += check_outputs(spec, computed)
         if problems:
-            message = f"{OUTPUTS_INVALID}: {'; '.join(problems)}"
-            return _fail(run, OUTPUTS_STEP_ID, message, OUTPUTS_INVALID)
+            message = f"{StepErrorCode.OUTPUTS_INVALID}: {'; '.join(problems)}"
+            return _fail(run, OUTPUTS_STEP_ID, message, StepErrorCode.OUTPUTS_INVALID)
         run.workflow_outputs = computed
     run.status = ExecutionStatus.COMPLETED
     return run
@@ -291,7 +291,7 @@ def _rehearse_items(
     try:
         listed = foreach_items(render(step.foreach, context), DEFAULT_FOREACH_MAX_ITEMS)
     except ExpressionError as exc:
-        return StepError("INVALID_STEP_INPUT", str(exc))
+        return StepError(StepErrorCode.INVALID_STEP_INPUT, str(exc))
     if isinstance(listed, StepError):
         return listed
     outputs: list[dict[str, Any]] = []
@@ -301,7 +301,7 @@ def _rehearse_items(
             rendered = render(step.with_, {**context, ITEM_NAME: item, INDEX_NAME: index})
             convert_action_inputs(inputs_type, rendered)
         except (ExpressionError, ValueError) as exc:
-            return item_failed(index, StepError("INVALID_STEP_INPUT", str(exc)))
+            return item_failed(index, StepError(StepErrorCode.INVALID_STEP_INPUT, str(exc)))
         run.params[key] = rendered
         stub = results.get(key, results.get(step.id))
         if stub is None or isinstance(stub, str):
@@ -310,7 +310,9 @@ def _rehearse_items(
                 "an item cannot be skipped)"
             )
         if isinstance(stub, Suspend):
-            waits = StepError(FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait")
+            waits = StepError(
+                StepErrorCode.FOREACH_CANNOT_WAIT, "an item of a foreach step cannot wait"
+            )
             return item_failed(index, waits)
         if isinstance(stub, BusinessError):
             return item_failed(index, StepError(_code(stub), str(stub)))
@@ -355,17 +357,17 @@ def _fail(run: Rehearsal, step_id: str, error: str, code: str) -> Rehearsal:
     run.steps[step_id] = StepStatus.FAILED
     run.status = ExecutionStatus.FAILED
     run.error = f"step {step_id!r}: {error}"
-    run.failure = {"step": step_id, "error": {"code": code, "message": error}}
+    run.failure = {"step": step_id, "error": {"code": str(code), "message": error}}
     return run
 
 
-def _code(error: ActionError) -> str:
+def _code(error: ActionError) -> StepErrorCode:
     """The error code an execution records for an action's error."""
     if isinstance(error, BusinessError):
-        return "BUSINESS_ERROR"
+        return StepErrorCode.BUSINESS_ERROR
     if isinstance(error, OutcomeUnknown):
-        return "OUTCOME_UNKNOWN"
-    return "TECHNICAL_ERROR"
+        return StepErrorCode.OUTCOME_UNKNOWN
+    return StepErrorCode.TECHNICAL_ERROR
 
 
 def _handle_failure(
@@ -412,7 +414,7 @@ def _handle_failure(
         if isinstance(stub, ActionError):
             _handler_failed(run, seen, step.id, f"{type(stub).__name__}: {stub}")
         elif isinstance(stub, Suspend):
-            _handler_failed(run, seen, step.id, "HANDLER_CANNOT_WAIT")
+            _handler_failed(run, seen, step.id, StepErrorCode.HANDLER_CANNOT_WAIT.value)
         else:
             assert stub is not None  # a handler that runs has its stub (checked above)
             output = dict(stub)

@@ -43,6 +43,7 @@ from govflow.core.engine import (
     StepState,
     decide,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.expressions import ExpressionError, ExpressionLimitError
 from govflow.core.foreach import (
     DEFAULT_FOREACH_MAX_ITEMS,
@@ -59,7 +60,6 @@ from govflow.core.idempotency import Idempotency
 from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.core.secrets import (
     SECRET_FUNCTION,
-    UNKNOWN_SECRET,
     SecretLookup,
     SecretSession,
     UnknownSecret,
@@ -369,11 +369,11 @@ class StepRunner:
         """Keep the due time of a step suspended on a timer: True; the error that fails the
         step (no timer store, no due time); ``None``: the lease was lost."""
         if self.timers is None:
-            return StepError("INVALID_SUSPEND", "this host cannot keep timers")
+            return StepError(StepErrorCode.INVALID_SUSPEND, "this host cannot keep timers")
         try:
             due_at = parse_until(suspended.payload.get("due_at"))
         except TimerError as exc:
-            return StepError("INVALID_SUSPEND", f"a timer needs its due_at: {exc}")
+            return StepError(StepErrorCode.INVALID_SUSPEND, f"a timer needs its due_at: {exc}")
         return True if await self.timers.open(claim, due_at) else None
 
     async def _attempt(
@@ -415,19 +415,19 @@ class StepRunner:
             rendered = await self.expressions.render(step.with_, values)
             params = _convert_inputs(action.inputs, rendered)
         except ExpressionLimitError as exc:
-            error = StepError("EXPRESSION_LIMIT", str(exc))
+            error = StepError(StepErrorCode.EXPRESSION_LIMIT, str(exc))
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except UnknownSecret as exc:
-            error = StepError(UNKNOWN_SECRET, str(exc))
+            error = StepError(StepErrorCode.UNKNOWN_SECRET, str(exc))
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except (ExpressionError, ValueError, BusinessError) as exc:
-            error = StepError("INVALID_STEP_INPUT", str(exc))
+            error = StepError(StepErrorCode.INVALID_STEP_INPUT, str(exc))
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # MemoryError and the like: recorded, retried per policy
             log.exception("preparing step %s failed unexpectedly", claim.step_key)
-            error = StepError("UNEXPECTED_ERROR", describe(exc))
+            error = StepError(StepErrorCode.UNEXPECTED_ERROR, describe(exc))
             return AttemptFailedTechnical(error, self.rng.random()), state, AttemptOutcome.RETRY
         strategy = action.idempotency_for(params)
         if strategy is not state.idempotency:
@@ -459,7 +459,9 @@ class StepRunner:
                     return AttemptFailedBusiness(opened), state, AttemptOutcome.FAILED
             elif suspended.reason not in (HUMAN_TASK_WAIT, SUB_WORKFLOW_WAIT):
                 if self.long_actions is None:
-                    error = StepError("INVALID_SUSPEND", "this host cannot resume the step")
+                    error = StepError(
+                        StepErrorCode.INVALID_SUSPEND, "this host cannot resume the step"
+                    )
                     return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
                 # The token the action handed out (drawn now if it read none).
                 token = ctx.resume_token
@@ -469,16 +471,18 @@ class StepRunner:
             waits = AttemptSuspended(suspended.payload, suspended.reason)
             return waits, state, AttemptOutcome.SUSPENDED
         except BusinessError as exc:
-            error = _action_error("BUSINESS_ERROR", exc)
+            error = _action_error(StepErrorCode.BUSINESS_ERROR, exc)
             return AttemptFailedBusiness(error), state, AttemptOutcome.FAILED
         except OutcomeUnknown as exc:
-            error = _action_error("OUTCOME_UNKNOWN", exc)
+            error = _action_error(StepErrorCode.OUTCOME_UNKNOWN, exc)
             return _unknown(error, state, self.rng.random())
         except TechnicalError as exc:
-            error = _action_error("TECHNICAL_ERROR", exc)
+            error = _action_error(StepErrorCode.TECHNICAL_ERROR, exc)
             retry_after = _retry_after(exc)
         except TimeoutError:
-            error = StepError("TIMEOUT", f"the action did not finish within {timeout:g}s")
+            error = StepError(
+                StepErrorCode.TIMEOUT, f"the action did not finish within {timeout:g}s"
+            )
             if strategy is Idempotency.AT_MOST_ONCE:  # it may still have had its effect
                 return _unknown(error, state, self.rng.random())
         except asyncio.CancelledError:
@@ -486,7 +490,7 @@ class StepRunner:
         except Exception as exc:  # a plugin bug (or MemoryError) must not kill the worker
             log.exception("action %s raised unexpectedly", action.name)
             cause = exc.cause if isinstance(exc, _Escaped) else exc
-            error = StepError("UNEXPECTED_ERROR", describe(cause))
+            error = StepError(StepErrorCode.UNEXPECTED_ERROR, describe(cause))
             if strategy is Idempotency.AT_MOST_ONCE:
                 return _unknown(error, state, self.rng.random())
         else:
@@ -562,26 +566,44 @@ class StepRunner:
         (the engine's :func:`~govflow.core.foreach.item_event`)."""
         cause = failed.cause
         retry_after: timedelta | None = None
-        end, error = ItemEnd.UNEXPECTED_ERROR, StepError("UNEXPECTED_ERROR", describe(cause))
+        end, error = (
+            ItemEnd.UNEXPECTED_ERROR,
+            StepError(StepErrorCode.UNEXPECTED_ERROR, describe(cause)),
+        )
         if isinstance(cause, BusinessError):
-            end, error = ItemEnd.BUSINESS_ERROR, _action_error("BUSINESS_ERROR", cause)
+            end, error = ItemEnd.BUSINESS_ERROR, _action_error(StepErrorCode.BUSINESS_ERROR, cause)
         elif isinstance(cause, ExpressionLimitError):
-            end, error = ItemEnd.INVALID_INPUT, StepError("EXPRESSION_LIMIT", str(cause))
+            end, error = (
+                ItemEnd.INVALID_INPUT,
+                StepError(StepErrorCode.EXPRESSION_LIMIT, str(cause)),
+            )
         elif isinstance(cause, UnknownSecret):
-            end, error = ItemEnd.INVALID_INPUT, StepError(UNKNOWN_SECRET, str(cause))
+            end, error = ItemEnd.INVALID_INPUT, StepError(StepErrorCode.UNKNOWN_SECRET, str(cause))
         elif isinstance(cause, (ExpressionError, ValueError)):
-            end, error = ItemEnd.INVALID_INPUT, StepError("INVALID_STEP_INPUT", str(cause))
+            end, error = (
+                ItemEnd.INVALID_INPUT,
+                StepError(StepErrorCode.INVALID_STEP_INPUT, str(cause)),
+            )
         elif isinstance(cause, Suspend):
             end = ItemEnd.WAITED
         elif isinstance(cause, OutcomeUnknown):
-            end, error = ItemEnd.OUTCOME_UNKNOWN, _action_error("OUTCOME_UNKNOWN", cause)
+            end, error = (
+                ItemEnd.OUTCOME_UNKNOWN,
+                _action_error(StepErrorCode.OUTCOME_UNKNOWN, cause),
+            )
         elif isinstance(cause, TechnicalError):
-            end, error = ItemEnd.TECHNICAL_ERROR, _action_error("TECHNICAL_ERROR", cause)
+            end, error = (
+                ItemEnd.TECHNICAL_ERROR,
+                _action_error(StepErrorCode.TECHNICAL_ERROR, cause),
+            )
             retry_after = _retry_after(cause)
         elif isinstance(cause, TimeoutError):
-            end, error = ItemEnd.TIMEOUT, StepError("TIMEOUT", "the action did not finish in time")
+            end, error = (
+                ItemEnd.TIMEOUT,
+                StepError(StepErrorCode.TIMEOUT, "the action did not finish in time"),
+            )
         elif isinstance(cause, _Escaped):
-            error = StepError("UNEXPECTED_ERROR", describe(cause.cause))
+            error = StepError(StepErrorCode.UNEXPECTED_ERROR, describe(cause.cause))
         event = item_event(
             failed.index, end, error, state.idempotency, self.rng.random(), retry_after
         )
@@ -734,7 +756,7 @@ def _unknown(
     return AttemptOutcomeUnknown(error, rand), state, outcome
 
 
-def _action_error(code: str, exc: ActionError) -> StepError:
+def _action_error(code: StepErrorCode, exc: ActionError) -> StepError:
     """An action's error as recorded: its message and its JSON-able ``details``."""
     try:
         details = msgspec.to_builtins(exc.details) if exc.details else {}

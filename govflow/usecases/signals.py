@@ -33,6 +33,7 @@ from govflow.core.engine import (
     Event,
     StepError,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.statuses import StepStatus
 from govflow.usecases.access_errors import ForbiddenError
 from govflow.usecases.audit import AuditEntry
@@ -47,9 +48,6 @@ from govflow.usecases.operate import (
 from govflow.usecases.ports import StepQueue
 from govflow.usecases.principal import Principal, scope_department
 from govflow.usecases.translate import STEP
-
-SIGNALED_ERROR = "SIGNALED_ERROR"
-"""The error code of a signal's ``error`` that names none."""
 
 
 class SignalError(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,7 +109,7 @@ def signal_event(signal: Signal) -> Event:
         error = signal.error
         details = dict(error.details or {})
         return AttemptFailedBusiness(
-            StepError(error.code or SIGNALED_ERROR, error.message, details)
+            StepError(error.code or StepErrorCode.SIGNALED_ERROR, error.message, details)
         )
     return AttemptSucceeded(dict(signal.output or {}))
 

@@ -30,14 +30,13 @@ from uuid import UUID
 import msgspec
 
 from govflow.core.durations import parse_duration
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.expressions import ExpressionError
 from govflow.core.inputs import InputError, validate_execution_inputs
 from govflow.core.statuses import ExecutionStatus
 from govflow.core.subworkflows import (
     CHILD_ENDED,
     DEFAULT_MAX_DEPTH,
-    INVALID_INPUTS,
-    NOT_FOUND,
     PARENT_ENDED,
     SUB_WORKFLOW_WAIT,
     child_end_event,
@@ -106,7 +105,7 @@ class SubWorkflowStore(Protocol):
         ...
 
 
-def _refused(code: str, message: str) -> BusinessError:
+def _refused(code: StepErrorCode, message: str) -> BusinessError:
     return BusinessError(message, details={"code": code})
 
 
@@ -124,15 +123,22 @@ class ChildStarter:
     async def start(self, request: ChildStart) -> ChildStarted:
         parent = await self.store.parent(request.parent_execution_id)
         if parent is None:
-            raise _refused(NOT_FOUND, f"no parent execution {request.parent_execution_id}")
+            raise _refused(
+                StepErrorCode.SUB_WORKFLOW_NOT_FOUND,
+                f"no parent execution {request.parent_execution_id}",
+            )
         child = await self.store.workflow(request.workflow, request.version)
         if child is None:
             named = request.workflow
             if request.version is not None:
                 named = f"{named} version {request.version}"
-            raise _refused(NOT_FOUND, f"name: no workflow {named} exists")
+            raise _refused(
+                StepErrorCode.SUB_WORKFLOW_NOT_FOUND, f"name: no workflow {named} exists"
+            )
         if not child.is_active:
-            raise _refused(NOT_FOUND, f"name: workflow {child.name} is deactivated")
+            raise _refused(
+                StepErrorCode.SUB_WORKFLOW_NOT_FOUND, f"name: workflow {child.name} is deactivated"
+            )
         refusal = start_refusal(
             parent.department_id, child.department_id, parent.depth, self.max_depth
         )
@@ -142,14 +148,14 @@ class ChildStarter:
         try:
             inputs = validate_execution_inputs(spec, request.inputs)
         except InputError as exc:
-            raise _refused(INVALID_INPUTS, str(exc)) from None
+            raise _refused(StepErrorCode.SUB_WORKFLOW_INVALID_INPUTS, str(exc)) from None
         variables: dict[str, Any] = {}
         if spec.vars:
             try:
                 runner = self.expressions or ExpressionRunner()
                 variables = await runner.variables(spec.vars, inputs)
             except ExpressionError as exc:
-                raise _refused(INVALID_INPUTS, f"vars: {exc}") from None
+                raise _refused(StepErrorCode.SUB_WORKFLOW_INVALID_INPUTS, f"vars: {exc}") from None
         result = await self.writer.create(
             NewExecution(
                 workflow_id=child.workflow_id,

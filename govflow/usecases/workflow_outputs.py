@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from govflow.core.engine import AttemptFailedBusiness, AttemptSucceeded, StepError
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.expressions import ExpressionError
-from govflow.core.outputs import OUTPUTS_INVALID, check_outputs
+from govflow.core.outputs import check_outputs
 from govflow.core.spec import StepSpec, WorkflowSpec
 from govflow.usecases.expression_runner import ExpressionRunner
 
@@ -34,5 +35,5 @@ async def evaluate_outputs(
             problems.append(f"outputs.{name}: {error}")
     problems += check_outputs(spec, values)
     if problems:
-        return AttemptFailedBusiness(StepError(OUTPUTS_INVALID, "; ".join(problems)))
+        return AttemptFailedBusiness(StepError(StepErrorCode.OUTPUTS_INVALID, "; ".join(problems)))
     return AttemptSucceeded(values)

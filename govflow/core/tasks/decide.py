@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from govflow.core.audit_events import AuditEvent
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.machines import transition
 from govflow.core.tasks import rules
 from govflow.core.tasks.forms import validate_form
@@ -270,7 +271,9 @@ def _reject(step: _Step, action: Reject) -> None:
     if task.policy.on_reject == OnReject.REWORK:
         return
     if task.step_bound:
-        step.add(FailStep(code="task_rejected", message=f"the task was rejected: {reason}"))
+        step.add(
+            FailStep(code=StepErrorCode.TASK_REJECTED, message=f"the task was rejected: {reason}")
+        )
         step.close_by_decision()
     else:
         step.move(TaskActionName.CLOSE, reason="rejected")

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.timers import (
     MAX_WAIT,
-    WAIT_INVALID,
-    WAIT_TOO_FAR,
     TimerError,
     due_time,
     parse_until,
@@ -51,7 +50,7 @@ def test_until_reads_iso_timestamps_with_an_offset(text: str, expected: datetime
 def test_until_refuses_what_is_not_one_moment(text: object, message: str) -> None:
     with pytest.raises(TimerError, match=message) as caught:
         parse_until(text)
-    assert caught.value.code == WAIT_INVALID
+    assert caught.value.code == StepErrorCode.WAIT_INVALID
 
 
 @pytest.mark.parametrize(
@@ -73,14 +72,24 @@ def test_the_due_time(for_: str | None, until: str | None, due: datetime) -> Non
 @pytest.mark.parametrize(
     ("for_", "until", "code", "message"),
     [
-        ("731d", None, WAIT_TOO_FAR, "`for` '731d' waits longer than 730d"),
-        ("3 weeks", None, WAIT_INVALID, "expected a duration like 30s"),
-        ("3w", None, WAIT_INVALID, "expected a duration like 30s"),
-        ("-1d", None, WAIT_INVALID, "expected a duration like 30s"),
-        (None, (NOW + MAX_WAIT + timedelta(seconds=1)).isoformat(), WAIT_TOO_FAR, "`until`"),
-        (None, "2999-01-01T00:00:00Z", WAIT_TOO_FAR, "waits longer than 730d"),
-        ("1d", "2030-01-03T00:00:00Z", WAIT_INVALID, "exactly one of `for` and `until`"),
-        (None, None, WAIT_INVALID, "exactly one of `for` and `until`"),
+        ("731d", None, StepErrorCode.WAIT_TOO_FAR, "`for` '731d' waits longer than 730d"),
+        ("3 weeks", None, StepErrorCode.WAIT_INVALID, "expected a duration like 30s"),
+        ("3w", None, StepErrorCode.WAIT_INVALID, "expected a duration like 30s"),
+        ("-1d", None, StepErrorCode.WAIT_INVALID, "expected a duration like 30s"),
+        (
+            None,
+            (NOW + MAX_WAIT + timedelta(seconds=1)).isoformat(),
+            StepErrorCode.WAIT_TOO_FAR,
+            "`until`",
+        ),
+        (None, "2999-01-01T00:00:00Z", StepErrorCode.WAIT_TOO_FAR, "waits longer than 730d"),
+        (
+            "1d",
+            "2030-01-03T00:00:00Z",
+            StepErrorCode.WAIT_INVALID,
+            "exactly one of `for` and `until`",
+        ),
+        (None, None, StepErrorCode.WAIT_INVALID, "exactly one of `for` and `until`"),
     ],
 )
 def test_the_due_time_refuses_clearly(

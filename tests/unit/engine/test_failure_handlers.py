@@ -16,8 +16,6 @@ import pytest
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
-    HANDLER_CANNOT_WAIT,
-    HANDLER_NEEDS_ATTENTION,
     TIMED_OUT_REASON,
     ActionUnavailable,
     AttemptFailedBusiness,
@@ -47,6 +45,7 @@ from govflow.core.engine import (
     decide,
     decide_timeout,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.idempotency import Idempotency
 from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import ExecutionStatus, StepStatus
@@ -283,7 +282,7 @@ def test_a_handler_that_would_need_attention_fails_instead() -> None:
     assert decision.step_status is StepStatus.FAILED
     assert decision.execution_status is None
     (recorded,) = of_type(decision, RecordStepError)
-    assert recorded.error.code == HANDLER_NEEDS_ATTENTION
+    assert recorded.error.code == StepErrorCode.HANDLER_NEEDS_ATTENTION
     assert kinds(decision) == ["RecordStepError", "ContinueWithNextStep"]
 
 
@@ -292,7 +291,9 @@ def test_a_handler_cannot_wait() -> None:
         decision = decide(handler(), AttemptSuspended({}, reason=reason), NOW)
         assert decision.step_status is StepStatus.FAILED
         (recorded,) = of_type(decision, RecordStepError)
-        assert recorded.error == StepError(HANDLER_CANNOT_WAIT, "a failure handler cannot wait")
+        assert recorded.error == StepError(
+            StepErrorCode.HANDLER_CANNOT_WAIT, "a failure handler cannot wait"
+        )
         reasons = {c.reason for c in decision.commands if isinstance(c, Audit)}
         assert reasons == {"handler_cannot_wait"}, reasons
 

@@ -21,9 +21,8 @@ from govflow.core.engine import (
     StepError,
     decide,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.foreach import (
-    FOREACH_CANNOT_WAIT,
-    FOREACH_ITEM_FAILED,
     ItemEnd,
     foreach_output,
     item_event,
@@ -61,8 +60,8 @@ def test_each_item_end_under_each_strategy(end: ItemEnd, strategy: Idempotency) 
     table = AT_MOST_ONCE_KIND if strategy is Idempotency.AT_MOST_ONCE else EXPECTED_KIND
     assert type(event) is table[end]
     if isinstance(event, AttemptFailedBusiness):
-        inner = FOREACH_CANNOT_WAIT if end is ItemEnd.WAITED else ERROR.code
-        assert event.error.code == FOREACH_ITEM_FAILED
+        inner = StepErrorCode.FOREACH_CANNOT_WAIT if end is ItemEnd.WAITED else ERROR.code
+        assert event.error.code == StepErrorCode.FOREACH_ITEM_FAILED
         assert event.error.details["index"] == 3
         assert event.error.details["code"] == inner
         assert event.error.message.startswith(f"item 3 failed: {inner}: ")
@@ -83,7 +82,7 @@ def test_a_failed_item_fails_the_step_and_the_execution() -> None:
         ExecutionStatus.FAILED,
     )
     fail = [c for c in decision.commands if isinstance(c, FailExecution)]
-    assert fail[0].error.code == FOREACH_ITEM_FAILED
+    assert fail[0].error.code == StepErrorCode.FOREACH_ITEM_FAILED
 
 
 def test_a_failed_item_with_continue_on_error_fails_the_step_only() -> None:
@@ -92,7 +91,7 @@ def test_a_failed_item_with_continue_on_error_fails_the_step_only() -> None:
     assert (decision.step_status, decision.execution_status) == (StepStatus.FAILED, None)
     assert kinds(decision) == ["RecordStepError", "ContinueWithNextStep"]
     recorded = [c for c in decision.commands if isinstance(c, RecordStepError)]
-    assert recorded[0].error.code == FOREACH_ITEM_FAILED
+    assert recorded[0].error.code == StepErrorCode.FOREACH_ITEM_FAILED
     assert any(isinstance(c, ContinueWithNextStep) for c in decision.commands)
 
 

@@ -19,12 +19,9 @@ from govflow.core.engine import (
     RecordStepError,
     decide,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.statuses import ExecutionStatus, StepStatus
 from govflow.core.subworkflows import (
-    CHILD_CANCELED,
-    CHILD_FAILED,
-    START_REFUSED,
-    TOO_DEEP,
     child_end_event,
     start_refusal,
 )
@@ -47,7 +44,7 @@ def test_a_failed_child_names_itself_and_its_error() -> None:
     error = {"code": "BUSINESS_ERROR", "message": "refused"}
     event = child_end_event(CHILD, ExecutionStatus.FAILED, None, error)
     assert isinstance(event, AttemptFailedBusiness)
-    assert event.error.code == CHILD_FAILED
+    assert event.error.code == StepErrorCode.SUB_WORKFLOW_FAILED
     assert event.error.message == f"child execution {CHILD} failed (BUSINESS_ERROR: refused)"
     assert event.error.details == {"child_execution_id": str(CHILD), "child_error": error}
 
@@ -61,7 +58,7 @@ def test_a_failed_child_without_an_error_still_names_itself() -> None:
 def test_a_canceled_child_fails_the_step() -> None:
     event = child_end_event(CHILD, ExecutionStatus.CANCELED, None, None)
     assert isinstance(event, AttemptFailedBusiness)
-    assert event.error.code == CHILD_CANCELED
+    assert event.error.code == StepErrorCode.SUB_WORKFLOW_CANCELED
     assert event.error.message == f"child execution {CHILD} was canceled"
 
 
@@ -139,12 +136,12 @@ def test_an_ended_parent_is_left_alone(execution: ExecutionStatus) -> None:
         (DEPT, DEPT, 0, 5, None),
         (DEPT, None, 0, 5, None),  # a shared workflow
         (None, None, 0, 5, None),
-        (DEPT, OTHER, 0, 5, START_REFUSED),
-        (None, DEPT, 0, 5, START_REFUSED),
+        (DEPT, OTHER, 0, 5, StepErrorCode.SUB_WORKFLOW_REFUSED),
+        (None, DEPT, 0, 5, StepErrorCode.SUB_WORKFLOW_REFUSED),
         (DEPT, DEPT, 4, 5, None),  # the child at depth 5: the limit
-        (DEPT, DEPT, 5, 5, TOO_DEEP),
+        (DEPT, DEPT, 5, 5, StepErrorCode.SUB_WORKFLOW_TOO_DEEP),
         (DEPT, DEPT, 0, 1, None),
-        (DEPT, DEPT, 1, 1, TOO_DEEP),
+        (DEPT, DEPT, 1, 1, StepErrorCode.SUB_WORKFLOW_TOO_DEEP),
     ],
 )
 def test_who_may_start_whom(

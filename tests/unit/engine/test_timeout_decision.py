@@ -8,7 +8,6 @@ import pytest
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.engine import (
-    EXECUTION_TIMED_OUT,
     TIMED_OUT_REASON,
     Audit,
     CancelHumanTask,
@@ -16,6 +15,7 @@ from govflow.core.engine import (
     StepError,
     decide_timeout,
 )
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.machines import IllegalTransition
 from govflow.core.statuses import ExecutionStatus, StepStatus
 
@@ -36,13 +36,15 @@ def test_an_active_execution_fails_and_its_open_steps_are_canceled(
 ) -> None:
     decision = decide_timeout(status, ALL_STEPS, timedelta(hours=1, minutes=30), NOW)
     assert decision.execution_status is ExecutionStatus.FAILED
-    error = StepError(EXECUTION_TIMED_OUT, "the execution ran longer than its timeout (1h30m)")
+    error = StepError(
+        StepErrorCode.EXECUTION_TIMED_OUT, "the execution ran longer than its timeout (1h30m)"
+    )
     assert decision.commands == (
         FailExecution(error),
         Audit(
             AuditEvent.WORKFLOW_EXECUTION_PROCESS_FAILED,
             TIMED_OUT_REASON,
-            {"code": EXECUTION_TIMED_OUT, "error": error.message},
+            {"code": StepErrorCode.EXECUTION_TIMED_OUT, "error": error.message},
         ),
     )
     open_ = {
