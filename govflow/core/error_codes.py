@@ -42,9 +42,9 @@ class StepErrorCode(StrEnum):
 
     # The engine's own decisions ------------------------------------------------------------
     ACTION_UNAVAILABLE = "ACTION_UNAVAILABLE"
-    """No live worker offers the step's action: handed back until the limit."""
+    """No live worker offers the step's action, handed back as often as the engine allows."""
     LEASE_EXPIRED = "LEASE_EXPIRED"
-    """The worker lost its lease during the attempt (recorded when the step goes on)."""
+    """The worker lost its lease during the attempt; the sweeper recovered the step."""
     HANDLER_CANNOT_WAIT = "HANDLER_CANNOT_WAIT"
     """A failure handler's action suspended: no person or signal resumes a failed execution."""
     HANDLER_NEEDS_ATTENTION = "HANDLER_NEEDS_ATTENTION"
@@ -88,5 +88,4 @@ class StepErrorCode(StrEnum):
     SIGNALED_ERROR = "SIGNALED_ERROR"
     """A signal reported an error and named no code of its own."""
     TASK_REJECTED = "task_rejected"
-    """The ``manual`` step's human task was rejected (``on_reject: fail``); lower case, as
-    stored since human tasks came."""
+    """The ``manual`` step's human task was rejected (``on_reject: fail``); stored lower case."""

@@ -32,6 +32,7 @@ from pglast.parser import ParseError, scan
 
 from govflow.adapters.db.tables import ALL_TABLES
 from govflow.core.audit_events import AuditEvent
+from govflow.core.error_codes import StepErrorCode
 
 ROOT = Path(__file__).parents[2]
 
@@ -40,6 +41,10 @@ Column = tuple[str, str]
 
 UPPER_WORD = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 """What a status, role, outcome or audit event name looks like."""
+
+COLUMNLESS: tuple[type[StrEnum], ...] = (StepErrorCode,)
+"""Vocabularies no column holds as such (a step error's ``code`` is a field of its ``error``
+JSON): SQL may quote their words outside a column context."""
 
 NOT_VOCABULARY = {"MEMBER": "the privilege pg_has_role asks about"}
 """Upper-case words SQL may quote that are PostgreSQL's own, with why."""
@@ -470,7 +475,7 @@ def check_text(
     """The literals of ``sql`` that are no member of their column's enum (or, outside a column
     context, upper-case words of no vocabulary)."""
     columns = literal_columns() if columns is None else columns
-    words = {member.value for enum in set(columns.values()) for member in enum}
+    words = {member.value for enum in {*columns.values(), *COLUMNLESS} for member in enum}
     try:
         found = literals(sql.text)
     except ParseError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from govflow.core.audit_events import AuditEvent, LateEventReason, SkipReason
+from govflow.core.error_codes import StepErrorCode
 from govflow.core.roles import Role
 from govflow.core.statuses import (
     AttemptOutcome,
@@ -27,6 +28,8 @@ from tests.support.sql_literals import ROOT, python_sql, python_strings, scanned
 
 UPPER_CASE = [ExecutionStatus, StepStatus, HumanTaskStatus, AttemptOutcome, Role, AuditEvent]
 LOWER_CASE = [RecoveryOutcome, LateEventReason, SkipReason]
+ERROR_CODES = [StepErrorCode]
+"""Upper case but the one code stored lower case (``tests/unit/test_error_codes.py``)."""
 
 PENDING_CLEANUP = {
     "govflow/usecases/run_step.py": "engineer I: LateEventReason.LATE_RESULT",
@@ -38,7 +41,7 @@ written; an entry goes once its module is clean."""
 def vocabulary_words() -> dict[str, str]:
     """Every vocabulary value -> the enum it belongs to."""
     words: dict[str, str] = {}
-    for enum in UPPER_CASE + LOWER_CASE:
+    for enum in UPPER_CASE + LOWER_CASE + ERROR_CODES:
         for member in enum:
             words.setdefault(member.value, enum.__name__)
     return words
@@ -89,6 +92,7 @@ def test_a_word_means_one_thing_across_vocabularies() -> None:
     }
     assert statuses.isdisjoint({m.value for m in AuditEvent})
     assert statuses.isdisjoint({m.value for m in Role})
+    assert statuses.isdisjoint({m.value for m in StepErrorCode})
 
 
 def test_execution_groups_for_workers_and_waiters() -> None:
