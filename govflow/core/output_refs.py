@@ -8,24 +8,25 @@ checked. On top of the Struct:
 - a ``foreach`` step's output is ``{items: [...]}``, each item the action's output;
 - an output field ``form`` of a step whose ``with.form`` is a literal mapping (a ``manual``
   step) holds the fields that mapping declares;
-- a ``workflow`` step whose child is known (its ``with.name`` literal and the child among the
-  files validated together) gives the child's ``outputs:``;
+- a ``workflow`` step whose child is known (its ``with.name`` literal, no ``version``, and the
+  child among the files validated together) gives the child's ``outputs:``;
 - ``steps.<id>`` itself holds only ``output`` and ``status``.
 
-Pure: :func:`step_shapes` reads a file's data, :func:`read_problem` judges one key path.
+Pure: :func:`step_shapes` reads a file's data, :func:`read_problem` judges one key path,
+:func:`output_problems` checks an output an action returned against its declared Struct.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 
 from govflow.core.expressions import is_template
-from govflow.core.struct_check import suggest
+from govflow.core.struct_check import MISSING_KEY, check_against, suggest
 from govflow.core.subworkflow_refs import WORKFLOW_ACTION
 
 STEP_KEYS = ("output", "status")
@@ -88,9 +89,10 @@ def step_shapes(
         if struct is not None and FORM_FIELD in struct.__struct_fields__ and form is not None:
             keys[(FORM_FIELD,)] = (form, "the step's with.form declares")
         child = with_.get("name")
-        if action == WORKFLOW_ACTION and isinstance(child, str) and child in (children or {}):
+        pinned = with_.get("version") is not None  # maybe an older version: other outputs
+        if action == WORKFLOW_ACTION and not pinned and child in (children or {}):
             struct = None
-            keys[()] = ((children or {})[child], f"workflow {child!r} outputs")
+            keys[()] = ((children or {})[str(child)], f"workflow {child!r} outputs")
         if struct is None and not keys:
             continue
         foreach = step.get("foreach") is not None
@@ -116,12 +118,12 @@ def _shown(path: Path) -> str:
     return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
 
 
-def _walk(shape: OutputShape, where: str, fields: Path, start: tuple[str, ...]) -> str | None:
+def _walk(shape: OutputShape, where: str, fields: Path) -> str | None:
     annotation: Any = shape.struct if shape.struct is not None else Any
-    prefix = start
+    prefix: tuple[str, ...] | None = ()  # None: below a list item, where the file declares none
     for key in fields:
         here = f"{where}{_shown((key,))}"
-        declared = shape.keys.get(prefix)
+        declared = None if prefix is None else shape.keys.get(prefix)
         base = _unwrap(annotation)
         if declared is not None:
             names, what = declared
@@ -138,9 +140,7 @@ def _walk(shape: OutputShape, where: str, fields: Path, start: tuple[str, ...]) 
             annotation = get_args(base)[0]
         else:
             return None
-        if not isinstance(key, str):
-            return None
-        prefix = (*prefix, key)
+        prefix = (*prefix, key) if isinstance(key, str) and prefix is not None else None
         where = here
     return None
 
@@ -176,4 +176,39 @@ def read_problem(path: Path, shapes: Mapping[str, OutputShape]) -> str | None:
             return None
         where += _shown(fields[:2])
         fields = fields[2:]
-    return _walk(shape, where, fields, ())
+    return _walk(shape, where, fields)
+
+
+def output_problems(
+    struct: type[msgspec.Struct], output: Mapping[str, Any], *, partial: bool = False
+) -> list[str]:
+    """How ``output`` (what an action returned, JSON-like) differs from the Struct its action
+    declares, as ``output.<path>: message``; an output Struct should forbid unknown fields, so
+    that a key it does not declare is reported too.
+
+    :param partial: a field the output leaves out is no problem (a rehearsal's stub gives only
+        what the test needs).
+    """
+    return [
+        f"{path}: {message}"
+        for path, message, _ in check_against(dict(output), struct, "output")
+        if not (partial and message.startswith(MISSING_KEY))
+    ]
+
+
+def workflow_outputs(files: Iterable[Any]) -> dict[str, frozenset[str]]:
+    """Workflow name -> the names of its ``outputs:``, for the files' data (a name two files
+    give is left out: which one a step starts is not known)."""
+    found: dict[str, frozenset[str]] = {}
+    twice: set[str] = set()
+    for data in files:
+        name = data.get("name") if isinstance(data, Mapping) else None
+        if not isinstance(name, str):
+            continue
+        if name in found:
+            twice.add(name)
+        outputs = data.get("outputs")
+        found[name] = (
+            frozenset(str(k) for k in outputs) if isinstance(outputs, dict) else frozenset()
+        )
+    return {name: outputs for name, outputs in found.items() if name not in twice}

@@ -21,6 +21,8 @@ from govflow.core.expressions import is_template
 from govflow.core.spec import PATTERN_MESSAGES
 from govflow.core.yaml_source import ROOT, child_path
 
+MISSING_KEY = "missing required key"
+"""How a required key left out is worded (followed by the key)."""
 Problems = list[tuple[str, str, bool]]
 """(spec path, message, at the key rather than the value)."""
 
@@ -156,7 +158,7 @@ class StructChecker:
             if name in value:
                 self.check(value[name], info.type, child_path(path, name))
             elif info.required:
-                self.add(path, f"missing required key {name!r}", at_key=True)
+                self.add(path, f"{MISSING_KEY} {name!r}", at_key=True)
 
     def _union(self, value: Any, base: Any, metas: list[msgspec.Meta], path: str) -> None:
         members = [m for m in get_args(base) if m is not type(None)]

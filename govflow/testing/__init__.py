@@ -2,7 +2,8 @@
 
 ``make_context`` builds an ``ActionContext``, ``make_settings`` a plugin's typed settings as the
 host reads them, ``started_plugin`` loads, configures and starts a plugin as a host would,
-``run_action`` runs an action on a ``with:`` block, ``rehearse`` runs a workflow in memory with
+``run_action`` runs an action on a ``with:`` block (``check_output`` checks what it returned
+against the action's declared output Struct), ``rehearse`` runs a workflow in memory with
 stubbed action results, and ``scheduled_slots``, ``webhook_inputs`` and ``signed_headers``
 rehearse its triggers (:mod:`govflow.testing.triggers`). The pytest plugin
 (``govflow.testing.pytest_plugin``, loaded automatically) adds the ``action_context`` and
@@ -14,7 +15,7 @@ from __future__ import annotations
 from govflow.plugins.settings import make_settings
 from govflow.testing.context import make_context
 from govflow.testing.rehearsal import SKIP, Rehearsal, RehearsalError, StubResult, rehearse
-from govflow.testing.run import decode_inputs, run_action
+from govflow.testing.run import check_output, decode_inputs, run_action
 from govflow.testing.started import StartedPlugin, raise_for_broken, started_plugin
 from govflow.testing.triggers import NoTrigger, scheduled_slots, signed_headers, webhook_inputs
 
@@ -25,6 +26,7 @@ __all__ = [
     "RehearsalError",
     "StartedPlugin",
     "StubResult",
+    "check_output",
     "decode_inputs",
     "make_context",
     "make_settings",

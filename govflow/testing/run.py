@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from govflow.core.output_refs import output_problems
 from govflow.core.validation import convert_action_inputs
 from govflow.plugins import Action, ActionContext
+from govflow.plugins.registry import output_struct
 from govflow.testing.context import make_context
 
 
@@ -31,4 +33,24 @@ async def run_action(
     :raises ValueError: ``with_`` does not match the action's inputs.
     """
     params = decode_inputs(action, with_)
-    return await action.execute(ctx or make_context(), params)
+    output = await action.execute(ctx or make_context(), params)
+    check_output(action, output)
+    return output
+
+
+def check_output(action: Action, output: Mapping[str, Any]) -> None:
+    """Check ``output`` (what ``action`` returned) against the output Struct the action
+    declares (``outputs``); nothing to check when it declares none. :func:`run_action` does it
+    for every output it returns.
+
+    :raises ValueError: with every difference, each as ``output.<path>: message``.
+    """
+    struct = output_struct(action)
+    if struct is None:
+        return
+    problems = output_problems(struct, output)
+    if problems:
+        raise ValueError(
+            f"action {action.name!r} returned an output that does not fit its declared "
+            f"{struct.__name__}: " + "; ".join(problems)
+        )

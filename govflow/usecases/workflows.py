@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from govflow.core.department_refs import department_references, user_references
+from govflow.core.output_refs import workflow_outputs
 from govflow.core.spec import WorkflowSpec
 from govflow.core.spec_errors import SpecError, SpecProblem
 from govflow.core.step_templates import TemplateReader, expand_uses
@@ -78,12 +79,12 @@ class ValidWorkflow:
 
 def _validate_one(
     file: SourceFile,
+    source: YamlSource,
     actions: Mapping[str, type[msgspec.Struct]],
-    templates: TemplateReader | None = None,
+    children: Mapping[str, frozenset[str]],
     now: datetime | None = None,
 ) -> ValidWorkflow:
-    source = expand_uses(load_yaml(file.text, file.path), templates)
-    spec = validate_source(source, actions, now=now)
+    spec = validate_source(source, actions, children, now=now)
     named = (("department", spec.department), *department_references(source.data, actions))
     return ValidWorkflow(
         file=file,
@@ -127,9 +128,19 @@ def validate_workflow_files(
     valid: list[ValidWorkflow] = []
     problems: list[SpecProblem] = []
     moment = now or datetime.now(UTC)
+    loaded: list[YamlSource | SpecError] = []
     for file in files:
         try:
-            valid.append(_validate_one(file, actions, templates, moment))
+            loaded.append(expand_uses(load_yaml(file.text, file.path), templates))
+        except SpecError as error:
+            loaded.append(error)
+    # a workflow step's child among these files: its outputs: are what the step gives
+    children = workflow_outputs(s.data for s in loaded if isinstance(s, YamlSource))
+    for file, source in zip(files, loaded, strict=True):
+        try:
+            if isinstance(source, SpecError):
+                raise source
+            valid.append(_validate_one(file, source, actions, children, moment))
         except SpecError as error:
             problems.extend(error.problems)
     problems.extend(_duplicate_names(valid))

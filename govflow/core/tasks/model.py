@@ -261,7 +261,7 @@ class RecordAudit(msgspec.Struct, frozen=True, kw_only=True):
     data: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
-class TaskOutput(msgspec.Struct, frozen=True, kw_only=True):
+class TaskOutput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The output a ``manual`` step completes with (``steps.<id>.output``)."""
 
     decision: str

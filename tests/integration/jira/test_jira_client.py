@@ -37,7 +37,7 @@ from govflow.core.audit_events import AuditEvent
 from govflow.devtools.jira_emulator.handle import JiraEmulator
 from govflow.plugins import BusinessError, TechnicalError
 from govflow.plugins.settings import Secret
-from govflow.testing import make_context
+from govflow.testing import check_output, make_context
 from tests.support.jira.validation import SpecValidatingTransport
 
 
@@ -128,6 +128,7 @@ async def test_a_comment_carries_its_key_in_the_same_request(jira: Jira) -> None
     comments = jira.emulator.comments("PERMIT-1")
     assert len(comments) == 1
     assert output == {"issue": "PERMIT-1", "comment_id": comments[0].id}
+    check_output(JiraCommentAction(), output)  # what it returns is its declared output
     assert comments[0].properties == {COMMENT_PROPERTY: {"key": "exec-1:step"}}
     paragraph = comments[0].body["content"][0]["content"]
     assert {"type": "text", "text": "approved", "marks": [{"type": "strong"}]} in paragraph
@@ -165,6 +166,7 @@ async def test_lookup_finds_the_comment_whose_answer_was_lost(jira: Jira) -> Non
 
     comment_id = jira.emulator.comments("PERMIT-3")[0].id
     assert found == {"issue": "PERMIT-3", "comment_id": comment_id}
+    check_output(JiraCommentAction(), found)
     assert retried == found
     assert len(jira.emulator.comments("PERMIT-3")) == 1
     assert await JiraCommentAction().lookup(jira.context("another:key"), params) is None
@@ -226,6 +228,7 @@ async def test_a_transition_by_status_records_the_key_on_the_issue(jira: Jira) -
     issue = jira.emulator.issue("PERMIT-5")
     assert issue.status == "In Review"
     assert output == {"issue": "PERMIT-5", "transition_id": "11", "to_status": "In Review"}
+    check_output(JiraTransitionAction(), output)  # what it returns is its declared output
     assert issue.properties[transition_property("exec-1:review")]["key"] == "exec-1:review"
     assert [c.text for c in issue.comments] == ["Under review"]
     assert len(jira.emulator.transitions("PERMIT-5")) == 1
@@ -276,6 +279,7 @@ async def test_a_transition_whose_answer_was_lost_is_found_and_not_applied_again
     retried = await JiraTransitionAction().execute(jira.context(attempt=2), params)
 
     assert found == {"issue": "PERMIT-8", "transition_id": "21", "to_status": "Done"}
+    check_output(JiraTransitionAction(), found)
     assert retried == found
     assert len(jira.emulator.transitions("PERMIT-8")) == 1
     assert await JiraTransitionAction().lookup(jira.context("other:key"), params) is None

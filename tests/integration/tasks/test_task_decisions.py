@@ -11,10 +11,12 @@ from uuid import UUID
 
 import asyncpg
 import pytest
+from govflow_manual.action import ManualAction
 
 from govflow.bootstrap import Container
 from govflow.core.roles import Role
 from govflow.core.tasks.model import Approve, Claim, Reject, Start, Submit, TaskAction
+from govflow.testing import check_output
 from govflow.usecases.access_errors import FieldConflictError, ForbiddenError
 from govflow.usecases.errors import ConflictError, InvalidInputError, NotFoundError
 from govflow.usecases.operate import cancel_execution
@@ -145,6 +147,7 @@ async def test_an_approval_completes_the_step_and_the_execution_goes_on(world: W
         "approved_by": [str(manager.user_id)],
         "comments": ["fine"],
     }
+    check_output(ManualAction(), steps[0]["output"])  # the host's output is the declared one
     queue = world.engine.queue
     assert isinstance(queue, CollectingQueue)
     assert acted.woken == [steps[1]["id"]]
