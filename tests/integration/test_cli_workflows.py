@@ -43,9 +43,10 @@ class StandIn:
     description = "A stand-in action for the DSL corpus."
     idempotency = Idempotency.NONE
 
-    def __init__(self, name, inputs):
+    def __init__(self, name, inputs, outputs):
         self.name = name
         self.inputs = inputs
+        self.outputs = outputs
 
     async def execute(self, ctx, params):
         return {}
@@ -60,7 +61,7 @@ class StandIn:
 @hookimpl
 def govflow_register_actions(register):
     for name, inputs in TEST_ACTIONS.items():
-        register.add(StandIn(name, inputs))
+        register.add(StandIn(name, inputs, TEST_ACTIONS.outputs.get(name)))
 """
 
 
