@@ -10,7 +10,9 @@ import pytest
 from govflow.core.action_types import ActionTypes
 from govflow.core.spec_errors import SpecError
 from govflow.core.validation import validate_workflow
+from govflow.plugins import PluginManager
 from govflow.usecases.workflows import SourceFile, validate_workflow_files
+from tests.support.doc_examples import ROOT, blocks
 
 from .actions import TEST_ACTIONS
 
@@ -200,3 +202,14 @@ def test_a_child_workflow_loaded_with_the_parent_gives_its_outputs() -> None:
     ]
     alone = validate_workflow_files([SourceFile("parent.yaml", PARENT)], TYPES)
     assert [valid.spec.name for valid in alone] == ["parent"]  # the child unknown: unchecked
+
+
+def test_the_documented_refused_example_reports_what_the_docs_show() -> None:
+    found = list(blocks(ROOT / "docs" / "dsl.md"))
+    (index,) = [i for i, b in enumerate(found) if b.lang == "yaml" and "decison" in b.text]
+    refused, shown = found[index], found[index + 1]
+    assert refused.marker == "refused"
+    types = PluginManager.from_env({}).actions().inputs()
+    with pytest.raises(SpecError) as caught:
+        validate_workflow(refused.text, "dsl.md", types)
+    assert caught.value.format().splitlines() == shown.text.splitlines()
