@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import msgspec
 
 from govflow.core.audit_events import AuditEvent
 from govflow.core.roles import Role
+from govflow.core.secrets import redacted
 from govflow.core.statuses import HumanTaskStatus
 from govflow.core.tasks.edit import Edit
 from govflow.core.tasks.model import Assign, Delegate, TaskAction
+from govflow.core.tasks.notices import EVERY_ON
+from govflow.plugins.settings import MASK
 from govflow.usecases.access_errors import FieldConflictError
 from govflow.usecases.audit import AuditEntry
 from govflow.usecases.audit_logs import AuditLogView
@@ -39,6 +43,50 @@ class PartyView(msgspec.Struct, frozen=True, kw_only=True):
     role: Role | None
     department_id: UUID | None
     users: list[UUID]
+
+
+class NotifyView(msgspec.Struct, frozen=True, kw_only=True):
+    """A channel the task tells about its lifecycle (see ``docs/human-tasks.md``), as shown:
+    the events it hears of, and its fields with any credential masked (:func:`notify_view`)."""
+
+    channel: str
+    on: list[str]
+    level: str | None = None
+    url: str | None = None
+    secret: str | None = None
+    to: list[str] | None = None
+    subject: str | None = None
+
+
+def _masked_url(url: str) -> str:
+    """``url`` with the password of its user info masked (``https://bot:***@host/...``)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return MASK
+    if not password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
+
+
+def notify_view(channel: Mapping[str, Any]) -> NotifyView:
+    """One stored ``notify`` channel as shown: ``on`` as heard (``assigned`` and ``overdue``
+    when the channel names none), a webhook's signing ``secret`` by name as every stored secret
+    is shown (``[secret:<name>]``, never a value), a URL's password masked."""
+    secret = channel.get("secret")
+    url = channel.get("url")
+    to = channel.get("to")
+    return NotifyView(
+        channel=str(channel.get("channel", "")),
+        on=[str(word) for word in channel.get("on") or EVERY_ON],
+        level=channel.get("level"),
+        url=None if url is None else _masked_url(str(url)),
+        secret=None if secret is None else redacted(str(secret)),
+        to=None if to is None else [str(address) for address in to],
+        subject=channel.get("subject"),
+    )
 
 
 class TaskView(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +114,8 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True):
     rejection_reason: str | None
     due_at: datetime | None
     overdue: bool
+    notify: list[NotifyView]
+    """The channels told about the task, credentials masked (empty: none)."""
     created_at: datetime | None
     updated_at: datetime | None
     version: int
@@ -106,6 +156,7 @@ def task_view(task: StoredTask) -> TaskView:
         rejection_reason=state.rejection_reason,
         due_at=state.due_at,
         overdue=state.overdue,
+        notify=[notify_view(channel) for channel in state.policy.notify],
         created_at=task.created_at,
         updated_at=state.updated_at,
         version=state.version,

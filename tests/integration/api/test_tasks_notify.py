@@ -131,3 +131,68 @@ async def test_more_than_ten_channels_are_refused(api: ApiHarness) -> None:
     refused = await _create(api, notify=[{"channel": "log"}] * 11)
     assert refused.status_code == 400, refused.text
     assert [field for field, _ in _errors(refused)] == ["body.notify"]
+
+
+async def test_a_task_shows_its_channels_with_credentials_masked(api: ApiHarness) -> None:
+    url = "https://bot:hunter2@hooks.example.org/tasks?team=7"
+    created = await _create(
+        api,
+        notify=[
+            {"channel": "webhook", "url": url, "secret": "tasks-hook", "on": ["canceled"]},
+            {"channel": "email", "to": ["desk@example.org"], "subject": "Heads up"},
+            {"channel": "log", "level": "warning"},
+        ],
+    )
+    assert created.status_code == 201, created.text
+    task_id = created.json()["data"]["id"]
+
+    shown = await api.client.get(f"/tasks/{task_id}", headers=api.headers("MANAGER"))
+
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["data"]["notify"] == [
+        {
+            "channel": "webhook",
+            "on": ["canceled"],
+            "level": None,
+            "url": "https://bot:***@hooks.example.org/tasks?team=7",
+            "secret": "[secret:tasks-hook]",
+            "to": None,
+            "subject": None,
+        },
+        {
+            "channel": "email",
+            "on": ["assigned", "overdue"],
+            "level": None,
+            "url": None,
+            "secret": None,
+            "to": ["desk@example.org"],
+            "subject": "Heads up",
+        },
+        {
+            "channel": "log",
+            "on": ["assigned", "overdue"],
+            "level": "warning",
+            "url": None,
+            "secret": None,
+            "to": None,
+            "subject": None,
+        },
+    ]
+    assert "hunter2" not in shown.text
+    assert created.json()["data"]["notify"] == shown.json()["data"]["notify"]
+    silent = await _create(api)
+    assert silent.json()["data"]["notify"] == []
+
+    schema = (await api.client.get("/schema/openapi.json")).json()
+    view = schema["components"]["schemas"]["TaskView"]
+    assert "notify" in view["required"]
+    channel = schema["components"]["schemas"]["NotifyView"]
+    assert sorted(channel["properties"]) == [
+        "channel",
+        "level",
+        "on",
+        "secret",
+        "subject",
+        "to",
+        "url",
+    ]
