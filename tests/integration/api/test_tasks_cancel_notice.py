@@ -1,7 +1,8 @@
 """An operator's cancel of an execution cancels the open task of its WAITING ``manual`` step
 and sends the ``canceled`` notice through the outbox to the channels that asked for it, once:
 a real loopback SMTP server gets the mail (to the task's assignee) and a real webhook receiver
-the signed delivery; a later sweep sends neither again."""
+the signed delivery; a later sweep sends neither again. A notice the outbox refuses (a real
+PostgreSQL error) is logged and counted, and the cancel goes through."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from govflow.adapters.db.workflows import PgWorkflowStore
 from govflow.bootstrap import Container, container
@@ -66,13 +69,10 @@ async def services(
         yield built
 
 
-async def test_canceling_the_execution_sends_the_tasks_canceled_notice_once(
-    api: ApiHarness,
-    smtp_server: SmtpServer,  # noqa: F811
-    webhook_receiver: WebhookReceiver,  # noqa: F811
-) -> None:
+async def _claimed_task(api: ApiHarness, hook: str) -> tuple[str, str]:
+    """Start the review, run its step and claim its task as the OPERATOR: execution, task."""
     await lowercase_departments(api)
-    text = CANCELABLE.replace("DEPT", department_code("A")).replace("HOOK", webhook_receiver.url)
+    text = CANCELABLE.replace("DEPT", department_code("A")).replace("HOOK", hook)
     spec = validate_workflow(text, "cancelable.yaml", api.services.actions.inputs())
     async with api.services.db.pool.acquire() as conn:
         saved = await PgWorkflowStore(conn).save(spec, text, "cancelable.yaml", SYSTEM)
@@ -91,7 +91,16 @@ async def test_canceling_the_execution_sends_the_tasks_canceled_notice_once(
         f"/tasks/{task['id']}/claim", json={}, headers=api.headers("OPERATOR")
     )
     assert claimed.status_code == 200, claimed.text
+    return execution_id, task["id"]
 
+
+async def test_canceling_the_execution_sends_the_tasks_canceled_notice_once(
+    api: ApiHarness,
+    smtp_server: SmtpServer,  # noqa: F811
+    webhook_receiver: WebhookReceiver,  # noqa: F811
+) -> None:
+    execution_id, task_id = await _claimed_task(api, webhook_receiver.url)
+    task = {"id": task_id}
     canceled = await api.client.post(
         f"/workflow-executions/{execution_id}/cancel",
         json={"reason": "filed twice"},
@@ -137,3 +146,39 @@ async def test_canceling_the_execution_sends_the_tasks_canceled_notice_once(
         "filed twice",
         "ASSIGNED",
     )
+
+
+async def test_a_canceled_notice_not_stored_is_counted_and_the_cancel_goes_through(
+    api: ApiHarness,
+    webhook_receiver: WebhookReceiver,  # noqa: F811
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    execution_id, task_id = await _claimed_task(api, webhook_receiver.url)
+    owner = await asyncpg.connect(database_url)  # the services' role may not create triggers
+    try:
+        await owner.execute(
+            "CREATE FUNCTION refuse_notice() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'the outbox refuses'; END $$"
+        )
+        await owner.execute(
+            "CREATE TRIGGER refuse_notice BEFORE INSERT ON task_notifications "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_notice()"
+        )
+    finally:
+        await owner.close()
+    sample = "govflow_human_task_notifications_not_stored_total"
+    before = REGISTRY.get_sample_value(sample, {"why": "canceled"}) or 0.0
+
+    canceled = await api.client.post(
+        f"/workflow-executions/{execution_id}/cancel",
+        json={"reason": "filed twice"},
+        headers=api.headers("MANAGER"),
+    )
+
+    assert canceled.status_code == 200, canceled.text
+    shown = await api.client.get(f"/tasks/{task_id}", headers=api.headers("MANAGER"))
+    assert shown.json()["data"]["status"] == "CANCELED"
+    assert (REGISTRY.get_sample_value(sample, {"why": "canceled"}) or 0.0) == before + 1
+    assert "canceled notices of task" in caplog.text
+    assert await api.services.db.pool.fetchval("SELECT count(*) FROM task_notifications") == 0
