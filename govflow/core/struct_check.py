@@ -172,6 +172,11 @@ class StructChecker:
             if len(lists) == 1:  # the list's items are walked: templates, paths per item
                 self.check(value, lists[0], path)
                 return
+        if isinstance(value, dict):
+            structs = [m for m in members if _is_struct(_unwrap(m)[0])]
+            if len(structs) == 1:  # a mapping is that Struct: its keys are checked one by one
+                self.check(value, structs[0], path)
+                return
         self._leaf(value, base, metas, path)
 
     def _sized(self, value: Any, metas: list[msgspec.Meta], path: str) -> None:

@@ -1,7 +1,8 @@
 """The ``triggers:`` block of a workflow: what starts an execution without a person asking.
 
 - ``schedule`` — a cron expression (five fields, or six with seconds first) read in a time
-  zone; one execution per slot however many schedulers run (:mod:`govflow.core.schedule`);
+  zone, or a list of such entries; one execution per slot of each entry however many
+  schedulers run (:mod:`govflow.core.schedule`);
 - ``webhook`` — an inbound URL, ``POST /webhooks/<workflow>``, signed with HMAC-SHA256 under
   a secret; the JSON body is mapped to the inputs (:mod:`govflow.core.webhook`).
 """
@@ -62,8 +63,26 @@ class WebhookTrigger(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     body's top-level keys are the inputs."""
 
 
+MAX_SCHEDULES = 20
+"""The most entries ``triggers.schedule`` may list."""
+
+
 class Triggers(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What starts the workflow's executions besides a person or a parent workflow."""
 
-    schedule: ScheduleTrigger | None = None
+    schedule: (
+        ScheduleTrigger
+        | Annotated[list[ScheduleTrigger], msgspec.Meta(min_length=1, max_length=MAX_SCHEDULES)]
+        | None
+    ) = None
+    """One schedule, or a list of them (each fired on its own, with its own bookmark)."""
     webhook: WebhookTrigger | None = None
+
+    def schedules(self) -> list[tuple[int | None, ScheduleTrigger]]:
+        """Each schedule with its entry: its index in the list, ``None`` for the single-entry
+        form (a mapping)."""
+        if self.schedule is None:
+            return []
+        if isinstance(self.schedule, ScheduleTrigger):
+            return [(None, self.schedule)]
+        return list(enumerate(self.schedule))

@@ -27,7 +27,12 @@ def trigger_problems(data: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     schedule = block.get("schedule")
     if isinstance(schedule, dict):
-        problems += _schedule_problems(schedule, declared)
+        problems += _schedule_problems(schedule, declared, "triggers.schedule")
+    elif isinstance(schedule, list):
+        for index, entry in enumerate(schedule):
+            if isinstance(entry, dict):
+                path = child_path("triggers.schedule", index)
+                problems += _schedule_problems(entry, declared, path)
     webhook = block.get("webhook")
     if isinstance(webhook, dict) and isinstance(webhook.get("inputs"), dict):
         path = "triggers.webhook.inputs"
@@ -58,9 +63,8 @@ def _unknown(path: str, name: str, declared: dict[str, InputSpec | None]) -> Pro
 
 
 def _schedule_problems(
-    schedule: dict[str, Any], declared: dict[str, InputSpec | None]
+    schedule: dict[str, Any], declared: dict[str, InputSpec | None], path: str
 ) -> list[Problem]:
-    path = "triggers.schedule"
     problems: list[Problem] = []
     cron = schedule.get("cron")
     if isinstance(cron, str):

@@ -47,21 +47,30 @@ def scheduled_slots(
     *,
     actions: Mapping[str, type[msgspec.Struct]] | None = None,
     limit: int = 1000,
+    entry: int | None = None,
 ) -> list[datetime]:
     """The slots of the workflow's schedule after ``since`` and at or before ``until`` (UTC,
-    at most ``limit``).
+    at most ``limit``). With a list of schedules: those of entry ``entry`` (its index), or
+    without it those of every entry, merged in time order.
 
-    :raises NoTrigger: the workflow has no schedule.
+    :raises NoTrigger: the workflow has no schedule (or no such entry).
     """
     spec = _spec(workflow_yaml, actions)
-    if spec.triggers is None or spec.triggers.schedule is None:
-        raise NoTrigger("the workflow has no triggers.schedule")
+    entries = spec.triggers.schedules() if spec.triggers is not None else []
+    chosen = [s for index, s in entries if entry is None or index == entry]
+    if not chosen:
+        raise NoTrigger(
+            "the workflow has no triggers.schedule"
+            if entry is None
+            else f"the workflow has no triggers.schedule[{entry}]"
+        )
     slots: list[datetime] = []
-    slot = next_slot(spec.triggers.schedule, since)
-    while slot is not None and slot <= until and len(slots) < limit:
-        slots.append(slot)
-        slot = next_slot(spec.triggers.schedule, slot)
-    return slots
+    for schedule in chosen:
+        slot = next_slot(schedule, since)
+        while slot is not None and slot <= until and len(slots) < limit * len(chosen):
+            slots.append(slot)
+            slot = next_slot(schedule, slot)
+    return sorted(slots)[:limit]
 
 
 def webhook_inputs(

@@ -4,11 +4,12 @@ For each active workflow whose current version has a ``schedule``, the pure
 :func:`~govflow.core.schedule.plan` says, from the workflow's bookmark (the newest slot
 handled) and ``now``, which slots fire and which the catch-up policy skips. Each slot fired
 starts an execution through the ordinary start use case with the idempotency key
-``schedule:<workflow id>:<slot>``: the unique key makes a slot start at most one execution
-however many schedulers fire it at once, in the statement that creates the execution. Then
-the bookmark moves (compare-and-set: the scheduler that moves it audits the skipped slots).
-A scheduler that dies before moving it leaves the slots to the next tick of any scheduler:
-none is lost, none runs twice.
+``schedule:<workflow id>:<slot>`` (``schedule:<workflow id>:<entry>:<slot>`` for an entry
+of a list of schedules, each entry with its own bookmark): the unique key makes a slot start
+at most one execution however many schedulers fire it at once, in the statement that creates
+the execution. Then the bookmark moves (compare-and-set: the scheduler that moves it audits
+the skipped slots). A scheduler that dies before moving it leaves the slots to the next tick
+of any scheduler: none is lost, none runs twice.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ScheduledWorkflow(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: UUID
     name: str
     trigger: ScheduleTrigger
+    entry: int | None = None
+    """Its index in a list of schedules (``None``: the single-entry form)."""
     department_id: UUID | None = None
     last_slot: datetime | None = None
     """The newest slot handled (``None``: the schedule was never seen)."""
@@ -49,8 +52,9 @@ class ScheduleStore(Protocol):
         """The active workflows whose current version has a schedule."""
         ...
 
-    async def bookmark(self, workflow_id: UUID, slot: datetime) -> None:
-        """Remember ``slot`` as handled, unless the schedule has a bookmark already."""
+    async def bookmark(self, workflow_id: UUID, slot: datetime, entry: int = 0) -> None:
+        """Remember ``slot`` as handled by schedule ``entry``, unless it has a bookmark
+        already."""
         ...
 
     async def advance(
@@ -59,9 +63,10 @@ class ScheduleStore(Protocol):
         previous: datetime,
         slot: datetime,
         fired: tuple[datetime, UUID] | None,
+        entry: int = 0,
     ) -> bool:
-        """Move the bookmark from ``previous`` to ``slot`` (and the last fired slot and its
-        execution); ``False`` when another scheduler moved it first."""
+        """Move the bookmark of schedule ``entry`` from ``previous`` to ``slot`` (and the last
+        fired slot and its execution); ``False`` when another scheduler moved it first."""
         ...
 
 
@@ -74,9 +79,12 @@ class ScheduleReport(msgspec.Struct, frozen=True, kw_only=True):
     failed: int = 0
 
 
-def slot_key(workflow_id: UUID, slot: datetime) -> str:
-    """The idempotency key of a slot's execution."""
-    return f"schedule:{workflow_id}:{slot.isoformat()}"
+def slot_key(workflow_id: UUID, slot: datetime, entry: int | None = None) -> str:
+    """The idempotency key of a slot's execution: with the entry's index for an entry of a
+    list of schedules."""
+    if entry is None:
+        return f"schedule:{workflow_id}:{slot.isoformat()}"
+    return f"schedule:{workflow_id}:{entry}:{slot.isoformat()}"
 
 
 class ScheduleFirer:
@@ -111,7 +119,7 @@ class ScheduleFirer:
 
     async def _fire(self, workflow: ScheduledWorkflow, now: datetime) -> ScheduleReport:
         if workflow.last_slot is None:
-            await self._store.bookmark(workflow.workflow_id, now)
+            await self._store.bookmark(workflow.workflow_id, now, workflow.entry or 0)
             return ScheduleReport()
         try:
             due = plan(workflow.trigger, workflow.last_slot, now)
@@ -127,7 +135,7 @@ class ScheduleFirer:
                     StartRequest(
                         workflow=workflow.workflow_id,
                         inputs=workflow.trigger.inputs,
-                        idempotency_key=slot_key(workflow.workflow_id, slot),
+                        idempotency_key=slot_key(workflow.workflow_id, slot, workflow.entry),
                     )
                 )
             except UseCaseError as error:
@@ -143,7 +151,7 @@ class ScheduleFirer:
             else:
                 taken += 1
         moved = due.last == workflow.last_slot or await self._store.advance(
-            workflow.workflow_id, workflow.last_slot, due.last, newest
+            workflow.workflow_id, workflow.last_slot, due.last, newest, workflow.entry or 0
         )
         if moved and due.missed_count:
             entries.append(
@@ -154,6 +162,7 @@ class ScheduleFirer:
                     department_id=workflow.department_id,
                     metadata={
                         "trigger": "schedule",
+                        **_entry_of(workflow),
                         "count": due.missed_count,
                         "first": due.missed[0].isoformat() if due.missed else None,
                         "last": due.missed[-1].isoformat() if due.missed else None,
@@ -171,7 +180,11 @@ class ScheduleFirer:
 def _entry(
     workflow: ScheduledWorkflow, event: AuditEvent, slot: datetime, outcome: UUID | UseCaseError
 ) -> AuditEntry:
-    metadata: dict[str, object] = {"trigger": "schedule", "slot": slot.isoformat()}
+    metadata: dict[str, object] = {
+        "trigger": "schedule",
+        **_entry_of(workflow),
+        "slot": slot.isoformat(),
+    }
     if isinstance(outcome, UUID):
         metadata["execution_id"] = str(outcome)
     else:
@@ -184,6 +197,11 @@ def _entry(
         reason=None if isinstance(outcome, UUID) else str(outcome),
         metadata=metadata,
     )
+
+
+def _entry_of(workflow: ScheduledWorkflow) -> dict[str, object]:
+    """The entry of a list of schedules an audit entry is about (nothing for the single form)."""
+    return {} if workflow.entry is None else {"entry": workflow.entry}
 
 
 def upcoming(trigger: ScheduleTrigger, now: datetime) -> datetime | None:

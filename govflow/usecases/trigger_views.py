@@ -20,6 +20,14 @@ RECENT = 20
 """How many recent events a workflow's triggers show."""
 
 
+class ScheduleBookmark(msgspec.Struct, frozen=True, kw_only=True):
+    """The newest slot a schedule entry handled, and the newest that started an execution."""
+
+    last_slot: datetime | None = None
+    last_fired_slot: datetime | None = None
+    last_execution_id: UUID | None = None
+
+
 class WorkflowTriggers(msgspec.Struct, frozen=True, kw_only=True):
     """What the database holds about a workflow's triggers."""
 
@@ -27,9 +35,8 @@ class WorkflowTriggers(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     is_active: bool
     triggers: Triggers | None
-    last_slot: datetime | None = None
-    last_fired_slot: datetime | None = None
-    last_execution_id: UUID | None = None
+    bookmarks: Mapping[int, ScheduleBookmark] = msgspec.field(default_factory=dict)
+    """Each schedule entry's bookmark, by entry (0 for the single-entry form)."""
 
 
 class TriggerEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +56,8 @@ class TriggerReader(Protocol):
 
 
 class ScheduleView(msgspec.Struct, frozen=True, kw_only=True):
+    entry: int | None
+    """Its index in the list of schedules (``None``: the single-entry form)."""
     cron: str
     timezone: str
     catch_up: CatchUp
@@ -74,6 +83,8 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True):
     kind: Literal["schedule", "webhook"]
     action: str
     occurred_at: datetime
+    entry: int | None = None
+    """The schedule entry (of a list of schedules) the event is about."""
     slot: str | None = None
     delivery: str | None = None
     execution_id: str | None = None
@@ -85,6 +96,9 @@ class TriggersView(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: UUID
     name: str
     schedule: ScheduleView | None
+    """The first (or only) schedule."""
+    schedules: list[ScheduleView]
+    """Every schedule entry, in the file's order."""
     webhook: WebhookView | None
     recent: list[EventView]
 
@@ -105,18 +119,23 @@ async def workflow_triggers(
     if found is None:
         raise NotFoundError(f"workflow {workflow_id} not found")
     triggers = found.triggers or Triggers()
-    schedule = webhook = None
-    if triggers.schedule is not None:
-        s = triggers.schedule
-        schedule = ScheduleView(
-            cron=s.cron,
-            timezone=s.timezone,
-            catch_up=s.catch_up,
-            inputs=s.inputs,
-            last_fired_slot=found.last_fired_slot,
-            last_execution_id=found.last_execution_id,
-            next_fire=upcoming(s, max(now, found.last_slot or now)) if found.is_active else None,
+    webhook = None
+    schedules = []
+    for entry, s in triggers.schedules():
+        mark = found.bookmarks.get(entry or 0, ScheduleBookmark())
+        schedules.append(
+            ScheduleView(
+                entry=entry,
+                cron=s.cron,
+                timezone=s.timezone,
+                catch_up=s.catch_up,
+                inputs=s.inputs,
+                last_fired_slot=mark.last_fired_slot,
+                last_execution_id=mark.last_execution_id,
+                next_fire=upcoming(s, max(now, mark.last_slot or now)) if found.is_active else None,
+            )
         )
+    schedule = schedules[0] if schedules else None
     if triggers.webhook is not None:
         w = triggers.webhook
         webhook = WebhookView(
@@ -130,6 +149,7 @@ async def workflow_triggers(
         workflow_id=found.workflow_id,
         name=found.name,
         schedule=schedule,
+        schedules=schedules,
         webhook=webhook,
         recent=[_event(e) for e in events],
     )
@@ -149,8 +169,10 @@ def _event(event: TriggerEvent) -> EventView:
         detail = str(data["code"])
     elif isinstance(data.get("error"), dict):
         detail = str(data["error"].get("code"))
+    entry = data.get("entry")
     return EventView(
         kind="webhook" if event.action in _WEBHOOK_EVENTS else "schedule",
+        entry=entry if isinstance(entry, int) else None,
         action=event.action,
         occurred_at=event.occurred_at,
         slot=_text(data.get("slot")),

@@ -316,9 +316,11 @@ class TaskNotification(Table, tablename="task_notifications"):
 
 
 class TriggerSchedule(Table, tablename="trigger_schedules"):
-    """The newest slot each workflow's schedule handled (``sql/triggers.sql``)."""
+    """The newest slot each workflow's schedule entry handled (``sql/triggers.sql``); the
+    primary key is (workflow_id, entry) (migration 0029)."""
 
     workflow_id = ForeignKey(Workflow, null=False, primary_key=True, db_column_name="workflow_id")
+    entry = Integer(default=0)
     last_slot = Timestamptz()
     last_fired_slot = Timestamptz(null=True, default=None)
     last_execution_id = ForeignKey(Execution, null=True, db_column_name="last_execution_id")

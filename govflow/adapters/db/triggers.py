@@ -14,7 +14,7 @@ from govflow.adapters.db.queries import load_queries
 from govflow.core.audit_events import AuditEvent
 from govflow.core.trigger_spec import ScheduleTrigger, Triggers, WebhookTrigger
 from govflow.usecases.schedule_triggers import ScheduledWorkflow
-from govflow.usecases.trigger_views import TriggerEvent, WorkflowTriggers
+from govflow.usecases.trigger_views import ScheduleBookmark, TriggerEvent, WorkflowTriggers
 from govflow.usecases.webhooks import WebhookTarget
 
 QUERIES = load_queries("triggers.sql")
@@ -56,6 +56,7 @@ class PgScheduleStore:
                     name=row["name"],
                     department_id=row["department_id"],
                     trigger=trigger,
+                    entry=row["entry"],
                     last_slot=row["last_slot"],
                     last_fired_slot=row["last_fired_slot"],
                     last_execution_id=row["last_execution_id"],
@@ -63,8 +64,8 @@ class PgScheduleStore:
             )
         return found
 
-    async def bookmark(self, workflow_id: UUID, slot: datetime) -> None:
-        await self._fetch("bookmark_schedule", workflow_id=workflow_id, slot=slot)
+    async def bookmark(self, workflow_id: UUID, slot: datetime, entry: int = 0) -> None:
+        await self._fetch("bookmark_schedule", workflow_id=workflow_id, slot=slot, entry=entry)
 
     async def advance(
         self,
@@ -72,10 +73,12 @@ class PgScheduleStore:
         previous: datetime,
         slot: datetime,
         fired: tuple[datetime, UUID] | None,
+        entry: int = 0,
     ) -> bool:
         rows = await self._fetch(
             "advance_schedule",
             workflow_id=workflow_id,
+            entry=entry,
             previous=previous,
             slot=slot,
             fired_slot=fired[0] if fired else None,
@@ -124,14 +127,20 @@ class PgTriggerReader:
             triggers = msgspec.json.decode(text, type=Triggers | None) if text else None
         except msgspec.ValidationError:
             triggers = None
+        marks = await _fetch(self._pool, "schedule_state", workflow_id=workflow_id)
         return WorkflowTriggers(
             workflow_id=row["workflow_id"],
             name=row["name"],
             is_active=row["is_active"],
             triggers=triggers,
-            last_slot=row["last_slot"],
-            last_fired_slot=row["last_fired_slot"],
-            last_execution_id=row["last_execution_id"],
+            bookmarks={
+                mark["entry"]: ScheduleBookmark(
+                    last_slot=mark["last_slot"],
+                    last_fired_slot=mark["last_fired_slot"],
+                    last_execution_id=mark["last_execution_id"],
+                )
+                for mark in marks
+            },
         )
 
     async def recent_events(self, workflow_id: UUID, limit: int) -> list[TriggerEvent]:

@@ -11,9 +11,11 @@ from uuid import UUID
 
 import pytest
 
+from govflow.adapters.db.triggers import PgTriggerReader
 from govflow.bootstrap import Container
 from govflow.usecases.errors import NotFoundError
 from govflow.usecases.schedule_triggers import ScheduleFirer
+from govflow.usecases.trigger_views import workflow_triggers
 from tests.support.engine import install_workflow
 
 WORKFLOW = """
@@ -239,3 +241,72 @@ async def test_the_triggers_view_shows_the_last_and_next_fire(engine: Container)
     other_department = await engine.db.pool.fetchval("SELECT gen_random_uuid()")
     with pytest.raises(NotFoundError):
         await engine.workflow_triggers(workflow_id, other_department)
+
+
+SEVERAL = """
+name: two-clocks
+title: Two clocks
+department: general-administration
+inputs:
+  who: {type: string}
+triggers:
+  schedule:
+    - cron: "*/10 * * * * *"
+      inputs: {who: tens}
+    - cron: "*/15 * * * * *"
+      timezone: Europe/Paris
+      catch_up: none
+      inputs: {who: fifteens}
+steps:
+  - {id: first, action: echo, with: {value: "{{ inputs.who }}"}}
+"""
+
+
+async def test_each_schedule_of_a_list_fires_its_own_slots_once(engine: Container) -> None:
+    async with engine.db.pool.acquire() as conn:
+        workflow_id = await install_workflow(conn, SEVERAL)
+    schedulers = [engine.schedule_firer(), engine.schedule_firer()]
+    await schedulers[0].fire_once(T0)  # both entries seen: their bookmarks
+    marks = await engine.db.pool.fetch(
+        "SELECT entry FROM trigger_schedules WHERE workflow_id = $1 ORDER BY entry", workflow_id
+    )
+    assert [m["entry"] for m in marks] == [0, 1]
+    for tick in range(1, 7):
+        now = T0 + timedelta(seconds=5 * tick)
+        await asyncio.gather(*(s.fire_once(now) for s in schedulers))
+    rows = await engine.db.pool.fetch(
+        "SELECT idempotency_key, inputs->>'who' AS who FROM executions WHERE workflow_id = $1 "
+        "ORDER BY idempotency_key",
+        workflow_id,
+    )
+    started = [(r["idempotency_key"].split(":", 3)[2], r["who"]) for r in rows]
+    # 12:00:30 is a slot of both entries: one execution each (the key names the entry).
+    assert sorted(started) == [("0", "tens")] * 3 + [("1", "fifteens")] * 2
+    keys = [r["idempotency_key"] for r in rows]
+    assert f"schedule:{workflow_id}:0:2026-11-27T12:00:30+00:00" in keys
+    assert f"schedule:{workflow_id}:1:2026-11-27T12:00:30+00:00" in keys
+    entries = await engine.db.pool.fetch(
+        "SELECT metadata->>'entry' AS entry FROM audit_logs WHERE entity_id = $1 "
+        "AND action = 'TRIGGER_SCHEDULE_FIRED'",
+        str(workflow_id),
+    )
+    assert sorted(e["entry"] for e in entries) == ["0", "0", "0", "1", "1"]
+
+    # The API's view: each entry with its own last and next fire.
+    view = await workflow_triggers(
+        PgTriggerReader(engine.db.pool),
+        workflow_id,
+        None,
+        now=T0 + timedelta(seconds=30),
+        secret_known=lambda name: False,
+    )
+    assert [(s.entry, s.cron, s.inputs) for s in view.schedules] == [
+        (0, "*/10 * * * * *", {"who": "tens"}),
+        (1, "*/15 * * * * *", {"who": "fifteens"}),
+    ]
+    assert view.schedule == view.schedules[0]
+    assert [s.last_fired_slot for s in view.schedules] == [T0 + timedelta(seconds=30)] * 2
+    assert [s.next_fire for s in view.schedules] == [
+        T0 + timedelta(seconds=40),
+        T0 + timedelta(seconds=45),
+    ]
