@@ -339,7 +339,7 @@ async def test_loading_refuses_a_department_a_step_names_that_does_not_exist(
 
 def _validate(path: Path, database_url: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["GOVFLOW_PLUGINS_ALLOW"] = "manual,notification,jira,workflow"
+    env["GOVFLOW_PLUGINS_ALLOW"] = "manual,notification,jira,workflow,wait"
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     return subprocess.run(
