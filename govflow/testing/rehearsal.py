@@ -22,6 +22,9 @@ instead, as an execution is until its due time). When the execution fails,
 its failure handlers run as in an execution: the compensations of the completed steps (in
 reverse order), then the ``on_failure`` steps, each stubbed under its step key
 (``"compensate.book"``, ``"on_failure.notify"``), their templates reading ``failure``.
+
+A step's stubbed output is checked against the output its action declares (a key it does not
+declare or a value of the wrong type is a :class:`RehearsalError`; a field left out is fine).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, Literal, TypeAlias
 import msgspec
 
 from govflow.cli.workflow_files import TemplateFiles
+from govflow.core.action_types import declared_outputs
 from govflow.core.engine import StepError
 from govflow.core.error_codes import StepErrorCode
 from govflow.core.expressions import (
@@ -55,6 +59,7 @@ from govflow.core.foreach import (
 )
 from govflow.core.graph import run_order, step_graph
 from govflow.core.inputs import validate_execution_inputs
+from govflow.core.output_refs import output_problems
 from govflow.core.outputs import check_outputs
 from govflow.core.secrets import SECRET_FUNCTION, SecretSession
 from govflow.core.spec import (
@@ -194,6 +199,24 @@ def rehearse(
     return run
 
 
+def _stub_output(
+    types: Mapping[str, type[msgspec.Struct]], step_id: str, action: str, stub: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The stub as the step's output, checked against the output the action declares (a stub
+    may leave fields out: it gives what the rehearsal needs).
+
+    :raises RehearsalError: the stub has a key the output does not declare, or a wrong type.
+    """
+    struct = declared_outputs(types).get(action)
+    problems = [] if struct is None else output_problems(struct, stub, partial=True)
+    if problems:
+        raise RehearsalError(
+            f"step {step_id!r}: the stub is not an output of action {action!r}: "
+            + "; ".join(problems)
+        )
+    return dict(stub)
+
+
 def _rehearse(
     spec: WorkflowSpec,
     types: Mapping[str, type[msgspec.Struct]],
@@ -257,7 +280,7 @@ def _rehearse(
             run.status = ExecutionStatus.WAITING
             return run
         assert stub is not None
-        output = dict(stub)
+        output = _stub_output(types, step.id, step.action, stub)
         run.outputs[step.id] = output
         run.steps[step.id] = StepStatus.COMPLETED
         seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": output}
@@ -417,7 +440,7 @@ def _handle_failure(
             _handler_failed(run, seen, step.id, StepErrorCode.HANDLER_CANNOT_WAIT.value)
         else:
             assert stub is not None  # a handler that runs has its stub (checked above)
-            output = dict(stub)
+            output = _stub_output(types, step.id, step.action, stub)
             run.outputs[step.id] = output
             run.steps[step.id] = StepStatus.COMPLETED
             seen[step.id] = {"status": str(StepStatus.COMPLETED), "output": output}

@@ -21,7 +21,7 @@ from govflow.core.validation import validate_workflow
 from govflow.plugins import Action, ActionContext, Idempotency, PluginManager
 from govflow.plugins.errors import InvalidActionError
 from govflow.plugins.registry import ActionRegistry
-from govflow.testing import check_output, run_action
+from govflow.testing import RehearsalError, check_output, rehearse, run_action
 
 BUILT_IN = {
     "manual": TaskOutput,
@@ -146,3 +146,24 @@ steps:
         "'code'?) (action 'counting' outputs code)"
     ]
     assert validate_workflow(text, "third.yaml", dict(types)).name == "third-party"
+
+
+def test_a_rehearsal_refuses_a_stub_that_is_not_the_declared_output() -> None:
+    text = """
+name: stubbed
+title: Stubbed
+department: general-administration
+steps:
+  - id: review
+    action: manual
+    with: {title: Review, assignee: {role: OPERATOR}}
+"""
+    with pytest.raises(RehearsalError) as caught:
+        rehearse(text, {}, {"review": {"decison": "approved", "comments": "ok"}})
+    assert str(caught.value) == (
+        "step 'review': the stub is not an output of action 'manual': "
+        "output.decison: unknown key 'decison' (did you mean 'decision'?); "
+        "output.comments: expected a list, got 'ok'"
+    )
+    run = rehearse(text, {}, {"review": {"decision": "approved"}})  # fields may be left out
+    assert run.outputs["review"] == {"decision": "approved"}
