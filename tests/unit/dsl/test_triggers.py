@@ -12,6 +12,7 @@ from govflow.core.schedule import MAX_CATCH_UP, ScheduleError, check_cron, plan,
 from govflow.core.trigger_spec import ScheduleTrigger, WebhookTrigger
 from govflow.core.webhook import DeliveryRefused, check_headers, map_body, signature
 from govflow.testing import scheduled_slots, signed_headers, webhook_inputs
+from govflow.testing.triggers import NoTrigger
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 EVERY_10S = ScheduleTrigger(cron="*/10 * * * * *")
@@ -159,3 +160,26 @@ def test_the_rehearsal_kit_gives_a_delivery_s_inputs_or_names_the_input() -> Non
     assert caught.value.problems[0][0] == "inputs.permit_id"
     with pytest.raises(InputError, match="is required"):
         webhook_inputs(WEBHOOK, {})
+
+
+SEVERAL = """
+name: two-bells
+title: Two bells
+department: general-administration
+triggers:
+  schedule:
+    - {cron: "0 8 * * *"}
+    - {cron: "0 8,18 * * *", timezone: Europe/Paris}
+steps:
+  - {id: log, action: notification, with: {channel: log, message: rung}}
+"""
+
+
+def test_a_list_of_schedules_rehearses_merged_or_one_entry() -> None:
+    since = datetime(2026, 11, 27, tzinfo=UTC)
+    until = datetime(2026, 11, 28, tzinfo=UTC)
+    assert [s.hour for s in scheduled_slots(SEVERAL, since, until)] == [7, 8, 17]
+    assert [s.hour for s in scheduled_slots(SEVERAL, since, until, entry=0)] == [8]
+    assert [s.hour for s in scheduled_slots(SEVERAL, since, until, entry=1)] == [7, 17]
+    with pytest.raises(NoTrigger, match=r"triggers.schedule\[2\]"):
+        scheduled_slots(SEVERAL, since, until, entry=2)
