@@ -161,8 +161,9 @@ def _settled(shown: Shown) -> None:
         if step.status == StepStatus.WAITING and step.due_at is not None:
             click.echo(
                 f"continue: the scheduler resumes step {step.step_key} once its timer is due "
-                f"({step.due_at.isoformat()}); follow it with "
-                f"`govflow executions wait {detail.id}`"
+                f"({step.due_at.isoformat()}), or an operator ends it now with "
+                f"`govflow executions fire-timer {detail.id} {step.step_key} --reason ...`; "
+                f"follow it with `govflow executions wait {detail.id}`"
             )
     if detail.status == ExecutionStatus.NEEDS_ATTENTION:
         click.echo(

@@ -85,5 +85,7 @@ def test_a_followed_execution_waiting_on_a_timer_says_how_it_goes_on(
     assert "       timer due: 2031-01-15T00:00:00+00:00" in lines
     assert lines[-1] == (
         "continue: the scheduler resumes step objections once its timer is due "
-        f"(2031-01-15T00:00:00+00:00); follow it with `govflow executions wait {execution.id}`"
+        "(2031-01-15T00:00:00+00:00), or an operator ends it now with "
+        f"`govflow executions fire-timer {execution.id} objections --reason ...`; "
+        f"follow it with `govflow executions wait {execution.id}`"
     )
