@@ -131,10 +131,11 @@ def test_servers_running_before_a_command_are_left_running(home: Path) -> None:
 def test_the_last_command_using_started_servers_stops_them(home: Path) -> None:
     for command in ("migrate", "seed", "workflows load"):
         assert govflow(home, *command.split()).returncode == 0, command
-    # No worker runs: the execution stays PENDING and --wait holds the servers for 8 s.
+    # No worker runs: the execution stays PENDING and --wait holds the servers for 20 s (long
+    # enough for `executions show` to start and answer on a loaded machine).
     waiting = subprocess.Popen(
         [sys.executable, "-m", "govflow", "executions", "start", "hello", "-i", "who=Ada",
-         "--wait", "--timeout", "8"],
+         "--wait", "--timeout", "20"],
         env=cli_env(home), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -151,7 +152,7 @@ def test_the_last_command_using_started_servers_stops_them(home: Path) -> None:
     finally:
         _, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 3, err
-    assert "still PENDING after 8s" in err
+    assert "still PENDING after 20s" in err
     assert_nothing_left(home)
 
 

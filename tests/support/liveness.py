@@ -1,9 +1,9 @@
 """A probe that asks ``/livez`` over and over while a test attacks the server, and its verdict.
 
 A blocked event loop shows as answers that take as long as the blocking work (seconds) or as a
-run of slow answers. One late answer among many is the operating system scheduling something
-else on a busy two-core machine, not the server: the verdict allows one answer over the bound,
-never one over ten times the bound (or a second).
+run of slow answers. A few late answers among many are the operating system scheduling something
+else on a busy two-core machine, not the server: the verdict allows one answer in twenty (at
+least one) over the bound, never one over ten times the bound (or a second).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from contextlib import AbstractAsyncContextManager
 
 import httpx
 
-OUTLIERS_ALLOWED = 1
-"""Answers allowed over the bound: one may wait behind a loaded machine (parallel test workers
-on two cores), never longer than :data:`OUTLIER_CAP` or ten times the bound. A blocked loop is
-caught by every other answer, which must stay within the bound."""
+OUTLIER_SHARE = 20
+"""One answer in this many (at least one) may be over the bound: it waited behind a loaded
+machine (parallel test workers on two cores), never longer than :data:`OUTLIER_CAP` or ten times
+the bound. A blocked loop is caught by the others, which must stay within the bound."""
 OUTLIER_CAP = 1.0
 
 
@@ -75,9 +75,10 @@ class LivenessProbe:
         await self._task
 
     def assert_answered_within(self, bound: float) -> None:
-        """Every answer within ``bound``, but for :data:`OUTLIERS_ALLOWED` under ten times it
-        (or :data:`OUTLIER_CAP`)."""
+        """Every answer within ``bound``, but for one in :data:`OUTLIER_SHARE` (at least one),
+        each under ten times it (or :data:`OUTLIER_CAP`)."""
         assert self.latencies, "/livez never answered during the attack"
         slowest = sorted(self.latencies, reverse=True)
+        allowed = max(1, len(slowest) // OUTLIER_SHARE)
         assert slowest[0] < max(10 * bound, OUTLIER_CAP), slowest[:5]
-        assert all(latency < bound for latency in slowest[OUTLIERS_ALLOWED:]), slowest[:5]
+        assert all(latency < bound for latency in slowest[allowed:]), (len(slowest), slowest[:8])
