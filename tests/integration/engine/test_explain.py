@@ -186,6 +186,9 @@ def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str
         "dependents": [running["position"] + 1],
         "cancel_from": [StepStatus.PENDING.value, StepStatus.RUNNING.value],
         "cancel_reason": "branch_failed",
+        "task_id": running["id"],
+        "version": 2,
+        "from_version": 1,
         **audit_one,
     }
 
