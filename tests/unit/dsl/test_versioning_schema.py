@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jsonschema
+import pytest
 import yaml
 
 from govflow.core.schema import generate_schema
@@ -80,3 +81,19 @@ def test_an_unchanged_workflow_keeps_its_hash_across_releases() -> None:
     # version: this hash changes only when the meaning of this file changes.
     spec = validate_workflow(A, "a.yaml", TEST_ACTIONS)
     assert content_hash(spec) == PINNED_HASH_OF_A
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "timeout: 1h\n",  # a field with a plain default, after others at theirs
+        "vars: {region: north}\n",  # a field with a default factory, after others at theirs
+        "description: Booked halls\n",
+    ],
+)
+def test_a_field_set_away_from_its_default_changes_the_hash(change: str) -> None:
+    first = validate_workflow(A, "a.yaml", TEST_ACTIONS)
+    changed = validate_workflow(A + change, "a.yaml", TEST_ACTIONS)
+    assert content_hash(changed) != content_hash(first)
+    key = change.split(":", 1)[0]
+    assert key in meaning(changed)
