@@ -185,8 +185,7 @@ class ExecutionPages(Controller):
             else:
                 await executions.retry(viewer, execution_id, reason)
         except (ConflictError, ForbiddenError) as exc:
-            status = 409 if isinstance(exc, ConflictError) else 403
-            return await _page(request, viewer, execution_id, {action: {"form": str(exc)}}, status)
+            return await _refused(request, viewer, execution_id, action, exc)
         done = "Execution canceled." if action == "cancel" else "Execution retried."
         return redirect(request, f"{BASE}/executions/{execution_id}", done)
 
@@ -217,8 +216,7 @@ class ExecutionPages(Controller):
             problems = {path.rpartition(".")[2]: message for path, message in exc.problems}
             return await _page(request, viewer, execution_id, {key: problems}, 400)
         except (ConflictError, ForbiddenError) as exc:
-            status = 409 if isinstance(exc, ConflictError) else 403
-            return await _page(request, viewer, execution_id, {key: {"form": str(exc)}}, status)
+            return await _refused(request, viewer, execution_id, key, exc)
         return redirect(request, f"{BASE}/executions/{execution_id}", f"Step {step_key} resolved.")
 
     @post("/{execution_id:uuid}/steps/{step_key:str}/fire-timer")
@@ -239,8 +237,7 @@ class ExecutionPages(Controller):
         try:
             await fire_timer_now(services, viewer, execution_id, step_key, reason)
         except (ConflictError, ForbiddenError) as exc:
-            status = 409 if isinstance(exc, ConflictError) else 403
-            return await _page(request, viewer, execution_id, {key: {"form": str(exc)}}, status)
+            return await _refused(request, viewer, execution_id, key, exc)
         done = f"Timer of step {step_key} fired."
         return redirect(request, f"{BASE}/executions/{execution_id}", done)
 
@@ -295,6 +292,18 @@ async def _live_context(
         "now": now,
         "operate": viewer.role in OPERATING_ROLES,
     }
+
+
+async def _refused(
+    request: Request[Any, Any, Any],
+    viewer: Principal,
+    execution_id: UUID,
+    form: str,
+    exc: ConflictError | ForbiddenError,
+) -> Response[Any]:
+    """The page again with the refusal under ``form``: 409 for a conflict, 403 for a role."""
+    status = 409 if isinstance(exc, ConflictError) else 403
+    return await _page(request, viewer, execution_id, {form: {"form": str(exc)}}, status)
 
 
 async def _page(
