@@ -132,7 +132,9 @@ def is_template(value: object) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+@lru_cache(maxsize=4096)
 def _single_expression(text: str) -> str | None:
+    """The expression of a template that is exactly one ``{{ expr }}`` (``None``: it is not)."""
     match = _SINGLE.match(text)
     if match is None:
         return None

@@ -61,12 +61,16 @@ class ExpressionRunner:
     def _budget(self) -> Budget:
         return Budget(self.limits, self.clock)
 
-    async def render(self, value: Any, context: Mapping[str, Any]) -> Any:
+    async def render(
+        self, value: Any, context: Mapping[str, Any], inline: bool | None = None
+    ) -> Any:
         """``value`` (a ``with:`` block) with every template rendered.
 
+        :param inline: what :func:`~govflow.core.expressions.values_inline` says of ``value``,
+            when the caller kept it (a step's ``with:`` never changes); worked out if ``None``.
         :raises ExpressionError: a template fails or goes beyond a limit.
         """
-        if values_inline(value):
+        if values_inline(value) if inline is None else inline:
             budget = Budget(self._inline_limits, self.clock)
             try:
                 return render(value, context, budget)

@@ -55,7 +55,6 @@ from govflow.core.foreach import (
     item_event,
     item_key,
 )
-from govflow.core.graph import StepGraph, graph_place, step_graph
 from govflow.core.idempotency import Idempotency
 from govflow.core.plugin_calls import PluginCallOutcome
 from govflow.core.secrets import (
@@ -72,12 +71,7 @@ from govflow.core.spec import (
     OUTPUTS_STEP_ID,
     StepSpec,
     WorkflowSpec,
-    effective_retry,
-    effective_timeout,
-    handlers_from,
     is_handler_key,
-    is_last_step,
-    step_at,
 )
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.core.subworkflows import SUB_WORKFLOW_WAIT
@@ -102,10 +96,11 @@ from govflow.usecases.ports import ClaimedStep, ClaimOrder, SpecSource, StepQueu
 from govflow.usecases.signals import SignalStore
 from govflow.usecases.step_log import enter_step, leave_step
 from govflow.usecases.step_metrics import StepMetrics
+from govflow.usecases.step_plans import StepPlan, StepPlans
 from govflow.usecases.subworkflows import SubWorkflowStore, resume_parents
 from govflow.usecases.timers import TimerStore
 from govflow.usecases.tracing import Span, tracing
-from govflow.usecases.translate import audit_entries, claim_order, retry_schedule, to_finish
+from govflow.usecases.translate import audit_entries, claim_order, to_finish
 from govflow.usecases.workflow_outputs import evaluate_outputs
 
 log = logging.getLogger("govflow.engine")
@@ -115,9 +110,6 @@ STARTED_BEFORE_EXECUTE = frozenset({Idempotency.AT_MOST_ONCE, Idempotency.REMOTE
 
 LOCAL_WAKE_LIMIT = timedelta(seconds=30)
 """Retries due sooner than this are woken by the worker itself (the sweeper is the backup)."""
-
-TIMEOUTS_KEPT = 4096
-"""Step timeouts remembered per runner (by workflow version and position) before starting over."""
 
 
 @dataclass
@@ -179,8 +171,8 @@ class StepRunner:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _wakers: set[asyncio.Task[None]] = field(default_factory=set)
     _claims: ClaimOrder | None = None
-    _timeouts: dict[tuple[UUID, int], float] = field(default_factory=dict)
-    _graphs: dict[UUID, StepGraph] = field(default_factory=dict)
+    plans: StepPlans = field(default_factory=StepPlans)
+    """What each step of each workflow version runs with, worked out once."""
 
     @property
     def claims(self) -> ClaimOrder:
@@ -240,7 +232,7 @@ class StepRunner:
         traced = tracing()
         if not traced.enabled:  # no span, no attributes: tracing off costs this test only
             return await self._run_attempt(claim, execution_status, spec, context, None)
-        action = step_at(spec, claim.position).action
+        action = self.plans.plan(claim.workflow_version_id, spec, claim.position).step.action
         attributes = {
             "govflow.workflow": context.execution["name"],
             "govflow.workflow_version_id": str(claim.workflow_version_id),
@@ -261,26 +253,26 @@ class StepRunner:
         span: Span | None,
     ) -> tuple[ClaimedStep | None, ExecutionStatus | None]:
         """One attempt and its finish; ``span`` is the attempt's (``None``: tracing is off)."""
-        step = step_at(spec, claim.position)
+        plan = self.plans.plan(claim.workflow_version_id, spec, claim.position)
+        step = plan.step
         action = self.host.actions.get(step.action)
-        place = graph_place(self._graph(claim.workflow_version_id, spec), claim.position)
         state = StepState(
             execution_status=execution_status,
             step_status=StepStatus.RUNNING,
             attempt=claim.attempt,
             idempotency=action.idempotency if action else Idempotency.NONE,
-            retry=retry_schedule(effective_retry(spec, step)),
-            is_last_step=place[0] if place else is_last_step(spec, claim.position),
-            dependents=place[1] if place else None,
+            retry=plan.retry,
+            is_last_step=plan.is_last_step,
+            dependents=plan.dependents,
             continue_on_error=step.continue_on_error,
-            handlers_from=handlers_from(spec),
+            handlers_from=plan.handlers_from,
             handler=is_handler_key(claim.step_key),
         )
         started = time.perf_counter()
         recorded: list[RecordedEvent] = []
         secrets = SecretSession(self.secrets)
         event, state, outcome = await self._attempt(
-            claim, spec, step, action, state, context, recorded, secrets
+            claim, spec, plan, action, state, context, recorded, secrets
         )
         if secrets.resolved and event is not None:  # no secret's value is stored
             event = redact_event(event, secrets.resolved)
@@ -339,7 +331,10 @@ class StepRunner:
             await self.queue.wake([result.released_step_id])
         if result.released_step_ids:
             await self.queue.wake(list(result.released_step_ids))
-        if self.subworkflows is not None:
+        if self.subworkflows is not None and (
+            isinstance(event, AttemptSuspended)
+            or (after in ExecutionStatus.TERMINAL and context.has_parent)
+        ):
             await self._sub_workflow_ended(claim, context, event, after)
         return result.next_claim, result.execution_status
 
@@ -380,7 +375,7 @@ class StepRunner:
         self,
         claim: ClaimedStep,
         spec: WorkflowSpec,
-        step: StepSpec,
+        plan: StepPlan,
         action: Action | None,
         state: StepState,
         context: RunContext,
@@ -388,6 +383,7 @@ class StepRunner:
         secrets: SecretSession,
     ) -> tuple[Event | None, StepState, AttemptOutcome]:
         """Run one attempt; the event that describes how it ended (None: lease lost)."""
+        step = plan.step
         values = context.as_mapping()
         values[SECRET_FUNCTION] = secrets
         if step.action == OUTPUTS_ACTION:
@@ -412,7 +408,7 @@ class StepRunner:
                 if not isinstance(items, list):
                     return AttemptFailedBusiness(items), state, AttemptOutcome.FAILED
                 return await self._foreach(claim, spec, step, action, state, values, items, secrets)
-            rendered = await self.expressions.render(step.with_, values)
+            rendered = await self.expressions.render(step.with_, values, plan.with_inline)
             params = _convert_inputs(action.inputs, rendered)
         except ExpressionLimitError as exc:
             error = StepError(StepErrorCode.EXPRESSION_LIMIT, str(exc))
@@ -444,7 +440,7 @@ class StepRunner:
             heartbeat_sink=functools.partial(self._heartbeat, claim),
             resumable=True,
         )
-        timeout = self._timeout(claim, spec, step)
+        timeout = plan.timeout_seconds
         retry_after: timedelta | None = None
         try:
             call = _plugin_call(self.metrics, action.name, action.execute(ctx, params))
@@ -521,7 +517,7 @@ class StepRunner:
         # remote_lookup: each item without a kept result is looked up by its own key before it
         # runs again (the step's attempt start is not recorded: a lost lease re-runs the step).
         looks_up = strategy is Idempotency.REMOTE_LOOKUP and claim.attempt > 1
-        timeout = self._timeout(claim, spec, step)
+        timeout = self._timeout(claim, spec)
 
         async def run_item(index: int, item: Any) -> Mapping[str, Any]:
             params = _convert_inputs(
@@ -613,24 +609,9 @@ class StepRunner:
             return _unknown(event.error, state, event.rand)
         return event, state, AttemptOutcome.RETRY
 
-    def _graph(self, version: UUID, spec: WorkflowSpec) -> StepGraph:
-        """The order of ``spec``'s steps (a workflow version never changes: worked out once)."""
-        graph = self._graphs.get(version)
-        if graph is None:
-            if len(self._graphs) >= TIMEOUTS_KEPT:
-                self._graphs.clear()
-            graph = self._graphs[version] = step_graph(spec)
-        return graph
-
-    def _timeout(self, claim: ClaimedStep, spec: WorkflowSpec, step: StepSpec) -> float:
-        """``step``'s timeout in seconds (a workflow version never changes: parsed once)."""
-        key = (claim.workflow_version_id, claim.position)
-        seconds = self._timeouts.get(key)
-        if seconds is None:
-            if len(self._timeouts) >= TIMEOUTS_KEPT:
-                self._timeouts.clear()
-            seconds = self._timeouts[key] = effective_timeout(spec, step).total_seconds()
-        return seconds
+    def _timeout(self, claim: ClaimedStep, spec: WorkflowSpec) -> float:
+        """The timeout in seconds of ``claim``'s step."""
+        return self.plans.plan(claim.workflow_version_id, spec, claim.position).timeout_seconds
 
     async def _unavailable(self, claim: ClaimedStep, action: str) -> ActionUnavailable:
         """The engine's event for a step whose action this worker lacks."""
