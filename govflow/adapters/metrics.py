@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from prometheus_client import Counter, Histogram
 
 from govflow.adapters import audit_metrics, breaker_metrics, state_metrics
@@ -76,3 +79,20 @@ class PrometheusStepMetrics(StepMetrics):
 
     def queue_lag(self, seconds: float) -> None:
         QUEUE_LAG.observe(seconds)
+
+
+def shared_between_processes(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether this process's values are written for the API to serve
+    (``PROMETHEUS_MULTIPROC_DIR``, or its older lower-case name)."""
+    return "PROMETHEUS_MULTIPROC_DIR" in env or "prometheus_multiproc_dir" in env
+
+
+def worker_step_metrics(
+    metrics_port: int | None, env: Mapping[str, str] = os.environ
+) -> StepMetrics:
+    """A worker's step measurements: Prometheus's when someone can read them (its
+    ``WORKER_METRICS_PORT``, or the API through ``PROMETHEUS_MULTIPROC_DIR``); otherwise none
+    are taken (each step would record three values no one reads)."""
+    if metrics_port or shared_between_processes(env):
+        return PrometheusStepMetrics()
+    return StepMetrics()

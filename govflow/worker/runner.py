@@ -13,6 +13,7 @@ from taskiq.receiver import Receiver
 from govflow.adapters.audit_metrics import seal_refused, seal_succeeded
 from govflow.adapters.audit_sealing import audit_sealing
 from govflow.adapters.db.audit_seals import SealRefused, seal_pending
+from govflow.adapters.metrics import worker_step_metrics
 from govflow.adapters.queue.tasks import register_run_step
 from govflow.adapters.state_metrics import StateGauges
 from govflow.bootstrap import Container, container
@@ -43,6 +44,7 @@ async def run_worker(settings: Settings) -> None:
         container(settings, worker=True, role="govflow-worker") as services,
     ):
         runner = equipped_runner(services)
+        runner.metrics = worker_step_metrics(settings.worker_metrics_port)
         runner.stopping = stop  # on shutdown, finish the running steps and hand on the next ones
         register_run_step(services.broker, runner.run)
         if settings.worker_metrics_port:
