@@ -136,6 +136,7 @@ async def baseline_worker(redis_url: str, queue: str, concurrency: int) -> None:
         loop.add_signal_handler(signum, stop.set)
     receiver = Receiver(
         broker,
+        validate_params=False,
         max_async_tasks=concurrency,
         max_prefetch=concurrency,
         propagate_exceptions=False,

@@ -53,6 +53,7 @@ async def run_worker(settings: Settings) -> None:
             start_http_server(settings.worker_metrics_port, addr=settings.host)
         receiver = Receiver(
             services.broker,
+            validate_params=False,  # one argument, a step id our own wake-ups send as text
             max_async_tasks=settings.worker_concurrency,
             max_prefetch=settings.worker_concurrency,
             propagate_exceptions=False,
