@@ -39,8 +39,7 @@ KEYS = {
     "executions_pkey",
     "execution_steps_pkey",
     "execution_steps_execution_id_position_key",
-    "execution_step_attempts_pkey",
-    "execution_step_attempts_step",
+    "execution_step_attempts_pkey",  # (execution_step_id, fencing_token), migration 0030
 }
 SWEEPS = {"take_expired", "due_unclaimed", "past_deadline"}
 """The statements that look for work across the tables (through the partial indexes)."""
