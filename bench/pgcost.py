@@ -104,10 +104,16 @@ def known_statements() -> dict[str, str]:
     return named
 
 
+_KEY_CHECK = re.compile(r'^SELECT \$\d+ FROM ONLY "\w+"\."(\w+)" x WHERE')
+
+
 def statement_name(query: str, named: dict[str, str]) -> str:
     found = named.get(shape(query))
     if found:
         return found
+    check = _KEY_CHECK.match(query)
+    if check:  # the query PostgreSQL runs for a foreign key (ri_triggers.c)
+        return f"foreign-key check on {check.group(1)}"
     text = " ".join(re.sub(r"--[^\n]*", " ", query).split())
     return text[:70] + ("..." if len(text) > 70 else "")
 
@@ -143,7 +149,7 @@ class Cost:
     statements: list[dict[str, Any]] = field(default_factory=list)
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
     indexes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    wal: dict[str, dict[str, int]] = field(default_factory=dict)
+    wal: dict[str, dict[str, Any]] = field(default_factory=dict)
     wal_available: bool = False
 
 
@@ -196,16 +202,24 @@ def index_deltas(before: Snapshot, after: Snapshot) -> dict[str, dict[str, Any]]
 
 async def wal_by_relation(
     conn: asyncpg.Connection, start: str, end: str
-) -> dict[str, dict[str, int]]:
+) -> dict[str, dict[str, Any]]:
     """WAL of the range by relation: records and bytes (each record to the relation of its first
-    block), full-page-image bytes, block references and distinct blocks (every reference).
+    block), full-page-image bytes, block references and distinct blocks (every reference), and
+    the records and bytes of each record type (``types``).
     Records without a block go under their resource manager and type."""
     names: dict[tuple[int, int], str] = {}
     own_db = await conn.fetchval(
         "/* bench-pgcost */ SELECT oid FROM pg_database WHERE datname = current_database()"
     )
-    out: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"records": 0, "bytes": 0, "fpi_bytes": 0, "block_refs": 0, "blocks": 0}
+    out: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "records": 0,
+            "bytes": 0,
+            "fpi_bytes": 0,
+            "block_refs": 0,
+            "blocks": 0,
+            "types": defaultdict(lambda: [0, 0]),
+        }
     )
     blocks: dict[str, set[tuple[str, int]]] = defaultdict(set)
 
@@ -230,8 +244,13 @@ async def wal_by_relation(
         out[owner]["records"] += 1
         out[owner]["bytes"] += int(row["record_length"])
         out[owner]["fpi_bytes"] += int(row["fpi_length"] or 0)
+        kind = out[owner]["types"][f"{row['resource_manager']} {row['record_type']}"]
+        kind[0] += 1
+        kind[1] += int(row["record_length"])
     for rel, seen in blocks.items():
         out[rel]["blocks"] = len(seen)
+    for entry in out.values():
+        entry["types"] = dict(sorted(entry["types"].items(), key=lambda kv: -kv[1][1]))
     return dict(sorted(out.items(), key=lambda kv: -kv[1]["bytes"]))
 
 

@@ -288,6 +288,17 @@ def render(report: dict[str, Any]) -> str:
                 f"  {name[:42]:<42} {per(w['records'], n):>7} {per(w['bytes'], n):>7} "
                 f"{per(w['fpi_bytes'], n):>7} {per(w['block_refs'], n):>6} {per(w['blocks'], n):>6}"
             )
+        lines.append("")
+        lines.append("WAL record types of the hot tables and their indexes (records x bytes each)")
+        for name, w in wal.items():
+            table = cost["indexes"].get(name, {}).get("table", name)
+            if table not in HOT_TABLES:
+                continue
+            kinds = ", ".join(
+                f"{kind} {per(count, n)} x {size / count:.0f}"
+                for kind, (count, size) in w["types"].items()
+            )
+            lines.append(f"  {name}: {kinds}")
     return "\n".join(lines)
 
 
