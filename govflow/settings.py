@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     foreach_max_items: int = Field(default=1000, ge=1, le=10_000)
     """How many items one ``foreach`` step may run (beyond it the step fails,
     ``FOREACH_TOO_MANY_ITEMS``); at most ``FOREACH_ITEMS_CEILING``."""
+    start_round_max_wait_us: int = Field(default=200, ge=0, le=100_000)
+    """Group commit of starts: how long (microseconds) a round of starts stays open at most
+    while more starts keep joining it; 0: a round takes the starts already waiting only."""
+    start_round_max_rows: int = Field(default=64, ge=1, le=1000)
+    """Group commit of starts: the starts one statement creates at most; 1: one statement per
+    start (no rounds)."""
     queue_name: str = Field(default="govflow:steps", min_length=1)
     login_max_attempts: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from taskiq import AsyncBroker
@@ -30,10 +31,12 @@ from govflow.adapters.db.execution_deadlines import PgExecutionDeadlines
 from govflow.adapters.db.execution_list import PgExecutionReader
 from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
 from govflow.adapters.db.foreach_items import PgItemResults
+from govflow.adapters.db.group_commit import RoundBounds
 from govflow.adapters.db.long_actions import PgSignalStore
 from govflow.adapters.db.migrations import discover
 from govflow.adapters.db.operations import PgExecutionControl
 from govflow.adapters.db.specs import CachedSpecSource
+from govflow.adapters.db.start_rounds import RoundStartWriter
 from govflow.adapters.db.steps import PgStepStore
 from govflow.adapters.db.subworkflows import PgSubWorkflowStore
 from govflow.adapters.db.task_deadlines import PgDeadlines, PgNoticeOutbox
@@ -61,7 +64,12 @@ from govflow.usecases.audit import AuditEntry
 from govflow.usecases.execution_admin import ExecutionAdmin
 from govflow.usecases.run_step import StepRunner
 from govflow.usecases.schedule_triggers import ScheduleFirer
-from govflow.usecases.start_execution import StartRequest, StartResult, start_execution
+from govflow.usecases.start_execution import (
+    ExecutionWriter,
+    StartRequest,
+    StartResult,
+    start_execution,
+)
 from govflow.usecases.subworkflows import ChildStarter
 from govflow.usecases.sweep import Sweeper
 from govflow.usecases.task_deadlines import TaskSweep
@@ -104,7 +112,8 @@ class Container:
     specs: CachedSpecSource
     steps: PgStepStore
     catalog: PgWorkflowCatalog
-    executions: PgExecutionWriter
+    executions: ExecutionWriter
+    """Creates executions: in rounds of the starts that arrive together (:func:`start_writer`)."""
     control: PgExecutionControl
     departments: PgDepartmentStatus
     workflows: PgWorkflowAdmin
@@ -251,6 +260,19 @@ class Container:
         )
 
 
+def start_writer(pool: asyncpg.Pool, settings: Settings) -> ExecutionWriter:
+    """One process's writer of executions, shared by the API, triggers and ``workflow`` steps:
+    the starts that arrive together are created in one round (``START_ROUND_*`` settings), or
+    one statement per start when a round holds one (``START_ROUND_MAX_ROWS=1``)."""
+    if settings.start_round_max_rows == 1:
+        return PgExecutionWriter(pool)
+    bounds = RoundBounds(
+        max_wait=settings.start_round_max_wait_us / 1_000_000,
+        max_items=settings.start_round_max_rows,
+    )
+    return RoundStartWriter(pool, bounds)
+
+
 def _plugin_env() -> dict[str, str]:
     """The environment plugins read their settings from: ``.env`` overridden by the process's
     environment, as for GovFlow's own settings."""
@@ -290,10 +312,11 @@ async def container(
     http = guarded_client(
         AddressPolicy.parse(settings.outbound_allow_networks), timeout=httpx.Timeout(30.0)
     )
+    writer = start_writer(db.pool, settings)
     children = ChildStarter(
         store=PgSubWorkflowStore(db.pool),
         specs=CachedSpecSource(db.pool),
-        writer=PgExecutionWriter(db.pool),
+        writer=writer,
         queue=TaskiqStepQueue(broker),
         max_depth=settings.max_workflow_depth,
     )
@@ -324,7 +347,7 @@ async def container(
             specs=CachedSpecSource(db.pool),
             steps=PgStepStore(db.pool),
             catalog=PgWorkflowCatalog(db.pool),
-            executions=PgExecutionWriter(db.pool),
+            executions=writer,
             control=PgExecutionControl(db.pool, PrometheusNoticeMetrics()),
             departments=PgDepartmentStatus(db.pool),
             workflows=PgWorkflowAdmin(db),
@@ -337,6 +360,8 @@ async def container(
         if not worker:
             await broker.shutdown()
         await manager.shutdown()
+        if isinstance(writer, RoundStartWriter):
+            await writer.close()
         await http.aclose()
         await redis_client.aclose()
         await db.close()

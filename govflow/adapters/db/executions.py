@@ -118,15 +118,21 @@ class PgExecutionWriter:
                     more_step_ids=tuple(row["more_step_ids"]),
                     created=True,
                 )
-            # The insert met the key's row, committed (ON CONFLICT waits for the other writer).
-            existing = await conn.fetchrow(_EXISTING, new.idempotency_key, new.actor.user_id)
-        assert existing is not None
-        return KeyTaken(
-            execution_id=existing["id"],
-            workflow_id=existing["workflow_id"],
-            inputs=msgspec.json.decode(existing["inputs"]),
-            status=ExecutionStatus(existing["status"]),
-        )
+            assert new.idempotency_key is not None
+            return await existing_start(conn, new.idempotency_key, new.actor.user_id)
+
+
+async def existing_start(conn: asyncpg.Connection, key: str, user_id: UUID | None) -> KeyTaken:
+    """The execution ``user_id`` started with ``key``, which an insert just met (committed:
+    ON CONFLICT waits for the other writer)."""
+    existing = await conn.fetchrow(_EXISTING, key, user_id)
+    assert existing is not None
+    return KeyTaken(
+        execution_id=existing["id"],
+        workflow_id=existing["workflow_id"],
+        inputs=msgspec.json.decode(existing["inputs"]),
+        status=ExecutionStatus(existing["status"]),
+    )
 
 
 class PgWorkflowCatalog:
