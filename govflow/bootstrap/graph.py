@@ -266,8 +266,7 @@ def start_writer(pool: asyncpg.Pool, settings: Settings) -> ExecutionWriter:
     one statement per start when a round holds one (``START_ROUND_MAX_ROWS=1``)."""
     if settings.start_round_max_rows == 1:
         return PgExecutionWriter(pool)
-    # One round in flight at a time: the starts that arrive meanwhile form the next one (with
-    # two in flight, rounds of 16 concurrent callers held 6 starts instead of 8: docs/benchmarks.md).
+    # One round in flight at a time: the starts that arrive while it is written form the next.
     bounds = RoundBounds(
         max_wait=settings.start_round_max_wait_us / 1_000_000,
         max_items=settings.start_round_max_rows,
