@@ -266,11 +266,9 @@ def start_writer(pool: asyncpg.Pool, settings: Settings) -> ExecutionWriter:
     one statement per start when a round holds one (``START_ROUND_MAX_ROWS=1``)."""
     if settings.start_round_max_rows == 1:
         return PgExecutionWriter(pool)
-    # One round in flight at a time: the starts that arrive while it is written form the next.
     bounds = RoundBounds(
         max_wait=settings.start_round_max_wait_us / 1_000_000,
         max_items=settings.start_round_max_rows,
-        max_in_flight=1,
     )
     return RoundStartWriter(pool, bounds)
 

@@ -18,6 +18,7 @@ the execution it created. Nothing is lost, and nothing is created twice, with or
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Sequence
 from typing import Any
 from uuid import UUID
@@ -168,11 +169,18 @@ def _created(start: Start, runnable: tuple[UUID, ...]) -> StartResult:
 
 
 class RoundStartWriter:
-    """The ``ExecutionWriter`` port: the starts that arrive together are created in one round."""
+    """The ``ExecutionWriter`` port: the starts that arrive together are created in one round.
+
+    One round is written at a time (whatever ``bounds.max_in_flight`` says): the starts that
+    arrive meanwhile form the next, and a start whose key was in the round being written is
+    sent only once that round has answered, so it finds the earlier start's execution.
+    """
 
     def __init__(self, pool: asyncpg.Pool, bounds: RoundBounds) -> None:
         self.rounds: GroupCommit[Start, Answer] = GroupCommit(
-            send=PgStartRounds(pool).send, key=lambda start: start.key, bounds=bounds
+            send=PgStartRounds(pool).send,
+            key=lambda start: start.key,
+            bounds=dataclasses.replace(bounds, max_in_flight=1),
         )
 
     async def create(self, new: NewExecution) -> Answer:

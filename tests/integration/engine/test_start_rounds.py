@@ -4,8 +4,9 @@ each with its own answer; a failed round loses nothing and creates nothing twice
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -101,6 +102,43 @@ async def assert_created_once(admin: asyncpg.Connection, result: object) -> None
     assert audits == 1
 
 
+@contextlib.asynccontextmanager
+async def held_key(
+    engine: Container, database_url: str, key: str
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Another transaction, still open, that inserted an execution with ``key``: a start with
+    the key waits for it. Yields what rolls it back."""
+    workflow = await engine.catalog.current("three-echoes", None)
+    assert workflow is not None
+    blocker = await asyncpg.connect(database_url)
+    try:
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute(
+            "INSERT INTO executions (workflow_id, workflow_version_id, idempotency_key) "
+            "VALUES ($1, $2, $3)",
+            workflow.workflow_id,
+            workflow.version_id,
+            key,
+        )
+        yield holding.rollback
+    finally:
+        await blocker.close()
+
+
+async def round_waiting(admin: asyncpg.Connection) -> int:
+    """The session of a round's statement waiting for a lock (polled until there is one)."""
+    pid: int = await eventually(
+        lambda: admin.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%unnest%' AND pid <> pg_backend_pid()"
+        ),
+        bool,
+        every=0.01,
+    )
+    return pid
+
+
 async def test_starts_that_arrive_together_share_one_statement(
     engine: Container, admin: asyncpg.Connection
 ) -> None:
@@ -186,20 +224,29 @@ async def test_a_taken_key_refuses_its_start_only(
     assert await stored(admin) == (5, 15, 5)
 
 
+@pytest.mark.parametrize("in_flight", [1, 2])
 async def test_one_key_twice_in_one_batch_behaves_as_one_after_the_other(
-    engine: Container, admin: asyncpg.Connection
+    engine: Container, admin: asyncpg.Connection, database_url: str, in_flight: int
 ) -> None:
-    writer = RoundStartWriter(engine.db.pool, ROOMY)
-    news = [
-        await new_execution(engine, key="twice"),
-        await new_execution(engine),
-        await new_execution(engine, key="twice"),
-    ]
-    results = await asyncio.gather(*(writer.create(new) for new in news))
-    assert writer.rounds.rounds == 2  # the second "twice" waits for the next round
-    first, other, second = results
+    """The second start with a key is sent after the round of the first has answered, even when
+    the bounds would let two rounds be written at once: here the first round waits for another
+    transaction, and the second start is not sent meanwhile."""
+    bounds = RoundBounds(max_wait=0.0002, max_items=64, max_in_flight=in_flight)
+    writer = RoundStartWriter(engine.db.pool, bounds)
+    async with held_key(engine, database_url, "held") as release:
+        news = [
+            await new_execution(engine, key="held"),  # the round inserts it first, and waits
+            await new_execution(engine, key="twice"),
+            await new_execution(engine, key="twice"),
+        ]
+        starting = asyncio.gather(*(writer.create(new) for new in news))
+        await round_waiting(admin)
+        assert writer.rounds.rounds == 1
+        await release()
+    held, first, second = await asyncio.wait_for(starting, 60)
+    assert writer.rounds.rounds == 2
+    await assert_created_once(admin, held)
     await assert_created_once(admin, first)
-    await assert_created_once(admin, other)
     assert isinstance(second, KeyTaken)
     assert isinstance(first, StartResult)
     assert second.execution_id == first.execution_id
@@ -230,32 +277,14 @@ async def test_a_round_whose_session_is_killed_loses_nothing(
     is terminated there; every start of the round is then created once, that one as well once
     the other transaction rolls back."""
     writer = RoundStartWriter(engine.db.pool, ROOMY)
-    blocker = await asyncpg.connect(database_url)
-    holding = blocker.transaction()
-    await holding.start()
-    workflow = await engine.catalog.current("three-echoes", None)
-    assert workflow is not None
-    await blocker.execute(
-        "INSERT INTO executions (workflow_id, workflow_version_id, idempotency_key) "
-        "VALUES ($1, $2, 'held')",
-        workflow.workflow_id,
-        workflow.version_id,
-    )
-    news = [await new_execution(engine, key=f"k-{n}") for n in range(3)]
-    news.append(await new_execution(engine))
-    news.append(await new_execution(engine, key="held"))
-    starting = asyncio.gather(*(writer.create(new) for new in news))
-    waiting = await eventually(
-        lambda: admin.fetchval(
-            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE '%unnest%' AND pid <> pg_backend_pid()"
-        ),
-        bool,
-        every=0.01,
-    )
-    assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", waiting)
-    await holding.rollback()
-    await blocker.close()
+    async with held_key(engine, database_url, "held") as release:
+        news = [await new_execution(engine, key=f"k-{n}") for n in range(3)]
+        news.append(await new_execution(engine))
+        news.append(await new_execution(engine, key="held"))
+        starting = asyncio.gather(*(writer.create(new) for new in news))
+        waiting = await round_waiting(admin)
+        assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", waiting)
+        await release()
     results = await asyncio.wait_for(starting, 60)
     assert writer.rounds.rounds == 1
     for result in results:
