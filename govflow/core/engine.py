@@ -592,17 +592,25 @@ def _check_now(now: datetime) -> None:
         raise ValueError("now must be timezone-aware")
 
 
-def _is_stale(plan: _Plan, event: Event) -> bool:
-    """Report (and drop) a worker event that comes too late; True when it was dropped."""
-    state = plan.state
-    data: dict[str, object] = {
+def _stale_data(state: StepState, event: Event) -> dict[str, object]:
+    """What the skip entry of a stale event records of it."""
+    return {
         "event": type(event).__name__,
         "execution_status": state.execution_status.value,
         "step_status": state.step_status.value,
     }
+
+
+def _is_stale(plan: _Plan, event: Event) -> bool:
+    """Report (and drop) a worker event that comes too late; True when it was dropped."""
+    state = plan.state
     handling = state.handler and state.execution_status is ExecutionStatus.FAILED
     if state.execution_status in ExecutionStatus.TERMINAL and not handling:
-        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "execution_terminal", **data)
+        plan.audit(
+            AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED,
+            "execution_terminal",
+            **_stale_data(state, event),
+        )
         if isinstance(event, LeaseExpired) and state.step_status is StepStatus.RUNNING:
             # Nobody else closes a step whose execution ended while it was held.
             plan.step(StepEvent.CANCEL)
@@ -610,14 +618,22 @@ def _is_stale(plan: _Plan, event: Event) -> bool:
         return True
     runnable = ExecutionStatus.RUNNABLE
     if isinstance(event, StepClaimed) and state.execution_status not in runnable and not handling:
-        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "stale_event", **data)
+        plan.audit(
+            AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED,
+            "stale_event",
+            **_stale_data(state, event),
+        )
         return True
     if state.step_status in _WORKER_EVENTS[type(event)]:
         return False
     if isinstance(event, LeaseExpired) and state.step_status is StepStatus.COMPLETED:
-        _audit_skip(plan, SkipReason.ALREADY_COMPLETED, **data)
+        _audit_skip(plan, SkipReason.ALREADY_COMPLETED, **_stale_data(state, event))
     else:
-        plan.audit(AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED, "stale_event", **data)
+        plan.audit(
+            AuditEvent.WORKFLOW_EXECUTION_PROCESS_SKIPPED,
+            "stale_event",
+            **_stale_data(state, event),
+        )
     return True
 
 
