@@ -91,7 +91,11 @@ class ActionHost:
     http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
     plugin_settings: Callable[[str], Any] = lambda _name: NoSettings()
     resources: Callable[[str], Any] = lambda _name: None
-    _loggers: dict[str, logging.Logger] = field(default_factory=dict, repr=False)
+    _per_action: dict[str, tuple[str, Any, logging.Logger]] = field(
+        default_factory=dict, repr=False
+    )
+    """Each action's plugin, that plugin's settings and the action's logger (read once: they
+    are fixed once the plugins have started)."""
 
     def context(
         self,
@@ -109,17 +113,22 @@ class ActionHost:
             when first read (otherwise it is ``None``).
         """
         name = action.name
-        owner = self.actions.owner(name)
-        logger = self._loggers.get(name)
-        if logger is None:
-            logger = self._loggers[name] = logging.getLogger(f"govflow.action.{name}")
+        known = self._per_action.get(name)
+        if known is None:
+            owner = self.actions.owner(name)
+            known = self._per_action[name] = (
+                owner,
+                self.plugin_settings(owner),
+                logging.getLogger(f"govflow.action.{name}"),
+            )
+        owner, settings, logger = known
         return (AttemptContext if resumable else ActionContext)(
             execution_id=claim.execution_id,
             step_id=claim.step_id,
             step_key=claim.step_key,
             attempt=claim.attempt,
             idempotency_key=claim.idempotency_key,
-            settings=self.plugin_settings(owner),
+            settings=settings,
             logger=ClaimLogger(logger, claim),
             http=self.http,
             resources=self.resources(owner),
