@@ -3,15 +3,19 @@
 
 Starts ``--n`` executions of W5 (five sequential ``echo`` steps, ``bench/w5.py``'s workflow)
 through ``Container.start_execution`` with their wake-ups kept in memory, then runs each one's
-steps with the worker's own ``StepRunner`` (``equipped_runner``, as ``govflow worker`` builds it,
-logging configured as a worker's at ``LOG_LEVEL=WARNING``) against real PostgreSQL, one execution
-after another. Only the runner is measured: starting the executions is not.
+steps with the worker's own ``StepRunner`` (``equipped_runner`` with the step metrics of a worker
+without ``WORKER_METRICS_PORT``, as ``govflow worker`` builds it for ``bench/w5.py``, logging
+configured as a worker's at ``LOG_LEVEL=WARNING``) against real PostgreSQL, one execution after
+another. Only the runner is measured: starting the executions is not, nor the Taskiq receiver
+(one message per execution) that hands a worker the first step.
 
 * ``--profile cprofile`` (default): Python function calls per execution (cProfile's count: it
   does not depend on the machine's load) and the top functions by own time and by calls.
-* ``--profile none``: no profiler, for an instruction count from outside, e.g.
-  ``valgrind --tool=callgrind`` of two runs with different ``--n``: the difference divided by the
-  difference of ``--n`` is the instructions per execution, start-up left out.
+* ``--profile callgrind``: run under ``valgrind --tool=callgrind``; the counters are zeroed
+  (``callgrind_control -z``) just before the measured executions and dumped
+  (``callgrind_control -d``) just after them, so the dump's total is their instructions alone;
+  the script prints it per execution.
+* ``--profile none``: no profiler (for timing from outside).
 
 ``--warm-up`` executions run first, unmeasured (specs read, statements prepared, caches filled).
 Uses ``GOVFLOW_BENCH_DATABASE_URL`` (a ``bench_<id>`` database is created and dropped) or an
@@ -41,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=200, help="measured executions (200)")
     parser.add_argument("--warm-up", type=int, default=20, help="unmeasured executions first")
-    parser.add_argument("--profile", choices=("cprofile", "none"), default="cprofile")
+    parser.add_argument("--profile", choices=("cprofile", "callgrind", "none"), default="cprofile")
     parser.add_argument("--top", type=int, default=25, help="functions listed per ordering")
     parser.add_argument("--dump", help="also write the cProfile stats to this file")
     parser.add_argument("--database-url", default=os.environ.get("GOVFLOW_BENCH_DATABASE_URL"))
@@ -54,9 +58,9 @@ async def run(args: argparse.Namespace) -> None:
 
     from govflow.adapters.db.migrations import migrate
     from govflow.adapters.logs import configure_logging
+    from govflow.adapters.services import ServiceUrls
     from govflow.bootstrap import container
     from govflow.bootstrap.fleet import equipped_runner
-    from govflow.bootstrap.graph import ServiceUrls
     from govflow.settings import Mode, Settings
     from govflow.usecases.start_execution import StartRequest
     from tests.support.engine import CollectingQueue, install_workflow, plugins_for_tests
@@ -83,7 +87,7 @@ async def run(args: argparse.Namespace) -> None:
             govflow_home=Path(urls.home or "/tmp") / database,
             db_pool_min=1,
             db_pool_max=4,
-            _env_file=None,
+            _env_file=None,  # type: ignore[call-arg]
         )
         os.environ["GOVFLOW_TEST_EFFECTS_DSN"] = database_url
         async with container(
@@ -92,6 +96,12 @@ async def run(args: argparse.Namespace) -> None:
             services.queue = CollectingQueue()  # type: ignore[assignment]
             runner = equipped_runner(services)
             runner.queue = services.queue
+            try:  # as `govflow worker` (no WORKER_METRICS_PORT) sets it, where it does
+                from govflow.adapters.metrics import worker_step_metrics
+            except ImportError:  # a tree from before it: the worker's step metrics were kept
+                pass
+            else:
+                runner.metrics = worker_step_metrics(settings.worker_metrics_port)
 
             async def starts(count: int) -> list[Any]:
                 return [
@@ -108,12 +118,16 @@ async def run(args: argparse.Namespace) -> None:
             first_steps = await starts(args.n)
             say(f"running {args.n} executions")
             profiler = cProfile.Profile() if args.profile == "cprofile" else None
+            if args.profile == "callgrind":
+                await callgrind_control("-z")
             if profiler is not None:
                 profiler.enable()
             for step_id in first_steps:
                 await runner.run(step_id)
             if profiler is not None:
                 profiler.disable()
+            if args.profile == "callgrind":
+                await callgrind_control("-d")
             async with services.db.pool.acquire() as conn:
                 done = await conn.fetchval(
                     "SELECT count(*) FROM executions WHERE status = 'COMPLETED'"
@@ -122,10 +136,33 @@ async def run(args: argparse.Namespace) -> None:
                 raise RuntimeError(f"{done} executions completed, not {args.warm_up + args.n}")
             if profiler is not None:
                 report(profiler, args)
+            if args.profile == "callgrind":
+                total = callgrind_total(os.getpid())
+                print(f"executions: {args.n} (5 steps each), after {args.warm_up} unmeasured")
+                print(f"instructions per execution: {total / args.n:.0f}")
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
         urls.stop()
+
+
+async def callgrind_control(option: str) -> None:
+    """``callgrind_control <option>`` on this process, the event loop left running meanwhile
+    (callgrind answers only while the process runs)."""
+    process = await asyncio.create_subprocess_exec(
+        "callgrind_control", option, str(os.getpid()), stdout=asyncio.subprocess.DEVNULL
+    )
+    if await process.wait() != 0:
+        raise RuntimeError(f"callgrind_control {option} failed (is this run under callgrind?)")
+
+
+def callgrind_total(pid: int) -> int:
+    """Instructions in the last dump this process made (``callgrind.out.<pid>.<n>``)."""
+    dumps = sorted(Path.cwd().glob(f"callgrind.out.{pid}.*"), key=lambda p: p.stat().st_mtime)
+    for line in dumps[-1].read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no total in {dumps[-1]}")
 
 
 def report(profiler: cProfile.Profile, args: argparse.Namespace) -> None:
@@ -135,7 +172,9 @@ def report(profiler: cProfile.Profile, args: argparse.Namespace) -> None:
     calls = stats.total_calls  # type: ignore[attr-defined]
     primitive = stats.prim_calls  # type: ignore[attr-defined]
     print(f"executions: {args.n} (5 steps each), after {args.warm_up} unmeasured")
-    print(f"function calls per execution: {calls / args.n:.1f} ({primitive / args.n:.1f} primitive)")
+    print(
+        f"function calls per execution: {calls / args.n:.1f} ({primitive / args.n:.1f} primitive)"
+    )
     print(f"function calls per step: {calls / args.n / 5:.1f}")
     for order in ("tottime", "ncalls"):
         out = io.StringIO()
