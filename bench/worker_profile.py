@@ -3,10 +3,10 @@
 
 Starts ``--n`` executions of W5 (five sequential ``echo`` steps, ``bench/w5.py``'s workflow)
 through ``Container.start_execution`` with their wake-ups kept in memory, then runs each one's
-steps with the worker's own ``StepRunner`` (``equipped_runner`` with the step metrics of a worker
-without ``WORKER_METRICS_PORT``, as ``govflow worker`` builds it for ``bench/w5.py``, logging
-configured as a worker's at ``LOG_LEVEL=WARNING``) against real PostgreSQL, one execution after
-another. Only the runner is measured: starting the executions is not, nor the Taskiq receiver
+steps with the worker's own ``StepRunner`` (``equipped_runner``, step metrics as a worker without
+``WORKER_METRICS_PORT`` takes them unless ``--metrics-port`` is given, logging configured as a
+worker's at ``LOG_LEVEL=WARNING``: ``govflow worker`` as ``bench/w5.py`` starts it) against real
+PostgreSQL, one execution after another. Only the runner is measured: starting the executions is not, nor the Taskiq receiver
 (one message per execution) that hands a worker the first step.
 
 * ``--profile cprofile`` (default): Python function calls per execution (cProfile's count: it
@@ -48,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=("cprofile", "callgrind", "none"), default="cprofile")
     parser.add_argument("--top", type=int, default=25, help="functions listed per ordering")
     parser.add_argument("--dump", help="also write the cProfile stats to this file")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="measure as a worker with this WORKER_METRICS_PORT (nothing is served)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("GOVFLOW_BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("GOVFLOW_BENCH_REDIS_URL"))
     return parser.parse_args(argv)
@@ -96,12 +101,12 @@ async def run(args: argparse.Namespace) -> None:
             services.queue = CollectingQueue()  # type: ignore[assignment]
             runner = equipped_runner(services)
             runner.queue = services.queue
-            try:  # as `govflow worker` (no WORKER_METRICS_PORT) sets it, where it does
+            try:  # as `govflow worker` sets it, where it does
                 from govflow.adapters.metrics import worker_step_metrics
             except ImportError:  # a tree from before it: the worker's step metrics were kept
                 pass
             else:
-                runner.metrics = worker_step_metrics(settings.worker_metrics_port)
+                runner.metrics = worker_step_metrics(args.metrics_port)
 
             async def starts(count: int) -> list[Any]:
                 return [
