@@ -81,6 +81,17 @@ from govflow.usecases.workflow_admin import WorkflowAdmin
 log = logging.getLogger(__name__)
 
 
+def finish_rounds(settings: Settings) -> RoundBounds | None:
+    """How the step finishes of a process are grouped into rounds (``None``: not grouped)."""
+    if settings.group_commit_max_rows <= 1:
+        return None
+    return RoundBounds(
+        max_wait=settings.group_commit_max_wait_us / 1_000_000,
+        max_items=settings.group_commit_max_rows,
+        max_in_flight=settings.group_commit_in_flight,
+    )
+
+
 @dataclass(frozen=True)
 class _ContainerQueue:
     """The container's queue when a wake-up is sent (a test may replace it after startup)."""
@@ -304,6 +315,7 @@ async def container(
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         application_name=role,
+        round_connections=settings.group_commit_in_flight if finish_rounds(settings) else 0,
     )
     await db.start()
     redis_client = aioredis.Redis.from_url(urls.redis_url, socket_timeout=5)
@@ -345,7 +357,7 @@ async def container(
             broker=broker,
             queue=TaskiqStepQueue(broker),
             specs=CachedSpecSource(db.pool),
-            steps=PgStepStore(db.pool),
+            steps=PgStepStore(db.pool, rounds=finish_rounds(settings), round_pool=db.round_pool),
             catalog=PgWorkflowCatalog(db.pool),
             executions=writer,
             control=PgExecutionControl(db.pool, PrometheusNoticeMetrics()),

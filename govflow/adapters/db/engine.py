@@ -72,6 +72,10 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     (four statements per release) would only cost a round trip's CPU on every query."""
 
 
+ROUND_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+"""The session settings of the connections that send rounds (:attr:`Database.round_pool`)."""
+
+
 class Database:
     """Owns the pool; binds the Piccolo tables to it."""
 
@@ -83,8 +87,10 @@ class Database:
         max_size: int = 10,
         application_name: str = "govflow",
         role: str | None = APP_ROLE,
+        round_connections: int = 0,
     ) -> None:
-        """:param role: the role every connection acts as; ``None`` keeps the login user's."""
+        """:param role: the role every connection acts as; ``None`` keeps the login user's.
+        :param round_connections: the size of :attr:`round_pool` (0: none)."""
         self.dsn = dsn
         self.server_settings = {"application_name": application_name}
         if role is not None:
@@ -94,6 +100,8 @@ class Database:
         self._max_size = max_size
         self._role = role
         self._pool: asyncpg.Pool | None = None
+        self._round_connections = round_connections
+        self._round_pool: asyncpg.Pool | None = None
         self.node = f"govflow-{uuid.uuid4().hex}"
         """This database's name among :data:`TABLES_ENGINE`'s nodes."""
 
@@ -118,8 +126,20 @@ class Database:
                 ) from exc
             self.engine.pool = self._pool
             _NODES[self.node] = self.engine
+        if self._round_pool is None and self._round_connections > 0:
+            self._round_pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=1,
+                max_size=self._round_connections,
+                command_timeout=60,
+                server_settings=self.server_settings | ROUND_SETTINGS,
+                reset=_keep_session,
+            )
 
     async def close(self) -> None:
+        if self._round_pool is not None:
+            await self._round_pool.close()
+            self._round_pool = None
         if self._pool is not None:
             _NODES.pop(self.node, None)
             await self._pool.close()
@@ -141,6 +161,16 @@ class Database:
         open one."""
         async with self.engine.transaction() as transaction:
             yield transaction.connection
+
+    @property
+    def round_pool(self) -> asyncpg.Pool | None:
+        """The connections that send rounds of group commit (``None``: none were asked for).
+
+        Each statement on them is planned for its own parameters (``ROUND_SETTINGS``): a round
+        reaches its rows through the keys of an array of N of them, and the cheapest way to
+        do that depends on N and on the tables' size, which a plan made once and kept (a
+        connection's generic plan, made while the tables were still empty) would not see."""
+        return self._round_pool
 
     @property
     def pool(self) -> asyncpg.Pool:

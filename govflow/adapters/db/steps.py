@@ -23,8 +23,9 @@ import asyncpg
 import msgspec
 
 from govflow.adapters.db.audit import append_audit
+from govflow.adapters.db.group_commit import GroupCommit, RoundBounds
 from govflow.adapters.db.queries import Query, load_queries
-from govflow.adapters.db.resilience import DEFAULT_POLICY, Resilient, RetryPolicy
+from govflow.adapters.db.resilience import DEFAULT_POLICY, Resilient, RetryPolicy, connection_lost
 from govflow.adapters.db.step_outcomes import CLAIMED_BY, Grants, finish_outcome
 from govflow.core.idempotency import Idempotency
 from govflow.core.statuses import ExecutionStatus, StepStatus
@@ -57,6 +58,24 @@ _FINISH: dict[tuple[bool, str, bool], Query] = {
     (True, "none", True): QUERIES["finish_suspended"],
     (True, "handlers", False): QUERIES["finish_execution_start_handlers"],
 }
+
+
+FINISH_ROUND = load_queries("step_rounds.sql")["finish_steps"]
+"""A round of finishes of the shapes in ``ROUND_SHAPES``, one statement for all."""
+
+ROUND_SHAPES = frozenset(
+    QUERIES[name]
+    for name in (
+        "finish_step",
+        "finish_step_claim_next",
+        "finish_execution",
+        "finish_execution_claim_next",
+    )
+)
+"""The finishes a round carries: those of a list's steps that open no task and release no step."""
+
+_Finishing = tuple[ClaimedStep, StepFinish, str, timedelta]
+"""A finish waiting for its round: the claim, the decision, the worker and its lease."""
 
 
 def finish_query(finish: StepFinish) -> Query:
@@ -157,6 +176,47 @@ def _finish_values(
     return values
 
 
+def _round_values(round_: Sequence[_Finishing]) -> dict[str, Any]:
+    """The parameters of ``FINISH_ROUND`` for ``round_`` (one worker, one lease): one array
+    element per finish, and the audit records of all, each naming its row (from 1)."""
+    values: dict[str, list[Any]] = {name: [] for name in FINISH_ROUND.params}
+    _, _, worker, lease = round_[0]
+    for row, (claim, finish, _, _) in enumerate(round_, start=1):
+        one = _finish_values(claim, finish, worker, lease)
+        for name in _ROUND_COLUMNS:
+            values[name].append(one.get(name))
+        for entry in finish.audit:
+            values["a_row"].append(row)
+            values["a_action"].append(entry.action)
+            values["a_entity_type"].append(entry.entity_type)
+            values["a_entity_id"].append(entry.entity_id)
+            values["a_reason"].append(entry.reason)
+            values["a_metadata"].append(_encode(dict(entry.metadata)).decode())
+    return values | {"worker": worker, "lease": lease.total_seconds()}
+
+
+_ROUND_COLUMNS = (
+    "step_id",
+    "token",
+    "execution_id",
+    "position",
+    "execution_from",
+    "execution_status",
+    "execution_error",
+    "status",
+    "output",
+    "error",
+    "outcome",
+    "retry_in",
+    "wait_reason",
+    "department",
+    "next_when",
+    "next_status",
+    "next_audit",
+)
+"""The per-row parameters of a round, as ``_finish_values`` names them."""
+
+
 def _claimed(row: Mapping[str, Any]) -> ClaimedStep:
     return ClaimedStep(
         step_id=row["step_id"],
@@ -186,13 +246,32 @@ def _step(claim: ClaimedStep, statement: str) -> Callable[[], str]:
     )
 
 
+def _execution_of(finishing: _Finishing) -> UUID:
+    """A round holds one finish per execution."""
+    return finishing[0].execution_id
+
+
 class PgStepStore:
     """The ``StepStore`` port over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        rounds: RoundBounds | None = None,
+        round_pool: asyncpg.Pool | None = None,
+    ) -> None:
+        """:param rounds: group the finishes into rounds so (``None``: one statement each).
+        :param round_pool: the connections that send the rounds (``Database.round_pool``: each
+            round planned for its own rows); ``pool`` without it."""
         self._pool = pool
+        self._round_pool = round_pool or pool
         self._db = Resilient(pool, policy)
         self._grants = Grants()
+        self.rounds: GroupCommit[_Finishing, FinishResult] | None = None
+        """Finishes grouped into rounds (``None``: one statement per finish)."""
+        if rounds is not None:
+            self.rounds = GroupCommit(self._finish_round, _execution_of, rounds)
 
     async def claim(
         self, step_id: UUID, worker: str, lease: timedelta, order: ClaimOrder
@@ -262,9 +341,23 @@ class PgStepStore:
     async def finish(
         self, claim: ClaimedStep, finish: StepFinish, worker: str, lease: timedelta
     ) -> FinishResult:
+        if self.rounds is not None and finish_query(finish) in ROUND_SHAPES:
+            return await self.rounds.submit((claim, finish, worker, lease))
+        return await self._finish_one(claim, finish, worker, lease)
+
+    async def _finish_one(
+        self,
+        claim: ClaimedStep,
+        finish: StepFinish,
+        worker: str,
+        lease: timedelta,
+        maybe_committed: bool = False,
+    ) -> FinishResult:
+        """``finish`` alone, in its own statement; ``maybe_committed``: a round holding it lost
+        its connection, so a finish found not applied is read back (it may be the round's)."""
         query = finish_query(finish)
         args = query.args(_finish_values(claim, finish, worker, lease))
-        runs = 0
+        runs = 1 if maybe_committed else 0
 
         async def finish_step(conn: asyncpg.Connection) -> Mapping[str, Any] | None:
             nonlocal runs
@@ -279,6 +372,48 @@ class PgStepStore:
             row = await self._db.run(lambda c: finish_outcome(c, claim, finish, worker), what)
             if row["applied"]:
                 log.warning("%s had been recorded before its connection was lost", what())
+        return self._result(claim, finish, row)
+
+    async def _finish_round(
+        self, round_: Sequence[_Finishing]
+    ) -> list[FinishResult | BaseException]:
+        """Send ``round_`` as one statement (:data:`FINISH_ROUND`); when that statement fails
+        as a whole, each finish goes alone, so that each meets only its own error."""
+        if len(round_) > 1 and len({(w, lease) for _, _, w, lease in round_}) == 1:
+            args = FINISH_ROUND.args(_round_values(round_))
+            conn: asyncpg.Connection | None = None
+            try:
+                async with self._round_pool.acquire() as conn:
+                    rows = await conn.fetch(FINISH_ROUND.sql, *args)
+            except Exception as exc:
+                lost = connection_lost(exc, conn)
+                if lost:
+                    await self._round_pool.expire_connections()
+                log.warning("a round of %d finishes failed (%r); each goes alone", len(round_), exc)
+                return await self._alone(round_, maybe_committed=lost)
+            return [
+                self._result(claim, finish, row)
+                for (claim, finish, _, _), row in zip(round_, rows, strict=True)
+            ]
+        return await self._alone(round_, maybe_committed=False)
+
+    async def _alone(
+        self, round_: Sequence[_Finishing], maybe_committed: bool
+    ) -> list[FinishResult | BaseException]:
+        answers: list[FinishResult | BaseException] = []
+        for claim, finish, worker, lease in round_:
+            try:
+                answers.append(
+                    await self._finish_one(claim, finish, worker, lease, maybe_committed)
+                )
+            except Exception as exc:
+                answers.append(exc)
+        return answers
+
+    def _result(
+        self, claim: ClaimedStep, finish: StepFinish, row: Mapping[str, Any]
+    ) -> FinishResult:
+        """What a finish statement's row (or a round's row for ``claim``) says it did."""
         next_claim = None
         if finish.claim_next is not None and row.get("step_id") is not None:
             next_claim = ClaimedStep(

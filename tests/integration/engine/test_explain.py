@@ -347,3 +347,71 @@ def test_literals_keep_their_text() -> None:
     assert literal(["a", None, "q\"o'te"]) == '\'{"a",NULL,"q\\"o\'\'te"}\''
     assert literal(timedelta(seconds=1)) == "'0:00:01'"
     assert literal(True) == "'true'"
+
+
+def round_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a round of finishes (``step_rounds.sql``): two rows, each as
+    ``values`` describes one finish (the first claims the next step, the second ends its
+    execution)."""
+    rows = list(load_queries("step_rounds.sql")["finish_steps"].params)
+    scalars = {"worker", "lease"}
+    audit = {name: values[name] * 2 for name in values if name.startswith("a_")}
+    arrays = {
+        name: [values[name], values[name]]
+        for name in rows
+        if name not in scalars and not name.startswith("a_")
+    }
+    arrays["execution_status"] = [None, ExecutionStatus.COMPLETED.value]
+    arrays["next_status"] = [values["next_status"], None]
+    return {**arrays, **audit, "a_row": [1, 2], "worker": values["worker"], "lease": 30.0}
+
+
+async def test_a_round_of_finishes_reaches_every_row_by_its_key(
+    empty: asyncpg.Connection,
+) -> None:
+    """A round is planned for its own rows (its connections force custom plans, see
+    ``ROUND_SETTINGS``): on empty tables that plan reads the steps, executions and attempts
+    through their keys only."""
+    watched_indexes = {
+        row["indexname"]
+        for row in await empty.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
+        )
+    }
+    running = {
+        "id": uuid.uuid4(),
+        "execution_id": uuid.uuid4(),
+        "position": 0,
+        "fencing_token": 1,
+        "department_id": uuid.uuid4(),
+    }
+    query = load_queries("step_rounds.sql")["finish_steps"]
+    values = round_values(parameter_values(running, uuid.uuid4()))
+    custom = (await plans(empty, query, values))["custom"]
+    assert sequential_scans(custom) == []
+    assert sorted((indexes_used(custom) & watched_indexes) - KEYS) == []
+
+
+async def test_a_round_of_finishes_uses_indexes_on_grown_tables(
+    grown: asyncpg.Connection,
+) -> None:
+    query = load_queries("step_rounds.sql")["finish_steps"]
+    custom = (await plans(grown, query, round_values(await representative(grown))))["custom"]
+    assert sequential_scans(custom) == []
+
+
+async def test_a_generic_plan_of_a_round_made_on_empty_tables_would_scan(
+    empty: asyncpg.Connection,
+) -> None:
+    """Why rounds are planned per call: the generic plan a connection would settle on while
+    the tables are empty reads the steps sequentially."""
+    running = {
+        "id": uuid.uuid4(),
+        "execution_id": uuid.uuid4(),
+        "position": 0,
+        "fencing_token": 1,
+        "department_id": uuid.uuid4(),
+    }
+    query = load_queries("step_rounds.sql")["finish_steps"]
+    values = round_values(parameter_values(running, uuid.uuid4()))
+    assert "execution_steps" in sequential_scans((await plans(empty, query, values))["generic"])
