@@ -315,7 +315,7 @@ async def container(
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         application_name=role,
-        round_connections=settings.group_commit_in_flight if finish_rounds(settings) else 0,
+        round_connections=2 * settings.group_commit_in_flight if finish_rounds(settings) else 0,
     )
     await db.start()
     redis_client = aioredis.Redis.from_url(urls.redis_url, socket_timeout=5)

@@ -13,10 +13,11 @@ whose second run finds nothing to do reads what its first run did (:mod:`.step_o
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -76,6 +77,15 @@ ROUND_SHAPES = frozenset(
 
 _Finishing = tuple[ClaimedStep, StepFinish, str, timedelta]
 """A finish waiting for its round: the claim, the decision, the worker and its lease."""
+
+CLAIM_ROUND = load_queries("step_rounds.sql")["claim_steps"]
+"""A round of claims, one statement for all."""
+
+_Claiming = tuple[UUID, str, timedelta, ClaimOrder]
+"""A claim waiting for its round: the step, the worker, its lease and the claim rules."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def finish_query(finish: StepFinish) -> Query:
@@ -246,6 +256,34 @@ def _step(claim: ClaimedStep, statement: str) -> Callable[[], str]:
     )
 
 
+class _RoundFailed(Exception):
+    """A round's statement failed as a whole; ``lost``: with its connection (it may have
+    committed unseen)."""
+
+    def __init__(self, lost: bool) -> None:
+        super().__init__(lost)
+        self.lost = lost
+
+
+async def _each(
+    round_: Sequence[_T], alone: Callable[[_T], Awaitable[_R]]
+) -> list[_R | BaseException]:
+    """Each item of ``round_`` in a statement of its own, one after the other; each answered
+    with its result or its own error."""
+    answers: list[_R | BaseException] = []
+    for item in round_:
+        try:
+            answers.append(await alone(item))
+        except Exception as exc:
+            answers.append(exc)
+    return answers
+
+
+def _step_of(claiming: _Claiming) -> UUID:
+    """A round claims each step once."""
+    return claiming[0]
+
+
 def _execution_of(finishing: _Finishing) -> UUID:
     """A round holds one finish per execution."""
     return finishing[0].execution_id
@@ -272,29 +310,18 @@ class PgStepStore:
         """Finishes grouped into rounds (``None``: one statement per finish)."""
         if rounds is not None:
             self.rounds = GroupCommit(self._finish_round, _execution_of, rounds)
+        self.claim_rounds: GroupCommit[_Claiming, Mapping[str, Any] | None] | None = None
+        """Claims grouped into rounds (``None``: one statement per claim)."""
+        if rounds is not None:
+            self.claim_rounds = GroupCommit(self._claim_round, _step_of, rounds)
 
     async def claim(
         self, step_id: UUID, worker: str, lease: timedelta, order: ClaimOrder
     ) -> tuple[ClaimedStep, ExecutionContext] | None:
-        query = QUERIES["claim_step"]
-        args = query.args(
-            {"step_id": step_id, "worker": worker, "lease": lease.total_seconds()}
-            | _claim_values(order)
-        )
-        runs = 0
-
-        async def claim_step(conn: asyncpg.Connection) -> asyncpg.Record | None:
-            nonlocal runs
-            runs += 1
-            return await conn.fetchrow(query.sql, *args)
-
-        def what() -> str:
-            return f"claim of step {step_id} for {worker}"
-
-        row = await self._db.run(claim_step, what)
-        if row is None and runs > 1:  # the first run may have committed unseen
-            mine = CLAIMED_BY.args({"step_id": step_id, "worker": worker})
-            row = await self._db.run(lambda conn: conn.fetchrow(CLAIMED_BY.sql, *mine), what)
+        if self.claim_rounds is not None:
+            row = await self.claim_rounds.submit((step_id, worker, lease, order))
+        else:
+            row = await self._claim_one((step_id, worker, lease, order))
         if row is None:
             return None
         claim = _claimed(row)
@@ -309,6 +336,73 @@ class PgStepStore:
             error=_decode(row["execution_error"]) if row["execution_error"] else None,
             parent_execution_id=row["parent_execution_id"],
         )
+
+    async def _claim_one(
+        self, claiming: _Claiming, maybe_committed: bool = False
+    ) -> Mapping[str, Any] | None:
+        """The claim statement's row for one step (``None``: not claimed); ``maybe_committed``:
+        a round holding it lost its connection, so a step found not claimable is read back."""
+        step_id, worker, lease, order = claiming
+        query = QUERIES["claim_step"]
+        args = query.args(
+            {"step_id": step_id, "worker": worker, "lease": lease.total_seconds()}
+            | _claim_values(order)
+        )
+        runs = 1 if maybe_committed else 0
+
+        async def claim_step(conn: asyncpg.Connection) -> asyncpg.Record | None:
+            nonlocal runs
+            runs += 1
+            return await conn.fetchrow(query.sql, *args)
+
+        def what() -> str:
+            return f"claim of step {step_id} for {worker}"
+
+        row = await self._db.run(claim_step, what)
+        if row is None and runs > 1:  # the first run may have committed unseen
+            mine = CLAIMED_BY.args({"step_id": step_id, "worker": worker})
+            row = await self._db.run(lambda conn: conn.fetchrow(CLAIMED_BY.sql, *mine), what)
+        return row
+
+    async def _claim_round(
+        self, round_: Sequence[_Claiming]
+    ) -> list[Mapping[str, Any] | BaseException | None]:
+        """Send ``round_`` as one statement (:data:`CLAIM_ROUND`); when that statement fails
+        as a whole, each claim goes alone."""
+        _, worker, lease, order = round_[0]
+        alike = all(w == worker and t == lease and o is order for _, w, t, o in round_)
+        if len(round_) == 1 or not alike:
+            return await _each(round_, self._claim_one)
+        args = CLAIM_ROUND.args(
+            {
+                "step_id": [step_id for step_id, _, _, _ in round_],
+                "worker": worker,
+                "lease": lease.total_seconds(),
+            }
+            | _claim_values(order)
+        )
+        try:
+            rows = await self._send_round(CLAIM_ROUND, args)
+        except _RoundFailed as failed:
+            return await _each(
+                round_, functools.partial(self._claim_one, maybe_committed=failed.lost)
+            )
+        by_step = {row["step_id"]: row for row in rows}
+        return [by_step.get(step_id) for step_id, _, _, _ in round_]
+
+    async def _send_round(self, query: Query, args: Sequence[Any]) -> list[asyncpg.Record]:
+        """``query`` on a round connection; :class:`_RoundFailed` when it fails as a whole."""
+        conn: asyncpg.Connection | None = None
+        try:
+            async with self._round_pool.acquire() as conn:
+                rows: list[asyncpg.Record] = await conn.fetch(query.sql, *args)
+                return rows
+        except Exception as exc:
+            lost = connection_lost(exc, conn)
+            if lost:
+                await self._round_pool.expire_connections()
+            log.warning("a round (%s) failed (%r); each of it goes alone", query.name, exc)
+            raise _RoundFailed(lost) from exc
 
     async def mark_attempt_started(
         self, claim: ClaimedStep, idempotency: Idempotency, params: Mapping[str, Any]
@@ -379,36 +473,23 @@ class PgStepStore:
     ) -> list[FinishResult | BaseException]:
         """Send ``round_`` as one statement (:data:`FINISH_ROUND`); when that statement fails
         as a whole, each finish goes alone, so that each meets only its own error."""
-        if len(round_) > 1 and len({(w, lease) for _, _, w, lease in round_}) == 1:
-            args = FINISH_ROUND.args(_round_values(round_))
-            conn: asyncpg.Connection | None = None
-            try:
-                async with self._round_pool.acquire() as conn:
-                    rows = await conn.fetch(FINISH_ROUND.sql, *args)
-            except Exception as exc:
-                lost = connection_lost(exc, conn)
-                if lost:
-                    await self._round_pool.expire_connections()
-                log.warning("a round of %d finishes failed (%r); each goes alone", len(round_), exc)
-                return await self._alone(round_, maybe_committed=lost)
-            return [
-                self._result(claim, finish, row)
-                for (claim, finish, _, _), row in zip(round_, rows, strict=True)
-            ]
-        return await self._alone(round_, maybe_committed=False)
+        if len(round_) == 1 or len({(w, lease) for _, _, w, lease in round_}) > 1:
+            return await _each(round_, self._finish_alone)
+        try:
+            rows = await self._send_round(FINISH_ROUND, FINISH_ROUND.args(_round_values(round_)))
+        except _RoundFailed as failed:
+            alone = functools.partial(self._finish_alone, maybe_committed=failed.lost)
+            return await _each(round_, alone)
+        return [
+            self._result(claim, finish, row)
+            for (claim, finish, _, _), row in zip(round_, rows, strict=True)
+        ]
 
-    async def _alone(
-        self, round_: Sequence[_Finishing], maybe_committed: bool
-    ) -> list[FinishResult | BaseException]:
-        answers: list[FinishResult | BaseException] = []
-        for claim, finish, worker, lease in round_:
-            try:
-                answers.append(
-                    await self._finish_one(claim, finish, worker, lease, maybe_committed)
-                )
-            except Exception as exc:
-                answers.append(exc)
-        return answers
+    async def _finish_alone(
+        self, finishing: _Finishing, maybe_committed: bool = False
+    ) -> FinishResult:
+        claim, finish, worker, lease = finishing
+        return await self._finish_one(claim, finish, worker, lease, maybe_committed)
 
     def _result(
         self, claim: ClaimedStep, finish: StepFinish, row: Mapping[str, Any]

@@ -415,3 +415,41 @@ async def test_a_generic_plan_of_a_round_made_on_empty_tables_would_scan(
     query = load_queries("step_rounds.sql")["finish_steps"]
     values = round_values(parameter_values(running, uuid.uuid4()))
     assert "execution_steps" in sequential_scans((await plans(empty, query, values))["generic"])
+
+
+def claim_round_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a round of claims: the pending step and another."""
+    return {
+        "step_id": [values["step_id"], uuid.uuid4()],
+        "worker": values["worker"],
+        "lease": values["lease"],
+        "rules": values["rules"],
+    }
+
+
+async def test_a_round_of_claims_reaches_every_row_by_its_key(empty: asyncpg.Connection) -> None:
+    watched_indexes = {
+        row["indexname"]
+        for row in await empty.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
+        )
+    }
+    running = {
+        "id": uuid.uuid4(),
+        "execution_id": uuid.uuid4(),
+        "position": 0,
+        "fencing_token": 1,
+        "department_id": uuid.uuid4(),
+    }
+    query = load_queries("step_rounds.sql")["claim_steps"]
+    values = claim_round_values(parameter_values(running, uuid.uuid4()))
+    custom = (await plans(empty, query, values))["custom"]
+    assert sequential_scans(custom) == []
+    assert sorted((indexes_used(custom) & watched_indexes) - KEYS) == []
+
+
+async def test_a_round_of_claims_uses_indexes_on_grown_tables(grown: asyncpg.Connection) -> None:
+    query = load_queries("step_rounds.sql")["claim_steps"]
+    values = claim_round_values(await representative(grown))
+    custom = (await plans(grown, query, values))["custom"]
+    assert sequential_scans(custom) == []

@@ -121,3 +121,100 @@ SELECT done.n IS NOT NULL AS applied, execution.status AS execution_status,
   LEFT JOIN execution ON execution.n = input.n
   LEFT JOIN claimed ON claimed.n = input.n
  ORDER BY input.n;
+
+
+-- name: claim_steps
+-- A round of claims: claim_step (steps.sql) for each of the steps :step_id, for :worker with a
+-- lease of :lease seconds, under the claim rules :rules. Each step is claimed or not on its own
+-- (a step not PENDING and due, locked by another claim, or in an execution no rule covers is
+-- left as it is). Two steps of one execution (a graph's branches) are claimed under the rule
+-- for the status both found; the records about the execution are written once, with the first
+-- of them. Returns the claimed steps only, with what claim_step returns for each.
+WITH rule AS (
+    SELECT r.execution_status, r.step_status, r.execution_becomes AS becomes, r.audit,
+           COALESCE(r.handlers, false) AS handlers
+      FROM jsonb_to_recordset(:rules::jsonb)
+           AS r(execution_status text, step_status text, execution_becomes text, audit jsonb,
+                handlers boolean)
+), target AS MATERIALIZED (
+    SELECT s.id, s.next_attempt_at, x.status AS execution_status, rule.step_status,
+           rule.becomes, rule.audit
+      FROM execution_steps s
+     CROSS JOIN LATERAL (SELECT e.status FROM executions e WHERE e.id = s.execution_id) x
+      JOIN rule ON rule.execution_status = x.status
+                   AND rule.handlers = (strpos(s.step_key, '.') > 0)
+     WHERE s.id = ANY(:step_id::uuid[])
+       AND (s.status = 'PENDING' AND s.next_attempt_at <= now()) IS TRUE
+       FOR UPDATE OF s SKIP LOCKED
+), claimed AS (
+    UPDATE execution_steps s
+       SET status = target.step_status, attempt = s.attempt + 1,
+           fencing_token = s.fencing_token + 1, lease_owner = :worker::varchar,
+           lease_expires_at = now() + make_interval(secs => :lease::float8),
+           attempt_started = false, next_attempt_at = NULL, enqueued_at = NULL,
+           started_at = COALESCE(s.started_at, now()), updated_at = now()
+      FROM target
+     WHERE s.id = target.id
+ RETURNING s.id AS step_id, s.execution_id, s.position, s.step_key, s.action, s.attempt,
+           s.fencing_token, s.idempotency_key, target.execution_status,
+           extract(epoch FROM now() - target.next_attempt_at) AS lag, s.dependents,
+           target.becomes, target.audit
+), execution AS MATERIALIZED (
+    SELECT e.id, e.workflow_id, e.workflow_version_id, e.department_id, e.inputs, e.vars,
+           e.error, e.parent_execution_id
+      FROM executions e
+     WHERE e.id IN (SELECT execution_id FROM claimed)
+), started AS (
+    UPDATE executions e
+       SET status = claimed.becomes, started_at = COALESCE(e.started_at, now()),
+           updated_at = now()
+      FROM claimed
+     WHERE e.id = claimed.execution_id AND claimed.becomes IS NOT NULL
+       AND (e.status = claimed.execution_status) IS TRUE
+ RETURNING e.id
+), firsts AS (
+    SELECT DISTINCT ON (execution_id) step_id
+      FROM claimed
+     ORDER BY execution_id, position
+), attempt AS (
+    INSERT INTO execution_step_attempts (execution_step_id, attempt, fencing_token, worker)
+    SELECT step_id, attempt, fencing_token, :worker::varchar FROM claimed
+), audit AS (
+    INSERT INTO audit_logs (action, entity_type, entity_id, department_id, reason, metadata)
+    SELECT a.action, a.entity_type,
+           CASE a.entity_type WHEN 'execution' THEN claimed.execution_id
+                              ELSE claimed.step_id END::text,
+           execution.department_id, a.reason,
+           a.data || jsonb_build_object('execution_id', claimed.execution_id,
+                                        'step', claimed.step_key, 'attempt', claimed.attempt)
+      FROM claimed
+      JOIN execution ON execution.id = claimed.execution_id,
+           jsonb_to_recordset(claimed.audit)
+             AS a(action text, entity_type text, reason text, data jsonb)
+     WHERE a.entity_type <> 'execution'
+        OR (EXISTS (SELECT 1 FROM started WHERE started.id = claimed.execution_id)
+            AND claimed.step_id IN (SELECT step_id FROM firsts))
+)
+SELECT claimed.step_id, claimed.execution_id, claimed.position, claimed.step_key,
+       claimed.action, claimed.attempt, claimed.fencing_token, claimed.idempotency_key,
+       claimed.execution_status, claimed.lag,
+       execution.workflow_version_id, execution.department_id,
+       execution.inputs::text AS inputs, execution.vars::text AS vars,
+       execution.error::text AS execution_error, execution.parent_execution_id,
+       (SELECT w.name FROM workflows w WHERE w.id = execution.workflow_id) AS workflow_name,
+       CASE WHEN claimed.dependents IS NULL THEN
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = claimed.execution_id
+           AND p.position < claimed.position)
+       ELSE
+       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                               'status', p.status))
+          FROM execution_steps p
+         WHERE p.execution_id = claimed.execution_id
+           AND (p.position < claimed.position
+                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))
+       END::text AS steps
+  FROM claimed
+  JOIN execution ON execution.id = claimed.execution_id;
