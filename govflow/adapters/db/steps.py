@@ -13,6 +13,7 @@ whose second run finds nothing to do reads what its first run did (:mod:`.step_o
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -268,14 +269,12 @@ class _RoundFailed(Exception):
 async def _each(
     round_: Sequence[_T], alone: Callable[[_T], Awaitable[_R]]
 ) -> list[_R | BaseException]:
-    """Each item of ``round_`` in a statement of its own, one after the other; each answered
-    with its result or its own error."""
-    answers: list[_R | BaseException] = []
-    for item in round_:
-        try:
-            answers.append(await alone(item))
-        except Exception as exc:
-            answers.append(exc)
+    """Each item of ``round_`` in a statement of its own, all at once (as they would have gone
+    without rounds); each answered with its result or its own error."""
+    answers = await asyncio.gather(*(alone(item) for item in round_), return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+            raise answer  # a cancellation or an exit is no item's answer
     return answers
 
 
