@@ -74,12 +74,12 @@ class Settings(BaseSettings):
     """Tracing: the OTLP/HTTP collector (the ``otel`` extra); unset, no tracing."""
     worker_memory_limit_mb: int = Field(default=1024, ge=0)
     lease_seconds: int = Field(default=30, ge=2, le=3600)
-    group_commit_max_wait_us: int = Field(default=200, ge=0, le=100_000)
+    step_round_max_wait_us: int = Field(default=200, ge=0, le=100_000)
     """Group commit: microseconds a round of step finishes stays open at most while more of
     them keep joining it (it closes sooner once none is ready)."""
-    group_commit_max_rows: int = Field(default=64, ge=1, le=1000)
+    step_round_max_rows: int = Field(default=64, ge=1, le=1000)
     """Group commit: finishes one statement carries at most (1: one statement per finish)."""
-    group_commit_in_flight: int = Field(default=2, ge=1, le=64)
+    step_round_in_flight: int = Field(default=2, ge=1, le=64)
     """Group commit: rounds a worker sends at once, the next ones forming meanwhile."""
     sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)

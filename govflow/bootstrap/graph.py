@@ -83,12 +83,12 @@ log = logging.getLogger(__name__)
 
 def finish_rounds(settings: Settings) -> RoundBounds | None:
     """How the step finishes of a process are grouped into rounds (``None``: not grouped)."""
-    if settings.group_commit_max_rows <= 1:
+    if settings.step_round_max_rows <= 1:
         return None
     return RoundBounds(
-        max_wait=settings.group_commit_max_wait_us / 1_000_000,
-        max_items=settings.group_commit_max_rows,
-        max_in_flight=settings.group_commit_in_flight,
+        max_wait=settings.step_round_max_wait_us / 1_000_000,
+        max_items=settings.step_round_max_rows,
+        max_in_flight=settings.step_round_in_flight,
     )
 
 
@@ -315,7 +315,7 @@ async def container(
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         application_name=role,
-        round_connections=2 * settings.group_commit_in_flight if finish_rounds(settings) else 0,
+        round_connections=2 * settings.step_round_in_flight if finish_rounds(settings) else 0,
     )
     await db.start()
     redis_client = aioredis.Redis.from_url(urls.redis_url, socket_timeout=5)
