@@ -27,7 +27,8 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class RoundBounds:
-    """How a round closes and how many go at once (the ``STEP_ROUND_*`` and ``START_ROUND_*`` settings)."""
+    """How a round closes and how many go at once (the ``STEP_ROUND_*`` and ``START_ROUND_*``
+    settings)."""
 
     max_wait: float = 0.0002
     """Seconds a round stays open at most while more callers keep joining it."""
