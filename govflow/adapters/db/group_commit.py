@@ -11,7 +11,11 @@ sent by ``send`` (one statement for all its items); meanwhile the next round for
 ``send`` answers each item by position, with its result or the exception that item alone met:
 one item's failed guard or bad value is that item's answer, never its neighbours'. Two items
 with the same ``key`` (one execution, one idempotency key) never share a round: the later one
-waits for the next, so that each statement sees them in the order they came.
+waits for the next. With ``max_in_flight`` above 1 that next round may be sent while the first
+is still being written, so the two may be carried out in either order; a caller whose items of
+one key must be carried out in the order they came (the starts: the first start of a key must
+win it) sends one round at a time. The steps' rounds need no order: the items of one key are a
+graph's branches, each guarded on its own, as when each was its own statement.
 """
 
 from __future__ import annotations
