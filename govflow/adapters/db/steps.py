@@ -271,6 +271,11 @@ async def _each(
 ) -> list[_R | BaseException]:
     """Each item of ``round_`` in a statement of its own, all at once (as they would have gone
     without rounds); each answered with its result or its own error."""
+    if len(round_) == 1:  # a round of one: no task to gather it
+        try:
+            return [await alone(round_[0])]
+        except Exception as exc:
+            return [exc]
     answers = await asyncio.gather(*(alone(item) for item in round_), return_exceptions=True)
     for answer in answers:
         if isinstance(answer, BaseException) and not isinstance(answer, Exception):
