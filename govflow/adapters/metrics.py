@@ -37,6 +37,19 @@ PLUGIN_CALL_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 
+ROUND_ITEMS = Histogram(
+    "govflow_round_items",
+    "Items one statement of group commit carried out, by kind (claims, finishes, starts)",
+    ["kind"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1000),
+)
+
+
+def observe_round(kind: str, items: int) -> None:
+    """A round of group commit of ``kind`` was sent with ``items`` items."""
+    ROUND_ITEMS.labels(kind).observe(items)
+
+
 SERVED_EVERYWHERE = (audit_metrics, breaker_metrics, state_metrics)
 """Registered in every process that measures steps, so that each ``/metrics`` lists the same
 families (the scheduler's gauges stay empty elsewhere; with ``PROMETHEUS_MULTIPROC_DIR`` the

@@ -45,7 +45,7 @@ from govflow.adapters.db.timers import PgTimerStore
 from govflow.adapters.db.trace_contexts import PgTraceContexts
 from govflow.adapters.db.triggers import PgScheduleStore, PgTriggerReader, PgWebhookCatalog
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
-from govflow.adapters.metrics import PrometheusStepMetrics
+from govflow.adapters.metrics import PrometheusStepMetrics, observe_round
 from govflow.adapters.outbound import guarded_client
 from govflow.adapters.queue.broker import build_broker
 from govflow.adapters.queue.tasks import TaskiqStepQueue
@@ -281,7 +281,7 @@ def start_writer(pool: asyncpg.Pool, settings: Settings) -> ExecutionWriter:
         max_wait=settings.start_round_max_wait_us / 1_000_000,
         max_items=settings.start_round_max_rows,
     )
-    return RoundStartWriter(pool, bounds)
+    return RoundStartWriter(pool, bounds, functools.partial(observe_round, "starts"))
 
 
 def _plugin_env() -> dict[str, str]:
@@ -357,7 +357,12 @@ async def container(
             broker=broker,
             queue=TaskiqStepQueue(broker),
             specs=CachedSpecSource(db.pool),
-            steps=PgStepStore(db.pool, rounds=finish_rounds(settings), round_pool=db.round_pool),
+            steps=PgStepStore(
+                db.pool,
+                rounds=finish_rounds(settings),
+                round_pool=db.round_pool,
+                observe_round=observe_round,
+            ),
             catalog=PgWorkflowCatalog(db.pool),
             executions=writer,
             control=PgExecutionControl(db.pool, PrometheusNoticeMetrics()),

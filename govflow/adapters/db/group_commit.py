@@ -56,6 +56,8 @@ class GroupCommit(Generic[T, R]):
     send: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
     key: Callable[[T], Hashable]
     bounds: RoundBounds = field(default_factory=RoundBounds)
+    observe: Callable[[int], None] | None = None
+    """Told the number of items of each round sent (a metric)."""
     rounds: int = 0
     """Rounds sent so far (for tests and metrics)."""
     items: int = 0
@@ -115,6 +117,8 @@ class GroupCommit(Generic[T, R]):
         try:
             self.rounds += 1
             self.items += len(members)
+            if self.observe is not None:
+                self.observe(len(members))
             try:
                 answers = await self.send([m.item for m in members])
             except BaseException as exc:  # the round as a whole failed: each caller hears it

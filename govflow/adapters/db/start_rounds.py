@@ -19,7 +19,7 @@ the execution it created. Nothing is lost, and nothing is created twice, with or
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -176,11 +176,18 @@ class RoundStartWriter:
     sent only once that round has answered, so it finds the earlier start's execution.
     """
 
-    def __init__(self, pool: asyncpg.Pool, bounds: RoundBounds) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bounds: RoundBounds,
+        observe_round: Callable[[int], None] | None = None,
+    ) -> None:
+        """:param observe_round: told the size of each round sent (a metric)."""
         self.rounds: GroupCommit[Start, Answer] = GroupCommit(
             send=PgStartRounds(pool).send,
             key=lambda start: start.key,
             bounds=dataclasses.replace(bounds, max_in_flight=1),
+            observe=observe_round,
         )
 
     async def create(self, new: NewExecution) -> Answer:

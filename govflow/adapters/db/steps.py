@@ -283,6 +283,12 @@ async def _each(
     return answers
 
 
+def _observer(
+    observe: Callable[[str, int], None] | None, kind: str
+) -> Callable[[int], None] | None:
+    return None if observe is None else functools.partial(observe, kind)
+
+
 def _step_of(claiming: _Claiming) -> UUID:
     """A round claims each step once."""
     return claiming[0]
@@ -302,6 +308,7 @@ class PgStepStore:
         policy: RetryPolicy = DEFAULT_POLICY,
         rounds: RoundBounds | None = None,
         round_pool: asyncpg.Pool | None = None,
+        observe_round: Callable[[str, int], None] | None = None,
     ) -> None:
         """:param rounds: group the finishes into rounds so (``None``: one statement each).
         :param round_pool: the connections that send the rounds (``Database.round_pool``: each
@@ -313,11 +320,15 @@ class PgStepStore:
         self.rounds: GroupCommit[_Finishing, FinishResult] | None = None
         """Finishes grouped into rounds (``None``: one statement per finish)."""
         if rounds is not None:
-            self.rounds = GroupCommit(self._finish_round, _execution_of, rounds)
+            self.rounds = GroupCommit(
+                self._finish_round, _execution_of, rounds, _observer(observe_round, "finishes")
+            )
         self.claim_rounds: GroupCommit[_Claiming, Mapping[str, Any] | None] | None = None
         """Claims grouped into rounds (``None``: one statement per claim)."""
         if rounds is not None:
-            self.claim_rounds = GroupCommit(self._claim_round, _step_of, rounds)
+            self.claim_rounds = GroupCommit(
+                self._claim_round, _step_of, rounds, _observer(observe_round, "claims")
+            )
 
     async def claim(
         self, step_id: UUID, worker: str, lease: timedelta, order: ClaimOrder

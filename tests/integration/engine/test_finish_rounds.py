@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+from prometheus_client import REGISTRY
 
 from govflow.adapters.db.steps import PgStepStore
 from govflow.bootstrap import Container
@@ -36,6 +37,13 @@ WORKER = "worker-rounds"
 LEASE = timedelta(seconds=30)
 
 
+def _round_items(kind: str) -> tuple[float, float]:
+    """``govflow_round_items{kind}``: rounds sent and items they carried, in this process."""
+    count = REGISTRY.get_sample_value("govflow_round_items_count", {"kind": kind}) or 0.0
+    total = REGISTRY.get_sample_value("govflow_round_items_sum", {"kind": kind}) or 0.0
+    return count, total
+
+
 def store_of(engine: Container) -> PgStepStore:
     store = engine.steps
     assert isinstance(store, PgStepStore)
@@ -61,11 +69,14 @@ async def test_concurrent_executions_finish_in_rounds_with_every_record(
     runs = await started(engine, 20)
     runner = engine.step_runner()
     before = (store.rounds.rounds, store.rounds.items)  # type: ignore[union-attr]
+    measured = _round_items("finishes")
     await asyncio.gather(*(runner.run(first) for _, first in runs))
     rounds = store.rounds.rounds - before[0]  # type: ignore[union-attr]
     finishes = store.rounds.items - before[1]  # type: ignore[union-attr]
     assert finishes == 20 * 5
     assert rounds < finishes / 2  # the finishes of concurrent executions shared statements
+    count, total = _round_items("finishes")
+    assert (count - measured[0], total - measured[1]) == (rounds, finishes)  # the metric
     async with engine.db.pool.acquire() as conn:
         for execution_id, _ in runs:
             n = await conn.fetchval(
