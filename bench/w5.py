@@ -684,7 +684,7 @@ async def run(args: argparse.Namespace) -> Report:
     run_id = uuid.uuid4().hex[:10]
     urls = servers(args.database_url, args.redis_url)
     report.servers["kind"] = urls.kind
-    database = f"bench_{run_id}"
+    database = args.database or f"bench_{run_id}"
     admin = None
     try:
         admin = await asyncpg.connect(urls.database_url)
@@ -693,7 +693,9 @@ async def run(args: argparse.Namespace) -> Report:
             name: await admin.fetchval(f"SHOW {name}")
             for name in ("shared_buffers", "synchronous_commit", "fsync", "max_connections")
         }
-        await admin.execute(f'CREATE DATABASE "{database}"')
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{database}"')
         database_url = with_database(urls.database_url, database)
         conn = await asyncpg.connect(database_url)
         try:
@@ -778,7 +780,7 @@ async def run(args: argparse.Namespace) -> Report:
         return report
     finally:
         if admin is not None:
-            if not args.keep_database:
+            if not (args.keep_database or args.database):
                 await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             await admin.close()
         try:
@@ -996,6 +998,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scheduler", action="store_true", help="run `govflow scheduler` as well")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain Taskiq chain")
     p.add_argument("--keep-database", action="store_true", help="do not drop the bench database")
+    p.add_argument(
+        "--database",
+        metavar="NAME",
+        help="run in this database (created if missing) and keep it: a database preloaded by "
+        "one run (--preload) is measured again by later ones without loading it again",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
         "--render",
