@@ -98,7 +98,6 @@ def known_statements() -> dict[str, str]:
             stem = entry.name.removesuffix(".sql")
             for name, query in parse_queries(entry.read_text("utf-8")).items():
                 named.setdefault(shape(query.sql), f"{stem}.{name}")
-    named.setdefault(shape(executions._CREATE), "executions.create")
     named.setdefault(shape(executions._CURRENT), "executions.current_workflow")
     named.setdefault(shape(audit._INSERT), "audit.append")
     return named

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Rounds of starts written three ways, for counting instructions (docs/benchmarks.md, Group
-commit: starts): ``single`` (one statement per start, ``PgExecutionWriter``), ``arrays`` (one
+commit: starts): ``single`` (one statement per start: ``create_executions`` with one row, as
+``START_ROUND_MAX_ROWS=1`` sends it), ``arrays`` (one
 statement per round, ``create_executions``: a parameter array per column) and ``jsonb`` (one
 statement per round taking the rows as one JSON document, parsed by ``jsonb_to_recordset``:
 the form considered and not chosen).
@@ -127,7 +128,6 @@ def jsonb_rows(starts: list[Any]) -> str:
 async def run(args: argparse.Namespace) -> None:
     import asyncpg
 
-    from govflow.adapters.db.executions import PgExecutionWriter
     from govflow.adapters.db.start_rounds import QUERIES, new_start, round_values
     from govflow.usecases.audit import SYSTEM
     from govflow.usecases.start_execution import CREATED_EVENT, NewExecution, NewStep
@@ -140,7 +140,6 @@ async def run(args: argparse.Namespace) -> None:
             version = await conn.fetchrow("SELECT id, workflow_id FROM workflow_versions LIMIT 1")
             department = await conn.fetchval("SELECT id FROM departments ORDER BY id LIMIT 1")
         steps = [NewStep(p, f"s{p}", "echo", 1, root=p == 0) for p in range(5)]
-        single = PgExecutionWriter(pool)
         for _ in range(args.rounds):
             starts = [
                 new_start(
@@ -157,8 +156,9 @@ async def run(args: argparse.Namespace) -> None:
                 for i in range(args.size)
             ]
             if args.variant == "single":
-                for start in starts:
-                    await single.create(start.new)
+                async with pool.acquire() as conn:
+                    for start in starts:
+                        await conn.fetch(create.sql, *create.args(round_values([start])))
                 continue
             async with pool.acquire() as conn:
                 if args.variant == "arrays":

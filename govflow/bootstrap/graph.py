@@ -29,7 +29,7 @@ from govflow.adapters.db.directory import PgDirectory
 from govflow.adapters.db.engine import Database
 from govflow.adapters.db.execution_deadlines import PgExecutionDeadlines
 from govflow.adapters.db.execution_list import PgExecutionReader
-from govflow.adapters.db.executions import PgExecutionWriter, PgWorkflowCatalog
+from govflow.adapters.db.executions import PgWorkflowCatalog
 from govflow.adapters.db.foreach_items import PgItemResults
 from govflow.adapters.db.group_commit import RoundBounds
 from govflow.adapters.db.long_actions import PgSignalStore
@@ -271,12 +271,10 @@ class Container:
         )
 
 
-def start_writer(pool: asyncpg.Pool, settings: Settings) -> ExecutionWriter:
+def start_writer(pool: asyncpg.Pool, settings: Settings) -> RoundStartWriter:
     """One process's writer of executions, shared by the API, triggers and ``workflow`` steps:
-    the starts that arrive together are created in one round (``START_ROUND_*`` settings), or
-    one statement per start when a round holds one (``START_ROUND_MAX_ROWS=1``)."""
-    if settings.start_round_max_rows == 1:
-        return PgExecutionWriter(pool)
+    the starts that arrive together are created in one round (``START_ROUND_*`` settings);
+    ``START_ROUND_MAX_ROWS=1`` makes every round one start, one statement each."""
     bounds = RoundBounds(
         max_wait=settings.start_round_max_wait_us / 1_000_000,
         max_items=settings.start_round_max_rows,
@@ -377,8 +375,7 @@ async def container(
         if not worker:
             await broker.shutdown()
         await manager.shutdown()
-        if isinstance(writer, RoundStartWriter):
-            await writer.close()
+        await writer.close()
         await http.aclose()
         await redis_client.aclose()
         await db.close()

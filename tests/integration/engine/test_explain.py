@@ -192,6 +192,27 @@ def parameter_values(running: Mapping[str, Any], pending: uuid.UUID) -> dict[str
     }
 
 
+async def watched(conn: asyncpg.Connection) -> set[str]:
+    """The indexes of the watched tables."""
+    return {
+        row["indexname"]
+        for row in await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
+        )
+    }
+
+
+def a_running_step() -> dict[str, Any]:
+    """A running step's columns, for the parameters of statements explained on empty tables."""
+    return {
+        "id": uuid.uuid4(),
+        "execution_id": uuid.uuid4(),
+        "position": 0,
+        "fencing_token": 1,
+        "department_id": uuid.uuid4(),
+    }
+
+
 def literal(value: Any) -> str:
     """``value`` as an SQL literal of unknown type (the prepared statement's parameter types
     decide what it becomes)."""
@@ -292,20 +313,9 @@ async def test_the_engine_statements_use_indexes_on_grown_tables(
 async def test_the_statements_about_one_row_plan_for_its_key_on_empty_tables(
     empty: asyncpg.Connection, queries: dict[str, Query]
 ) -> None:
-    watched_indexes = {
-        row["indexname"]
-        for row in await empty.fetch(
-            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
-        )
-    }
+    watched_indexes = await watched(empty)
     assert KEYS.issubset(watched_indexes)  # the names above are the schema's
-    running = {
-        "id": uuid.uuid4(),
-        "execution_id": uuid.uuid4(),
-        "position": 0,
-        "fencing_token": 1,
-        "department_id": uuid.uuid4(),
-    }
+    running = a_running_step()
     values = parameter_values(running, uuid.uuid4())
     offenders = {}
     for name, query in sorted(queries.items()):
@@ -372,19 +382,8 @@ async def test_a_round_of_finishes_reaches_every_row_by_its_key(
     """A round is planned for its own rows (its connections force custom plans, see
     ``ROUND_SETTINGS``): on empty tables that plan reads the steps, executions and attempts
     through their keys only."""
-    watched_indexes = {
-        row["indexname"]
-        for row in await empty.fetch(
-            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
-        )
-    }
-    running = {
-        "id": uuid.uuid4(),
-        "execution_id": uuid.uuid4(),
-        "position": 0,
-        "fencing_token": 1,
-        "department_id": uuid.uuid4(),
-    }
+    watched_indexes = await watched(empty)
+    running = a_running_step()
     query = load_queries("step_rounds.sql")["finish_steps"]
     values = round_values(parameter_values(running, uuid.uuid4()))
     custom = (await plans(empty, query, values))["custom"]
@@ -405,13 +404,7 @@ async def test_a_generic_plan_of_a_round_made_on_empty_tables_would_scan(
 ) -> None:
     """Why rounds are planned per call: the generic plan a connection would settle on while
     the tables are empty reads the steps sequentially."""
-    running = {
-        "id": uuid.uuid4(),
-        "execution_id": uuid.uuid4(),
-        "position": 0,
-        "fencing_token": 1,
-        "department_id": uuid.uuid4(),
-    }
+    running = a_running_step()
     query = load_queries("step_rounds.sql")["finish_steps"]
     values = round_values(parameter_values(running, uuid.uuid4()))
     assert "execution_steps" in sequential_scans((await plans(empty, query, values))["generic"])
@@ -428,19 +421,8 @@ def claim_round_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def test_a_round_of_claims_reaches_every_row_by_its_key(empty: asyncpg.Connection) -> None:
-    watched_indexes = {
-        row["indexname"]
-        for row in await empty.fetch(
-            "SELECT indexname FROM pg_indexes WHERE tablename = ANY($1::text[])", list(WATCHED)
-        )
-    }
-    running = {
-        "id": uuid.uuid4(),
-        "execution_id": uuid.uuid4(),
-        "position": 0,
-        "fencing_token": 1,
-        "department_id": uuid.uuid4(),
-    }
+    watched_indexes = await watched(empty)
+    running = a_running_step()
     query = load_queries("step_rounds.sql")["claim_steps"]
     values = claim_round_values(parameter_values(running, uuid.uuid4()))
     custom = (await plans(empty, query, values))["custom"]

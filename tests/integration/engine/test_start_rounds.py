@@ -198,12 +198,15 @@ async def test_concurrent_starts_through_the_use_case_need_fewer_statements(
     assert sorted(woken) == sorted(r.first_step_id for r in results if r.first_step_id)
 
 
-async def test_one_statement_per_start_when_a_round_holds_one(engine: Container) -> None:
-    from govflow.adapters.db.executions import PgExecutionWriter
-
+async def test_one_statement_per_start_when_a_round_holds_one(
+    engine: Container, admin: asyncpg.Connection
+) -> None:
     settings = engine.settings.model_copy(update={"start_round_max_rows": 1})
-    assert isinstance(start_writer(engine.db.pool, settings), PgExecutionWriter)
-    assert isinstance(start_writer(engine.db.pool, engine.settings), RoundStartWriter)
+    writer = start_writer(engine.db.pool, settings)
+    news = [await new_execution(engine) for _ in range(5)]
+    results = await asyncio.gather(*(writer.create(new) for new in news))
+    assert all(isinstance(r, StartResult) and r.created for r in results)
+    assert (writer.rounds.rounds, writer.rounds.items) == (5, 5)
 
 
 async def test_a_taken_key_refuses_its_start_only(
