@@ -52,8 +52,15 @@ TERMINATE = """
 SELECT count(*) FROM (
     SELECT pg_terminate_backend(pid) FROM pg_stat_activity
      WHERE application_name IN ('govflow-worker', 'govflow-scheduler')
-       AND datname = current_database()) killed
+       AND datname = current_database()
+       AND backend_start < now() - make_interval(secs => $1)) killed
 """
+"""Every session of the worker and the scheduler older than ``FRESH_SECONDS``."""
+
+FRESH_SECONDS = 0.25
+"""A session is spared this long after it connected, so that a fresh connection can do its
+work however slow the machine is: killing every session every few milliseconds would starve a
+loaded machine's reconnections, an outage no retry budget outlasts (not the loss under test)."""
 
 
 @pytest.fixture
@@ -83,9 +90,9 @@ class Chaos:
         conn = await asyncpg.connect(self.database_url)
         try:
             while not self.stop.is_set():
-                self.killed += await conn.fetchval(TERMINATE)
+                self.killed += await conn.fetchval(TERMINATE, FRESH_SECONDS)
                 # Pacing, not synchronisation: kill often enough that statements meet dead
-                # connections, rarely enough that a fresh one can do its work.
+                # connections (every pooled connection dies within FRESH_SECONDS and this).
                 await asyncio.sleep(0.05)
         finally:
             await conn.close()
