@@ -312,7 +312,7 @@ class PgStepStore:
     ) -> None:
         """:param rounds: group the finishes into rounds so (``None``: one statement each).
         :param round_pool: the connections that send the rounds (``Database.round_pool``: each
-            round planned for its own rows); ``pool`` without it."""
+            round planned once for key lookups); ``pool`` without it."""
         self._pool = pool
         self._round_pool = round_pool or pool
         self._db = Resilient(pool, policy)
@@ -386,7 +386,7 @@ class PgStepStore:
         as a whole, each claim goes alone."""
         _, worker, lease, order = round_[0]
         alike = all(w == worker and t == lease and o is order for _, w, t, o in round_)
-        if len(round_) == 1 or not alike:
+        if not alike:
             return await _each(round_, self._claim_one)
         args = CLAIM_ROUND.args(
             {
@@ -488,7 +488,7 @@ class PgStepStore:
     ) -> list[FinishResult | BaseException]:
         """Send ``round_`` as one statement (:data:`FINISH_ROUND`); when that statement fails
         as a whole, each finish goes alone, so that each meets only its own error."""
-        if len(round_) == 1 or len({(w, lease) for _, _, w, lease in round_}) > 1:
+        if len({(w, lease) for _, _, w, lease in round_}) > 1:
             return await _each(round_, self._finish_alone)
         try:
             rows = await self._send_round(FINISH_ROUND, FINISH_ROUND.args(_round_values(round_)))
