@@ -92,9 +92,24 @@ class GroupCommit(Generic[T, R]):
             if not members:
                 self._slots.release()
                 continue
+            if not self._waiting:  # the last round for now: this task sends it itself
+                await self._send_last(members)
+                return
             task = asyncio.create_task(self._send(members))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
+
+    async def _send_last(self, members: list[_Waiting[T, R]]) -> None:
+        """Send the round formed last from the collector's own task (a lone caller pays no
+        second task); a caller arriving meanwhile starts the next collector."""
+        this = asyncio.current_task()
+        assert this is not None
+        self._collector = None
+        self._sending.add(this)
+        try:
+            await self._send(members)
+        finally:
+            self._sending.discard(this)
 
     def _take(self) -> list[_Waiting[T, R]]:
         """This round's members: the first ``max_items`` callers still waiting, one per key."""

@@ -311,11 +311,15 @@ class PgStepStore:
         observe_round: Callable[[str, int], None] | None = None,
     ) -> None:
         """:param rounds: group the finishes into rounds so (``None``: one statement each).
-        :param round_pool: the connections that send the rounds (``Database.round_pool``: each
-            round planned once for key lookups); ``pool`` without it."""
+        :param round_pool: the connections that send the rounds, and the claims and finishes
+            of one step (``Database.round_pool``: each statement planned once, for key
+            lookups); ``pool`` without it."""
         self._pool = pool
         self._round_pool = round_pool or pool
         self._db = Resilient(pool, policy)
+        self._keyed = Resilient(self._round_pool, policy)
+        """The claims and the finishes of the rounds' shapes, one step at a time: on the round
+        connections, whose plans are made once."""
         self._grants = Grants()
         self.rounds: GroupCommit[_Finishing, FinishResult] | None = None
         """Finishes grouped into rounds (``None``: one statement per finish)."""
@@ -373,10 +377,10 @@ class PgStepStore:
         def what() -> str:
             return f"claim of step {step_id} for {worker}"
 
-        row = await self._db.run(claim_step, what)
+        row = await self._keyed.run(claim_step, what)
         if row is None and runs > 1:  # the first run may have committed unseen
             mine = CLAIMED_BY.args({"step_id": step_id, "worker": worker})
-            row = await self._db.run(lambda conn: conn.fetchrow(CLAIMED_BY.sql, *mine), what)
+            row = await self._keyed.run(lambda conn: conn.fetchrow(CLAIMED_BY.sql, *mine), what)
         return row
 
     async def _claim_round(
@@ -386,7 +390,7 @@ class PgStepStore:
         as a whole, each claim goes alone."""
         _, worker, lease, order = round_[0]
         alike = all(w == worker and t == lease and o is order for _, w, t, o in round_)
-        if not alike:
+        if len(round_) == 1 or not alike:
             return await _each(round_, self._claim_one)
         args = CLAIM_ROUND.args(
             {
@@ -452,7 +456,7 @@ class PgStepStore:
     ) -> FinishResult:
         if self.rounds is not None and finish_query(finish) in ROUND_SHAPES:
             return await self.rounds.submit((claim, finish, worker, lease))
-        return await self._finish_one(claim, finish, worker, lease)
+        return await self._finish_one(claim, finish, worker, lease, on=self._db)
 
     async def _finish_one(
         self,
@@ -461,9 +465,12 @@ class PgStepStore:
         worker: str,
         lease: timedelta,
         maybe_committed: bool = False,
+        *,
+        on: Resilient,
     ) -> FinishResult:
-        """``finish`` alone, in its own statement; ``maybe_committed``: a round holding it lost
-        its connection, so a finish found not applied is read back (it may be the round's)."""
+        """``finish`` alone, in its own statement, on ``on``'s connections; ``maybe_committed``:
+        a round holding it lost its connection, so a finish found not applied is read back (it
+        may be the round's)."""
         query = finish_query(finish)
         args = query.args(_finish_values(claim, finish, worker, lease))
         runs = 1 if maybe_committed else 0
@@ -475,10 +482,10 @@ class PgStepStore:
             return result
 
         what = _step(claim, "finish")
-        row = await self._db.run(finish_step, what)
+        row = await on.run(finish_step, what)
         assert row is not None
         if not row["applied"] and runs > 1:  # the first run may have committed unseen
-            row = await self._db.run(lambda c: finish_outcome(c, claim, finish, worker), what)
+            row = await on.run(lambda c: finish_outcome(c, claim, finish, worker), what)
             if row["applied"]:
                 log.warning("%s had been recorded before its connection was lost", what())
         return self._result(claim, finish, row)
@@ -488,7 +495,7 @@ class PgStepStore:
     ) -> list[FinishResult | BaseException]:
         """Send ``round_`` as one statement (:data:`FINISH_ROUND`); when that statement fails
         as a whole, each finish goes alone, so that each meets only its own error."""
-        if len({(w, lease) for _, _, w, lease in round_}) > 1:
+        if len(round_) == 1 or len({(w, lease) for _, _, w, lease in round_}) > 1:
             return await _each(round_, self._finish_alone)
         try:
             rows = await self._send_round(FINISH_ROUND, FINISH_ROUND.args(_round_values(round_)))
@@ -504,7 +511,7 @@ class PgStepStore:
         self, finishing: _Finishing, maybe_committed: bool = False
     ) -> FinishResult:
         claim, finish, worker, lease = finishing
-        return await self._finish_one(claim, finish, worker, lease, maybe_committed)
+        return await self._finish_one(claim, finish, worker, lease, maybe_committed, on=self._keyed)
 
     def _result(
         self, claim: ClaimedStep, finish: StepFinish, row: Mapping[str, Any]
