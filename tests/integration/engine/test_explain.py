@@ -28,6 +28,7 @@ import pytest
 
 from govflow.adapters.db.engine import ROUND_SETTINGS
 from govflow.adapters.db.queries import Query, load_queries
+from govflow.adapters.db.steps import ROUND_SHAPES
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.translate import branch_rules, claim_order
 from tests.support.engine import install_workflow
@@ -426,6 +427,22 @@ async def test_a_generic_plan_of_a_round_made_on_empty_tables_would_scan(
     query = load_queries("step_rounds.sql")["finish_steps"]
     values = round_values(parameter_values(a_running_step(), uuid.uuid4()))
     assert "execution_steps" in sequential_scans((await plans(empty, query, values))["generic"])
+
+
+async def test_the_single_steps_on_round_connections_plan_for_their_keys(
+    empty: asyncpg.Connection, queries: dict[str, Query]
+) -> None:
+    """A step claimed or finished alone goes in its single-row statement on the round
+    connections (``ROUND_SETTINGS``): the plans made there on empty tables reach its rows by
+    their keys."""
+    watched_indexes = await watched(empty)
+    values = parameter_values(a_running_step(), uuid.uuid4())
+    offenders = {}
+    for name in sorted({"claim_step", "claimed_by", *(query.name for query in ROUND_SHAPES)}):
+        for kind, plan in (await round_plans(empty, queries[name], values)).items():
+            if off := off_key_reads(plan, watched_indexes):
+                offenders[f"{name} ({kind})"] = off
+    assert offenders == {}
 
 
 def claim_round_values(values: Mapping[str, Any]) -> dict[str, Any]:
