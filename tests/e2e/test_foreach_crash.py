@@ -23,6 +23,10 @@ pytestmark = pytest.mark.e2e
 ITEMS = 200
 MAX_PARALLEL = 10
 KILLED_AT = 57
+LEASE_SECONDS = 10
+"""Long enough that the restarted attempt keeps its lease (renewed every third of it) on a
+loaded two-core machine: with 3 s, a renewal held back past the lease let the sweeper take the
+second attempt over too (attempt 3, the second attempt's result discarded)."""
 
 WORKFLOW = f"""
 name: foreach-crash
@@ -61,7 +65,7 @@ async def test_a_worker_killed_mid_foreach_runs_each_items_effect_once(
     conn = await asyncpg.connect(database_url)
     try:
         await install_workflow(conn, WORKFLOW)
-        with processes(settings, LEASE_SECONDS="3") as group:
+        with processes(settings, LEASE_SECONDS=str(LEASE_SECONDS)) as group:
             for _ in range(2):
                 group.start("worker", "--concurrency", "1")
             group.start("scheduler")
