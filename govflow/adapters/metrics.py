@@ -100,12 +100,18 @@ def shared_between_processes(env: Mapping[str, str] = os.environ) -> bool:
     return "PROMETHEUS_MULTIPROC_DIR" in env or "prometheus_multiproc_dir" in env
 
 
+def worker_measured(metrics_port: int | None, env: Mapping[str, str] = os.environ) -> bool:
+    """Whether a worker's measurements can be read: it serves them (``WORKER_METRICS_PORT``) or
+    the API does (``PROMETHEUS_MULTIPROC_DIR``)."""
+    return bool(metrics_port) or shared_between_processes(env)
+
+
 def worker_step_metrics(
     metrics_port: int | None, env: Mapping[str, str] = os.environ
 ) -> StepMetrics:
-    """A worker's step measurements: Prometheus's when someone can read them (its
-    ``WORKER_METRICS_PORT``, or the API through ``PROMETHEUS_MULTIPROC_DIR``); otherwise none
-    are taken (each step would record three values no one reads)."""
-    if metrics_port or shared_between_processes(env):
+    """A worker's step measurements: Prometheus's when someone can read them
+    (:func:`worker_measured`); otherwise none are taken (each step would record three values no
+    one reads)."""
+    if worker_measured(metrics_port, env):
         return PrometheusStepMetrics()
     return StepMetrics()

@@ -45,11 +45,7 @@ from govflow.adapters.db.timers import PgTimerStore
 from govflow.adapters.db.trace_contexts import PgTraceContexts
 from govflow.adapters.db.triggers import PgScheduleStore, PgTriggerReader, PgWebhookCatalog
 from govflow.adapters.db.workflow_queries import PgWorkflowAdmin
-from govflow.adapters.metrics import (
-    PrometheusStepMetrics,
-    observe_round,
-    shared_between_processes,
-)
+from govflow.adapters.metrics import PrometheusStepMetrics, observe_round, worker_measured
 from govflow.adapters.outbound import guarded_client
 from govflow.adapters.queue.broker import build_broker
 from govflow.adapters.queue.tasks import TaskiqStepQueue
@@ -104,12 +100,6 @@ class _ContainerQueue:
 
     async def wake(self, step_ids: Sequence[uuid.UUID]) -> None:
         await self.services.queue.wake(step_ids)
-
-
-def _measured(settings: Settings, worker: bool) -> bool:
-    """Whether this process's measurements are read: every process's but a worker's that
-    serves none (no ``WORKER_METRICS_PORT``, no ``PROMETHEUS_MULTIPROC_DIR``)."""
-    return not worker or bool(settings.worker_metrics_port) or shared_between_processes()
 
 
 def _process_id(role: str) -> str:
@@ -370,7 +360,11 @@ async def container(
                 rounds=finish_rounds(settings),
                 round_pool=db.round_pool,
                 # a worker measures its rounds only when someone can read them, as its steps
-                observe_round=observe_round if _measured(settings, worker) else None,
+                observe_round=(
+                    observe_round
+                    if not worker or worker_measured(settings.worker_metrics_port)
+                    else None
+                ),
             ),
             catalog=PgWorkflowCatalog(db.pool),
             executions=writer,
