@@ -75,6 +75,10 @@ class NewExecution(msgspec.Struct, frozen=True, kw_only=True):
     """That ``workflow`` step (one child per step: a unique index)."""
     depth: int = 0
     """How deep the execution is nested: 0 for a top-level one, its parent's plus one."""
+    only_current: bool = False
+    """Create it only while ``version_id`` is its workflow's current version and the workflow is
+    active, in ``department_id``; otherwise the writer answers :class:`WorkflowMoved` and writes
+    nothing (the start read the workflow from a cache that went stale)."""
 
     @property
     def runnable_steps(self) -> int | None:
@@ -107,18 +111,26 @@ class KeyTaken(msgspec.Struct, frozen=True, kw_only=True):
     status: ExecutionStatus
 
 
+class WorkflowMoved(msgspec.Struct, frozen=True):
+    """The answer to a start marked ``only_current`` whose workflow has since changed: a new
+    current version, deactivated, or moved to another department. Nothing was written."""
+
+
 class WorkflowCatalog(Protocol):
     async def current(
-        self, workflow: str | UUID, department: UUID | None
+        self, workflow: str | UUID, department: UUID | None, *, cached: bool = False
     ) -> CurrentWorkflow | None:
         """The workflow (by id or name) and its current version, if visible in ``department``
-        (``None``: every department)."""
+        (``None``: every department). With ``cached``, an answer read earlier may be given
+        without reading the database: a caller asking for it must create with
+        ``only_current``, which checks it as the execution is written."""
         ...
 
 
 class ExecutionWriter(Protocol):
-    async def create(self, new: NewExecution) -> StartResult | KeyTaken:
-        """Create the execution, or find the one its actor started with the same key."""
+    async def create(self, new: NewExecution) -> StartResult | KeyTaken | WorkflowMoved:
+        """Create the execution, or find the one its actor started with the same key; a start
+        marked ``only_current`` whose workflow changed gets :class:`WorkflowMoved`."""
         ...
 
 
@@ -180,6 +192,11 @@ async def start_execution(
         return result
 
 
+START_ATTEMPTS = 3
+"""Times a start reads its workflow: from the cache first, then from the database after each
+:class:`WorkflowMoved` (another change during the start itself)."""
+
+
 async def _start(
     request: StartRequest,
     catalog: WorkflowCatalog,
@@ -191,17 +208,45 @@ async def _start(
 ) -> StartResult:
     """Create the execution and its steps in one transaction, audited; wake a worker after.
 
-    The workflow's ``vars:`` are evaluated here, once, and stored with the execution.
+    The workflow's ``vars:`` are evaluated here, once, and stored with the execution. The
+    workflow is first taken from the catalog's cache, which costs no statement; the execution's
+    statement checks that its version is still the current one (``only_current``), and when it
+    is not, the start reads the workflow again and starts over (nothing was written).
 
     :raises DepartmentInactiveError: the actor's department is inactive.
     :raises NotFoundError: no such workflow in the caller's scope.
-    :raises ConflictError: the workflow is deactivated.
+    :raises ConflictError: the workflow is deactivated, or changed during each of the start's
+        ``START_ATTEMPTS`` tries.
     :raises IdempotencyKeyReused: the caller's key was used for another workflow or inputs.
     :raises InvalidInputError: the inputs do not match the workflow's ``inputs``, or a
         variable cannot be evaluated with them (the problem names ``vars.<name>``).
     """
     await ensure_department_active(departments, request.actor.department_id)
-    workflow = await catalog.current(request.workflow, request.department_scope)
+    for attempt in range(START_ATTEMPTS):
+        result = await _start_on_current(
+            request, catalog, specs, writer, expressions, cached=attempt == 0
+        )
+        if isinstance(result, WorkflowMoved):
+            continue  # read the workflow again: a new version, deactivated, or moved
+        if result.first_step_id is not None:
+            await queue.wake([result.first_step_id, *result.more_step_ids])
+        return result
+    raise ConflictError(f"workflow {request.workflow} kept changing during the start; try again")
+
+
+async def _start_on_current(
+    request: StartRequest,
+    catalog: WorkflowCatalog,
+    specs: SpecSource,
+    writer: ExecutionWriter,
+    expressions: ExpressionRunner,
+    *,
+    cached: bool,
+) -> StartResult | WorkflowMoved:
+    """One try at the start, on the workflow as the catalog (its cache when ``cached``) knows
+    it; the writer checks that it is still current as the execution is written. An answer with
+    no first step wakes nothing: a replay of the caller's key, or a workflow of waits only."""
+    workflow = await catalog.current(request.workflow, request.department_scope, cached=cached)
     if workflow is None:
         raise NotFoundError(f"workflow {request.workflow} not found")
     if not workflow.is_active:
@@ -225,12 +270,11 @@ async def _start(
             actor=request.actor,
             request_id=request.request_id,
             trace_context=tracing().carrier() or None,
+            only_current=True,
         )
     )
     if isinstance(result, KeyTaken):
         return _replayed(result, workflow.workflow_id, inputs)
-    if result.first_step_id is not None:
-        await queue.wake([result.first_step_id, *result.more_step_ids])
     return result
 
 

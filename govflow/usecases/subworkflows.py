@@ -50,7 +50,13 @@ from govflow.usecases.expression_runner import ExpressionRunner
 from govflow.usecases.operate import ExecutionControl, cancel_execution
 from govflow.usecases.ports import SpecSource, StepQueue
 from govflow.usecases.signals import SignalStore
-from govflow.usecases.start_execution import ExecutionWriter, KeyTaken, NewExecution, plan_steps
+from govflow.usecases.start_execution import (
+    ExecutionWriter,
+    KeyTaken,
+    NewExecution,
+    WorkflowMoved,
+    plan_steps,
+)
 from govflow.usecases.waiting_steps import resume_waiting_step
 
 log = logging.getLogger("govflow.engine")
@@ -181,6 +187,9 @@ class ChildStarter:
                 version=child.version,
                 created=False,
             )
+        # a child may run a version that is not the current one: it is created without
+        # only_current, so its workflow's changes never refuse it
+        assert not isinstance(result, WorkflowMoved)
         if result.first_step_id is not None:
             await self.queue.wake([result.first_step_id, *result.more_step_ids])
         return ChildStarted(

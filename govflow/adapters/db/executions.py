@@ -43,21 +43,46 @@ async def existing_start(conn: asyncpg.Connection, key: str, user_id: UUID | Non
     )
 
 
+CACHED_WORKFLOWS = 1024
+"""Answers a catalog keeps at most (one per workflow and department scope asked for); when
+full, it starts again from empty."""
+
+
 class PgWorkflowCatalog:
-    """The ``WorkflowCatalog`` port."""
+    """The ``WorkflowCatalog`` port, with a cache of the active workflows it has read.
+
+    A cached answer may be stale (a new version loaded, the workflow deactivated or moved); it
+    is only given to a caller that asks for it, whose create checks it (``only_current``). A
+    workflow not found or deactivated is always read again, so that it is never refused on an
+    old answer."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._cache: dict[tuple[str, UUID | None], CurrentWorkflow] = {}
+        self.reads = 0
+        """Statements sent so far (for tests)."""
 
     async def current(
-        self, workflow: str | UUID, department: UUID | None
+        self, workflow: str | UUID, department: UUID | None, *, cached: bool = False
     ) -> CurrentWorkflow | None:
+        key = (str(workflow), department)
+        if cached and (known := self._cache.get(key)) is not None:
+            return known
         workflow_id = workflow if isinstance(workflow, UUID) else _as_uuid(workflow)
+        self.reads += 1
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(_CURRENT, workflow_id, str(workflow), department)
         if row is None:
+            self._cache.pop(key, None)
             return None
-        return CurrentWorkflow(**dict(row))
+        found = CurrentWorkflow(**dict(row))
+        if found.is_active:
+            if len(self._cache) >= CACHED_WORKFLOWS:
+                self._cache.clear()
+            self._cache[key] = found
+        else:
+            self._cache.pop(key, None)
+        return found
 
 
 def _as_uuid(text: str) -> UUID | None:

@@ -31,13 +31,23 @@ from govflow.adapters.db.executions import existing_start
 from govflow.adapters.db.group_commit import GroupCommit, RoundBounds
 from govflow.adapters.db.queries import load_queries
 from govflow.adapters.db.resilience import retryable
-from govflow.usecases.start_execution import CREATED_EVENT, KeyTaken, NewExecution, StartResult
+from govflow.usecases.start_execution import (
+    CREATED_EVENT,
+    KeyTaken,
+    NewExecution,
+    StartResult,
+    WorkflowMoved,
+)
 
 QUERIES = load_queries("starts.sql")
 _CREATE = QUERIES["create_executions"]
 _CREATED = QUERIES["created_execution"]
 
-Answer = StartResult | KeyTaken
+Answer = StartResult | KeyTaken | WorkflowMoved
+
+Created = dict[UUID, tuple[UUID, ...] | None]
+"""The answer of a round's statement: each start it returned, with its steps runnable at once,
+or ``None`` for one not written because its workflow changed (``only_current``)."""
 
 
 class Start(msgspec.Struct, frozen=True):
@@ -81,6 +91,7 @@ def round_values(starts: Sequence[Start]) -> dict[str, Any]:
         "trace_context": [
             msgspec.json.encode(n.trace_context).decode() if n.trace_context else None for n in news
         ],
+        "only_current": [n.only_current for n in news],
         "step_execution_id": [execution_id for execution_id, _ in steps],
         "step_position": [s.position for _, s in steps],
         "step_key": [s.step_key for _, s in steps],
@@ -105,8 +116,7 @@ class PgStartRounds:
         or the exception its own statement met."""
         try:
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(_CREATE.sql, *_CREATE.args(round_values(starts)))
-                created = {row["id"]: tuple(row["runnable_step_ids"]) for row in rows}
+                created = await _create(conn, starts)
                 return [await _answer(conn, start, created) for start in starts]
         except Exception as exc:
             if len(starts) == 1 and not retryable(exc):
@@ -117,9 +127,7 @@ class PgStartRounds:
         """``start`` created by a statement of its own (after its round's statement failed)."""
         try:
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(_CREATE.sql, *_CREATE.args(round_values([start])))
-                created = {row["id"]: tuple(row["runnable_step_ids"]) for row in rows}
-                answer = await _answer(conn, start, created)
+                answer = await _answer(conn, start, await _create(conn, [start]))
                 if isinstance(answer, KeyTaken) and answer.execution_id == start.execution_id:
                     return await _committed(conn, start)  # its key: taken by itself
                 return answer
@@ -137,12 +145,15 @@ def _id_taken(exc: Exception) -> bool:
     )
 
 
-async def _answer(
-    conn: asyncpg.Connection, start: Start, created: dict[UUID, tuple[UUID, ...]]
-) -> Answer:
-    runnable = created.get(start.execution_id)
-    if runnable is not None:
-        return _created(start, runnable)
+async def _create(conn: asyncpg.Connection, starts: Sequence[Start]) -> Created:
+    rows = await conn.fetch(_CREATE.sql, *_CREATE.args(round_values(starts)))
+    return {row["id"]: tuple(row["runnable_step_ids"]) if row["pinned"] else None for row in rows}
+
+
+async def _answer(conn: asyncpg.Connection, start: Start, created: Created) -> Answer:
+    if start.execution_id in created:
+        runnable = created[start.execution_id]
+        return WorkflowMoved() if runnable is None else _created(start, runnable)
     new = start.new
     if new.idempotency_key is None:
         raise RuntimeError(f"execution {start.execution_id} was neither created nor refused")

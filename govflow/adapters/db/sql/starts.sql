@@ -6,25 +6,39 @@
 -- parallel arrays: one element per execution, and one per step naming its execution's id. A
 -- row whose idempotency key its caller already used inserts nothing (no steps, no audit) and
 -- is not returned; the others are inserted in the order of their keys, so two rounds of two
--- processes meet their keys in the same order. No table is read here: the inserts reach the
--- tables through their unique indexes and foreign keys only, whatever a generic plan made on
--- empty tables decides (tests/integration/engine/test_explain.py).
+-- processes meet their keys in the same order. The only table read is workflows, by its key (the
+-- check of :only_current); the inserts reach the tables through their unique indexes and
+-- foreign keys only, whatever a generic plan made on empty tables decides
+-- (tests/integration/engine/test_start_explain.py).
 
 
 -- name: create_executions
 -- Create the executions :id (their steps and their creation's audit records :action); returns
--- the id of each one created and the ids of its steps runnable at once, in position order.
-WITH new AS MATERIALIZED (
+-- the id of each one created and the ids of its steps runnable at once, in position order. An
+-- execution marked :only_current is created only while its version is its workflow's current
+-- one and the workflow is active, in its department; otherwise nothing of it is written and it
+-- is returned with pinned false (its caller read the workflow from a cache that is now stale).
+WITH input AS MATERIALIZED (
     SELECT *
       FROM unnest(:id::uuid[], :workflow_id::uuid[], :version_id::uuid[],
                   :department_id::uuid[], :inputs::jsonb[], :idempotency_key::text[],
                   :created_by::uuid[], :vars::jsonb[], :timeout_seconds::float8[],
                   :parent_execution_id::uuid[], :parent_step_id::uuid[], :depth::int[],
                   :runnable_steps::int[], :actor_email::text[], :request_id::text[],
-                  :trace_context::jsonb[])
+                  :trace_context::jsonb[], :only_current::bool[])
            AS n(id, workflow_id, version_id, department_id, inputs, idempotency_key,
                 created_by, vars, timeout_seconds, parent_execution_id, parent_step_id, depth,
-                runnable_steps, actor_email, request_id, trace_context)
+                runnable_steps, actor_email, request_id, trace_context, only_current)
+), pinned AS MATERIALIZED (
+    SELECT n.*,
+           NOT n.only_current
+           OR (SELECT w.current_version_id = n.version_id AND w.is_active
+                      AND w.department_id IS NOT DISTINCT FROM n.department_id
+                 FROM workflows w
+                WHERE w.id = n.workflow_id) IS TRUE AS pinned
+      FROM input n
+), new AS MATERIALIZED (
+    SELECT * FROM pinned WHERE pinned
 ), execution AS (
     INSERT INTO executions (id, workflow_id, workflow_version_id, department_id, inputs,
                             idempotency_key, created_by, vars, deadline_at,
@@ -65,12 +79,14 @@ WITH new AS MATERIALIZED (
       FROM new
       JOIN execution ON execution.id = new.id
 )
-SELECT execution.id,
+SELECT execution.id, true AS pinned,
        coalesce(array_agg(steps.id ORDER BY steps.position)
                   FILTER (WHERE steps.next_attempt_at IS NOT NULL), '{}') AS runnable_step_ids
   FROM execution
   LEFT JOIN steps ON steps.execution_id = execution.id
- GROUP BY execution.id;
+ GROUP BY execution.id
+UNION ALL
+SELECT id, false, '{}' FROM pinned WHERE NOT pinned;
 
 
 -- name: created_execution
