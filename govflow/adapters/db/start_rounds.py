@@ -14,6 +14,11 @@ again by a statement of its own, so that the failure is only the answer of the s
 caused it. A start the failed statement did commit (the connection was lost after the commit)
 is found by its id: its own statement meets its id, or its key, already there, and its answer is
 the execution it created. Nothing is lost, and nothing is created twice, with or without a key.
+
+A start marked ``only_current`` whose workflow has changed (a new version, deactivated, moved) is
+answered ``WorkflowMoved`` and nothing of it is written; when its own statement finds the change
+after its round's statement failed, it is looked for by its id first, since that round may have
+created it before the change.
 """
 
 from __future__ import annotations
@@ -130,6 +135,8 @@ class PgStartRounds:
                 answer = await _answer(conn, start, await _create(conn, [start]))
                 if isinstance(answer, KeyTaken) and answer.execution_id == start.execution_id:
                     return await _committed(conn, start)  # its key: taken by itself
+                if isinstance(answer, WorkflowMoved):  # the failed round may have created it
+                    return await _found(conn, start) or answer  # before the workflow changed
                 return answer
         except Exception as exc:
             if not _id_taken(exc):
@@ -162,11 +169,17 @@ async def _answer(conn: asyncpg.Connection, start: Start, created: Created) -> A
 
 async def _committed(conn: asyncpg.Connection, start: Start) -> Answer:
     """The answer of ``start``, which an earlier statement created."""
+    found = await _found(conn, start)
+    assert found is not None
+    return found
+
+
+async def _found(conn: asyncpg.Connection, start: Start) -> StartResult | None:
+    """The answer of ``start`` if an earlier statement created it."""
     roots = [step.position for step in start.new.steps if step.root]
     values = {"execution_id": start.execution_id, "positions": roots}
     row = await conn.fetchrow(_CREATED.sql, *_CREATED.args(values))
-    assert row is not None
-    return _created(start, tuple(row["runnable_step_ids"]))
+    return None if row is None else _created(start, tuple(row["runnable_step_ids"]))
 
 
 def _created(start: Start, runnable: tuple[UUID, ...]) -> StartResult:

@@ -4,6 +4,7 @@ another department is seen by the very next start, which writes nothing on the s
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,8 @@ import asyncpg
 import pytest
 
 from govflow.adapters.db.executions import PgWorkflowCatalog
-from govflow.adapters.db.start_rounds import PgStartRounds, Start
+from govflow.adapters.db.group_commit import RoundBounds
+from govflow.adapters.db.start_rounds import PgStartRounds, RoundStartWriter, Start
 from govflow.bootstrap import Container
 from govflow.usecases.audit import SYSTEM
 from govflow.usecases.errors import ConflictError, NotFoundError
@@ -23,6 +25,7 @@ from govflow.usecases.start_execution import (
     plan_steps,
 )
 from tests.support.engine import install_workflow
+from tests.support.pg_proxy import PgProxy
 
 ECHOES = """
 name: cached-echoes
@@ -160,7 +163,66 @@ async def test_a_stale_start_in_a_round_is_answered_alone_and_writes_nothing(
     assert isinstance(answers[2], StartResult)  # a start pinned to a version (a child's) runs
     executions, steps, audits = await written(admin)
     assert (executions, steps, audits) == (counts[0] + 1, counts[1] + 3, counts[2] + 1)
-    assert await admin.fetchval(
-        "SELECT count(*) FROM executions WHERE id = ANY($1::uuid[])",
-        [stale.execution_id, stale_keyed.execution_id],
-    ) == 0
+    assert (
+        await admin.fetchval(
+            "SELECT count(*) FROM executions WHERE id = ANY($1::uuid[])",
+            [stale.execution_id, stale_keyed.execution_id],
+        )
+        == 0
+    )
+
+
+async def test_a_round_lost_after_commit_is_answered_created_although_its_workflow_then_changed(
+    engine: Container, admin: asyncpg.Connection, database_url: str
+) -> None:
+    """The round commits, and in the same transaction the workflow is deactivated (a trigger
+    stands for a change committed between the round and its re-send); the reply is lost. Sent
+    again, each start's check fails, yet the starts were created: each is answered with its
+    execution, and nothing is created twice."""
+    workflow = await engine.catalog.current("cached-echoes", None)
+    assert workflow is not None
+    spec = await engine.specs.spec(workflow.version_id)
+    news = [
+        NewExecution(
+            workflow_id=workflow.workflow_id,
+            version_id=workflow.version_id,
+            department_id=workflow.department_id,
+            inputs={"n": n},
+            steps=plan_steps(spec),
+            idempotency_key=key,
+            actor=SYSTEM,
+            request_id="cut-this-round" if n == 0 else None,
+            only_current=True,
+        )
+        for n, key in enumerate(["cut-key", None, None])
+    ]
+    await admin.execute(
+        """
+        CREATE FUNCTION deactivate_behind() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE workflows SET is_active = false WHERE name = 'cached-echoes';
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER deactivate_behind AFTER INSERT ON audit_logs FOR EACH ROW
+            WHEN (NEW.request_id = 'cut-this-round') EXECUTE FUNCTION deactivate_behind();
+        """
+    )
+    proxy = PgProxy(database_url)
+    pool = await asyncpg.create_pool(await proxy.start(), min_size=1, max_size=2, ssl=False)
+    try:
+        writer = RoundStartWriter(pool, RoundBounds(max_wait=0.0002, max_items=64))
+        proxy.cut_reply(b"cut-this-round")
+        results = await asyncio.gather(*(writer.create(new) for new in news))
+        assert proxy.cuts == 1
+    finally:
+        await pool.close()
+        await proxy.close()
+        await admin.execute(
+            "DROP TRIGGER deactivate_behind ON audit_logs; DROP FUNCTION deactivate_behind()"
+        )
+    assert not await admin.fetchval("SELECT is_active FROM workflows WHERE name = 'cached-echoes'")
+    assert all(isinstance(r, StartResult) and r.created for r in results)
+    stored = await admin.fetch("SELECT id FROM executions")
+    assert sorted(r["id"] for r in stored) == sorted(
+        r.execution_id for r in results if isinstance(r, StartResult)
+    )
