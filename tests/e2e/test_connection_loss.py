@@ -26,6 +26,13 @@ from tests.support.engine import processes as run_processes
 pytestmark = pytest.mark.e2e
 
 EXECUTIONS = 40
+"""Executions started at least; more are started, one every ``START_EVERY`` seconds, until the
+chaos has terminated more than ``KILLS`` sessions (at most ``MAX_EXECUTIONS``), so that the work
+meets that many losses however fast the machine runs it."""
+
+KILLS = 40
+MAX_EXECUTIONS = 400
+START_EVERY = 0.05
 
 CHAIN = """
 name: keyed-chain
@@ -116,22 +123,23 @@ async def test_terminated_connections_lose_no_step_result_and_run_no_effect_twic
             chaos = Chaos(database_url)
             chaos_task = asyncio.create_task(chaos.run())
             try:
-                ids = [
-                    (
-                        await producer.start_execution(StartRequest(workflow="keyed-chain"))
-                    ).execution_id
-                    for _ in range(EXECUTIONS)
-                ]
+                ids: list[UUID] = []
+                while len(ids) < EXECUTIONS or (
+                    chaos.killed <= KILLS and len(ids) < MAX_EXECUTIONS
+                ):
+                    started = await producer.start_execution(StartRequest(workflow="keyed-chain"))
+                    ids.append(started.execution_id)
+                    await asyncio.sleep(START_EVERY)  # pacing the load, not synchronisation
                 await eventually(
                     lambda: _statuses(conn, ids),
-                    lambda s: s == ["COMPLETED"] * EXECUTIONS,
+                    lambda s: s == ["COMPLETED"] * len(ids),
                     timeout=120,
                 )
             finally:
                 chaos.stop.set()
                 await chaos_task
-        assert chaos.killed > EXECUTIONS, "the chaos did not terminate enough sessions"
-        steps = EXECUTIONS * 3
+        assert chaos.killed > KILLS, "the chaos did not terminate enough sessions"
+        steps = len(ids) * 3
         ids_text = [str(i) for i in ids]
         per_key = await conn.fetch(
             "SELECT key, count(*) AS n FROM test_effects WHERE split_part(key, ':', 1) = ANY($1)"
