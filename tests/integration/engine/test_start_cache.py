@@ -4,7 +4,6 @@ another department is seen by the very next start, which writes nothing on the s
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,8 +11,7 @@ import asyncpg
 import pytest
 
 from govflow.adapters.db.executions import PgWorkflowCatalog
-from govflow.adapters.db.group_commit import RoundBounds
-from govflow.adapters.db.start_rounds import PgStartRounds, RoundStartWriter, Start
+from govflow.adapters.db.start_rounds import PgStartRounds, Start
 from govflow.bootstrap import Container
 from govflow.usecases.audit import SYSTEM
 from govflow.usecases.errors import ConflictError, NotFoundError
@@ -24,8 +22,8 @@ from govflow.usecases.start_execution import (
     WorkflowMoved,
     plan_steps,
 )
+from tests.integration.engine.test_start_rounds import created_with_reply_cut
 from tests.support.engine import install_workflow
-from tests.support.pg_proxy import PgProxy
 
 ECHOES = """
 name: cached-echoes
@@ -207,16 +205,9 @@ async def test_a_round_lost_after_commit_is_answered_created_although_its_workfl
             WHEN (NEW.request_id = 'cut-this-round') EXECUTE FUNCTION deactivate_behind();
         """
     )
-    proxy = PgProxy(database_url)
-    pool = await asyncpg.create_pool(await proxy.start(), min_size=1, max_size=2, ssl=False)
     try:
-        writer = RoundStartWriter(pool, RoundBounds(max_wait=0.0002, max_items=64))
-        proxy.cut_reply(b"cut-this-round")
-        results = await asyncio.gather(*(writer.create(new) for new in news))
-        assert proxy.cuts == 1
+        results, _ = await created_with_reply_cut(database_url, news, b"cut-this-round")
     finally:
-        await pool.close()
-        await proxy.close()
         await admin.execute(
             "DROP TRIGGER deactivate_behind ON audit_logs; DROP FUNCTION deactivate_behind()"
         )

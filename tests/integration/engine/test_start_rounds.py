@@ -126,6 +126,24 @@ async def held_key(
         await blocker.close()
 
 
+async def created_with_reply_cut(
+    database_url: str, news: list[NewExecution], marker: bytes
+) -> tuple[list[object], int]:
+    """``news`` created together through a proxy that loses the reply of the statement whose
+    parameters hold ``marker`` (after it committed); their answers and the rounds sent."""
+    proxy = PgProxy(database_url)
+    pool = await asyncpg.create_pool(await proxy.start(), min_size=1, max_size=2, ssl=False)
+    try:
+        writer = RoundStartWriter(pool, ROOMY)
+        proxy.cut_reply(marker)
+        results = await asyncio.gather(*(writer.create(new) for new in news))
+        assert proxy.cuts == 1
+    finally:
+        await pool.close()
+        await proxy.close()
+    return list(results), writer.rounds.rounds
+
+
 async def round_waiting(admin: asyncpg.Connection) -> int:
     """The session of a round's statement waiting for a lock (polled until there is one)."""
     pid: int = await eventually(
@@ -144,8 +162,9 @@ async def test_starts_that_arrive_together_share_one_statement(
 ) -> None:
     writer = RoundStartWriter(engine.db.pool, ROOMY)
     news = [await new_execution(engine, inputs={"n": n}) for n in range(20)]
-    results = await asyncio.gather(*(writer.create(new) for new in news))
+    answers = await asyncio.gather(*(writer.create(new) for new in news))
     assert (writer.rounds.rounds, writer.rounds.items) == (1, 20)
+    results = [r for r in answers if isinstance(r, StartResult)]
     assert len({r.execution_id for r in results}) == 20
     for result in results:
         await assert_created_once(admin, result)
@@ -301,19 +320,10 @@ async def test_a_round_whose_answer_is_lost_after_commit_creates_nothing_twice(
 ) -> None:
     """The round commits and its reply is lost with the connection: each start is found by its
     id (or its key) and answered as created, with its steps; none is created again."""
-    proxy = PgProxy(database_url)
-    pool = await asyncpg.create_pool(await proxy.start(), min_size=1, max_size=2, ssl=False)
-    try:
-        writer = RoundStartWriter(pool, ROOMY)
-        news = [await new_execution(engine, request_id="cut-this-round", key=key)]
-        news += [await new_execution(engine) for _ in range(3)]
-        proxy.cut_reply(b"cut-this-round")
-        results = await asyncio.gather(*(writer.create(new) for new in news))
-        assert proxy.cuts == 1
-    finally:
-        await pool.close()
-        await proxy.close()
-    assert writer.rounds.rounds == 1
+    news = [await new_execution(engine, request_id="cut-this-round", key=key)]
+    news += [await new_execution(engine) for _ in range(3)]
+    results, rounds = await created_with_reply_cut(database_url, news, b"cut-this-round")
+    assert rounds == 1
     for result in results:
         await assert_created_once(admin, result)
     assert await stored(admin) == (4, 12, 4)
