@@ -6,6 +6,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from cachetools import LRUCache
 
 from govflow.core.statuses import ExecutionStatus
 from govflow.usecases.start_execution import (
@@ -44,8 +45,8 @@ async def existing_start(conn: asyncpg.Connection, key: str, user_id: UUID | Non
 
 
 CACHED_WORKFLOWS = 1024
-"""Answers a catalog keeps at most (one per workflow and department scope asked for); when
-full, it starts again from empty."""
+"""Answers a catalog keeps at most (one per workflow and department scope asked for), the least
+recently used dropped first."""
 
 
 class PgWorkflowCatalog:
@@ -58,7 +59,9 @@ class PgWorkflowCatalog:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._cache: dict[tuple[str, UUID | None], CurrentWorkflow] = {}
+        self._cache: LRUCache[tuple[str, UUID | None], CurrentWorkflow] = LRUCache(
+            maxsize=CACHED_WORKFLOWS
+        )
         self.reads = 0
         """Statements sent so far (for tests)."""
 
@@ -77,8 +80,6 @@ class PgWorkflowCatalog:
             return None
         found = CurrentWorkflow(**dict(row))
         if found.is_active:
-            if len(self._cache) >= CACHED_WORKFLOWS:
-                self._cache.clear()
             self._cache[key] = found
         else:
             self._cache.pop(key, None)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from cachetools import LRUCache
 
 from govflow.adapters.db.resilience import DEFAULT_POLICY, Resilient, RetryPolicy
 from govflow.core.spec import WorkflowSpec
@@ -28,8 +29,7 @@ class CachedSpecSource:
         self, pool: asyncpg.Pool, max_entries: int = 1024, policy: RetryPolicy = DEFAULT_POLICY
     ) -> None:
         self._db = Resilient(pool, policy)
-        self._cache: dict[UUID, WorkflowSpec] = {}
-        self._max = max_entries
+        self._cache: LRUCache[UUID, WorkflowSpec] = LRUCache(maxsize=max_entries)
 
     async def spec(self, version_id: UUID) -> WorkflowSpec:
         cached = self._cache.get(version_id)
@@ -42,7 +42,5 @@ class CachedSpecSource:
         if text is None:
             raise UnknownVersionError(str(version_id))
         spec = msgspec.json.decode(text, type=WorkflowSpec)
-        if len(self._cache) >= self._max:
-            self._cache.pop(next(iter(self._cache)))
         self._cache[version_id] = spec
         return spec
