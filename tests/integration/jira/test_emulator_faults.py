@@ -110,7 +110,7 @@ async def test_a_client_that_gives_up_on_a_slow_write_still_finds_it_applied(
             await client.post(
                 f"{API}/issue/PERMIT-4/comment",
                 json=comment_body("late", key="exec:step:1"),
-                timeout=0.2,
+                timeout=httpx.Timeout(10.0, read=0.2),
             )
     await wait_until(lambda: len(jira_emulator.comments("PERMIT-4")) == 1)
     assert jira_emulator.comments("PERMIT-4")[0].properties == {"govflow": {"key": "exec:step:1"}}

@@ -169,7 +169,11 @@ async def test_a_timeout_is_a_technical_error_and_the_retry_is_deduplicated(
         await run_action(ACTION, webhook(webhook_receiver.url), ctx)
     webhook_receiver.release()
     await wait_until(lambda: len(webhook_receiver.deliveries) == 1)
-    retry = dataclasses.replace(ctx, attempt=2)
+    # The retry waits as long as a real one would: a loaded machine may take longer than the
+    # first attempt's 0.2 s just to connect.
+    retry = dataclasses.replace(
+        ctx, attempt=2, settings=make_context(settings={"webhook_timeout": "10"}).settings
+    )
     assert (await run_action(ACTION, webhook(webhook_receiver.url), retry))["delivered"] is True
     assert len(webhook_receiver.deliveries) == 1
     assert webhook_receiver.replays == 1
