@@ -75,13 +75,14 @@ class Settings(BaseSettings):
     worker_memory_limit_mb: int = Field(default=1024, ge=0)
     lease_seconds: int = Field(default=30, ge=2, le=3600)
     step_round_max_wait_us: int = Field(default=200, ge=0, le=100_000)
-    """Group commit: microseconds a round of step finishes stays open at most while more of
-    them keep joining it (it closes sooner once none is ready)."""
+    """Group commit: microseconds a round of step claims and finishes stays open at most while
+    more of them keep joining it (it closes sooner once none is ready)."""
     step_round_max_rows: int = Field(default=64, ge=1, le=1000)
-    """Group commit: finishes one statement carries at most (1: one statement per finish)."""
+    """Group commit: claims and finishes one statement carries at most (1: one statement
+    each)."""
     step_round_in_flight: int = Field(default=1, ge=1, le=64)
-    """Group commit: rounds of each kind a worker sends at once, the next ones forming meanwhile
-    (1: the steps that get ready while a round is written all go in the next one)."""
+    """Group commit: rounds a worker sends at once, the next ones forming meanwhile (1: the steps
+    that get ready while a round is written all go in the next one)."""
     sweep_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     unclaimed_resend_seconds: float = Field(default=5.0, gt=0, le=3600)
     max_workflow_depth: int = Field(default=5, ge=1, le=50)

@@ -3,8 +3,12 @@
 A file holds complete queries, each under a ``-- name: <name>`` line and the comment lines that
 say what it does (procrastinate's ``sql/queries.sql`` is the model). Parameters are written by
 name, ``:step_id``; loading turns them into asyncpg's ``$1, $2...`` once, in order of first use,
-and :meth:`Query.args` puts the values in that order. Nothing is assembled at run time: the text
-sent is the text in the file.
+and :meth:`Query.args` puts the values in that order.
+
+A text several queries share (common table expressions that carry out one thing) is written
+once, under a ``-- part: <name>`` line, and a query takes it in with an ``-- include: <name>``
+line, replaced by the part's text when the file is loaded. Nothing is assembled at run time: the
+text sent is fixed by the file.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any
 
 import msgspec
 
-_HEADER = re.compile(r"^-- name: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+_HEADER = re.compile(r"^-- (name|part): ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^-- include: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
 _PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
@@ -50,14 +55,24 @@ def _numbered(name: str, text: str) -> Query:
 
 
 def parse_queries(text: str) -> dict[str, Query]:
-    """The queries of one file's ``text``, by name; ``ValueError`` for a name used twice."""
-    parts = _HEADER.split(text)
-    queries: dict[str, Query] = {}
-    for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        if name in queries:
-            raise ValueError(f"query {name!r} is defined twice")
-        queries[name] = _numbered(name, body)
-    return queries
+    """The queries of one file's ``text``, by name, their parts included; ``ValueError`` for a
+    name used twice, or an include of a part the file does not define."""
+    pieces = _HEADER.split(text)
+    bodies: dict[str, dict[str, str]] = {"name": {}, "part": {}}
+    for kind, name, body in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True):
+        if name in bodies[kind]:
+            raise ValueError(f"{'query' if kind == 'name' else 'part'} {name!r} is defined twice")
+        bodies[kind][name] = body
+
+    def included(match: re.Match[str]) -> str:
+        part = bodies["part"].get(match.group(1))
+        if part is None:
+            raise ValueError(f"no part {match.group(1)!r} to include")
+        return part.strip()
+
+    return {
+        name: _numbered(name, _INCLUDE.sub(included, body)) for name, body in bodies["name"].items()
+    }
 
 
 @functools.cache

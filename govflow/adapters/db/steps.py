@@ -17,6 +17,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -62,8 +63,14 @@ _FINISH: dict[tuple[bool, str, bool], Query] = {
 }
 
 
+ROUND = load_queries("step_rounds.sql")["step_round"]
+"""A round of claims and of finishes of the shapes in ``ROUND_SHAPES``, one statement for all."""
+
+CLAIM_ROUND = load_queries("step_rounds.sql")["claim_steps"]
+"""A round of claims only."""
+
 FINISH_ROUND = load_queries("step_rounds.sql")["finish_steps"]
-"""A round of finishes of the shapes in ``ROUND_SHAPES``, one statement for all."""
+"""A round of finishes only."""
 
 ROUND_SHAPES = frozenset(
     QUERIES[name]
@@ -76,14 +83,33 @@ ROUND_SHAPES = frozenset(
 )
 """The finishes a round carries: those of a list's steps that open no task and release no step."""
 
-_Finishing = tuple[ClaimedStep, StepFinish, str, timedelta]
-"""A finish waiting for its round: the claim, the decision, the worker and its lease."""
 
-CLAIM_ROUND = load_queries("step_rounds.sql")["claim_steps"]
-"""A round of claims, one statement for all."""
+@dataclass(frozen=True, slots=True)
+class _Claiming:
+    """A claim waiting for its round."""
 
-_Claiming = tuple[UUID, str, timedelta, ClaimOrder]
-"""A claim waiting for its round: the step, the worker, its lease and the claim rules."""
+    step_id: UUID
+    worker: str
+    lease: timedelta
+    order: ClaimOrder
+
+
+@dataclass(frozen=True, slots=True)
+class _Finishing:
+    """A finish waiting for its round: the claim it ends and the engine's decision."""
+
+    claim: ClaimedStep
+    finish: StepFinish
+    worker: str
+    lease: timedelta
+
+
+_Work = _Claiming | _Finishing
+"""A claim or a finish waiting for its round."""
+
+DEFERRED = object()
+"""A round's answer to a finish it left out (a step of its execution was claimed in the round,
+and no row is changed twice by one statement): the finish goes in the next round."""
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -187,13 +213,16 @@ def _finish_values(
     return values
 
 
-def _round_values(round_: Sequence[_Finishing]) -> dict[str, Any]:
-    """The parameters of ``FINISH_ROUND`` for ``round_`` (one worker, one lease): one array
-    element per finish, and the audit records of all, each naming its row (from 1)."""
-    values: dict[str, list[Any]] = {name: [] for name in FINISH_ROUND.params}
-    _, _, worker, lease = round_[0]
-    for row, (claim, finish, _, _) in enumerate(round_, start=1):
-        one = _finish_values(claim, finish, worker, lease)
+def _round_values(
+    finishes: Sequence[_Finishing], claims: Sequence[_Claiming], worker: str, lease: timedelta
+) -> dict[str, Any]:
+    """The parameters of :data:`ROUND` for one worker and one lease: one array element per
+    finish and the audit records of all, each naming its row (from 1); the claimed steps and
+    their claim rules (those of the first claim: a round's claims share them)."""
+    values: dict[str, Any] = {name: [] for name in ROUND.params}
+    for row, finishing in enumerate(finishes, start=1):
+        finish = finishing.finish
+        one = _finish_values(finishing.claim, finish, worker, lease)
         for name in _ROUND_COLUMNS:
             values[name].append(one.get(name))
         for entry in finish.audit:
@@ -203,6 +232,8 @@ def _round_values(round_: Sequence[_Finishing]) -> dict[str, Any]:
             values["a_entity_id"].append(entry.entity_id)
             values["a_reason"].append(entry.reason)
             values["a_metadata"].append(_encode(dict(entry.metadata)).decode())
+    values["claim_id"] = [claiming.step_id for claiming in claims]
+    values["rules"] = _claim_values(claims[0].order)["rules"] if claims else "[]"
     return values | {"worker": worker, "lease": lease.total_seconds()}
 
 
@@ -283,20 +314,9 @@ async def _each(
     return answers
 
 
-def _observer(
-    observe: Callable[[str, int], None] | None, kind: str
-) -> Callable[[int], None] | None:
-    return None if observe is None else functools.partial(observe, kind)
-
-
-def _step_of(claiming: _Claiming) -> UUID:
-    """A round claims each step once."""
-    return claiming[0]
-
-
-def _execution_of(finishing: _Finishing) -> UUID:
-    """A round holds one finish per execution."""
-    return finishing[0].execution_id
+def _key_of(work: _Work) -> UUID:
+    """A round claims each step once and holds one finish per execution."""
+    return work.claim.execution_id if isinstance(work, _Finishing) else work.step_id
 
 
 class PgStepStore:
@@ -321,26 +341,19 @@ class PgStepStore:
         """The claims and the finishes of the rounds' shapes, one step at a time: on the round
         connections, whose plans are made once."""
         self._grants = Grants()
-        self.rounds: GroupCommit[_Finishing, FinishResult] | None = None
-        """Finishes grouped into rounds (``None``: one statement per finish)."""
+        self._observe = observe_round
+        self.rounds: GroupCommit[_Work, Any] | None = None
+        """Claims and finishes grouped into rounds (``None``: one statement each)."""
         if rounds is not None:
-            self.rounds = GroupCommit(
-                self._finish_round, _execution_of, rounds, _observer(observe_round, "finishes")
-            )
-        self.claim_rounds: GroupCommit[_Claiming, Mapping[str, Any] | None] | None = None
-        """Claims grouped into rounds (``None``: one statement per claim)."""
-        if rounds is not None:
-            self.claim_rounds = GroupCommit(
-                self._claim_round, _step_of, rounds, _observer(observe_round, "claims")
-            )
+            self.rounds = GroupCommit(self._round, _key_of, rounds)
 
     async def claim(
         self, step_id: UUID, worker: str, lease: timedelta, order: ClaimOrder
     ) -> tuple[ClaimedStep, ExecutionContext] | None:
-        if self.claim_rounds is not None:
-            row = await self.claim_rounds.submit((step_id, worker, lease, order))
+        if self.rounds is not None:
+            row = await self.rounds.submit(_Claiming(step_id, worker, lease, order))
         else:
-            row = await self._claim_one((step_id, worker, lease, order))
+            row = await self._claim_one(_Claiming(step_id, worker, lease, order))
         if row is None:
             return None
         claim = _claimed(row)
@@ -361,11 +374,11 @@ class PgStepStore:
     ) -> Mapping[str, Any] | None:
         """The claim statement's row for one step (``None``: not claimed); ``maybe_committed``:
         a round holding it lost its connection, so a step found not claimable is read back."""
-        step_id, worker, lease, order = claiming
+        step_id, worker = claiming.step_id, claiming.worker
         query = QUERIES["claim_step"]
         args = query.args(
-            {"step_id": step_id, "worker": worker, "lease": lease.total_seconds()}
-            | _claim_values(order)
+            {"step_id": step_id, "worker": worker, "lease": claiming.lease.total_seconds()}
+            | _claim_values(claiming.order)
         )
         runs = 1 if maybe_committed else 0
 
@@ -383,31 +396,57 @@ class PgStepStore:
             row = await self._keyed.run(lambda conn: conn.fetchrow(CLAIMED_BY.sql, *mine), what)
         return row
 
-    async def _claim_round(
-        self, round_: Sequence[_Claiming]
-    ) -> list[Mapping[str, Any] | BaseException | None]:
-        """Send ``round_`` as one statement (:data:`CLAIM_ROUND`); when that statement fails
-        as a whole, each claim goes alone."""
-        _, worker, lease, order = round_[0]
-        alike = all(w == worker and t == lease and o is order for _, w, t, o in round_)
-        if len(round_) == 1 or not alike:
-            return await _each(round_, self._claim_one)
-        args = CLAIM_ROUND.args(
-            {
-                "step_id": [step_id for step_id, _, _, _ in round_],
-                "worker": worker,
-                "lease": lease.total_seconds(),
-            }
-            | _claim_values(order)
+    async def _round(self, round_: Sequence[_Work]) -> list[Any]:
+        """Send ``round_`` as one statement (:data:`ROUND`, or :data:`CLAIM_ROUND` /
+        :data:`FINISH_ROUND` for a round of one kind, whose statements leave the other kind's
+        part out); when it fails as a whole, or holds one item, or items of different workers,
+        leases or claim rules, each item goes alone, so that each meets only its own error. A
+        claim is answered with its row or ``None``, a finish with its :class:`FinishResult` or
+        :data:`DEFERRED`."""
+        finishes = [work for work in round_ if isinstance(work, _Finishing)]
+        claims = [work for work in round_ if isinstance(work, _Claiming)]
+        if self._observe is not None:
+            for kind, items in (("finishes", finishes), ("claims", claims)):
+                if items:
+                    self._observe(kind, len(items))
+        worker, lease = round_[0].worker, round_[0].lease
+        alike = all(work.worker == worker and work.lease == lease for work in round_) and all(
+            claiming.order is claims[0].order for claiming in claims
         )
+        if len(round_) == 1 or not alike:
+            return await _each(round_, self._alone)
+        query = ROUND if claims and finishes else CLAIM_ROUND if claims else FINISH_ROUND
+        args = query.args(_round_values(finishes, claims, worker, lease))
         try:
-            rows = await self._send_round(CLAIM_ROUND, args)
+            rows = await self._send_round(query, args)
         except _RoundFailed as failed:
-            return await _each(
-                round_, functools.partial(self._claim_one, maybe_committed=failed.lost)
+            return await _each(round_, functools.partial(self._alone, maybe_committed=failed.lost))
+        if query is ROUND:  # the finishes' rows (by their number), then the claimed steps
+            claimed = [row for row in rows if row["taken"]]
+            rows = sorted((row for row in rows if not row["taken"]), key=lambda r: r["n"])
+        else:
+            claimed, rows = (rows, []) if claims else ([], rows)
+        finished = iter(rows)
+        taken = {row["step_id"]: row for row in claimed}
+        answers: list[Any] = []
+        for work in round_:
+            if isinstance(work, _Claiming):
+                answers.append(taken.get(work.step_id))
+                continue
+            row = next(finished)
+            answers.append(
+                DEFERRED if row.get("deferred") else self._result(work.claim, work.finish, row)
             )
-        by_step = {row["step_id"]: row for row in rows}
-        return [by_step.get(step_id) for step_id, _, _, _ in round_]
+        return answers
+
+    async def _alone(self, work: _Work, maybe_committed: bool = False) -> Any:
+        """``work`` in its own statement (``maybe_committed``: see :meth:`_claim_one` and
+        :meth:`_finish_one`)."""
+        if isinstance(work, _Claiming):
+            return await self._claim_one(work, maybe_committed)
+        return await self._finish_one(
+            work.claim, work.finish, work.worker, work.lease, maybe_committed, on=self._keyed
+        )
 
     async def _send_round(self, query: Query, args: Sequence[Any]) -> list[asyncpg.Record]:
         """``query`` on a round connection; :class:`_RoundFailed` when it fails as a whole."""
@@ -455,7 +494,10 @@ class PgStepStore:
         self, claim: ClaimedStep, finish: StepFinish, worker: str, lease: timedelta
     ) -> FinishResult:
         if self.rounds is not None and finish_query(finish) in ROUND_SHAPES:
-            return await self.rounds.submit((claim, finish, worker, lease))
+            while True:
+                result = await self.rounds.submit(_Finishing(claim, finish, worker, lease))
+                if result is not DEFERRED:
+                    return result  # type: ignore[no-any-return]
         return await self._finish_one(claim, finish, worker, lease, on=self._db)
 
     async def _finish_one(
@@ -489,29 +531,6 @@ class PgStepStore:
             if row["applied"]:
                 log.warning("%s had been recorded before its connection was lost", what())
         return self._result(claim, finish, row)
-
-    async def _finish_round(
-        self, round_: Sequence[_Finishing]
-    ) -> list[FinishResult | BaseException]:
-        """Send ``round_`` as one statement (:data:`FINISH_ROUND`); when that statement fails
-        as a whole, each finish goes alone, so that each meets only its own error."""
-        if len(round_) == 1 or len({(w, lease) for _, _, w, lease in round_}) > 1:
-            return await _each(round_, self._finish_alone)
-        try:
-            rows = await self._send_round(FINISH_ROUND, FINISH_ROUND.args(_round_values(round_)))
-        except _RoundFailed as failed:
-            alone = functools.partial(self._finish_alone, maybe_committed=failed.lost)
-            return await _each(round_, alone)
-        return [
-            self._result(claim, finish, row)
-            for (claim, finish, _, _), row in zip(round_, rows, strict=True)
-        ]
-
-    async def _finish_alone(
-        self, finishing: _Finishing, maybe_committed: bool = False
-    ) -> FinishResult:
-        claim, finish, worker, lease = finishing
-        return await self._finish_one(claim, finish, worker, lease, maybe_committed, on=self._keyed)
 
     def _result(
         self, claim: ClaimedStep, finish: StepFinish, row: Mapping[str, Any]

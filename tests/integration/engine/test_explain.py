@@ -28,7 +28,7 @@ import pytest
 
 from govflow.adapters.db.engine import ROUND_SETTINGS
 from govflow.adapters.db.queries import Query, load_queries
-from govflow.adapters.db.steps import ROUND_SHAPES
+from govflow.adapters.db.steps import CLAIM_ROUND, FINISH_ROUND, ROUND, ROUND_SHAPES
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
 from govflow.usecases.translate import branch_rules, claim_order
 from tests.support.engine import install_workflow
@@ -362,11 +362,11 @@ def test_literals_keep_their_text() -> None:
 
 
 def round_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of a round of finishes (``step_rounds.sql``): two rows, each as
-    ``values`` describes one finish (the first claims the next step, the second ends its
-    execution)."""
-    rows = list(load_queries("step_rounds.sql")["finish_steps"].params)
-    scalars = {"worker", "lease"}
+    """The parameters of a round (``step_rounds.sql``): two finishes, each as ``values``
+    describes one (the first claims the next step, the second ends its execution), and two
+    claims (the pending step and another)."""
+    rows = list(ROUND.params)
+    scalars = {"worker", "lease", "rules", "claim_id"}
     audit = {name: values[name] * 2 for name in values if name.startswith("a_")}
     arrays = {
         name: [values[name], values[name]]
@@ -375,7 +375,15 @@ def round_values(values: Mapping[str, Any]) -> dict[str, Any]:
     }
     arrays["execution_status"] = [None, ExecutionStatus.COMPLETED.value]
     arrays["next_status"] = [values["next_status"], None]
-    return {**arrays, **audit, "a_row": [1, 2], "worker": values["worker"], "lease": 30.0}
+    return {
+        **arrays,
+        **audit,
+        "a_row": [1, 2],
+        "worker": values["worker"],
+        "lease": 30.0,
+        "claim_id": [values["step_id"], uuid.uuid4()],
+        "rules": values["rules"],
+    }
 
 
 async def round_plans(
@@ -395,24 +403,29 @@ def off_key_reads(plan: Any, watched_indexes: set[str]) -> list[str]:
     return sequential_scans(plan) + sorted((indexes_used(plan) & watched_indexes) - KEYS)
 
 
-async def test_a_round_of_finishes_reaches_every_row_by_its_key(
-    empty: asyncpg.Connection,
+ROUNDS = pytest.mark.parametrize(
+    "query", [ROUND, CLAIM_ROUND, FINISH_ROUND], ids=lambda query: query.name
+)
+
+
+@ROUNDS
+async def test_a_round_reaches_every_row_by_its_key(
+    empty: asyncpg.Connection, query: Query
 ) -> None:
-    """On empty tables, the plan a round connection makes for a round of finishes, and the
-    generic plan it keeps (``ROUND_SETTINGS``), read the steps, executions and attempts through
-    their keys only."""
+    """On empty tables, the plan a round connection makes for a round (of claims and finishes,
+    or of one kind), and the generic plan it keeps (``ROUND_SETTINGS``), read the steps,
+    executions and attempts through their keys only."""
     watched_indexes = await watched(empty)
-    query = load_queries("step_rounds.sql")["finish_steps"]
     values = round_values(parameter_values(a_running_step(), uuid.uuid4()))
     planned = await round_plans(empty, query, values)
     assert off_key_reads(planned["custom"], watched_indexes) == []
     assert off_key_reads(planned["generic"], watched_indexes) == []
 
 
-async def test_a_round_of_finishes_uses_indexes_on_grown_tables(
-    grown: asyncpg.Connection,
+@ROUNDS
+async def test_a_round_uses_indexes_on_grown_tables(
+    grown: asyncpg.Connection, query: Query
 ) -> None:
-    query = load_queries("step_rounds.sql")["finish_steps"]
     planned = await round_plans(grown, query, round_values(await representative(grown)))
     assert sequential_scans(planned["custom"]) == []
     assert sequential_scans(planned["generic"]) == []
@@ -424,9 +437,8 @@ async def test_a_generic_plan_of_a_round_made_on_empty_tables_would_scan(
     """Why round connections plan for key lookups only: under the default planner settings, the
     generic plan a connection settles on while the tables are empty hash-joins over a
     sequential scan of the steps, and keeps doing so once the table has grown."""
-    query = load_queries("step_rounds.sql")["finish_steps"]
     values = round_values(parameter_values(a_running_step(), uuid.uuid4()))
-    assert "execution_steps" in sequential_scans((await plans(empty, query, values))["generic"])
+    assert "execution_steps" in sequential_scans((await plans(empty, ROUND, values))["generic"])
 
 
 async def test_the_single_steps_on_round_connections_plan_for_their_keys(
@@ -443,30 +455,3 @@ async def test_the_single_steps_on_round_connections_plan_for_their_keys(
             if off := off_key_reads(plan, watched_indexes):
                 offenders[f"{name} ({kind})"] = off
     assert offenders == {}
-
-
-def claim_round_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of a round of claims: the pending step and another."""
-    return {
-        "step_id": [values["step_id"], uuid.uuid4()],
-        "worker": values["worker"],
-        "lease": values["lease"],
-        "rules": values["rules"],
-    }
-
-
-async def test_a_round_of_claims_reaches_every_row_by_its_key(empty: asyncpg.Connection) -> None:
-    watched_indexes = await watched(empty)
-    query = load_queries("step_rounds.sql")["claim_steps"]
-    values = claim_round_values(parameter_values(a_running_step(), uuid.uuid4()))
-    planned = await round_plans(empty, query, values)
-    assert off_key_reads(planned["custom"], watched_indexes) == []
-    assert off_key_reads(planned["generic"], watched_indexes) == []
-
-
-async def test_a_round_of_claims_uses_indexes_on_grown_tables(grown: asyncpg.Connection) -> None:
-    query = load_queries("step_rounds.sql")["claim_steps"]
-    values = claim_round_values(await representative(grown))
-    planned = await round_plans(grown, query, values)
-    assert sequential_scans(planned["custom"]) == []
-    assert sequential_scans(planned["generic"]) == []

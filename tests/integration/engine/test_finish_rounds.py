@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from prometheus_client import REGISTRY
 
-from govflow.adapters.db.steps import PgStepStore
+from govflow.adapters.db.steps import ROUND, PgStepStore
 from govflow.bootstrap import Container
 from govflow.core.audit_events import AuditEvent
 from govflow.core.statuses import AttemptOutcome, ExecutionStatus, StepStatus
@@ -69,14 +70,18 @@ async def test_concurrent_executions_finish_in_rounds_with_every_record(
     runs = await started(engine, 20)
     runner = engine.step_runner()
     before = (store.rounds.rounds, store.rounds.items)  # type: ignore[union-attr]
-    measured = _round_items("finishes")
+    measured = {kind: _round_items(kind) for kind in ("finishes", "claims")}
     await asyncio.gather(*(runner.run(first) for _, first in runs))
     rounds = store.rounds.rounds - before[0]  # type: ignore[union-attr]
-    finishes = store.rounds.items - before[1]  # type: ignore[union-attr]
-    assert finishes == 20 * 5
-    assert rounds < finishes / 2  # the finishes of concurrent executions shared statements
-    count, total = _round_items("finishes")
-    assert (count - measured[0], total - measured[1]) == (rounds, finishes)  # the metric
+    items = store.rounds.items - before[1]  # type: ignore[union-attr]
+    assert items == 20 + 20 * 5  # each execution's first claim and its five finishes
+    assert rounds < items / 2  # the claims and finishes of concurrent executions shared rounds
+    sent = {
+        kind: (count - measured[kind][0], total - measured[kind][1])
+        for kind, (count, total) in ((k, _round_items(k)) for k in measured)
+    }
+    assert (sent["claims"][1], sent["finishes"][1]) == (20, 100)  # the metric, by kind
+    assert max(sent["claims"][0], sent["finishes"][0]) <= rounds
     async with engine.db.pool.acquire() as conn:
         for execution_id, _ in runs:
             n = await conn.fetchval(
@@ -137,6 +142,17 @@ def completed(claim: ClaimedStep) -> StepFinish:
     )
 
 
+def completed_claiming_next(claim: ClaimedStep) -> StepFinish:
+    """``completed(claim)``, claiming the next step in the same statement, as the engine does
+    for a step followed by another."""
+    rule = next(
+        r
+        for r in claim_order(datetime.now(UTC)).rules
+        if r.execution_status is ExecutionStatus.RUNNING and not r.handlers
+    )
+    return msgspec.structs.replace(completed(claim), claim_next=rule)
+
+
 async def marked(conn: asyncpg.Connection, claim: ClaimedStep) -> int:
     return int(
         await conn.fetchval(
@@ -178,10 +194,11 @@ async def test_a_stale_token_in_a_round_leaves_only_its_own_step_alone(
 async def test_a_round_whose_connection_dies_loses_nothing_and_repeats_nothing(
     engine: Container, database_url: str
 ) -> None:
-    """The round waits on a lock, its session is terminated; each finish then goes alone,
-    and each step is finished once, with one set of records."""
+    """The round waits on a lock, its session is terminated; each finish and claim then goes
+    alone, and each step is finished or claimed once, with one set of records."""
     store = store_of(engine)
     first, second = await claimed(engine, 2)
+    (fresh,) = [step for _, step in await started(engine, 1)]
     blocker = await asyncpg.connect(database_url)
     watcher = await asyncpg.connect(database_url)  # outside the lock's transaction
     try:
@@ -193,23 +210,27 @@ async def test_a_round_whose_connection_dies_loses_nothing_and_repeats_nothing(
         finishing = asyncio.gather(
             store.finish(first, completed(first), WORKER, LEASE),
             store.finish(second, completed(second), WORKER, LEASE),
+            store.claim(fresh, WORKER, LEASE, claim_order(datetime.now(UTC))),
         )
 
         async def waiting_round() -> int | None:
             pid: int | None = await watcher.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%WITH input AS MATERIALIZED%'"
+                "AND left(query, 200) = left($1, 200)",
+                ROUND.sql,
             )
             return pid
 
         pid = await eventually(waiting_round, lambda p: p is not None)
         assert await blocker.fetchval("SELECT pg_terminate_backend($1)", pid)
         await lock.rollback()
-        results = await asyncio.wait_for(finishing, timeout=30)
+        done_first, done_second, taken = await asyncio.wait_for(finishing, timeout=30)
     finally:
         await blocker.close()
         await watcher.close()
-    assert [r.applied for r in results] == [True, True]
+    assert [done_first.applied, done_second.applied] == [True, True]
+    assert taken is not None
+    assert (taken[0].step_id, taken[0].fencing_token) == (fresh, 1)
     async with engine.db.pool.acquire() as conn:
         for claim in (first, second):
             row = await conn.fetchrow(
@@ -220,3 +241,98 @@ async def test_a_round_whose_connection_dies_loses_nothing_and_repeats_nothing(
             )
             assert tuple(row) == ("COMPLETED", 1)
             assert await marked(conn, claim) == 1
+        claimed_row = await conn.fetchrow(
+            "SELECT s.status, s.fencing_token, (SELECT count(*) FROM execution_step_attempts a "
+            "WHERE a.execution_step_id = s.id) AS attempts FROM execution_steps s WHERE s.id = $1",
+            fresh,
+        )
+        assert tuple(claimed_row) == ("RUNNING", 1, 1)
+
+
+async def test_claims_and_finishes_ready_together_go_in_one_statement(engine: Container) -> None:
+    """Two finishes (each claiming its next step) and two claims of other executions' first
+    steps, ready in one pass of the loop: one statement carries out all four, each as alone."""
+    store = store_of(engine)
+    first, second = await claimed(engine, 2)
+    fresh = [step for _, step in await started(engine, 2)]
+    order = claim_order(datetime.now(UTC))
+    assert store.rounds is not None
+    rounds, items = store.rounds.rounds, store.rounds.items
+    results = await asyncio.gather(
+        store.finish(first, completed_claiming_next(first), WORKER, LEASE),
+        store.claim(fresh[0], WORKER, LEASE, order),
+        store.finish(second, completed_claiming_next(second), WORKER, LEASE),
+        store.claim(fresh[1], WORKER, LEASE, order),
+    )
+    assert (store.rounds.rounds - rounds, store.rounds.items - items) == (1, 4)
+    done_first, taken_first, done_second, taken_second = results
+    for claim, done in ((first, done_first), (second, done_second)):
+        assert done.applied
+        assert done.execution_status is ExecutionStatus.RUNNING
+        assert done.next_claim is not None
+        assert done.next_claim.position == claim.position + 1
+    for step_id, taken in ((fresh[0], taken_first), (fresh[1], taken_second)):
+        assert taken is not None
+        assert taken[0].step_id == step_id
+        assert taken[0].attempt == 1
+        assert taken[1].steps == {}
+    async with engine.db.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT s.id, s.status, s.lease_owner, "
+            "       (SELECT count(*) FROM execution_step_attempts a "
+            "         WHERE a.execution_step_id = s.id) AS attempts "
+            "FROM execution_steps s WHERE s.id = ANY($1::uuid[])",
+            [first.step_id, second.step_id, *fresh],
+        )
+        by_id = {r["id"]: (r["status"], r["lease_owner"], r["attempts"]) for r in rows}
+        assert by_id == {
+            first.step_id: ("COMPLETED", None, 1),
+            second.step_id: ("COMPLETED", None, 1),
+            fresh[0]: ("RUNNING", WORKER, 1),
+            fresh[1]: ("RUNNING", WORKER, 1),
+        }
+        assert (await marked(conn, first), await marked(conn, second)) == (1, 1)
+
+
+async def test_a_finish_and_a_claim_of_one_execution_never_share_a_statement(
+    engine: Container,
+) -> None:
+    """The next step of a finishing step is also due and claimed in the same pass (a stray
+    wake-up): the claim is carried out in the round, the finish in the next one, so no row is
+    changed twice by one statement. The step is claimed once, by the claim."""
+    store = store_of(engine)
+    (first,) = await claimed(engine, 1)
+    async with engine.db.pool.acquire() as conn:
+        following = await conn.fetchval(
+            "UPDATE execution_steps SET next_attempt_at = now() "
+            "WHERE execution_id = $1 AND position = $2 RETURNING id",
+            first.execution_id,
+            first.position + 1,
+        )
+    assert store.rounds is not None
+    rounds, items = store.rounds.rounds, store.rounds.items
+    done, taken = await asyncio.gather(
+        store.finish(first, completed_claiming_next(first), WORKER, LEASE),
+        store.claim(following, WORKER, LEASE, claim_order(datetime.now(UTC))),
+    )
+    assert (store.rounds.rounds - rounds, store.rounds.items - items) == (2, 3)
+    assert taken is not None
+    assert taken[0].step_id == following
+    assert taken[0].fencing_token == 1
+    assert done.applied
+    assert done.next_claim is None  # the claim had it
+    async with engine.db.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT s.position, s.status, s.fencing_token, "
+            "       (SELECT count(*) FROM execution_step_attempts a "
+            "         WHERE a.execution_step_id = s.id) AS attempts "
+            "FROM execution_steps s WHERE s.execution_id = $1 AND s.position <= $2 "
+            "ORDER BY s.position",
+            first.execution_id,
+            first.position + 1,
+        )
+        assert [tuple(r) for r in rows][-2:] == [
+            (first.position, "COMPLETED", first.fencing_token, 1),
+            (first.position + 1, "RUNNING", 1, 1),
+        ]
+        assert await marked(conn, first) == 1
