@@ -1,7 +1,8 @@
 """A worker killed with SIGKILL while a round of group commit is on its way: nothing is lost,
 nothing is recorded twice, no effect with a remote key happens twice.
 
-One worker runs many executions at once, so its finishes go in rounds of several steps. The
+One worker runs many executions at once, so its claims and finishes go in rounds of several
+steps. The
 test watches PostgreSQL for a round statement of the worker's in progress and kills the worker
 then: the round may commit or not, its steps' worker is gone either way. The worker is restarted
 (as ``govflow up`` does) and the scheduler recovers the steps whose lease expired.
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from govflow.adapters.db.steps import CLAIM_ROUND, FINISH_ROUND, ROUND
 from govflow.bootstrap import Container, container
 from govflow.core.audit_events import AuditEvent
 from govflow.settings import Settings
@@ -41,8 +43,10 @@ steps:
 ROUND_IN_PROGRESS = """
 SELECT count(*) FROM pg_stat_activity
  WHERE datname = current_database() AND application_name = 'govflow-worker'
-   AND state = 'active' AND query LIKE '%WITH input AS MATERIALIZED%'
+   AND state = 'active' AND left(query, 200) = ANY($1::text[])
 """
+ROUND_STATEMENTS = [query.sql[:200] for query in (ROUND, CLAIM_ROUND, FINISH_ROUND)]
+"""A round of claims and finishes, of claims only, of finishes only (as they start)."""
 SETTLED = {"COMPLETED", "FAILED", "NEEDS_ATTENTION", "CANCELED"}
 
 
@@ -90,7 +94,7 @@ async def test_sigkill_during_a_round_loses_nothing_and_records_nothing_twice(
                 if worker.poll() is not None:  # killed: restarted, as `govflow up` does
                     group.running.remove(worker)
                     worker = group.start("worker", "--concurrency", "16")
-                elif kills < KILLS and await watcher.fetchval(ROUND_IN_PROGRESS):
+                elif kills < KILLS and await watcher.fetchval(ROUND_IN_PROGRESS, ROUND_STATEMENTS):
                     os.kill(worker.pid, signal.SIGKILL)
                     worker.wait()
                     kills += 1

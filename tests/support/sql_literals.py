@@ -19,6 +19,7 @@ to ``audit_logs.action``. This module
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -92,17 +93,25 @@ class Problem:
 # Finding SQL texts ------------------------------------------------------------------------------
 
 
-QUERY_NAME = re.compile(r"^-- name: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
-"""The header of a named query in an adapter's ``.sql`` file."""
+QUERY_NAME = re.compile(r"^-- (name|part): ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+"""The header of a named query, or of a part queries include, in an adapter's ``.sql`` file."""
+
+INCLUDE = re.compile(r"^-- include: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+"""A query's line that the loader replaces with a part's text."""
 
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 """``:step_id``, which the loader numbers ``$1, $2...`` (``::jsonb`` is a cast, not one)."""
 
 
+def _included(parts: dict[str, str], include: re.Match[str]) -> str:
+    return parts[include.group(1)].strip()
+
+
 def sql_files(root: Path = ROOT) -> list[SqlText]:
     """Every ``.sql`` file of the package and of the migrations; a file of named queries gives
     one text per query, its ``:name`` parameters read as ``$1`` (the same length, so positions
-    stay those of the file)."""
+    stay those of the file). A part is scanned on its own and parsed within each query that
+    includes it (a position past an include in such a query is the included text's)."""
     paths = sorted(
         [*root.joinpath("govflow").rglob("*.sql"), *root.joinpath("migrations").glob("*.sql")]
     )
@@ -113,13 +122,20 @@ def sql_files(root: Path = ROOT) -> list[SqlText]:
         if not headers:
             texts.append(SqlText(where, text, complete=True))
             continue
-        for header, following in zip(headers, [*headers[1:], None], strict=True):
-            body = text[header.end() : following.start() if following else len(text)]
+        pieces = [
+            (header, text[header.end() : following.start() if following else len(text)])
+            for header, following in zip(headers, [*headers[1:], None], strict=True)
+        ]
+        parts = {header.group(2): body for header, body in pieces if header.group(1) == "part"}
+        for header, body in pieces:
+            is_query = header.group(1) == "name"
+            if is_query:
+                body = INCLUDE.sub(functools.partial(_included, parts), body)
             texts.append(
                 SqlText(
                     where,
                     _positional(body),
-                    complete=True,
+                    complete=is_query,
                     first_line=text.count("\n", 0, header.end()) + 1,
                 )
             )
