@@ -90,6 +90,31 @@ rule AS (
      WHERE a.entity_type <> 'execution'
         OR (EXISTS (SELECT 1 FROM started WHERE started.id = taken.execution_id)
             AND taken.step_id IN (SELECT step_id FROM firsts))
+), taken_row AS (  -- what claim_step returns, per claimed step
+    SELECT taken.execution_status::text AS execution_status, taken.step_id, taken.execution_id,
+           taken.position, taken.step_key, taken.action, taken.attempt, taken.fencing_token,
+           taken.idempotency_key, taken.lag, taken_execution.workflow_version_id,
+           taken_execution.department_id, taken_execution.inputs::text AS inputs,
+           taken_execution.vars::text AS vars, taken_execution.error::text AS execution_error,
+           taken_execution.parent_execution_id,
+           (SELECT w.name FROM workflows w WHERE w.id = taken_execution.workflow_id)
+             AS workflow_name,
+           CASE WHEN taken.dependents IS NULL THEN
+           (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                                   'status', p.status))
+              FROM execution_steps p
+             WHERE p.execution_id = taken.execution_id
+               AND p.position < taken.position)
+           ELSE
+           (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
+                                                                   'status', p.status))
+              FROM execution_steps p
+             WHERE p.execution_id = taken.execution_id
+               AND (p.position < taken.position
+                    OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))
+           END::text AS steps
+      FROM taken
+      JOIN taken_execution ON taken_execution.id = taken.execution_id
 )
 
 -- part: finishes
@@ -197,29 +222,7 @@ input AS MATERIALIZED (
 -- A round of claims only. Returns the claimed steps, with what claim_step returns for each.
 WITH
 -- include: claims
-SELECT taken.step_id, taken.execution_id, taken.position, taken.step_key,
-       taken.action, taken.attempt, taken.fencing_token, taken.idempotency_key,
-       taken.execution_status, taken.lag,
-       taken_execution.workflow_version_id, taken_execution.department_id,
-       taken_execution.inputs::text AS inputs, taken_execution.vars::text AS vars,
-       taken_execution.error::text AS execution_error, taken_execution.parent_execution_id,
-       (SELECT w.name FROM workflows w WHERE w.id = taken_execution.workflow_id) AS workflow_name,
-       CASE WHEN taken.dependents IS NULL THEN
-       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
-                                                               'status', p.status))
-          FROM execution_steps p
-         WHERE p.execution_id = taken.execution_id
-           AND p.position < taken.position)
-       ELSE
-       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
-                                                               'status', p.status))
-          FROM execution_steps p
-         WHERE p.execution_id = taken.execution_id
-           AND (p.position < taken.position
-                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))
-       END::text AS steps
-  FROM taken
-  JOIN taken_execution ON taken_execution.id = taken.execution_id;
+SELECT * FROM taken_row;
 
 
 -- name: finish_steps
@@ -263,26 +266,4 @@ SELECT false AS taken, input.n, done.n IS NOT NULL AS applied, input.deferred,
   LEFT JOIN execution ON execution.n = input.n
   LEFT JOIN claimed ON claimed.n = input.n
 UNION ALL
-SELECT true, NULL, NULL, NULL, taken.execution_status::text,
-       taken.step_id, taken.execution_id, taken.position, taken.step_key,
-       taken.action, taken.attempt, taken.fencing_token, taken.idempotency_key,
-       taken.lag, taken_execution.workflow_version_id, taken_execution.department_id,
-       taken_execution.inputs::text, taken_execution.vars::text,
-       taken_execution.error::text, taken_execution.parent_execution_id,
-       (SELECT w.name FROM workflows w WHERE w.id = taken_execution.workflow_id),
-       CASE WHEN taken.dependents IS NULL THEN
-       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
-                                                               'status', p.status))
-          FROM execution_steps p
-         WHERE p.execution_id = taken.execution_id
-           AND p.position < taken.position)
-       ELSE
-       (SELECT jsonb_object_agg(p.step_key, jsonb_build_object('output', p.output,
-                                                               'status', p.status))
-          FROM execution_steps p
-         WHERE p.execution_id = taken.execution_id
-           AND (p.position < taken.position
-                OR p.status IN ('COMPLETED', 'SKIPPED', 'FAILED')))
-       END::text
-  FROM taken
-  JOIN taken_execution ON taken_execution.id = taken.execution_id;
+SELECT true, NULL, NULL, NULL, taken_row.* FROM taken_row;
