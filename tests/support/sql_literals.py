@@ -19,7 +19,6 @@ to ``audit_logs.action``. This module
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pglast import parse_sql
 from pglast.enums import AlterTableType, ConstrType
 from pglast.parser import ParseError, scan
 
+from govflow.adapters.db.queries import HEADER, with_parts
 from govflow.adapters.db.tables import ALL_TABLES
 from govflow.core.audit_events import AuditEvent
 from govflow.core.error_codes import StepErrorCode
@@ -93,18 +93,8 @@ class Problem:
 # Finding SQL texts ------------------------------------------------------------------------------
 
 
-QUERY_NAME = re.compile(r"^-- (name|part): ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
-"""The header of a named query, or of a part queries include, in an adapter's ``.sql`` file."""
-
-INCLUDE = re.compile(r"^-- include: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
-"""A query's line that the loader replaces with a part's text."""
-
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 """``:step_id``, which the loader numbers ``$1, $2...`` (``::jsonb`` is a cast, not one)."""
-
-
-def _included(parts: dict[str, str], include: re.Match[str]) -> str:
-    return parts[include.group(1)].strip()
 
 
 def sql_files(root: Path = ROOT) -> list[SqlText]:
@@ -118,7 +108,7 @@ def sql_files(root: Path = ROOT) -> list[SqlText]:
     texts = []
     for path in paths:
         where, text = str(path.relative_to(root)), path.read_text()
-        headers = list(QUERY_NAME.finditer(text))
+        headers = list(HEADER.finditer(text))
         if not headers:
             texts.append(SqlText(where, text, complete=True))
             continue
@@ -130,7 +120,7 @@ def sql_files(root: Path = ROOT) -> list[SqlText]:
         for header, body in pieces:
             is_query = header.group(1) == "name"
             if is_query:
-                body = INCLUDE.sub(functools.partial(_included, parts), body)
+                body = with_parts(body, parts)
             texts.append(
                 SqlText(
                     where,

@@ -21,7 +21,8 @@ from typing import Any
 
 import msgspec
 
-_HEADER = re.compile(r"^-- (name|part): ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+HEADER = re.compile(r"^-- (name|part): ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
+"""The line that opens a named query (``name``) or a part queries include (``part``)."""
 _INCLUDE = re.compile(r"^-- include: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
 _PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
@@ -57,22 +58,29 @@ def _numbered(name: str, text: str) -> Query:
 def parse_queries(text: str) -> dict[str, Query]:
     """The queries of one file's ``text``, by name, their parts included; ``ValueError`` for a
     name used twice, or an include of a part the file does not define."""
-    pieces = _HEADER.split(text)
+    pieces = HEADER.split(text)
     bodies: dict[str, dict[str, str]] = {"name": {}, "part": {}}
     for kind, name, body in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True):
         if name in bodies[kind]:
             raise ValueError(f"{'query' if kind == 'name' else 'part'} {name!r} is defined twice")
         bodies[kind][name] = body
+    return {
+        name: _numbered(name, with_parts(body, bodies["part"]))
+        for name, body in bodies["name"].items()
+    }
+
+
+def with_parts(body: str, parts: Mapping[str, str]) -> str:
+    """A query's ``body`` with each ``-- include: <part>`` line replaced by the part's text;
+    ``ValueError`` for a part not in ``parts``."""
 
     def included(match: re.Match[str]) -> str:
-        part = bodies["part"].get(match.group(1))
+        part = parts.get(match.group(1))
         if part is None:
             raise ValueError(f"no part {match.group(1)!r} to include")
         return part.strip()
 
-    return {
-        name: _numbered(name, _INCLUDE.sub(included, body)) for name, body in bodies["name"].items()
-    }
+    return _INCLUDE.sub(included, body)
 
 
 @functools.cache
